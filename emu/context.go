@@ -1,0 +1,251 @@
+package emu
+
+import "fmt"
+
+// Kind is what a context is.
+type Kind uint8
+
+// The kinds of contexts.
+const (
+	KindTask    Kind = iota // a kernel thread spawned by the script or the kernel
+	KindIRQ                 // a hard-irq handler
+	KindNMI                 // an NMI handler
+	KindStopper             // a stop_machine stopper thread
+	KindKworker             // a workqueue worker
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindTask:
+		return "task"
+	case KindIRQ:
+		return "irq"
+	case KindNMI:
+		return "nmi"
+	case KindStopper:
+		return "stopper"
+	case KindKworker:
+		return "kworker"
+	}
+	return fmt.Sprintf("Kind(%d)", uint8(k))
+}
+
+type ctxState uint8
+
+const (
+	ctxRunnable ctxState = iota // created or woken, not yet running
+	ctxRunning                  // the one context the machine is executing
+	ctxWaiting                  // suspended in a wait
+	ctxDone                     // its job returned
+)
+
+// WaitInfo says what a waiting context waits for, for stuck reports.
+type WaitInfo struct {
+	What  string // "spins on csd", "sleeps in msleep"
+	Num   int    // a number that goes with What ("csd #3"), or 0 for none
+	Owner int    // the CPU that must act to end the wait, or -1
+}
+
+// Context is one flow of emulated execution on a CPU: a task or a handler.
+// Its fields are written by its own code and by the driver while it is
+// suspended, never concurrently.
+type Context struct {
+	m    *Machine
+	w    *worker
+	job  func(*Context)
+	Kind Kind
+	CPU  int
+	Name string
+	PID  int
+
+	state        ctxState
+	gen          uint32 // wait generation; wake-ups for older waits are stale
+	ready        bool   // wait over (or just started); run when on top
+	busy         bool   // the current wait keeps the CPU
+	parent       *Context
+	savedIRQsOff bool
+	Wait         WaitInfo
+
+	// Local is the binding layer's per-context data (a Lua thread, say).
+	Local any
+	// Frames is the kernel layer's call stack of this context, outermost
+	// first, as %pS strings (for stack dumps).
+	Frames []string
+	// OnDone is called on the driver when the job has returned.
+	OnDone func(*Context)
+}
+
+func (m *Machine) newContext(kind Kind, cpu int, name string, pid int) *Context {
+	return &Context{m: m, Kind: kind, CPU: cpu, Name: name, PID: pid}
+}
+
+// Spawn creates a task named name on cpu that runs job, queued behind the
+// tasks already waiting for that CPU. Tasks on one CPU do not preempt each
+// other: one runs until it sleeps or ends.
+func (m *Machine) Spawn(cpu int, name string, job func(*Context)) *Context {
+	return m.spawn(KindTask, cpu, name, job, false)
+}
+
+// SpawnKind is Spawn for kernel threads of other kinds (kworker, stopper).
+// With front set the thread is queued ahead of waiting tasks.
+func (m *Machine) SpawnKind(kind Kind, cpu int, name string, job func(*Context), front bool) *Context {
+	return m.spawn(kind, cpu, name, job, front)
+}
+
+func (m *Machine) spawn(kind Kind, cpu int, name string, job func(*Context), front bool) *Context {
+	pid := m.nextPID
+	m.nextPID++
+	c := m.newContext(kind, cpu, name, pid)
+	c.job = job
+	c.ready = true
+	q := &m.cpus[cpu]
+	if front {
+		q.runq = append([]*Context{c}, q.runq...)
+	} else {
+		q.runq = append(q.runq, c)
+	}
+	m.kick(cpu)
+	return c
+}
+
+// Machine is the machine c runs on.
+func (c *Context) Machine() *Machine { return c.m }
+
+// Done reports whether c's job has returned.
+func (c *Context) Done() bool { return c.state == ctxDone }
+
+// Waiting reports whether c is suspended in a wait.
+func (c *Context) Waiting() bool { return c.state == ctxWaiting }
+
+// Parent is the context c interrupted (handlers), or nil.
+func (c *Context) Parent() *Context { return c.parent }
+
+// cpu is the CPU c runs on.
+func (c *Context) cpu() *CPU { return &c.m.cpus[c.CPU] }
+
+// wait suspends c until a wake-up for this wait generation arrives (or
+// deadline, if >= 0). busy waits keep the CPU; others leave it.
+func (c *Context) wait(busy bool, deadline int64, info WaitInfo) {
+	m := c.m
+	if m.closed {
+		panic(errKilled{})
+	}
+	if m.cur != c {
+		panic("emu: wait called outside the running context")
+	}
+	if c.Kind == KindIRQ || c.Kind == KindNMI {
+		busy = true // a handler cannot leave its CPU
+	}
+	c.state = ctxWaiting
+	c.busy = busy
+	c.Wait = info
+	if deadline >= 0 {
+		m.schedule(event{t: deadline, kind: evWake, ctx: c, gen: c.gen})
+	}
+	if !busy {
+		cpu := c.cpu()
+		if cpu.top == c {
+			cpu.top = nil
+		}
+		c.parent = nil
+	}
+	c.yield()
+	c.state = ctxRunning
+	c.Wait = WaitInfo{}
+}
+
+// yield hands control back to the driver.
+func (c *Context) yield() {
+	if !c.w.yield(struct{}{}) || c.m.closed {
+		panic(errKilled{})
+	}
+}
+
+// Delay keeps the CPU busy for d ns (udelay, mdelay, the cost of a step).
+// Interrupts are taken meanwhile if enabled; the delay ends at now+d or when
+// the last handler returns, whichever is later.
+func (c *Context) Delay(d int64, what string) {
+	if d <= 0 {
+		return
+	}
+	c.wait(true, c.m.now+d, WaitInfo{What: what, Owner: -1})
+}
+
+// Spin keeps the CPU busy until q is woken or until deadline (if >= 0);
+// the caller re-checks its condition. Interrupts are taken meanwhile if
+// enabled.
+func (c *Context) Spin(q *WaitQueue, deadline int64, info WaitInfo) {
+	q.add(c)
+	c.wait(true, deadline, info)
+}
+
+// Sleep leaves the CPU for d ns (msleep): another task may run, or the CPU
+// idles and takes interrupts.
+func (c *Context) Sleep(d int64, what string) {
+	c.wait(false, c.m.now+d, WaitInfo{What: what, Owner: -1})
+}
+
+// Block leaves the CPU until q is woken (wait_for_completion).
+func (c *Context) Block(q *WaitQueue, info WaitInfo) {
+	q.add(c)
+	c.m.noteBlocked(c)
+	c.wait(false, -1, info)
+}
+
+// WaitForever suspends c for good, keeping its CPU (a panicked CPU).
+func (c *Context) WaitForever(what string) {
+	c.wait(true, -1, WaitInfo{What: what, Owner: -1})
+}
+
+// Yield lets the CPU take pending interrupts (after interrupts were
+// re-enabled) and then continues.
+func (c *Context) Yield() {
+	cpu := c.cpu()
+	if cpu.npending == 0 && !cpu.nmi {
+		return
+	}
+	c.gen++
+	c.ready = true
+	c.busy = true
+	c.wait(true, -1, WaitInfo{What: "interrupted", Owner: -1})
+}
+
+// WaitQueue is a set of contexts waiting for one condition.
+type WaitQueue struct {
+	w []waiter
+}
+
+type waiter struct {
+	c   *Context
+	gen uint32
+}
+
+func (q *WaitQueue) add(c *Context) { q.w = append(q.w, waiter{c, c.gen}) }
+
+// Len is the number of registered waiters (some may be stale).
+func (q *WaitQueue) Len() int { return len(q.w) }
+
+// Wake ends the wait of every context waiting on q, after d ns (the time a
+// store takes to reach a spinning CPU). Waiters whose wait already ended
+// are skipped.
+func (q *WaitQueue) Wake(m *Machine, d int64) {
+	for _, w := range q.w {
+		if w.c.gen == w.gen && w.c.state != ctxDone {
+			m.schedule(event{t: m.now + d, kind: evWake, ctx: w.c, gen: w.gen})
+		}
+	}
+	clear(q.w)
+	q.w = q.w[:0]
+}
+
+// noteBlocked remembers a context that sleeps without a deadline, so Stuck
+// can name it; finished or woken entries are pruned here.
+func (m *Machine) noteBlocked(c *Context) {
+	live := m.blocked[:0]
+	for _, b := range m.blocked {
+		if b.state == ctxWaiting && !b.busy && b != c {
+			live = append(live, b)
+		}
+	}
+	m.blocked = append(live, c)
+}

@@ -1,0 +1,560 @@
+// Package emu is the deterministic engine under xcallsh: a virtual clock, an
+// event queue ordered by (time, tie, sequence), CPUs with interrupt state,
+// execution contexts that run one at a time as coroutines, waits in virtual
+// time, a printk log and a tracepoint bus. It knows nothing of the kernel
+// code it runs: package xcall supplies interrupt handlers and tasks.
+//
+// # Execution model
+//
+// One host goroutine (the driver) pops events and switches into contexts.
+// Every context (a task, an interrupt handler, ...) runs on a pooled
+// coroutine (iter.Pull) and gives control back only when it waits: a busy wait
+// (Delay, Spin) keeps its CPU, a sleep (Sleep, Block) frees it. Exactly one
+// context runs at a time, and nothing reads the host clock, so a Machine
+// built from the same inputs and seed executes the same events in the same
+// order, byte for byte.
+//
+// # States
+//
+// A Context moves Runnable -> Running -> (Waiting -> Running)* -> Done.
+// A waiting context is woken by an evWake event carrying its wait generation;
+// stale wake-ups (an earlier wait's timeout) carry an old generation and are
+// dropped when popped. A busy waiter that is woken while an interrupt handler
+// sits on top of it is marked ready and resumes when the handler returns.
+//
+// Per CPU, contexts form a stack: the running task at the bottom (or none:
+// the CPU is idle), interrupt handlers nested above it. Only the top runs.
+package emu
+
+import (
+	"errors"
+	"fmt"
+	"iter"
+	"math/bits"
+	"math/rand/v2"
+	"sync/atomic"
+)
+
+// Config says how to build a Machine.
+type Config struct {
+	CPUs int
+	Seed uint64
+	// HighVectorFirst takes the highest pending vector first (x86 APIC
+	// priority); otherwise the lowest (GIC SGIs at equal priority).
+	HighVectorFirst bool
+}
+
+// Machine is the live emulation. It is not safe for concurrent use, except
+// Interrupt, which may be called from any goroutine.
+type Machine struct {
+	now     int64
+	seq     uint64
+	q       eventQueue
+	cpus    []CPU
+	seed    uint64
+	rng     *rand.Rand
+	highVec bool
+
+	cur     *Context  // the running context; nil on the driver
+	pool    []*worker // idle coroutines
+	workers []*worker // every coroutine ever made (for Close)
+	nextPID int
+	blocked []*Context // contexts that slept without a deadline (for Stuck)
+
+	// OnInterrupt is the body of every maskable interrupt handler: it runs
+	// in a fresh hard-irq context on the interrupted CPU, interrupts off.
+	OnInterrupt func(c *Context, vector int)
+	// OnNMI is the body of the NMI handler.
+	OnNMI func(c *Context)
+
+	log   []LogLine
+	sinks []TraceSink
+
+	stopped  bool
+	stopWhy  error
+	executed uint64 // events executed
+	order    uint64 // FNV-1a over the executed (time, seq) order
+
+	interrupt atomic.Bool // set by Interrupt (host side: Ctrl-C, timeouts)
+	closed    bool
+}
+
+// ErrInterrupted is returned by RunUntil when Interrupt was called.
+var ErrInterrupted = errors.New("interrupted")
+
+// New builds a machine of cfg.CPUs idle CPUs at virtual time 0.
+func New(cfg Config) *Machine {
+	if cfg.CPUs < 1 {
+		cfg.CPUs = 1
+	}
+	m := &Machine{
+		cpus:    make([]CPU, cfg.CPUs),
+		seed:    cfg.Seed,
+		rng:     rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
+		highVec: cfg.HighVectorFirst,
+		nextPID: 100,
+		order:   fnvOffset,
+	}
+	for i := range m.cpus {
+		m.cpus[i].ID = i
+	}
+	return m
+}
+
+// Now is the virtual time in nanoseconds.
+func (m *Machine) Now() int64 { return m.now }
+
+// Seed is the seed the machine was built with.
+func (m *Machine) Seed() uint64 { return m.seed }
+
+// NumCPUs is the number of CPUs.
+func (m *Machine) NumCPUs() int { return len(m.cpus) }
+
+// CPU returns CPU i.
+func (m *Machine) CPU(i int) *CPU { return &m.cpus[i] }
+
+// Current is the running context, or nil when the driver (the operator) runs.
+func (m *Machine) Current() *Context { return m.cur }
+
+// Rand is the machine's one PRNG (PCG seeded from the seed). Everything
+// random in a run draws from it, in execution order.
+func (m *Machine) Rand() *rand.Rand { return m.rng }
+
+// Jitter returns a draw in 0..max for seeds other than 0, and 0 for seed 0
+// (the canonical schedule).
+func (m *Machine) Jitter(max int64) int64 {
+	if m.seed == 0 || max <= 0 {
+		return 0
+	}
+	return m.rng.Int64N(max + 1)
+}
+
+// Executed is the number of events executed so far.
+func (m *Machine) Executed() uint64 { return m.executed }
+
+// OrderHash is an FNV-1a hash of the executed (time, seq) order: two runs
+// that executed the same events in the same order have the same hash.
+func (m *Machine) OrderHash() uint64 { return m.order }
+
+// Stopped reports whether the machine was stopped (Stop) and why.
+func (m *Machine) Stopped() (bool, error) { return m.stopped, m.stopWhy }
+
+// Stop halts the machine: RunUntil returns at the next event boundary and
+// does not advance further. A context that calls Stop should then wait
+// forever (WaitForever); the machine will not resume it.
+func (m *Machine) Stop(why error) {
+	if !m.stopped {
+		m.stopped, m.stopWhy = true, why
+	}
+}
+
+// Interrupt asks a running RunUntil to return ErrInterrupted soon. It is
+// the one method safe to call from another goroutine.
+func (m *Machine) Interrupt() { m.interrupt.Store(true) }
+
+func (m *Machine) schedule(e event) {
+	m.seq++
+	e.seq = m.seq
+	if m.seed != 0 {
+		e.tie = m.rng.Uint32()
+	}
+	m.q.push(e)
+}
+
+// At calls fn on the driver at virtual time t (not before now). fn runs
+// outside any context: it may spawn tasks and raise interrupts, not wait.
+func (m *Machine) At(t int64, fn func()) {
+	if t < m.now {
+		t = m.now
+	}
+	m.schedule(event{t: t, kind: evFunc, fn: fn})
+}
+
+// RaiseIRQ makes vector pending on cpu at time t (an IPI arriving).
+func (m *Machine) RaiseIRQ(cpu int, vector int, t int64) {
+	if t < m.now {
+		t = m.now
+	}
+	m.schedule(event{t: t, kind: evIRQ, cpu: int32(cpu), arg: int32(vector)})
+}
+
+// RaiseNMI makes an NMI pending on cpu at time t.
+func (m *Machine) RaiseNMI(cpu int, t int64) {
+	if t < m.now {
+		t = m.now
+	}
+	m.schedule(event{t: t, kind: evNMI, cpu: int32(cpu)})
+}
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func mix(h, v uint64) uint64 {
+	for i := 0; i < 8; i++ {
+		h ^= v & 0xff
+		h *= fnvPrime
+		v >>= 8
+	}
+	return h
+}
+
+// Pending reports whether any event is scheduled.
+func (m *Machine) Pending() bool { return m.q.len() > 0 }
+
+// NextEventTime is the time of the earliest scheduled event (ok false if none).
+func (m *Machine) NextEventTime() (int64, bool) {
+	if m.q.len() == 0 {
+		return 0, false
+	}
+	return m.q.peek().t, true
+}
+
+// RunUntil executes events up to and including virtual time t, then sets the
+// clock to t. It returns early, with the clock at the last event, when the
+// machine is stopped (nil error: inspect Stopped) or interrupted
+// (ErrInterrupted). It must be called from the driver, never from a context.
+func (m *Machine) RunUntil(t int64) error {
+	if m.cur != nil {
+		panic("emu: RunUntil called from inside a context")
+	}
+	for !m.stopped {
+		if m.executed&1023 == 0 && m.interrupt.Load() {
+			m.interrupt.Store(false)
+			return ErrInterrupted
+		}
+		if m.q.len() == 0 || m.q.peek().t > t {
+			break
+		}
+		e := m.q.pop()
+		if e.t < m.now {
+			panic(fmt.Sprintf("emu: time went backwards: event at %d, now %d", e.t, m.now))
+		}
+		m.now = e.t
+		m.executed++
+		m.order = mix(mix(m.order, uint64(e.t)), e.seq)
+		m.dispatch(&e)
+	}
+	if !m.stopped && m.now < t {
+		m.now = t
+	}
+	return nil
+}
+
+func (m *Machine) dispatch(e *event) {
+	switch e.kind {
+	case evWake:
+		c := e.ctx
+		if c.gen != e.gen || c.state != ctxWaiting {
+			return
+		}
+		m.wake(c)
+	case evIRQ:
+		cpu := &m.cpus[e.cpu]
+		cpu.setPending(int(e.arg))
+		m.runCPU(cpu)
+	case evNMI:
+		cpu := &m.cpus[e.cpu]
+		cpu.nmi = true
+		m.runCPU(cpu)
+	case evCheck:
+		m.runCPU(&m.cpus[e.cpu])
+	case evFunc:
+		e.fn()
+	}
+}
+
+// wake ends c's current wait.
+func (m *Machine) wake(c *Context) {
+	c.gen++ // later wake-ups for the same wait are stale
+	cpu := &m.cpus[c.CPU]
+	if !c.busy {
+		// A sleeping task becomes runnable again on its CPU.
+		c.state = ctxRunnable
+		cpu.runq = append(cpu.runq, c)
+		m.runCPU(cpu)
+		return
+	}
+	c.ready = true
+	if cpu.top == c {
+		m.runCPU(cpu)
+	}
+}
+
+// kick schedules a look at cpu at the current instant.
+func (m *Machine) kick(cpu int) {
+	m.schedule(event{t: m.now, kind: evCheck, cpu: int32(cpu)})
+}
+
+// runCPU runs whatever cpu should run now, until nothing on it can proceed.
+func (m *Machine) runCPU(cpu *CPU) {
+	for !m.stopped {
+		c := m.nextOnCPU(cpu)
+		if c == nil {
+			return
+		}
+		m.switchTo(c)
+		if c.state == ctxDone {
+			m.finish(c)
+		}
+	}
+}
+
+// nextOnCPU picks the context cpu runs next, starting an interrupt handler
+// or a queued task if that is what comes next. nil: nothing to do now.
+func (m *Machine) nextOnCPU(cpu *CPU) *Context {
+	if cpu.Parked {
+		return nil
+	}
+	top := cpu.top
+	interruptible := top == nil || top.state == ctxWaiting
+	if cpu.nmi && !cpu.inNMI && interruptible && m.OnNMI != nil {
+		cpu.nmi = false
+		return m.startHandler(cpu, -1)
+	}
+	if cpu.npending > 0 && !cpu.IRQsOff && interruptible && m.OnInterrupt != nil {
+		return m.startHandler(cpu, cpu.takePending(m.highVec))
+	}
+	if top != nil {
+		if top.ready {
+			return top
+		}
+		return nil
+	}
+	if len(cpu.runq) > 0 {
+		t := cpu.runq[0]
+		copy(cpu.runq, cpu.runq[1:])
+		cpu.runq[len(cpu.runq)-1] = nil
+		cpu.runq = cpu.runq[:len(cpu.runq)-1]
+		t.parent = nil
+		cpu.top = t
+		return t
+	}
+	return nil
+}
+
+func (m *Machine) startHandler(cpu *CPU, vector int) *Context {
+	kind := KindIRQ
+	if vector < 0 {
+		kind = KindNMI
+		cpu.inNMI = true
+	}
+	h := m.newContext(kind, cpu.ID, "irq", 0)
+	h.parent = cpu.top
+	h.savedIRQsOff = cpu.IRQsOff
+	cpu.IRQsOff = true
+	cpu.Hardirq++
+	cpu.top = h
+	if vector < 0 {
+		h.job = func(c *Context) { m.OnNMI(c) }
+	} else {
+		h.job = func(c *Context) { m.OnInterrupt(c, vector) }
+	}
+	h.ready = true
+	return h
+}
+
+// finish retires a context whose job returned.
+func (m *Machine) finish(c *Context) {
+	cpu := &m.cpus[c.CPU]
+	if cpu.top == c {
+		cpu.top = c.parent
+	}
+	switch c.Kind {
+	case KindIRQ, KindNMI:
+		cpu.Hardirq--
+		cpu.IRQsOff = c.savedIRQsOff
+		if c.Kind == KindNMI {
+			cpu.inNMI = false
+		}
+	default:
+		// A task that ends with interrupts or preemption disabled leaves the
+		// CPU clean for the next one (the kernel would warn; callers check).
+		cpu.IRQsOff = false
+		cpu.Preempt = 0
+	}
+	if w := c.w; w != nil {
+		c.w = nil
+		w.ctx = nil
+		m.pool = append(m.pool, w)
+	}
+	if c.OnDone != nil {
+		c.OnDone(c)
+	}
+}
+
+// switchTo runs c until it waits or ends.
+func (m *Machine) switchTo(c *Context) {
+	if c.w == nil {
+		c.w = m.getWorker()
+		c.w.ctx = c
+	}
+	c.ready = false
+	c.state = ctxRunning
+	prev := m.cur
+	m.cur = c
+	c.w.next()
+	m.cur = prev
+}
+
+// worker is a pooled coroutine that runs context jobs one after another.
+type worker struct {
+	next  func() (struct{}, bool)
+	stop  func()
+	yield func(struct{}) bool
+	ctx   *Context
+}
+
+// errKilled unwinds a context whose machine was closed.
+type errKilled struct{}
+
+func (m *Machine) getWorker() *worker {
+	if n := len(m.pool); n > 0 {
+		w := m.pool[n-1]
+		m.pool = m.pool[:n-1]
+		return w
+	}
+	w := &worker{}
+	w.next, w.stop = iter.Pull(func(yield func(struct{}) bool) {
+		w.yield = yield
+		for {
+			if !w.run() {
+				return
+			}
+			if !yield(struct{}{}) {
+				return
+			}
+		}
+	})
+	m.workers = append(m.workers, w)
+	return w
+}
+
+// run runs the current job; false when the machine is being closed.
+func (w *worker) run() (ok bool) {
+	c := w.ctx
+	defer func() {
+		if r := recover(); r != nil {
+			if _, killed := r.(errKilled); killed {
+				ok = false
+				return
+			}
+			panic(r)
+		}
+	}()
+	c.job(c)
+	c.state = ctxDone
+	return true
+}
+
+// Close releases the machine's coroutines. The machine cannot run again.
+func (m *Machine) Close() {
+	if m.closed {
+		return
+	}
+	m.closed = true
+	m.stopped = true
+	for _, w := range m.workers {
+		w.stop()
+	}
+	m.workers, m.pool = nil, nil
+}
+
+// Closed reports whether Close was called.
+func (m *Machine) Closed() bool { return m.closed }
+
+// CPU is one emulated CPU's execution state. Fields are written only by the
+// contexts running on this CPU and by the driver on their behalf.
+type CPU struct {
+	ID      int
+	IRQsOff bool // local interrupts disabled
+	Preempt int  // preempt_count of what runs (task level)
+	Hardirq int  // hard-irq nesting depth
+	// Parked CPUs (dead, offline) run nothing and take no interrupts;
+	// interrupts raised meanwhile stay pending.
+	Parked bool
+
+	top      *Context
+	runq     []*Context
+	pending  [4]uint64 // pending vectors 0..255
+	npending int
+	nmi      bool
+	inNMI    bool
+}
+
+func (c *CPU) setPending(v int) {
+	w, b := v>>6, uint64(1)<<(v&63)
+	if c.pending[w]&b == 0 {
+		c.pending[w] |= b
+		c.npending++
+	}
+}
+
+func (c *CPU) takePending(high bool) int {
+	if high {
+		for w := 3; w >= 0; w-- {
+			if x := c.pending[w]; x != 0 {
+				b := 63 - bits.LeadingZeros64(x)
+				c.pending[w] &^= 1 << b
+				c.npending--
+				return w<<6 | b
+			}
+		}
+	} else {
+		for w := 0; w < 4; w++ {
+			if x := c.pending[w]; x != 0 {
+				b := bits.TrailingZeros64(x)
+				c.pending[w] &^= 1 << b
+				c.npending--
+				return w<<6 | b
+			}
+		}
+	}
+	return -1
+}
+
+// PendingVectors lists the vectors pending on the CPU, ascending.
+func (c *CPU) PendingVectors() []int {
+	var out []int
+	for w := 0; w < 4; w++ {
+		for x := c.pending[w]; x != 0; x &= x - 1 {
+			out = append(out, w<<6|bits.TrailingZeros64(x))
+		}
+	}
+	return out
+}
+
+// ClearPending drops every pending interrupt (a CPU coming back up).
+func (c *CPU) ClearPending() {
+	c.pending = [4]uint64{}
+	c.npending = 0
+	c.nmi = false
+}
+
+// Top is the innermost context on the CPU (nil: idle).
+func (c *CPU) Top() *Context { return c.top }
+
+// Task is the task at the bottom of the CPU's context stack (nil: idle).
+func (c *CPU) Task() *Context {
+	t := c.top
+	for t != nil && t.parent != nil {
+		t = t.parent
+	}
+	if t != nil && (t.Kind == KindIRQ || t.Kind == KindNMI) {
+		return nil
+	}
+	return t
+}
+
+// Idle reports whether the CPU has nothing to run.
+func (c *CPU) Idle() bool { return c.top == nil && len(c.runq) == 0 }
+
+// RunQueue is the number of tasks waiting for the CPU.
+func (c *CPU) RunQueue() int { return len(c.runq) }
+
+// Unpark lets a parked CPU run again and looks at it at once.
+func (m *Machine) Unpark(cpu int) {
+	m.cpus[cpu].Parked = false
+	m.kick(cpu)
+}

@@ -1,0 +1,151 @@
+package irqchip
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/xcallsh/xcallsh/machines"
+)
+
+func sgi(v uint64) Write { return Write{Reg: RegSGI1R, Value: v} }
+
+func TestGICv3MPIDR(t *testing.T) {
+	for _, tt := range []struct {
+		clusterSize, ncpus, cpu int
+		want                    uint64
+	}{
+		{0, 64, 0, 0x000},
+		{0, 64, 15, 0x00f},
+		{0, 64, 16, 0x100},
+		{0, 64, 35, 0x203},
+		{2, 4, 2, 0x100},
+		{32, 64, 18, 0x012},
+		{32, 64, 33, 0x101},
+		{256, 512, 300, 0x12c}, // Aff1 1, Aff0 0x2c
+		{1, 300, 255, 0x0000ff00},
+		{1, 300, 256, 0x00010000}, // Aff1 carries into Aff2
+		{1, 300, 299, 0x00012b00},
+		{1, 8192, 8191, 0x001fff00},
+	} {
+		g := mustNew(t, "arm64", withClusterSize(cfgGICv3, tt.clusterSize), tt.ncpus).(*GICv3)
+		if got := g.MPIDR(tt.cpu); got != tt.want {
+			t.Errorf("cluster size %d: MPIDR(%d) = %#x, want %#x", tt.clusterSize, tt.cpu, got, tt.want)
+		}
+	}
+}
+
+// TestGICv3Encode checks the worked examples of kernel-facts §8.8 and the
+// per-run grouping.
+func TestGICv3Encode(t *testing.T) {
+	tests := []struct {
+		name    string
+		chip    machines.IRQChip
+		ncpus   int
+		self    int
+		single  int
+		mask    bool
+		targets []int
+		ipi     IPI
+		want    []Write
+	}{
+		// §8.8: MPIDRs 0x000, 0x001, 0x100 (cluster size 2: CPUs 0, 1, 2).
+		{name: "kernel-facts example", chip: withClusterSize(cfgGICv3, 2), ncpus: 4, self: 3, mask: true, targets: []int{0, 1, 2}, ipi: CallFunction,
+			want: []Write{sgi(0x0000000001000003), sgi(0x0000000001010001)}},
+		// §8.8: Aff0 = 0x12 gives RS 1 and target-list bit 2.
+		{name: "range selector", chip: withClusterSize(cfgGICv3, 32), ncpus: 32, single: 18, ipi: CallFunctionSingle,
+			want: []Write{sgi(0x0000100001000004)}},
+		{name: "single is IPI_CALL_FUNC", chip: cfgGICv3, ncpus: 4, single: 2, ipi: CallFunctionSingle,
+			want: []Write{sgi(0x0000000001000004)}},
+		{name: "reschedule is SGI 0", chip: cfgGICv3, ncpus: 20, single: 17, ipi: Reschedule,
+			want: []Write{sgi(0x0000000000010002)}},
+		{name: "backtrace is SGI 6", chip: cfgGICv3, ncpus: 20, mask: true, targets: []int{1, 2, 19}, ipi: Backtrace,
+			want: []Write{sgi(0x0000000006000006), sgi(0x0000000006010008)}},
+		{name: "Aff2 carry", chip: withClusterSize(cfgGICv3, 1), ncpus: 301, single: 300, ipi: CallFunction,
+			want: []Write{sgi(0x00000001_012c0001)}},
+		{name: "Aff3", chip: withClusterSize(cfgGICv3, 1), ncpus: 8192, single: 8191, ipi: CallFunction, // q = 8191 = 0x1fff
+			want: []Write{sgi(0x0000001f_01ff0001)}},
+		// No shorthand on arm64, even for every other online CPU.
+		{name: "all but self is per cluster", chip: cfgGICv3, ncpus: 34, self: 0, mask: true, targets: seq(1, 33), ipi: CallFunction,
+			want: []Write{sgi(0x000000000100fffe), sgi(0x000000000101ffff), sgi(0x0000000001020003)}},
+		// One write per run of consecutive targets in one SGI cluster: with
+		// clusters of 4, targets 0 1 | 4 | 8 9 | 13 cost four writes; a
+		// cluster size of 1 puts every CPU in its own cluster.
+		{name: "one write per run", chip: withClusterSize(cfgGICv3, 4), ncpus: 16, self: 15, mask: true, targets: []int{0, 1, 4, 8, 9, 13}, ipi: CallFunction,
+			want: []Write{sgi(0x0000000001000003), sgi(0x0000000001010001), sgi(0x0000000001020003), sgi(0x0000000001030002)}},
+		{name: "cluster size 1", chip: withClusterSize(cfgGICv3, 1), ncpus: 4, mask: true, targets: []int{1, 2, 3}, ipi: CallFunction,
+			want: []Write{sgi(0x0000000001010001), sgi(0x0000000001020001), sgi(0x0000000001030001)}},
+		// Clusters of 32 split at Aff0 = 16 into two SGI clusters (RS 0, 1).
+		{name: "RS splits a cluster", chip: withClusterSize(cfgGICv3, 32), ncpus: 64, self: 63, mask: true, targets: []int{14, 15, 16, 17, 40}, ipi: CallFunction,
+			want: []Write{sgi(0x000000000100c000), sgi(0x0000100001000003), sgi(0x0000000001010100)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := mustNew(t, "arm64", tt.chip, tt.ncpus)
+			var got []Write
+			if tt.mask {
+				on := allOnline(tt.ncpus)
+				got = c.EncodeMask(tt.self, tt.targets, tt.ipi, on.fn(), on.count())
+			} else {
+				got = c.EncodeSingle(tt.self, tt.single, tt.ipi)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got %s\nwant %s", fmtWrites(got), fmtWrites(tt.want))
+			}
+		})
+	}
+}
+
+func TestGICv3Decode(t *testing.T) {
+	c := mustNew(t, "arm64", withClusterSize(cfgGICv3, 20), 50)
+	on := allOnline(50).without(3, 30)
+	for _, tt := range []struct {
+		self       int
+		w          Write
+		wantCPUs   []int
+		wantVector int
+	}{
+		{0, sgi(0x0000000001000003), []int{0, 1}, 1},
+		{0, sgi(0x000000000101000a), []int{21, 23}, 1},
+		{0, sgi(0x000010000101000f), []int{36, 37, 38, 39}, 1}, // RS 1: Aff0 16..19; 20..31 do not exist
+		{0, sgi(0x00001000010100f0), nil, 1},
+		{0, sgi(0x000000000102ffff), seq(40, 49), 1}, // Aff1 2 holds only CPUs 40..49
+		{0, sgi(0x0000000001030001), nil, 1},
+		{0, sgi(0x0000000106000001), nil, 6}, // Aff2 1: no such CPU
+		{2, sgi(0x0000010001000000), []int{0, 1, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49}, 1}, // IRM
+		{0, sgi(0x0000000000000008), []int{3}, 0}, // directed: offline CPUs still receive
+		{0, icr(0x00000001_000000FB), nil, -1},
+	} {
+		cpus, vector := c.Decode(tt.self, tt.w, on.fn())
+		if !slices.Equal(cpus, tt.wantCPUs) || vector != tt.wantVector {
+			t.Errorf("CPU%d %s: got %v SGI %d, want %v SGI %d", tt.self, fmtWrites([]Write{tt.w}), cpus, vector, tt.wantCPUs, tt.wantVector)
+		}
+	}
+}
+
+func TestGICv3Vectors(t *testing.T) {
+	c := mustNew(t, "arm64", cfgGICv3, 2)
+	for _, tt := range []struct {
+		ipi    IPI
+		vector int
+		name   string
+		back   IPI
+	}{
+		{CallFunctionSingle, 1, "IPI_CALL_FUNC", CallFunction},
+		{CallFunction, 1, "IPI_CALL_FUNC", CallFunction},
+		{Reschedule, 0, "IPI_RESCHEDULE", Reschedule},
+		{Backtrace, 6, "IPI_CPU_BACKTRACE", Backtrace},
+	} {
+		if got := VectorOf(c, tt.ipi); got != tt.vector {
+			t.Errorf("VectorOf(%v) = %d, want %d", tt.ipi, got, tt.vector)
+		}
+		if got := c.VectorName(tt.vector); got != tt.name {
+			t.Errorf("VectorName(%d) = %q, want %q", tt.vector, got, tt.name)
+		}
+		if got, ok := IPIOf(c, tt.vector); !ok || got != tt.back {
+			t.Errorf("IPIOf(%d) = %v, %v, want %v", tt.vector, got, ok, tt.back)
+		}
+	}
+	if got := c.VectorName(12); got != "SGI_12" {
+		t.Errorf("VectorName(12) = %q", got)
+	}
+}

@@ -1,0 +1,158 @@
+package luabind
+
+import (
+	"fmt"
+	"hash/fnv"
+	"path"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/xcallsh/xcallsh/emu"
+	"github.com/xcallsh/xcallsh/xcall"
+)
+
+// luaInfo carries a Lua value as a cross-call's info pointer.
+type luaInfo struct{ v lua.LValue }
+
+// Addr is the address %ps prints for the value: nil is 0x0, a
+// non-negative integer prints as itself, anything else as a stable fake
+// kernel address derived from its text.
+func (i luaInfo) Addr() uint64 {
+	switch v := i.v.(type) {
+	case nil, *lua.LNilType:
+		return 0
+	case lua.LNumber:
+		if f := float64(v); f >= 0 && f == float64(uint64(f)) {
+			return uint64(f)
+		}
+	}
+	h := fnv.New32a()
+	fmt.Fprintf(h, "%s:%s", i.v.Type(), lua.LVAsString(i.v))
+	return 0xffff888000000000 | uint64(h.Sum32())
+}
+
+func infoOf(v lua.LValue) any {
+	if v == lua.LNil {
+		return nil
+	}
+	return luaInfo{v}
+}
+
+func luaOf(info any) lua.LValue {
+	if i, ok := info.(luaInfo); ok {
+		return i.v
+	}
+	return lua.LNil
+}
+
+// funcOf returns the kernel Func for a Lua function (one per function
+// value, so a function keeps one name and identity).
+func (s *Session) funcOf(fn *lua.LFunction) *xcall.Func {
+	if f, ok := s.funcs[fn]; ok {
+		return f
+	}
+	name, size := s.symbol(fn)
+	f := &xcall.Func{Name: name, Size: size}
+	f.Fn = func(c *emu.Context, info any) error {
+		_, err := s.callIn(c, fn, 0, luaOf(info))
+		return err
+	}
+	s.funcs[fn] = f
+	return f
+}
+
+// symbol names a Lua function for traces: the name of the global that
+// holds it, else "<file>_<line>" from where it is defined.
+func (s *Session) symbol(fn *lua.LFunction) (string, int) {
+	size := 0x10
+	if fn.Proto != nil {
+		size = 4 * len(fn.Proto.Code)
+		if size == 0 {
+			size = 4
+		}
+	}
+	best := ""
+	s.L.G.Global.ForEach(func(k, v lua.LValue) {
+		if v == fn {
+			if n, ok := k.(lua.LString); ok && (best == "" || string(n) < best) {
+				best = string(n)
+			}
+		}
+	})
+	if best != "" {
+		return best, size
+	}
+	if fn.Proto == nil {
+		return "lua_builtin", size
+	}
+	stem := strings.TrimSuffix(path.Base(fn.Proto.SourceName), ".lua")
+	stem = strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '_'
+	}, stem)
+	return fmt.Sprintf("%s_%d", stem, fn.Proto.LineDefined), size
+}
+
+// thread returns the Lua thread code running in c uses: a task's own, or
+// a pooled one for handlers (released by the returned function).
+func (s *Session) thread(c *emu.Context) (*lua.LState, func()) {
+	if c == nil {
+		return s.L, func() {}
+	}
+	if t, ok := c.Local.(*lua.LState); ok {
+		return t, func() {}
+	}
+	var t *lua.LState
+	if n := len(s.pool); n > 0 {
+		t = s.pool[n-1]
+		s.pool = s.pool[:n-1]
+	} else {
+		t, _ = s.L.NewThread()
+	}
+	c.Local = t
+	return t, func() {
+		c.Local = nil
+		t.SetTop(0)
+		s.pool = append(s.pool, t)
+	}
+}
+
+// callIn calls fn(args...) in context c and returns nret values (MultRet:
+// all). A Lua error comes back as a *ScriptError with file:line.
+func (s *Session) callIn(c *emu.Context, fn *lua.LFunction, nret int, args ...lua.LValue) ([]lua.LValue, error) {
+	t, release := s.thread(c)
+	defer release()
+	top := t.GetTop()
+	t.Push(fn)
+	for _, a := range args {
+		t.Push(a)
+	}
+	if err := t.PCall(len(args), nret, nil); err != nil {
+		t.SetTop(top)
+		return nil, s.wrapErr(err)
+	}
+	n := t.GetTop() - top
+	out := make([]lua.LValue, n)
+	for i := 0; i < n; i++ {
+		out[i] = t.Get(top + 1 + i)
+	}
+	t.SetTop(top)
+	return out, nil
+}
+
+// condOf wraps a Lua cond_func(cpu, info) -> boolean.
+func (s *Session) condOf(fn *lua.LFunction) xcall.CondFunc {
+	if fn == nil {
+		return nil
+	}
+	return func(c *emu.Context, cpu int, info any) (bool, error) {
+		out, err := s.callIn(c, fn, 1, lua.LNumber(cpu), luaOf(info))
+		if err != nil {
+			return false, err
+		}
+		return lua.LVAsBool(out[0]), nil
+	}
+}

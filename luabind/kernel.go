@@ -1,0 +1,209 @@
+package luabind
+
+import (
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/xcallsh/xcallsh/emu"
+	"github.com/xcallsh/xcallsh/machines"
+	"github.com/xcallsh/xcallsh/xcall"
+)
+
+// kernelAPI returns the kernel functions: names, arguments and return
+// values are the kernel's (API.md, "Kernel API").
+func (s *Session) kernelAPI() map[string]lua.LGFunction {
+	k := func() *xcall.Kernel { return s.K }
+	return map[string]lua.LGFunction{
+		"smp_processor_id": func(L *lua.LState) int {
+			c := s.needCPU(L, "smp_processor_id")
+			L.Push(lua.LNumber(c.CPU))
+			return 1
+		},
+		"num_online_cpus": func(L *lua.LState) int {
+			L.Push(lua.LNumber(k().NumOnline()))
+			return 1
+		},
+		"cpu_online": func(L *lua.LState) int {
+			L.Push(lua.LBool(k().Online(int(checkInt(L, 1, "cpu_online")))))
+			return 1
+		},
+		"cpu_to_node": func(L *lua.LState) int {
+			cpu := checkInt(L, 1, "cpu_to_node")
+			if cpu < 0 || cpu >= int64(k().NrCPUIDs()) {
+				L.Push(lua.LNumber(-1)) // NUMA_NO_NODE
+				return 1
+			}
+			L.Push(lua.LNumber(k().Node(int(cpu))))
+			return 1
+		},
+		"cpu_online_mask": func(L *lua.LState) int {
+			s.pushMask(L, k().OnlineMask())
+			return 1
+		},
+		"cpu_possible_mask": func(L *lua.LState) int {
+			m := xcall.NewCpumask(k().NrCPUIDs())
+			for c := 0; c < k().NrCPUIDs(); c++ {
+				m.Set(c)
+			}
+			s.pushMask(L, m)
+			return 1
+		},
+		"cpumask_of": func(L *lua.LState) int {
+			s.pushMask(L, xcall.MaskOf(k().NrCPUIDs(), int(checkInt(L, 1, "cpumask_of"))))
+			return 1
+		},
+		"cpumask": func(L *lua.LState) int {
+			s.pushMask(L, s.checkMask(L, 1, "cpumask").Copy())
+			return 1
+		},
+		"local_irq_disable": func(L *lua.LState) int {
+			c := s.needCPU(L, "local_irq_disable")
+			k().LocalIRQSave(c)
+			return 0
+		},
+		"local_irq_enable": func(L *lua.LState) int {
+			c := s.needCPU(L, "local_irq_enable")
+			k().LocalIRQRestore(c, false)
+			return 0
+		},
+		"local_irq_save": func(L *lua.LState) int {
+			c := s.needCPU(L, "local_irq_save")
+			L.Push(lua.LNumber(s.irqFlags(k().LocalIRQSave(c))))
+			return 1
+		},
+		"local_irq_restore": func(L *lua.LState) int {
+			c := s.needCPU(L, "local_irq_restore")
+			flags := checkInt(L, 1, "local_irq_restore")
+			k().LocalIRQRestore(c, flags != s.irqFlags(false))
+			return 0
+		},
+		"irqs_disabled": func(L *lua.LState) int {
+			c := s.needCPU(L, "irqs_disabled")
+			L.Push(lua.LBool(k().IRQsDisabled(c)))
+			return 1
+		},
+		"in_task": func(L *lua.LState) int {
+			c := s.needCPU(L, "in_task")
+			L.Push(lua.LBool(k().InTask(c)))
+			return 1
+		},
+		"in_hardirq": func(L *lua.LState) int {
+			c := s.needCPU(L, "in_hardirq")
+			L.Push(lua.LBool(!k().InTask(c)))
+			return 1
+		},
+		"preempt_disable": func(L *lua.LState) int {
+			k().PreemptDisable(s.needCPU(L, "preempt_disable"))
+			return 0
+		},
+		"preempt_enable": func(L *lua.LState) int {
+			k().PreemptEnable(s.needCPU(L, "preempt_enable"))
+			return 0
+		},
+		"get_cpu": func(L *lua.LState) int {
+			c := s.needCPU(L, "get_cpu")
+			k().PreemptDisable(c)
+			L.Push(lua.LNumber(c.CPU))
+			return 1
+		},
+		"put_cpu": func(L *lua.LState) int {
+			k().PreemptEnable(s.needCPU(L, "put_cpu"))
+			return 0
+		},
+		"ndelay": s.delay("ndelay", 1),
+		"udelay": s.delay("udelay", 1e3),
+		"mdelay": s.delay("mdelay", 1e6),
+		"msleep": func(L *lua.LState) int {
+			c := s.needCPU(L, "msleep")
+			ms := checkInt(L, 1, "msleep")
+			if !k().InTask(c) || k().IRQsDisabled(c) || k().M.CPU(c.CPU).Preempt > 0 {
+				L.RaiseError("msleep: BUG: sleeping function called from invalid context (interrupts off, preemption off or in an interrupt handler)")
+			}
+			if ms > 0 {
+				c.Sleep(ms*1e6, "sleeps in msleep")
+			}
+			return 0
+		},
+		"printk": func(L *lua.LState) int {
+			n := L.GetTop()
+			L.Push(s.sformat)
+			for i := 1; i <= n; i++ {
+				L.Push(L.Get(i))
+			}
+			L.Call(n, 1)
+			text := L.ToStringMeta(L.Get(-1)).String()
+			L.Pop(1)
+			cpu := 0
+			if c := s.current(); c != nil {
+				cpu = c.CPU
+			}
+			k().M.Printk(cpu, text)
+			return 0
+		},
+		"smp_call_function_single": func(L *lua.LState) int {
+			c := s.needCPU(L, "smp_call_function_single")
+			cpu := kernelCPU(L, 1, "smp_call_function_single")
+			fn := checkFunc(L, 2, "smp_call_function_single")
+			wait := checkWait(L, 4, "smp_call_function_single")
+			xcall.Enter(c, "smp_call_function_single+0x118/0x1a0")
+			ret := k().SmpCallFunctionSingle(c, cpu, s.funcOf(fn), infoOf(L.Get(3)), wait)
+			xcall.Leave(c)
+			L.Push(lua.LNumber(ret))
+			return 1
+		},
+		"smp_call_function_many": func(L *lua.LState) int {
+			c := s.needCPU(L, "smp_call_function_many")
+			mask := s.checkMask(L, 1, "smp_call_function_many")
+			fn := checkFunc(L, 2, "smp_call_function_many")
+			wait := checkWait(L, 4, "smp_call_function_many")
+			xcall.Enter(c, "smp_call_function_many_cond+0x35c/0x4e0")
+			k().SmpCallFunctionMany(c, mask, s.funcOf(fn), infoOf(L.Get(3)), wait)
+			xcall.Leave(c)
+			return 0
+		},
+		"smp_call_function": func(L *lua.LState) int {
+			c := s.needCPU(L, "smp_call_function")
+			fn := checkFunc(L, 1, "smp_call_function")
+			wait := checkWait(L, 3, "smp_call_function")
+			xcall.Enter(c, "smp_call_function+0x3c/0x60")
+			k().SmpCallFunction(c, s.funcOf(fn), infoOf(L.Get(2)), wait)
+			xcall.Leave(c)
+			return 0
+		},
+	}
+}
+
+// irqFlags is what local_irq_save returns: x86 EFLAGS (IF = 0x200) or
+// arm64 DAIF (I = 0x80).
+func (s *Session) irqFlags(wasOff bool) int64 {
+	if s.spec.Arch == machines.ArchX86 {
+		if wasOff {
+			return 0x46
+		}
+		return 0x246
+	}
+	if wasOff {
+		return 0x80
+	}
+	return 0
+}
+
+// delay builds ndelay/udelay/mdelay: a busy wait on this CPU.
+func (s *Session) delay(name string, mult int64) lua.LGFunction {
+	return func(L *lua.LState) int {
+		c := s.needCPU(L, name)
+		n := checkInt(L, 1, name)
+		if n < 0 {
+			argError(L, 1, name, "negative delay")
+		}
+		frame := "delay_tsc+0x38/0xb0"
+		if s.spec.Arch == machines.ArchARM64 {
+			frame = "__delay+0x4c/0x70"
+		}
+		xcall.Enter(c, frame)
+		c.Delay(n*mult, "busy-waits in "+name)
+		xcall.Leave(c)
+		return 0
+	}
+}
+
+var _ = emu.KindTask

@@ -1,0 +1,268 @@
+// Package luabind exposes the emulated machine to Lua (gopher-lua): the
+// operator API a script uses at top level (machine, spawn, run, ...) and
+// the kernel API its tasks and cross-called functions use
+// (smp_call_function_single, ...), with the names of ../shared/API.md.
+//
+// Scripts are untrusted: only Lua's base, table, string and math libraries
+// are opened, without dofile, loadfile, require, module, string.dump or any
+// way to reach files, processes or the network; math.random draws from the
+// run's seeded generator.
+package luabind
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/xcallsh/xcallsh/emu"
+	"github.com/xcallsh/xcallsh/machines"
+	"github.com/xcallsh/xcallsh/xcall"
+)
+
+// Options configure a Session.
+type Options struct {
+	// Machine is the machine to boot: a built-in name or a path (the host
+	// reads it; scripts cannot). Empty: machines.Default.
+	Machine string
+	// MachineForced: Machine came from the command line (-m) and takes
+	// precedence over the script's machine() call.
+	MachineForced bool
+	Seed          uint64
+	// Timeout bounds the host time of Exec calls (0: none).
+	Timeout time.Duration
+	// Stdout receives print() output.
+	Stdout io.Writer
+	// Setup, if set, is called on every freshly booted kernel (to attach
+	// trace sinks, say).
+	Setup func(k *xcall.Kernel)
+}
+
+// Session is one Lua state driving one machine.
+type Session struct {
+	L    *lua.LState
+	K    *xcall.Kernel
+	opts Options
+
+	spec    *machines.Spec
+	started bool // something ran since boot: machine() may no longer switch
+
+	funcs    map[*lua.LFunction]*xcall.Func // lookups only, never ranged
+	pool     []*lua.LState                  // idle Lua threads for handlers
+	sformat  *lua.LFunction                 // the original string.format
+	ctx      context.Context
+	cancel   context.CancelFunc
+	timer    *time.Timer
+	timedOut bool
+	tasks    int
+}
+
+// Limits on what a script may use.
+const (
+	callStackSize = 200
+	maxTasks      = 100000
+)
+
+// New creates a session and boots the machine of opts.
+func New(opts Options) (*Session, error) {
+	if opts.Stdout == nil {
+		opts.Stdout = io.Discard
+	}
+	s := &Session{opts: opts, funcs: map[*lua.LFunction]*xcall.Func{}}
+	s.L = lua.NewState(lua.Options{SkipOpenLibs: true, CallStackSize: callStackSize, RegistryMaxSize: 1 << 20})
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.L.SetContext(s.ctx)
+	s.openSandbox()
+	name := opts.Machine
+	if name == "" {
+		name = machines.Default
+	}
+	spec, err := machines.Load(name)
+	if err != nil {
+		s.L.Close()
+		return nil, err
+	}
+	if err := s.boot(spec); err != nil {
+		s.L.Close()
+		return nil, err
+	}
+	s.register()
+	return s, nil
+}
+
+// Close releases the machine and the Lua state.
+func (s *Session) Close() {
+	s.cancel() // first: a Lua loop that catches errors cannot outlive the machine
+	if s.K != nil {
+		s.K.Close()
+	}
+	s.L.Close()
+}
+
+func (s *Session) boot(spec *machines.Spec) error {
+	k, err := xcall.Boot(spec, s.opts.Seed)
+	if err != nil {
+		return err
+	}
+	if s.K != nil {
+		s.K.Close()
+	}
+	s.K, s.spec, s.started = k, spec, false
+	s.L.SetGlobal("nr_cpu_ids", lua.LNumber(k.NrCPUIDs()))
+	if s.opts.Setup != nil {
+		s.opts.Setup(k)
+	}
+	return nil
+}
+
+// Spec is the booted machine's description.
+func (s *Session) Spec() *machines.Spec { return s.spec }
+
+// openSandbox opens the safe libraries and removes what reaches outside.
+func (s *Session) openSandbox() {
+	L := s.L
+	for _, lib := range []struct {
+		name string
+		fn   lua.LGFunction
+	}{{lua.BaseLibName, lua.OpenBase}, {lua.TabLibName, lua.OpenTable}, {lua.StringLibName, lua.OpenString}, {lua.MathLibName, lua.OpenMath}} {
+		L.Push(L.NewFunction(lib.fn))
+		L.Push(lua.LString(lib.name))
+		L.Call(1, 0)
+	}
+	for _, name := range []string{"dofile", "loadfile", "require", "module", "_printregs", "collectgarbage", "newproxy", "getfenv", "setfenv"} {
+		L.SetGlobal(name, lua.LNil)
+	}
+	str := L.GetGlobal("string").(*lua.LTable)
+	str.RawSetString("dump", lua.LNil)
+	s.sformat = str.RawGetString("format").(*lua.LFunction)
+	// load/loadstring compile source text only (gopher-lua has no bytecode
+	// loader), in the sandboxed environment: they stay.
+	math := L.GetGlobal("math").(*lua.LTable)
+	math.RawSetString("random", L.NewFunction(s.mathRandom))
+	math.RawSetString("randomseed", L.NewFunction(func(L *lua.LState) int { return 0 }))
+	L.SetGlobal("print", L.NewFunction(s.print))
+}
+
+func (s *Session) print(L *lua.LState) int {
+	n := L.GetTop()
+	parts := make([]string, n)
+	for i := 1; i <= n; i++ {
+		parts[i-1] = L.ToStringMeta(L.Get(i)).String()
+	}
+	fmt.Fprintln(s.opts.Stdout, strings.Join(parts, "\t"))
+	return 0
+}
+
+// mathRandom is math.random on the run's PRNG: (), (m) or (m, n).
+func (s *Session) mathRandom(L *lua.LState) int {
+	r := s.K.M.Rand()
+	switch L.GetTop() {
+	case 0:
+		L.Push(lua.LNumber(r.Float64()))
+	case 1:
+		m := L.CheckInt64(1)
+		if m < 1 {
+			L.ArgError(1, "interval is empty")
+		}
+		L.Push(lua.LNumber(1 + r.Int64N(m)))
+	default:
+		lo, hi := L.CheckInt64(1), L.CheckInt64(2)
+		if lo > hi {
+			L.ArgError(2, "interval is empty")
+		}
+		L.Push(lua.LNumber(lo + r.Int64N(hi-lo+1)))
+	}
+	return 1
+}
+
+// ScriptError is a failure of the script: a Lua error (at top level, in a
+// task or in a cross-called function) or a limit. Msg reads "file:line: text".
+type ScriptError struct{ Msg string }
+
+func (e *ScriptError) Error() string { return e.Msg }
+
+// errMsg extracts the Lua message of err, without the traceback.
+func errMsg(err error) string {
+	var api *lua.ApiError
+	if errors.As(err, &api) && api.Object != nil {
+		return api.Object.String()
+	}
+	return err.Error()
+}
+
+// Exec runs a chunk of Lua source at operator level. name is the chunk
+// name errors carry ("scripts/hello.lua"). It returns the chunk's values.
+func (s *Session) Exec(name, src string) ([]lua.LValue, error) {
+	s.armTimeout()
+	defer s.disarmTimeout()
+	fn, err := s.L.Load(strings.NewReader(src), name)
+	if err != nil {
+		return nil, &ScriptError{Msg: errMsg(err)}
+	}
+	top := s.L.GetTop()
+	s.L.Push(fn)
+	if err := s.L.PCall(0, lua.MultRet, nil); err != nil {
+		return nil, s.wrapErr(err)
+	}
+	n := s.L.GetTop() - top
+	out := make([]lua.LValue, n)
+	for i := 0; i < n; i++ {
+		out[i] = s.L.Get(top + 1 + i)
+	}
+	s.L.SetTop(top)
+	return out, nil
+}
+
+func (s *Session) wrapErr(err error) error {
+	if s.timedOut {
+		return &ScriptError{Msg: fmt.Sprintf("stopped: the run took longer than the --timeout of %v (host time)", s.opts.Timeout)}
+	}
+	msg := errMsg(err)
+	if strings.Contains(msg, "context canceled") {
+		return &ScriptError{Msg: "stopped: interrupted"}
+	}
+	return &ScriptError{Msg: msg}
+}
+
+func (s *Session) armTimeout() {
+	if s.opts.Timeout <= 0 {
+		return
+	}
+	s.timer = time.AfterFunc(s.opts.Timeout, func() {
+		s.timedOut = true
+		s.Interrupt()
+	})
+}
+
+func (s *Session) disarmTimeout() {
+	if s.timer != nil {
+		s.timer.Stop()
+		s.timer = nil
+	}
+}
+
+// Interrupt stops what runs (Ctrl-C, a timeout): the Lua VM and the
+// machine. Safe from any goroutine. The session cannot run Lua afterwards
+// unless Reset is called.
+func (s *Session) Interrupt() {
+	s.cancel()
+	if k := s.K; k != nil {
+		k.M.Interrupt()
+	}
+}
+
+// Reset re-arms a session after Interrupt, so the shell can go on.
+func (s *Session) Reset() {
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.L.SetContext(s.ctx)
+	s.L.SetTop(0)
+	s.pool = nil
+	s.timedOut = false
+}
+
+// current is the context running kernel code, or nil at top level.
+func (s *Session) current() *emu.Context { return s.K.M.Current() }

@@ -1,0 +1,143 @@
+// This file mirrors the arch side of cross-calls: arch/x86/kernel/smp.c
+// (native_send_call_func_single_ipi, native_send_call_func_ipi and the
+// sysvec_call_function* handlers) and arch/arm64/kernel/smp.c
+// (smp_cross_call, do_handle_IPI). The register encodings live in irqchip.
+
+package xcall
+
+import (
+	"fmt"
+
+	"github.com/xcallsh/xcallsh/emu"
+	"github.com/xcallsh/xcallsh/irqchip"
+	"github.com/xcallsh/xcallsh/machines"
+)
+
+// x86 vectors and arm64 IPI numbers (kernel-facts.md §8.1, §8.7).
+const (
+	vecNMI                = 0x02
+	vecCallFunctionSingle = 0xfb
+	vecCallFunction       = 0xfc
+	vecReschedule         = 0xfd
+
+	ipiReschedule   = 0
+	ipiCallFunc     = 1
+	ipiCPUBacktrace = 6
+)
+
+func (k *Kernel) x86() bool { return k.Spec.Arch == machines.ArchX86 }
+
+// archSendCallFunctionSingleIPI is arch_send_call_function_single_ipi().
+func (k *Kernel) archSendCallFunctionSingleIPI(c *emu.Context, cpu int) {
+	if !k.x86() {
+		k.traceRaise(c.CPU, []int{cpu}, "Function call interrupts")
+	}
+	k.send(c, k.Chip.EncodeSingle(c.CPU, cpu, irqchip.CallFunctionSingle))
+}
+
+// archSendCallFunctionIPIMask is arch_send_call_function_ipi_mask().
+func (k *Kernel) archSendCallFunctionIPIMask(c *emu.Context, mask Cpumask) {
+	targets := mask.CPUs()
+	if !k.x86() {
+		k.traceRaise(c.CPU, targets, "Function call interrupts")
+	}
+	k.send(c, k.Chip.EncodeMask(c.CPU, targets, irqchip.CallFunction, k.online.Test, k.nOnline))
+}
+
+// traceRaise is arm64's ipi:ipi_raise "target_mask=%s (%s)".
+func (k *Kernel) traceRaise(self int, targets []int, reason string) {
+	if !k.M.Tracing() {
+		return
+	}
+	k.M.Trace(self, "ipi_raise", fmt.Sprintf("target_mask=%s (%s)", MaskOf(k.nr, targets...).Bitmap(k.nr), reason))
+}
+
+// send performs the register writes with local interrupts off (the
+// kernel's directed sends disable them so that ICR2 and ICR are not split
+// by a handler sending its own IPI), records each write, and lets the
+// controller route it: every destination gets the interrupt an IPI latency
+// later, unless fault injection drops or delays it.
+func (k *Kernel) send(c *emu.Context, writes []irqchip.Write) {
+	flags := k.LocalIRQSave(c)
+	for _, w := range writes {
+		k.spend(c, k.T.RegWrite, "ICR write")
+		k.writes = append(k.writes, RegWrite{T: k.M.Now(), CPU: c.CPU, Reg: w.Reg, Value: w.Value})
+		cpus, vec := k.Chip.Decode(c.CPU, w, k.online.Test)
+		for _, t := range cpus {
+			k.deliver(t, vec)
+		}
+	}
+	k.LocalIRQRestore(c, flags)
+}
+
+func (k *Kernel) deliver(cpu, vec int) {
+	dropped, extra := k.Faults.Filter(cpu)
+	if dropped {
+		return
+	}
+	k.Stats.IPIs++
+	t := k.M.Now() + k.T.IPILatency + k.M.Jitter(k.T.Jitter) + extra
+	if (k.x86() && vec == vecNMI) || (!k.x86() && vec == ipiCPUBacktrace) {
+		k.M.RaiseNMI(cpu, t)
+		return
+	}
+	k.M.RaiseIRQ(cpu, vec, t)
+}
+
+// handleInterrupt is the hard-irq entry: x86 sysvec_call_function(_single)
+// (EOI first, then the flush), arm64 do_handle_IPI.
+func (k *Kernel) handleInterrupt(c *emu.Context, vec int) {
+	k.spend(c, k.T.IRQEntry, "irq entry")
+	if k.x86() {
+		switch vec {
+		case vecCallFunctionSingle, vecCallFunction:
+			name := "call_function_single"
+			Enter(c, "sysvec_call_function_single+0x9c/0xb0")
+			if vec == vecCallFunction {
+				name = "call_function"
+				Enter(c, "sysvec_call_function+0x9c/0xb0")
+			}
+			k.traceVector(c.CPU, name+"_entry", vec)
+			k.GenericSMPCallFunctionSingleInterrupt(c)
+			k.traceVector(c.CPU, name+"_exit", vec)
+			Leave(c)
+		case vecReschedule:
+			k.traceVector(c.CPU, "reschedule_entry", vec)
+			k.traceVector(c.CPU, "reschedule_exit", vec)
+		}
+	} else {
+		reason := arm64IPIName(vec)
+		if vec < 6 && k.M.Tracing() {
+			k.M.Trace(c.CPU, "ipi_entry", "("+reason+")")
+		}
+		switch vec {
+		case ipiCallFunc:
+			Enter(c, "do_handle_IPI+0x2a4/0x2e0")
+			k.GenericSMPCallFunctionSingleInterrupt(c)
+			Leave(c)
+		case ipiReschedule:
+		default:
+			k.printk(c.CPU, fmt.Sprintf("CPU%d: Unknown IPI message 0x%x", c.CPU, vec))
+		}
+		if vec < 6 && k.M.Tracing() {
+			k.M.Trace(c.CPU, "ipi_exit", "("+reason+")")
+		}
+	}
+	k.spend(c, k.T.IRQExit, "irq exit")
+}
+
+func (k *Kernel) traceVector(cpu int, name string, vec int) {
+	if k.M.Tracing() {
+		k.M.Trace(cpu, name, fmt.Sprintf("vector=%d", vec))
+	}
+}
+
+func arm64IPIName(ipi int) string {
+	names := [...]string{"Rescheduling interrupts", "Function call interrupts", "CPU stop interrupts",
+		"CPU stop NMIs", "Timer broadcast interrupts", "IRQ work interrupts", "CPU backtrace interrupts",
+		"KGDB roundup interrupts"}
+	if ipi >= 0 && ipi < len(names) {
+		return names[ipi]
+	}
+	return "unknown"
+}

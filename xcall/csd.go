@@ -1,0 +1,96 @@
+package xcall
+
+import "github.com/xcallsh/xcallsh/emu"
+
+// csd flag word (include/linux/smp_types.h).
+const (
+	CSDFlagLock     = 0x01
+	CSDTypeAsync    = 0x00
+	CSDTypeSync     = 0x10
+	CSDTypeIRQWork  = 0x20
+	CSDTypeTTWU     = 0x30
+	CSDFlagTypeMask = 0xF0
+)
+
+// CSD is call_single_data_t: the unit of work queued on a CPU.
+//
+// State machine (the lock bit and the queue):
+//
+//	free --csd_lock--> locked --llist_add--> queued --flush dequeues--> running
+//	running --SYNC: unlock after func / ASYNC: unlock before func--> free
+//	locked --local run or -ENXIO--> free (unlocked by the sender)
+//
+// flags, Func and Info are set by the sender while it holds the lock and
+// cleared (flags) by the target in the flush; next is owned by the queue.
+type CSD struct {
+	flags    uint32
+	Func     *Func
+	Info     any
+	src, dst int
+	next     *CSD
+	ID       int // stable number: the %p value and stuck reports derive from it
+	waiters  emu.WaitQueue
+}
+
+// Locked reports whether the CSD_FLAG_LOCK bit is set.
+func (c *CSD) Locked() bool { return c.flags&CSDFlagLock != 0 }
+
+// Type is CSD_TYPE(csd).
+func (c *CSD) Type() uint32 { return c.flags & CSDFlagTypeMask }
+
+// Ptr is the csd's address as %p prints it.
+func (c *CSD) Ptr() string {
+	if c == nil {
+		return "0000000000000000"
+	}
+	return ptr(c.ID)
+}
+
+// NewCSD is INIT_CSD(csd, func, info): an unlocked csd with zero flags.
+func (k *Kernel) NewCSD(f *Func, info any) *CSD {
+	k.nextCSD++
+	return &CSD{Func: f, Info: info, ID: k.nextCSD, src: -1, dst: -1}
+}
+
+// EventKind names what a kernel Event records.
+type EventKind uint8
+
+// Kernel events, in the order a csd goes through them.
+const (
+	EvLock     EventKind = iota // a sender locked CSD (csd_lock or the on-stack init)
+	EvQueue                     // CSD pushed on CPU Dst's queue by CPU
+	EvRun                       // CSD's function starts on CPU (Dst = -1: local run, not queued)
+	EvUnlock                    // CSD unlocked by CPU
+	EvWaitDone                  // a synchronous caller on CPU returned from waiting on CSD
+	EvDequeue                   // CSD taken off CPU's queue by a flush
+)
+
+func (e EventKind) String() string {
+	return [...]string{"lock", "queue", "run", "unlock", "waitdone", "dequeue"}[e]
+}
+
+// Event is one step of the cross-call protocol, fed to EventSinks (the
+// invariant validator).
+type Event struct {
+	T    int64
+	Kind EventKind
+	CSD  int
+	CPU  int // the CPU doing it
+	Dst  int // EvQueue: the target; EvRun: -1 for a local run
+	Type uint32
+}
+
+// EventSink consumes kernel Events.
+type EventSink interface {
+	KernelEvent(e Event)
+}
+
+func (k *Kernel) emit(kind EventKind, csd *CSD, cpu, dst int) {
+	if len(k.Events) == 0 {
+		return
+	}
+	e := Event{T: k.M.Now(), Kind: kind, CSD: csd.ID, CPU: cpu, Dst: dst, Type: csd.Type()}
+	for _, s := range k.Events {
+		s.KernelEvent(e)
+	}
+}

@@ -1,0 +1,302 @@
+// Package xcall is the kernel side of xcallsh: kernel/smp.c (the
+// smp_call_function* family, the CSD lock, the per-CPU call_single_queue,
+// CSD-lock-wait debugging), the 2022 smp_xcall RFC, and the arch glue that
+// turns a "send IPI" into irqchip register writes. It runs on package emu
+// and knows nothing of Lua: functions to call are *Func values.
+package xcall
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+
+	"github.com/xcallsh/xcallsh/emu"
+	"github.com/xcallsh/xcallsh/irqchip"
+	"github.com/xcallsh/xcallsh/machines"
+)
+
+// Errno values, positive as in C; kernel functions return them negated.
+const (
+	ENOMEM = 12
+	EBUSY  = 16
+	EINVAL = 22
+	ENXIO  = 6
+)
+
+// Func is a function a CPU can be asked to run (smp_call_func_t).
+type Func struct {
+	Name string // symbol name, as %ps prints it
+	Size int    // symbol size, for %pS ("name+0x0/0x<size>")
+	// Fn runs on the target CPU in context c. An error fails the run.
+	Fn func(c *emu.Context, info any) error
+}
+
+// CondFunc decides whether cpu gets the call (smp_cond_func_t).
+type CondFunc func(c *emu.Context, cpu int, info any) (bool, error)
+
+// Stats counts what a run did, for the summary line.
+type Stats struct {
+	Calls    int // cross-call API invocations
+	IPIs     int // IPIs delivered to a CPU by the interrupt controller
+	Reports  int // "non-responsive CSD lock" reports
+	Warnings int // WARN splats
+	Resends  int // debug IPI re-sends
+}
+
+// Kernel is one booted machine: the emu machine, the interrupt controller
+// and the state of kernel/smp.c.
+type Kernel struct {
+	M      *emu.Machine
+	Spec   *machines.Spec
+	Chip   irqchip.Chip
+	Faults irqchip.Faults
+	T      machines.Timing
+	Stats  Stats
+
+	nr      int
+	online  Cpumask // cpu_online_mask
+	nOnline int
+	pc      []percpu
+
+	// Parameters (machine [kernel] table, param()).
+	CSDLockDebug    bool
+	CSDLockTimeout  int64 // ms
+	PanicOnIPIStall int64 // ms
+	idlePoll        bool
+
+	writes        []RegWrite
+	warned        map[string]bool // WARN_ONCE sites that fired; looked up by name, never ranged
+	offlineWarned bool
+
+	csdBugCount   int
+	nCSDLockStuck int
+	nextCSD       int
+	panicMsg      string
+	fixOff        [8]bool // indexed like Fixes
+	tainted       bool    // a WARN fired (TAINT_WARN)
+
+	backtraceMask Cpumask       // CPUs asked for an NMI backtrace
+	backtraceDone emu.WaitQueue // requesters waiting for those backtraces
+
+	// Validator receives the kernel's own events (queue, run, unlock...).
+	Events []EventSink
+}
+
+// RegWrite is one recorded interrupt-controller register write.
+type RegWrite struct {
+	T     int64
+	CPU   int
+	Reg   string
+	Value uint64
+}
+
+// percpu is the per-CPU state of kernel/smp.c. Written by its own CPU's
+// contexts, except queue (pushed by any sender) and the csds (see CSD).
+type percpu struct {
+	queue *CSD // call_single_queue: newest first, like an llist
+	qlen  int
+
+	csdData *CSD   // csd_data: async single calls issued from this CPU (lazy)
+	cfdCSD  []*CSD // cfd_data.csd[target] (lazy: allocated on the first many-call)
+	cfdMask Cpumask
+	cfdIPI  Cpumask
+
+	// Debug records of what this CPU executes (csd_lock_record).
+	curCSD  *CSD
+	curFunc *Func
+	curInfo any
+
+	noBacktrace bool // !trigger_backtrace: a waiter already dumped this CPU
+}
+
+// ErrPanic wraps the message of an emulated kernel panic.
+var ErrPanic = errors.New("kernel panic")
+
+// Boot builds the live machine for spec with the given seed. Booting takes
+// no virtual time: every CPU of spec.Online is online at time 0.
+func Boot(spec *machines.Spec, seed uint64) (*Kernel, error) {
+	chip, err := irqchip.New(string(spec.Arch), spec.IRQChip, spec.CPUs)
+	if err != nil {
+		return nil, fmt.Errorf("booting %q: %w", spec.Name, err)
+	}
+	m := emu.New(emu.Config{CPUs: spec.CPUs, Seed: seed, HighVectorFirst: spec.Arch == machines.ArchX86})
+	k := &Kernel{
+		M:               m,
+		Spec:            spec,
+		Chip:            chip,
+		T:               spec.Timing,
+		nr:              spec.CPUs,
+		online:          NewCpumask(spec.CPUs),
+		pc:              make([]percpu, spec.CPUs),
+		CSDLockDebug:    spec.Kernel.CSDLockDebug,
+		CSDLockTimeout:  spec.Kernel.CSDLockTimeoutMS,
+		PanicOnIPIStall: spec.Kernel.PanicOnIPIStall,
+		idlePoll:        spec.Kernel.Idle == "poll",
+		warned:          map[string]bool{},
+	}
+	for _, c := range spec.Online {
+		k.online.Set(c)
+	}
+	k.nOnline = len(spec.Online)
+	for c := 0; c < spec.CPUs; c++ {
+		if !k.online.Test(c) {
+			m.CPU(c).Parked = true
+		}
+	}
+	m.OnInterrupt = k.handleInterrupt
+	m.OnNMI = k.handleNMI
+	k.bootLog()
+	return k, nil
+}
+
+// Close releases the machine.
+func (k *Kernel) Close() { k.M.Close() }
+
+// NrCPUIDs is nr_cpu_ids.
+func (k *Kernel) NrCPUIDs() int { return k.nr }
+
+// Online reports cpu_online(cpu).
+func (k *Kernel) Online(cpu int) bool { return k.online.Test(cpu) }
+
+// NumOnline is num_online_cpus().
+func (k *Kernel) NumOnline() int { return k.nOnline }
+
+// OnlineMask returns a copy of cpu_online_mask.
+func (k *Kernel) OnlineMask() Cpumask { return k.online.Copy() }
+
+// Node is cpu_to_node(cpu).
+func (k *Kernel) Node(cpu int) int { return k.Spec.Node(cpu) }
+
+// Writes lists the register writes so far.
+func (k *Kernel) Writes() []RegWrite { return k.writes }
+
+// Panicked returns the panic message, or "".
+func (k *Kernel) Panicked() string { return k.panicMsg }
+
+// CSDLockIsStuck is csd_lock_is_stuck().
+func (k *Kernel) CSDLockIsStuck() bool { return k.nCSDLockStuck != 0 }
+
+func (k *Kernel) bootLog() {
+	nodes := len(k.Spec.Nodes)
+	if k.Spec.Arch == machines.ArchX86 {
+		state := "disabled"
+		if k.nOnline > 1 && k.nOnline == k.nr {
+			state = "enabled"
+		}
+		k.printk(0, "IPI shorthand broadcast: "+state)
+	}
+	k.printk(0, "smp: Bringing up secondary CPUs ...")
+	k.printk(0, fmt.Sprintf("smp: Brought up %d node%s, %d CPU%s", nodes, plural(nodes), k.nOnline, plural(k.nOnline)))
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// printk logs one message on cpu.
+func (k *Kernel) printk(cpu int, text string) { k.M.Printk(cpu, text) }
+
+// fail stops the run with err raised by code running in c (a Lua error in
+// a cross-called function, say) and parks c for good.
+func (k *Kernel) fail(c *emu.Context, err error) {
+	k.M.Stop(err)
+	c.WaitForever("failed")
+}
+
+// call runs f(info) in c, failing the run on error.
+func (k *Kernel) call(c *emu.Context, f *Func, info any) {
+	if f == nil || f.Fn == nil {
+		return
+	}
+	if err := f.Fn(c, info); err != nil {
+		k.fail(c, err)
+	}
+}
+
+// Panic is the emulated panic(): it prints the panic line, stops the
+// machine and parks c.
+func (k *Kernel) Panic(c *emu.Context, msg, bugLine string) {
+	k.printk(c.CPU, "Kernel panic - not syncing: "+msg)
+	k.panicMsg = bugLine
+	if bugLine == "" {
+		k.panicMsg = msg
+	}
+	k.M.Stop(fmt.Errorf("%w: %s", ErrPanic, k.panicMsg))
+	c.WaitForever("panicked")
+}
+
+// ptr renders a pointer the way %p does (hashed): 16 hex digits.
+func ptr(id int) string {
+	h := fnv.New32a()
+	fmt.Fprintf(h, "csd%d", id)
+	return fmt.Sprintf("%016x", h.Sum32())
+}
+
+// dataPtr renders info as %ps prints a data pointer: a raw address.
+func dataPtr(info any) string {
+	switch v := info.(type) {
+	case nil:
+		return "0x0"
+	case int64:
+		if v >= 0 {
+			return fmt.Sprintf("0x%x", v)
+		}
+	case int:
+		if v >= 0 {
+			return fmt.Sprintf("0x%x", v)
+		}
+	case interface{ Addr() uint64 }:
+		return fmt.Sprintf("0x%x", v.Addr())
+	}
+	h := fnv.New32a()
+	fmt.Fprintf(h, "%v", info)
+	return fmt.Sprintf("0xffff8880%08x", h.Sum32())
+}
+
+// Sym renders f as %pS: "name+0x0/0xsize".
+func (f *Func) Sym() string {
+	if f == nil {
+		return "0x0"
+	}
+	size := f.Size
+	if size == 0 {
+		size = 0x10
+	}
+	return fmt.Sprintf("%s+0x0/0x%x", f.Name, size)
+}
+
+// PS renders f as %ps.
+func (f *Func) PS() string {
+	if f == nil {
+		return "0x0"
+	}
+	return f.Name
+}
+
+// site is a kernel code location used as a tracepoint callsite or WARN
+// location. Offsets are illustrative but fixed, so traces are stable.
+type site struct {
+	fn   string
+	off  int
+	size int
+}
+
+func (s site) String() string { return fmt.Sprintf("%s+0x%x/0x%x", s.fn, s.off, s.size) }
+
+// Kernel symbols that appear in traces and logs.
+var (
+	symGenericIPI = &Func{Name: "generic_smp_call_function_single_interrupt", Size: 0x20}
+	// DoNothing is kernel/smp.c's do_nothing.
+	DoNothing = &Func{Name: "do_nothing", Size: 0x10, Fn: func(*emu.Context, any) error { return nil }}
+)
+
+// CPUState names the state of cpu: "online" or "offline".
+func (k *Kernel) CPUState(cpu int) string {
+	if k.online.Test(cpu) {
+		return "online"
+	}
+	return "offline"
+}

@@ -1,0 +1,502 @@
+// This file mirrors Linux's kernel/smp.c (v6.16/6.17 mainline, as described
+// in kernel-facts.md §1-§4): the csd lock, the per-CPU call_single_queue,
+// generic_exec_single, smp_call_function_many_cond and the flush.
+// It describes the kernel's behaviour; it copies none of its code.
+
+package xcall
+
+import (
+	"fmt"
+
+	"github.com/xcallsh/xcallsh/emu"
+)
+
+// Flags of smp_call_function_many_cond.
+const (
+	scfWait     = 1 << 0
+	scfRunLocal = 1 << 1
+)
+
+// Call sites, as the tracepoints' callsite=%pS prints them.
+var (
+	siteSingleQueue = site{"smp_call_function_single", 0xe4, 0x1a0}
+	siteSingleIPI   = site{"smp_call_function_single", 0x118, 0x1a0}
+	siteAsyncQueue  = site{"smp_call_function_single_async", 0x5c, 0x90}
+	siteAsyncIPI    = site{"smp_call_function_single_async", 0x70, 0x90}
+	siteManyQueue   = site{"smp_call_function_many_cond", 0x1c4, 0x4e0}
+	siteManyIPI     = site{"smp_call_function_many_cond", 0x35c, 0x4e0}
+	siteManyMask    = site{"smp_call_function_many_cond", 0x3a8, 0x4e0}
+)
+
+func (k *Kernel) cpu(c *emu.Context) *emu.CPU { return k.M.CPU(c.CPU) }
+
+// PreemptDisable is preempt_disable() on c's CPU.
+func (k *Kernel) PreemptDisable(c *emu.Context) { k.cpu(c).Preempt++ }
+
+// PreemptEnable is preempt_enable().
+func (k *Kernel) PreemptEnable(c *emu.Context) {
+	if cpu := k.cpu(c); cpu.Preempt > 0 {
+		cpu.Preempt--
+	}
+}
+
+// IRQsDisabled is irqs_disabled().
+func (k *Kernel) IRQsDisabled(c *emu.Context) bool { return k.cpu(c).IRQsOff }
+
+// LocalIRQSave is local_irq_save(): it returns the previous state.
+func (k *Kernel) LocalIRQSave(c *emu.Context) bool {
+	cpu := k.cpu(c)
+	old := cpu.IRQsOff
+	cpu.IRQsOff = true
+	return old
+}
+
+// LocalIRQRestore is local_irq_restore(): pending interrupts are taken
+// at once when it re-enables them.
+func (k *Kernel) LocalIRQRestore(c *emu.Context, wasOff bool) {
+	cpu := k.cpu(c)
+	cpu.IRQsOff = wasOff
+	if !wasOff && cpu.Hardirq == 0 {
+		c.Yield()
+	}
+}
+
+// InTask is in_task(): not in hard-irq (or NMI) context.
+func (k *Kernel) InTask(c *emu.Context) bool {
+	return c.Kind != emu.KindIRQ && c.Kind != emu.KindNMI && k.cpu(c).Hardirq == 0
+}
+
+// spend charges d ns of work to c's CPU.
+func (k *Kernel) spend(c *emu.Context, d int64, what string) { c.Delay(d, what) }
+
+// csdLock is csd_lock(): wait for the previous use, then take the lock
+// (type bits start over as ASYNC).
+func (k *Kernel) csdLock(c *emu.Context, csd *CSD) {
+	k.csdLockWait(c, csd)
+	csd.flags = CSDFlagLock
+	k.emit(EvLock, csd, c.CPU, -1)
+}
+
+// csdUnlock is csd_unlock(): WARN if not locked, then release the whole
+// flag word; spinning waiters see it after the store propagates.
+func (k *Kernel) csdUnlock(c *emu.Context, csd *CSD) {
+	if !csd.Locked() {
+		k.warn(c, "csd_unlock", "")
+	}
+	csd.flags = 0
+	k.emit(EvUnlock, csd, c.CPU, -1)
+	csd.waiters.Wake(k.M, k.T.WakeLatency)
+}
+
+// csdLockWait is csd_lock_wait(): spin until the lock bit clears. With
+// csdlock_debug on it is the reporting loop of csd_debug.go.
+func (k *Kernel) csdLockWait(c *emu.Context, csd *CSD) {
+	if !csd.Locked() {
+		return
+	}
+	if k.CSDLockDebug {
+		k.csdLockWaitDebug(c, csd)
+		return
+	}
+	for csd.Locked() {
+		c.Spin(&csd.waiters, -1, emu.WaitInfo{What: "spins on csd", Num: csd.ID, Owner: csd.dst})
+	}
+}
+
+// record is csd_lock_record(): what this CPU executes, for the debug reports.
+func (k *Kernel) record(cpu int, csd *CSD) {
+	p := &k.pc[cpu]
+	if csd == nil {
+		p.curCSD = nil
+		return
+	}
+	p.curFunc, p.curInfo = csd.Func, csd.Info
+	p.curCSD = csd
+}
+
+// doFunc is csd_do_func(): the callback between its two tracepoints.
+func (k *Kernel) doFunc(c *emu.Context, f *Func, info any, csd *CSD) {
+	k.traceFunc(c.CPU, "csd_function_entry", f, csd)
+	k.call(c, f, info)
+	k.traceFunc(c.CPU, "csd_function_exit", f, csd)
+}
+
+// llistAdd pushes csd on cpu's queue; true if the queue was empty.
+func (k *Kernel) llistAdd(c *emu.Context, csd *CSD, cpu int) bool {
+	p := &k.pc[cpu]
+	first := p.queue == nil
+	csd.next = p.queue
+	p.queue = csd
+	p.qlen++
+	k.emit(EvQueue, csd, c.CPU, cpu)
+	return first
+}
+
+// QueueDepth is the number of csds waiting in cpu's call_single_queue.
+func (k *Kernel) QueueDepth(cpu int) int { return k.pc[cpu].qlen }
+
+// smpCallSingleQueue is __smp_call_single_queue().
+func (k *Kernel) smpCallSingleQueue(c *emu.Context, cpu int, csd *CSD, queueSite, ipiSite site) {
+	k.traceQueue(c.CPU, cpu, queueSite, csd)
+	k.spend(c, k.T.CSDSetup, "llist_add")
+	if k.llistAdd(c, csd, cpu) {
+		k.sendCallFunctionSingleIPI(c, cpu, ipiSite)
+	}
+}
+
+// sendCallFunctionSingleIPI is send_call_function_single_ipi(): a polling
+// idle target is poked instead of interrupted.
+func (k *Kernel) sendCallFunctionSingleIPI(c *emu.Context, cpu int, s site) {
+	if !k.callFunctionSinglePrepIPI(c, cpu) {
+		return
+	}
+	k.traceSendCPU(c.CPU, cpu, s)
+	k.archSendCallFunctionSingleIPI(c, cpu)
+}
+
+// callFunctionSinglePrepIPI mirrors kernel/sched/core.c's
+// call_function_single_prep_ipi(): with [kernel] idle = "poll", an idle
+// target polls its need-resched flag, so setting it replaces the IPI and
+// the idle loop flushes the queue (flush_smp_call_function_queue).
+func (k *Kernel) callFunctionSinglePrepIPI(c *emu.Context, cpu int) bool {
+	if !k.idlePoll || !k.M.CPU(cpu).Idle() || k.M.CPU(cpu).Parked {
+		return true
+	}
+	k.M.Trace(c.CPU, "sched_wake_idle_without_ipi", fmt.Sprintf("cpu=%d", cpu))
+	k.pollWake(cpu)
+	return false
+}
+
+// pollWake makes polling idle cpu notice need-resched: its idle task runs
+// flush_smp_call_function_queue() a wake latency later.
+func (k *Kernel) pollWake(cpu int) {
+	k.M.At(k.M.Now()+k.T.WakeLatency, func() {
+		t := k.M.SpawnKind(emu.KindTask, cpu, fmt.Sprintf("swapper/%d", cpu), func(c *emu.Context) {
+			k.FlushSMPCallFunctionQueue(c)
+		}, true)
+		t.PID = 0
+	})
+}
+
+// generic_exec_single(): run locally, refuse an offline/invalid CPU, or queue.
+func (k *Kernel) genericExecSingle(c *emu.Context, cpu int, csd *CSD, queueSite, ipiSite site) int {
+	self := c.CPU
+	if cpu == self {
+		f, info := csd.Func, csd.Info
+		k.record(self, csd)
+		k.csdUnlock(c, csd)
+		k.emit(EvRun, csd, self, -1)
+		flags := k.LocalIRQSave(c)
+		k.doFunc(c, f, info, nil)
+		k.record(self, nil)
+		k.LocalIRQRestore(c, flags)
+		return 0
+	}
+	if cpu < 0 || cpu >= k.nr || !k.online.Test(cpu) {
+		k.csdUnlock(c, csd)
+		return -ENXIO
+	}
+	k.smpCallSingleQueue(c, cpu, csd, queueSite, ipiSite)
+	return 0
+}
+
+// SmpCallFunctionSingle is smp_call_function_single(): run f(info) on cpu;
+// with wait, return after it ran. 0 or -ENXIO.
+func (k *Kernel) SmpCallFunctionSingle(c *emu.Context, cpu int, f *Func, info any, wait bool) int {
+	k.Stats.Calls++
+	k.PreemptDisable(c)
+	self := c.CPU
+	if k.online.Test(self) && k.IRQsDisabled(c) {
+		k.warnOnce(c, "smp_call_function_single:irqs", siteWarnSingleIRQs, "")
+	}
+	if !k.InTask(c) {
+		k.warnOnce(c, "smp_call_function_single:in_task", siteWarnSingleTask, "")
+	}
+	var csd *CSD
+	if wait {
+		csd = k.NewCSD(f, info)
+		csd.flags = CSDFlagLock | CSDTypeSync
+		k.emit(EvLock, csd, self, -1)
+	} else {
+		p := &k.pc[self]
+		if p.csdData == nil {
+			p.csdData = k.NewCSD(nil, nil)
+		}
+		csd = p.csdData
+		k.csdLock(c, csd)
+	}
+	csd.Func, csd.Info = f, info
+	csd.src, csd.dst = self, cpu
+	err := k.genericExecSingle(c, cpu, csd, siteSingleQueue, siteSingleIPI)
+	if wait {
+		k.csdLockWait(c, csd)
+		k.emit(EvWaitDone, csd, self, -1)
+	}
+	k.PreemptEnable(c)
+	return err
+}
+
+// SmpCallFunctionSingleAsync is smp_call_function_single_async(): queue a
+// caller-owned csd; -EBUSY while it is still locked.
+func (k *Kernel) SmpCallFunctionSingleAsync(c *emu.Context, cpu int, csd *CSD) int {
+	k.Stats.Calls++
+	k.PreemptDisable(c)
+	defer k.PreemptEnable(c)
+	if csd.Locked() {
+		if k.Fix(FixAsyncEBUSY) {
+			return -EBUSY
+		}
+		// Before 5a18ceca6350 the csd was taken with csd_lock(), which
+		// spins until the previous use is released.
+		k.csdLockWait(c, csd)
+	}
+	csd.flags = CSDFlagLock
+	csd.src, csd.dst = -1, -1
+	if k.CSDLockDebug {
+		// Only SYNC/ASYNC csds carry src/dst; _async does not set them in
+		// the kernel, so reports about it name the stale values. We keep
+		// the target so reports are readable (a documented departure).
+		csd.dst = cpu
+	}
+	k.emit(EvLock, csd, c.CPU, -1)
+	return k.genericExecSingle(c, cpu, csd, siteAsyncQueue, siteAsyncIPI)
+}
+
+// SmpCallFunctionMany is smp_call_function_many(): every online CPU of
+// mask except self. The caller must have preemption disabled.
+func (k *Kernel) SmpCallFunctionMany(c *emu.Context, mask Cpumask, f *Func, info any, wait bool) {
+	k.Stats.Calls++
+	flags := 0
+	if wait {
+		flags = scfWait
+	}
+	k.smpCallFunctionManyCond(c, mask, f, info, flags, nil)
+}
+
+// SmpCallFunction is smp_call_function(): every other online CPU.
+func (k *Kernel) SmpCallFunction(c *emu.Context, f *Func, info any, wait bool) {
+	k.Stats.Calls++
+	k.PreemptDisable(c)
+	flags := 0
+	if wait {
+		flags = scfWait
+	}
+	k.smpCallFunctionManyCond(c, k.online, f, info, flags, nil)
+	k.PreemptEnable(c)
+}
+
+// smpCallFunctionManyCond mirrors smp_call_function_many_cond().
+func (k *Kernel) smpCallFunctionManyCond(c *emu.Context, mask Cpumask, f *Func, info any, scf int, cond CondFunc) {
+	self := c.CPU
+	wait := scf&scfWait != 0
+	runRemote := false
+	if !k.InTask(c) {
+		k.warnOnce(c, "smp_call_function_many_cond:in_task", siteWarnManyTask, "")
+	}
+	p := &k.pc[self]
+	if k.anyOtherOnline(mask, self) {
+		if p.cfdCSD == nil {
+			p.cfdCSD = make([]*CSD, k.nr)
+			p.cfdMask = NewCpumask(k.nr)
+			p.cfdIPI = NewCpumask(k.nr)
+		}
+		p.cfdMask.CopyFrom(mask)
+		p.cfdMask.And(k.online)
+		p.cfdMask.Clear(self)
+		p.cfdIPI.Reset()
+		nrCPUs, lastCPU := 0, -1
+		for cpu := p.cfdMask.Next(0); cpu >= 0; cpu = p.cfdMask.Next(cpu + 1) {
+			if cond != nil {
+				ok, err := cond(c, cpu, info)
+				if err != nil {
+					k.fail(c, err)
+				}
+				if !ok {
+					p.cfdMask.Clear(cpu)
+					continue
+				}
+			}
+			runRemote = true
+			csd := p.cfdCSD[cpu]
+			if csd == nil {
+				csd = k.NewCSD(nil, nil)
+				p.cfdCSD[cpu] = csd
+			}
+			k.csdLock(c, csd)
+			if wait {
+				csd.flags |= CSDTypeSync
+			}
+			csd.Func, csd.Info = f, info
+			csd.src, csd.dst = self, cpu
+			k.traceQueue(self, cpu, siteManyQueue, csd)
+			k.spend(c, k.T.CSDSetup, "llist_add")
+			if k.llistAdd(c, csd, cpu) {
+				p.cfdIPI.Set(cpu)
+				nrCPUs++
+				lastCPU = cpu
+			}
+		}
+		switch {
+		case nrCPUs == 1:
+			k.sendCallFunctionSingleIPI(c, lastCPU, siteManyIPI)
+		case nrCPUs > 1:
+			k.traceSendMask(self, p.cfdIPI, siteManyMask)
+			k.archSendCallFunctionIPIMask(c, p.cfdIPI)
+		}
+	}
+	if scf&scfRunLocal != 0 && mask.Test(self) {
+		run := true
+		if cond != nil {
+			ok, err := cond(c, self, info)
+			if err != nil {
+				k.fail(c, err)
+			}
+			run = ok
+		}
+		if run {
+			flags := k.LocalIRQSave(c)
+			k.emitLocal(self)
+			k.doFunc(c, f, info, nil)
+			k.LocalIRQRestore(c, flags)
+		}
+	}
+	if runRemote && wait {
+		for cpu := p.cfdMask.Next(0); cpu >= 0; cpu = p.cfdMask.Next(cpu + 1) {
+			csd := p.cfdCSD[cpu]
+			k.csdLockWait(c, csd)
+			k.emit(EvWaitDone, csd, self, -1)
+		}
+	}
+}
+
+// emitLocal tells the validator about an inline local run with no csd.
+func (k *Kernel) emitLocal(cpu int) {
+	if len(k.Events) == 0 {
+		return
+	}
+	for _, s := range k.Events {
+		s.KernelEvent(Event{T: k.M.Now(), Kind: EvRun, CSD: 0, CPU: cpu, Dst: -1})
+	}
+}
+
+// anyOtherOnline is cpumask_any_and_but(mask, cpu_online_mask, self) < nr_cpu_ids.
+func (k *Kernel) anyOtherOnline(mask Cpumask, self int) bool {
+	for i := range mask.w {
+		if i >= len(k.online.w) {
+			break
+		}
+		x := mask.w[i] & k.online.w[i]
+		if i == self>>6 {
+			x &^= 1 << (self & 63)
+		}
+		if x != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// GenericSMPCallFunctionSingleInterrupt is the IPI handler body.
+func (k *Kernel) GenericSMPCallFunctionSingleInterrupt(c *emu.Context) {
+	k.flushCallFunctionQueue(c, true)
+}
+
+// FlushSMPCallFunctionQueue is flush_smp_call_function_queue(): the idle
+// loop's (and migration stopper's) drain from task context.
+func (k *Kernel) FlushSMPCallFunctionQueue(c *emu.Context) {
+	if k.pc[c.CPU].queue == nil {
+		return
+	}
+	flags := k.LocalIRQSave(c)
+	k.flushCallFunctionQueue(c, true)
+	k.LocalIRQRestore(c, flags)
+}
+
+// flushCallFunctionQueue mirrors __flush_smp_call_function_queue(): take the
+// whole queue, warn once if this CPU is offline, then run SYNC entries
+// (unlock after func), then ASYNC ones (unlock before func).
+func (k *Kernel) flushCallFunctionQueue(c *emu.Context, warnCPUOffline bool) {
+	self := c.CPU
+	p := &k.pc[self]
+	p.noBacktrace = false // trigger_backtrace = 1
+	n := p.qlen
+	if n == 0 {
+		return
+	}
+	// llist_del_all + llist_reverse_order: oldest first.
+	list := make([]*CSD, n)
+	i := n - 1
+	for e := p.queue; e != nil; e = e.next {
+		list[i] = e
+		i--
+	}
+	p.queue, p.qlen = nil, 0
+	for _, e := range list {
+		e.next = nil
+		k.emit(EvDequeue, e, self, self)
+	}
+	// Before 9e949a388635 the check looked at the per-CPU queue, which
+	// llist_del_all has just emptied, so it never fired.
+	nonEmpty := k.Fix(FixOfflineCheckList) || p.queue != nil
+	if warnCPUOffline && !k.online.Test(self) && !k.offlineWarned && nonEmpty {
+		k.offlineWarned = true
+		k.warn(c, "__flush_smp_call_function_queue", fmt.Sprintf("IPI on offline CPU %d", self))
+		for _, e := range list {
+			switch e.Type() {
+			case CSDTypeAsync, CSDTypeSync, CSDTypeIRQWork:
+				k.printk(self, fmt.Sprintf("smp: IPI callback %s sent to offline CPU", e.Func.Sym()))
+			case CSDTypeTTWU:
+				k.printk(self, "smp: IPI task-wakeup sent to offline CPU")
+			default:
+				k.printk(self, fmt.Sprintf("smp: IPI callback, unknown type %d, sent to offline CPU", e.Type()))
+			}
+		}
+	}
+	// Pass 1: synchronous callbacks.
+	rest := 0
+	for j, e := range list {
+		if e.Type() != CSDTypeSync {
+			rest++
+			continue
+		}
+		list[j] = nil
+		k.spend(c, k.T.Callback, "csd_do_func")
+		k.record(self, e)
+		k.emit(EvRun, e, self, self)
+		k.doFunc(c, e.Func, e.Info, e)
+		k.csdUnlock(c, e)
+		k.record(self, nil)
+	}
+	if rest == 0 {
+		return
+	}
+	// Pass 2: asynchronous callbacks (and irq_work), in FIFO order.
+	for _, e := range list {
+		if e == nil {
+			continue
+		}
+		switch e.Type() {
+		case CSDTypeAsync:
+			k.spend(c, k.T.Callback, "csd_do_func")
+			f, info := e.Func, e.Info
+			k.record(self, e)
+			if k.Fix(FixAsyncUnlockBeforeFunc) {
+				k.csdUnlock(c, e)
+				k.emit(EvRun, e, self, self)
+				k.doFunc(c, f, info, e)
+			} else {
+				// Before 8053871d0f7f the ASYNC csd was unlocked only
+				// after its function returned, like a SYNC one.
+				k.emit(EvRun, e, self, self)
+				k.doFunc(c, f, info, e)
+				k.csdUnlock(c, e)
+			}
+			k.record(self, nil)
+		case CSDTypeIRQWork:
+			k.spend(c, k.T.Callback, "irq_work_single")
+			e.flags = 0
+			k.emit(EvRun, e, self, self)
+			k.doFunc(c, e.Func, e.Info, e)
+		}
+	}
+}

@@ -1,0 +1,38 @@
+package xcall
+
+// Tracepoints of include/trace/events/ipi.h and csd.h, formatted with the
+// kernel's TP_printk strings (kernel-facts.md §7).
+
+import "fmt"
+
+// traceQueue is csd:csd_queue_cpu "cpu=%u callsite=%pS func=%ps csd=%p".
+func (k *Kernel) traceQueue(self, cpu int, s site, csd *CSD) {
+	if !k.M.Tracing() {
+		return
+	}
+	k.M.Trace(self, "csd_queue_cpu", fmt.Sprintf("cpu=%d callsite=%s func=%s csd=%s", cpu, s, csd.Func.PS(), csd.Ptr()))
+}
+
+// traceFunc is csd:csd_function_entry/exit "func=%ps, csd=%p".
+func (k *Kernel) traceFunc(self int, name string, f *Func, csd *CSD) {
+	if !k.M.Tracing() {
+		return
+	}
+	k.M.Trace(self, name, fmt.Sprintf("func=%s, csd=%s", f.PS(), csd.Ptr()))
+}
+
+// traceSendCPU is ipi:ipi_send_cpu "cpu=%u callsite=%pS callback=%pS".
+func (k *Kernel) traceSendCPU(self, cpu int, s site) {
+	if !k.M.Tracing() {
+		return
+	}
+	k.M.Trace(self, "ipi_send_cpu", fmt.Sprintf("cpu=%d callsite=%s callback=%s", cpu, s, symGenericIPI.Sym()))
+}
+
+// traceSendMask is ipi:ipi_send_cpumask "cpumask=%s callsite=%pS callback=%pS".
+func (k *Kernel) traceSendMask(self int, mask Cpumask, s site) {
+	if !k.M.Tracing() {
+		return
+	}
+	k.M.Trace(self, "ipi_send_cpumask", fmt.Sprintf("cpumask=%s callsite=%s callback=%s", mask.Bitmap(k.nr), s, symGenericIPI.Sym()))
+}

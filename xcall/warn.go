@@ -1,0 +1,153 @@
+package xcall
+
+import (
+	"fmt"
+
+	"github.com/xcallsh/xcallsh/emu"
+	"github.com/xcallsh/xcallsh/machines"
+)
+
+// Where WARNs and BUGs point (kernel/smp.c line numbers of the mainline
+// version kernel-facts.md follows; see docs/kernel-lines.md).
+var (
+	siteWarnSingleIRQs = warnSite{line: 643, at: site{"smp_call_function_single", 0x16c, 0x1a0}}
+	siteWarnSingleTask = warnSite{line: 650, at: site{"smp_call_function_single", 0x178, 0x1a0}}
+	siteWarnManyTask   = warnSite{line: 802, at: site{"smp_call_function_many_cond", 0x46c, 0x4e0}}
+	siteWarnOffline    = warnSite{line: 456, at: site{"__flush_smp_call_function_queue", 0x2d8, 0x340}}
+	siteWarnUnlock     = warnSite{line: 300, at: site{"csd_unlock", 0x48, 0x60}}
+	siteWarnToolong    = warnSite{line: 250, at: site{"csd_lock_wait_toolong", 0x1b0, 0x3c0}}
+	siteBugIPIStall    = warnSite{line: 257, at: site{"csd_lock_wait_toolong", 0x1e8, 0x3c0}}
+)
+
+// warnSite is a WARN_ON/BUG_ON location in kernel/smp.c.
+type warnSite struct {
+	line int
+	at   site
+}
+
+var warnSites = map[string]warnSite{
+	"csd_unlock":                      siteWarnUnlock,
+	"__flush_smp_call_function_queue": siteWarnOffline,
+	"csd_lock_wait_toolong":           siteWarnToolong,
+}
+
+// Enter pushes a frame on c's stack (for dumps); Leave pops it.
+func Enter(c *emu.Context, frame string) { c.Frames = append(c.Frames, frame) }
+
+// Leave pops the innermost frame of c.
+func Leave(c *emu.Context) {
+	if n := len(c.Frames); n > 0 {
+		c.Frames = c.Frames[:n-1]
+	}
+}
+
+// warn is WARN(1, text): the banner, the text, the register/stack dump.
+func (k *Kernel) warn(c *emu.Context, fn, text string) {
+	ws, ok := warnSites[fn]
+	if !ok {
+		ws = warnSite{line: 1, at: site{fn, 0, 0x10}}
+	}
+	k.warnAt(c, ws, text)
+}
+
+// warnOnce is WARN_ON_ONCE / WARN_ONCE: only the first hit of key prints.
+func (k *Kernel) warnOnce(c *emu.Context, key string, ws warnSite, text string) {
+	if k.warned[key] {
+		return
+	}
+	k.warned[key] = true
+	k.warnAt(c, ws, text)
+}
+
+func (k *Kernel) warnAt(c *emu.Context, ws warnSite, text string) {
+	cpu := c.CPU
+	k.printk(cpu, "------------[ cut here ]------------")
+	if text != "" {
+		k.printk(cpu, text)
+	}
+	pid := 0
+	if t := k.M.CPU(cpu).Task(); t != nil {
+		pid = t.PID
+	}
+	k.printk(cpu, fmt.Sprintf("WARNING: CPU: %d PID: %d at kernel/smp.c:%d %s", cpu, pid, ws.line, ws.at))
+	k.printk(cpu, "Modules linked in:")
+	k.dumpRegsAndStack(c, ws.at.String())
+	k.printk(cpu, "---[ end trace 0000000000000000 ]---")
+	k.Stats.Warnings++
+	k.tainted = true
+}
+
+// dumpInfo is dump_stack_print_info(): "CPU: ... Comm: ... Not tainted ...".
+func (k *Kernel) dumpInfo(cpu int) string {
+	pid, comm := 0, fmt.Sprintf("swapper/%d", cpu)
+	if t := k.M.CPU(cpu).Task(); t != nil {
+		pid, comm = t.PID, t.Name
+	}
+	taint := "Not tainted"
+	if k.tainted {
+		taint = "Tainted: G        W"
+	}
+	return fmt.Sprintf("CPU: %d UID: 0 PID: %d Comm: %.20s %s 6.17.0-xcallsh #1 PREEMPT(voluntary)", cpu, pid, comm, taint)
+}
+
+// dumpRegsAndStack prints what show_regs/dump_stack print: the info line,
+// the hardware name, the program counter and the call trace of c's CPU.
+func (k *Kernel) dumpRegsAndStack(c *emu.Context, pc string) {
+	cpu := c.CPU
+	k.printk(cpu, k.dumpInfo(cpu))
+	k.printk(cpu, "Hardware name: xcallsh "+k.Spec.Name)
+	if pc != "" {
+		if k.Spec.Arch == machines.ArchX86 {
+			k.printk(cpu, "RIP: 0010:"+pc)
+		} else {
+			k.printk(cpu, "pc : "+pc)
+		}
+	}
+	k.printCallTrace(cpu, c)
+}
+
+// printCallTrace prints the contexts on cpu from innermost (c) outwards.
+func (k *Kernel) printCallTrace(cpu int, c *emu.Context) {
+	k.printk(cpu, "Call Trace:")
+	for ctx := c; ctx != nil; ctx = ctx.Parent() {
+		tag := "TASK"
+		switch ctx.Kind {
+		case emu.KindIRQ:
+			tag = "IRQ"
+		case emu.KindNMI:
+			tag = "NMI"
+		}
+		k.printk(cpu, " <"+tag+">")
+		for i := len(ctx.Frames) - 1; i >= 0; i-- {
+			k.printk(cpu, " "+ctx.Frames[i])
+		}
+		k.printk(cpu, " </"+tag+">")
+	}
+}
+
+// dumpStack is dump_stack() of the running context.
+func (k *Kernel) dumpStack(c *emu.Context) {
+	k.printk(c.CPU, k.dumpInfo(c.CPU))
+	k.printk(c.CPU, "Hardware name: xcallsh "+k.Spec.Name)
+	k.printCallTrace(c.CPU, c)
+}
+
+// bug is BUG(): the oops report, then panic.
+func (k *Kernel) bug(c *emu.Context, ws warnSite) {
+	cpu := c.CPU
+	line := fmt.Sprintf("kernel BUG at kernel/smp.c:%d!", ws.line)
+	k.printk(cpu, "------------[ cut here ]------------")
+	k.printk(cpu, line)
+	if k.Spec.Arch == machines.ArchX86 {
+		k.printk(cpu, "Oops: invalid opcode: 0000 [#1] PREEMPT SMP NOPTI")
+	} else {
+		k.printk(cpu, "Internal error: Oops - BUG: 00000000f2000800 [#1] PREEMPT SMP")
+	}
+	k.dumpRegsAndStack(c, ws.at.String())
+	k.printk(cpu, "---[ end trace 0000000000000000 ]---")
+	msg := "Fatal exception"
+	if k.Spec.Arch == machines.ArchARM64 {
+		msg = "Oops - BUG: Fatal exception"
+	}
+	k.Panic(c, msg, line)
+}
