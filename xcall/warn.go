@@ -10,13 +10,13 @@ import (
 // Where WARNs and BUGs point (kernel/smp.c line numbers of the mainline
 // version kernel-facts.md follows; see docs/kernel-lines.md).
 var (
-	siteWarnSingleIRQs = warnSite{line: 643, at: site{"smp_call_function_single", 0x16c, 0x1a0}}
-	siteWarnSingleTask = warnSite{line: 650, at: site{"smp_call_function_single", 0x178, 0x1a0}}
-	siteWarnManyTask   = warnSite{line: 802, at: site{"smp_call_function_many_cond", 0x46c, 0x4e0}}
-	siteWarnOffline    = warnSite{line: 456, at: site{"__flush_smp_call_function_queue", 0x2d8, 0x340}}
-	siteWarnUnlock     = warnSite{line: 300, at: site{"csd_unlock", 0x48, 0x60}}
-	siteWarnToolong    = warnSite{line: 250, at: site{"csd_lock_wait_toolong", 0x1b0, 0x3c0}}
-	siteBugIPIStall    = warnSite{line: 257, at: site{"csd_lock_wait_toolong", 0x1e8, 0x3c0}}
+	siteWarnSingleIRQs = warnSite{line: 660, at: site{"smp_call_function_single", 0x16c, 0x1a0}}
+	siteWarnSingleTask = warnSite{line: 669, at: site{"smp_call_function_single", 0x178, 0x1a0}}
+	siteWarnManyTask   = warnSite{line: 809, at: site{"smp_call_function_many_cond", 0x46c, 0x4e0}}
+	siteWarnOffline    = warnSite{line: 502, at: site{"__flush_smp_call_function_queue", 0x2d8, 0x340}}
+	siteWarnUnlock     = warnSite{line: 370, at: site{"csd_unlock", 0x48, 0x60}}
+	siteWarnToolong    = warnSite{line: 271, at: site{"csd_lock_wait_toolong", 0x1b0, 0x3c0}}
+	siteBugIPIStall    = warnSite{line: 289, at: site{"csd_lock_wait_toolong", 0x1e8, 0x3c0}}
 )
 
 // warnSite is a WARN_ON/BUG_ON location in kernel/smp.c.
@@ -90,12 +90,21 @@ func (k *Kernel) dumpInfo(cpu int) string {
 	return fmt.Sprintf("CPU: %d UID: 0 PID: %d Comm: %.20s %s 6.17.0-xcallsh #1 PREEMPT(voluntary)", cpu, pid, comm, taint)
 }
 
+// printInfo prints dump_stack_print_info(): the info line, the taint
+// line when tainted, and the hardware name.
+func (k *Kernel) printInfo(cpu int) {
+	k.printk(cpu, k.dumpInfo(cpu))
+	if k.tainted {
+		k.printk(cpu, "Tainted: [W]=WARN")
+	}
+	k.printk(cpu, "Hardware name: xcallsh "+k.Spec.Name)
+}
+
 // dumpRegsAndStack prints what show_regs/dump_stack print: the info line,
 // the hardware name, the program counter and the call trace of c's CPU.
 func (k *Kernel) dumpRegsAndStack(c *emu.Context, pc string) {
 	cpu := c.CPU
-	k.printk(cpu, k.dumpInfo(cpu))
-	k.printk(cpu, "Hardware name: xcallsh "+k.Spec.Name)
+	k.printInfo(cpu)
 	if pc != "" {
 		if k.Spec.Arch == machines.ArchX86 {
 			k.printk(cpu, "RIP: 0010:"+pc)
@@ -127,8 +136,7 @@ func (k *Kernel) printCallTrace(cpu int, c *emu.Context) {
 
 // dumpStack is dump_stack() of the running context.
 func (k *Kernel) dumpStack(c *emu.Context) {
-	k.printk(c.CPU, k.dumpInfo(c.CPU))
-	k.printk(c.CPU, "Hardware name: xcallsh "+k.Spec.Name)
+	k.printInfo(c.CPU)
 	k.printCallTrace(c.CPU, c)
 }
 
