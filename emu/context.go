@@ -14,6 +14,19 @@ const (
 	KindKworker             // a workqueue worker
 )
 
+// rank orders thread kinds for preemption: a higher rank preempts a lower.
+func (k Kind) rank() int {
+	switch k {
+	case KindStopper:
+		return 3
+	case KindKworker:
+		return 2
+	case KindTask:
+		return 1
+	}
+	return 0
+}
+
 func (k Kind) String() string {
 	switch k {
 	case KindTask:
@@ -143,9 +156,10 @@ func (c *Context) wait(busy bool, deadline int64, info WaitInfo) {
 		m.schedule(event{t: deadline, kind: evWake, ctx: c, gen: c.gen})
 	}
 	if !busy {
+		// Leave the CPU; a thread this one preempted continues.
 		cpu := c.cpu()
 		if cpu.top == c {
-			cpu.top = nil
+			cpu.top = c.parent
 		}
 		c.parent = nil
 	}

@@ -317,21 +317,46 @@ func (m *Machine) nextOnCPU(cpu *CPU) *Context {
 		return m.startHandler(cpu, cpu.takePending(m.highVec))
 	}
 	if top != nil {
+		if len(cpu.runq) > 0 && cpu.canPreempt(top, cpu.runq[0]) {
+			p := cpu.popRunq()
+			p.parent = top
+			cpu.top = p
+			return p
+		}
 		if top.ready {
 			return top
 		}
 		return nil
 	}
 	if len(cpu.runq) > 0 {
-		t := cpu.runq[0]
-		copy(cpu.runq, cpu.runq[1:])
-		cpu.runq[len(cpu.runq)-1] = nil
-		cpu.runq = cpu.runq[:len(cpu.runq)-1]
+		t := cpu.popRunq()
 		t.parent = nil
 		cpu.top = t
 		return t
 	}
 	return nil
+}
+
+func (cpu *CPU) popRunq() *Context {
+	t := cpu.runq[0]
+	copy(cpu.runq, cpu.runq[1:])
+	cpu.runq[len(cpu.runq)-1] = nil
+	cpu.runq = cpu.runq[:len(cpu.runq)-1]
+	return t
+}
+
+// canPreempt reports whether kernel thread p may preempt top now: top is
+// a thread at a preemption point (in a wait or about to continue) with
+// preemption and interrupts enabled, and p outranks it (a stopper outranks
+// everything, a kworker outranks script tasks).
+func (cpu *CPU) canPreempt(top, p *Context) bool {
+	if cpu.Preempt != 0 || cpu.IRQsOff || cpu.Hardirq != 0 {
+		return false
+	}
+	if top.state != ctxWaiting && !top.ready {
+		return false
+	}
+	return p.Kind.rank() > top.Kind.rank()
 }
 
 func (m *Machine) startHandler(cpu *CPU, vector int) *Context {
@@ -535,14 +560,11 @@ func (c *CPU) ClearPending() {
 // Top is the innermost context on the CPU (nil: idle).
 func (c *CPU) Top() *Context { return c.top }
 
-// Task is the task at the bottom of the CPU's context stack (nil: idle).
+// Task is the innermost thread (not handler) on the CPU (nil: idle).
 func (c *CPU) Task() *Context {
 	t := c.top
-	for t != nil && t.parent != nil {
+	for t != nil && (t.Kind == KindIRQ || t.Kind == KindNMI) {
 		t = t.parent
-	}
-	if t != nil && (t.Kind == KindIRQ || t.Kind == KindNMI) {
-		return nil
 	}
 	return t
 }

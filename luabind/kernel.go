@@ -1,6 +1,8 @@
 package luabind
 
 import (
+	"fmt"
+
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/xcallsh/xcallsh/emu"
@@ -206,4 +208,187 @@ func (s *Session) delay(name string, mult int64) lua.LGFunction {
 	}
 }
 
-var _ = emu.KindTask
+// kernelAPI2 holds the rest of kernel/smp.c and the smp_xcall family.
+func (s *Session) kernelAPI2() map[string]lua.LGFunction {
+	k := func() *xcall.Kernel { return s.K }
+	// call wraps a kernel entry point with its frame for stack dumps.
+	call := func(c *emu.Context, frame string, fn func()) {
+		xcall.Enter(c, frame)
+		fn()
+		xcall.Leave(c)
+	}
+	flagsArg := func(L *lua.LState, n int, fname string) uint32 {
+		v := checkInt(L, n, fname)
+		if v < 0 || v > 0xff {
+			argError(L, n, fname, fmt.Sprintf("bad flags 0x%x", v))
+		}
+		return uint32(v)
+	}
+	return map[string]lua.LGFunction{
+		"csd_init": func(L *lua.LState) int {
+			fn := checkFunc(L, 1, "csd_init")
+			csd := k().NewCSD(s.funcOf(fn), infoOf(L.Get(2)))
+			ud := L.NewUserData()
+			ud.Value = csd
+			L.SetMetatable(ud, L.GetTypeMetatable("csd"))
+			L.Push(ud)
+			return 1
+		},
+		"csd_lock_is_stuck": func(L *lua.LState) int {
+			L.Push(lua.LBool(k().CSDLockIsStuck()))
+			return 1
+		},
+		"smp_call_function_single_async": func(L *lua.LState) int {
+			c := s.needCPU(L, "smp_call_function_single_async")
+			cpu := kernelCPU(L, 1, "smp_call_function_single_async")
+			csd := checkCSD(L, 2, "smp_call_function_single_async")
+			var ret int
+			call(c, "smp_call_function_single_async+0x70/0x90", func() { ret = k().SmpCallFunctionSingleAsync(c, cpu, csd) })
+			L.Push(lua.LNumber(ret))
+			return 1
+		},
+		"smp_call_function_any": func(L *lua.LState) int {
+			c := s.needCPU(L, "smp_call_function_any")
+			mask := s.checkMask(L, 1, "smp_call_function_any")
+			fn := checkFunc(L, 2, "smp_call_function_any")
+			wait := checkWait(L, 4, "smp_call_function_any")
+			var ret int
+			call(c, "smp_call_function_any+0x5e/0xa0", func() { ret = k().SmpCallFunctionAny(c, mask, s.funcOf(fn), infoOf(L.Get(3)), wait) })
+			L.Push(lua.LNumber(ret))
+			return 1
+		},
+		"on_each_cpu": func(L *lua.LState) int {
+			c := s.needCPU(L, "on_each_cpu")
+			fn := checkFunc(L, 1, "on_each_cpu")
+			wait := checkWait(L, 3, "on_each_cpu")
+			call(c, "on_each_cpu_cond_mask+0x24/0x40", func() {
+				k().OnEachCPUCondMask(c, nil, s.funcOf(fn), infoOf(L.Get(2)), wait, k().OnlineMask())
+			})
+			return 0
+		},
+		"on_each_cpu_mask": func(L *lua.LState) int {
+			c := s.needCPU(L, "on_each_cpu_mask")
+			mask := s.checkMask(L, 1, "on_each_cpu_mask")
+			fn := checkFunc(L, 2, "on_each_cpu_mask")
+			wait := checkWait(L, 4, "on_each_cpu_mask")
+			call(c, "on_each_cpu_cond_mask+0x24/0x40", func() {
+				k().OnEachCPUCondMask(c, nil, s.funcOf(fn), infoOf(L.Get(3)), wait, mask)
+			})
+			return 0
+		},
+		"on_each_cpu_cond": func(L *lua.LState) int {
+			c := s.needCPU(L, "on_each_cpu_cond")
+			cond := checkFunc(L, 1, "on_each_cpu_cond")
+			fn := checkFunc(L, 2, "on_each_cpu_cond")
+			wait := checkWait(L, 4, "on_each_cpu_cond")
+			call(c, "on_each_cpu_cond_mask+0x24/0x40", func() {
+				k().OnEachCPUCondMask(c, s.condOf(cond), s.funcOf(fn), infoOf(L.Get(3)), wait, k().OnlineMask())
+			})
+			return 0
+		},
+		"on_each_cpu_cond_mask": func(L *lua.LState) int {
+			c := s.needCPU(L, "on_each_cpu_cond_mask")
+			cond := checkFunc(L, 1, "on_each_cpu_cond_mask")
+			fn := checkFunc(L, 2, "on_each_cpu_cond_mask")
+			wait := checkWait(L, 4, "on_each_cpu_cond_mask")
+			mask := s.checkMask(L, 5, "on_each_cpu_cond_mask")
+			call(c, "on_each_cpu_cond_mask+0x24/0x40", func() {
+				k().OnEachCPUCondMask(c, s.condOf(cond), s.funcOf(fn), infoOf(L.Get(3)), wait, mask)
+			})
+			return 0
+		},
+		"kick_all_cpus_sync": func(L *lua.LState) int {
+			c := s.needCPU(L, "kick_all_cpus_sync")
+			call(c, "kick_all_cpus_sync+0x1f/0x30", func() { k().KickAllCPUsSync(c) })
+			return 0
+		},
+		"smp_call_on_cpu": func(L *lua.LState) int {
+			c := s.needCPU(L, "smp_call_on_cpu")
+			cpu := kernelCPU(L, 1, "smp_call_on_cpu")
+			fn := checkFunc(L, 2, "smp_call_on_cpu")
+			par := L.Get(3)
+			if !k().InTask(c) || k().IRQsDisabled(c) {
+				L.RaiseError("smp_call_on_cpu: BUG: sleeping function called from invalid context (it waits for a completion)")
+			}
+			f := s.funcOf(fn)
+			var ret int
+			call(c, "smp_call_on_cpu+0xa8/0x110", func() {
+				ret = k().SmpCallOnCPU(c, cpu, func(w *emu.Context) (int, error) {
+					out, err := s.callIn(w, fn, 1, par)
+					if err != nil {
+						return 0, err
+					}
+					n, _ := out[0].(lua.LNumber)
+					return int(n), nil
+				}, f.Sym())
+			})
+			L.Push(lua.LNumber(ret))
+			return 1
+		},
+		"smp_xcall": func(L *lua.LState) int {
+			c := s.needCPU(L, "smp_xcall")
+			cpu := kernelCPU(L, 1, "smp_xcall")
+			fn := checkFunc(L, 2, "smp_xcall")
+			flags := flagsArg(L, 4, "smp_xcall")
+			var ret int
+			call(c, "smp_xcall+0x1c/0x30", func() { ret = k().SmpXcallCond(c, cpu, s.funcOf(fn), infoOf(L.Get(3)), nil, flags) })
+			L.Push(lua.LNumber(ret))
+			return 1
+		},
+		"smp_xcall_cond": func(L *lua.LState) int {
+			c := s.needCPU(L, "smp_xcall_cond")
+			cpu := kernelCPU(L, 1, "smp_xcall_cond")
+			fn := checkFunc(L, 2, "smp_xcall_cond")
+			cond := optFunc(L, 4, "smp_xcall_cond")
+			flags := flagsArg(L, 5, "smp_xcall_cond")
+			var ret int
+			call(c, "smp_xcall_cond+0x68/0xc0", func() {
+				ret = k().SmpXcallCond(c, cpu, s.funcOf(fn), infoOf(L.Get(3)), s.condOf(cond), flags)
+			})
+			L.Push(lua.LNumber(ret))
+			return 1
+		},
+		"smp_xcall_mask": func(L *lua.LState) int {
+			c := s.needCPU(L, "smp_xcall_mask")
+			mask := s.checkMask(L, 1, "smp_xcall_mask")
+			fn := checkFunc(L, 2, "smp_xcall_mask")
+			flags := flagsArg(L, 4, "smp_xcall_mask")
+			call(c, "smp_xcall_mask+0x34/0x50", func() { k().SmpXcallMaskCond(c, mask, s.funcOf(fn), infoOf(L.Get(3)), nil, flags) })
+			return 0
+		},
+		"smp_xcall_mask_cond": func(L *lua.LState) int {
+			c := s.needCPU(L, "smp_xcall_mask_cond")
+			mask := s.checkMask(L, 1, "smp_xcall_mask_cond")
+			fn := checkFunc(L, 2, "smp_xcall_mask_cond")
+			cond := optFunc(L, 4, "smp_xcall_mask_cond")
+			flags := flagsArg(L, 5, "smp_xcall_mask_cond")
+			call(c, "smp_xcall_mask_cond+0x34/0x50", func() {
+				k().SmpXcallMaskCond(c, mask, s.funcOf(fn), infoOf(L.Get(3)), s.condOf(cond), flags)
+			})
+			return 0
+		},
+		"smp_xcall_private": func(L *lua.LState) int {
+			c := s.needCPU(L, "smp_xcall_private")
+			cpu := kernelCPU(L, 1, "smp_xcall_private")
+			var csd *xcall.CSD
+			if L.Get(2) != lua.LNil {
+				csd = checkCSD(L, 2, "smp_xcall_private")
+			}
+			flags := flagsArg(L, 3, "smp_xcall_private")
+			var ret int
+			call(c, "smp_xcall_private+0xd0/0x140", func() { ret = k().SmpXcallPrivate(c, cpu, csd, flags) })
+			L.Push(lua.LNumber(ret))
+			return 1
+		},
+		"smp_xcall_any": func(L *lua.LState) int {
+			c := s.needCPU(L, "smp_xcall_any")
+			mask := s.checkMask(L, 1, "smp_xcall_any")
+			fn := checkFunc(L, 2, "smp_xcall_any")
+			flags := flagsArg(L, 4, "smp_xcall_any")
+			var ret int
+			call(c, "smp_xcall_any+0x60/0xb0", func() { ret = k().SmpXcallAny(c, mask, s.funcOf(fn), infoOf(L.Get(3)), flags) })
+			L.Push(lua.LNumber(ret))
+			return 1
+		},
+	}
+}

@@ -40,14 +40,14 @@ func (s *Session) register() {
 		"cpu_state":      s.luaCPUState,
 		"irqchip_writes": s.luaIRQChipWrites,
 	}
-	for name, fn := range s.kernelAPI() {
-		fns[name] = fn
-	}
+	maps.Copy(fns, s.kernelAPI())
+	maps.Copy(fns, s.kernelAPI2())
 	// Register in a fixed order (the names are sorted) for determinism.
 	for _, name := range slices.Sorted(maps.Keys(fns)) {
 		L.SetGlobal(name, L.NewFunction(fns[name]))
 	}
-	for name, v := range map[string]int{ // order-independent: plain sets"ENXIO": xcall.ENXIO, "EBUSY": xcall.EBUSY, "EINVAL": xcall.EINVAL, "ENOMEM": xcall.ENOMEM,
+	// Constants: setting globals does not depend on the map's order.
+	for name, v := range map[string]int{"ENXIO": xcall.ENXIO, "EBUSY": xcall.EBUSY, "EINVAL": xcall.EINVAL, "ENOMEM": xcall.ENOMEM,
 		"XCALL_TYPE_SYNC": xcall.CSDTypeSync, "XCALL_TYPE_ASYNC": xcall.CSDTypeAsync,
 		"XCALL_TYPE_IRQ_WORK": xcall.CSDTypeIRQWork, "XCALL_TYPE_TTWU": xcall.CSDTypeTTWU, "XCALL_ALL": -1} {
 		L.SetGlobal(name, lua.LNumber(v))

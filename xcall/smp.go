@@ -499,4 +499,107 @@ func (k *Kernel) flushCallFunctionQueue(c *emu.Context, warnCPUOffline bool) {
 			k.doFunc(c, e.Func, e.Info, e)
 		}
 	}
+	// Pass 3: the remaining entries are remote wake-ups, handed to
+	// sched_ttwu_pending() in one batch (there are no sleeping tasks to
+	// activate in the model: only the tracepoints and the callback run).
+	var ttwu []*CSD
+	for _, e := range list {
+		if e != nil && e.Type() == CSDTypeTTWU {
+			ttwu = append(ttwu, e)
+		}
+	}
+	if len(ttwu) > 0 {
+		k.spend(c, k.T.Callback, "sched_ttwu_pending")
+		k.traceFunc(self, "csd_function_entry", symTTWU, ttwu[0])
+		for _, e := range ttwu {
+			k.emit(EvRun, e, self, self)
+			k.call(c, e.Func, e.Info)
+		}
+		k.traceFunc(self, "csd_function_exit", symTTWU, ttwu[0])
+	}
+}
+
+var symTTWU = &Func{Name: "sched_ttwu_pending", Size: 0x120}
+
+// SmpCallFunctionAny is smp_call_function_any(): prefer self, then a CPU of
+// self's NUMA node, then any online CPU of mask. 0 or -ENXIO.
+func (k *Kernel) SmpCallFunctionAny(c *emu.Context, mask Cpumask, f *Func, info any, wait bool) int {
+	k.PreemptDisable(c)
+	cpu := k.pickAny(c.CPU, mask)
+	ret := k.SmpCallFunctionSingle(c, cpu, f, info, wait)
+	k.PreemptEnable(c)
+	return ret
+}
+
+// pickAny chooses the CPU smp_call_function_any would: self if in mask,
+// else the first online CPU of mask on self's node, else the first online
+// CPU of mask; nr_cpu_ids (invalid) if none.
+func (k *Kernel) pickAny(self int, mask Cpumask) int {
+	if mask.Test(self) {
+		return self
+	}
+	node := k.Node(self)
+	first := -1
+	for cpu := mask.Next(0); cpu >= 0 && cpu < k.nr; cpu = mask.Next(cpu + 1) {
+		if !k.online.Test(cpu) {
+			continue
+		}
+		if k.Node(cpu) == node {
+			return cpu
+		}
+		if first < 0 {
+			first = cpu
+		}
+	}
+	if first >= 0 {
+		return first
+	}
+	return k.nr
+}
+
+// OnEachCPUCondMask is on_each_cpu_cond_mask(): remote CPUs of mask (and
+// self, if in mask) for which cond is true (or every one, cond nil) run f;
+// the local call runs after the IPIs are sent, concurrently with them.
+func (k *Kernel) OnEachCPUCondMask(c *emu.Context, cond CondFunc, f *Func, info any, wait bool, mask Cpumask) {
+	k.Stats.Calls++
+	scf := scfRunLocal
+	if wait {
+		scf |= scfWait
+	}
+	k.PreemptDisable(c)
+	k.smpCallFunctionManyCond(c, mask, f, info, scf, cond)
+	k.PreemptEnable(c)
+}
+
+// KickAllCPUsSync is kick_all_cpus_sync(): every other online CPU takes an
+// IPI and returns from it before the caller continues.
+func (k *Kernel) KickAllCPUsSync(c *emu.Context) {
+	k.SmpCallFunction(c, DoNothing, nil, true)
+}
+
+// SmpCallOnCPU is smp_call_on_cpu(): run f(par) in a kworker bound to cpu
+// (task context: it may sleep) and wait for it, sleeping. It returns f's
+// value, or -ENXIO for an invalid or offline cpu.
+func (k *Kernel) SmpCallOnCPU(c *emu.Context, cpu int, f func(w *emu.Context) (int, error), name string) int {
+	k.Stats.Calls++
+	if cpu < 0 || cpu >= k.nr || !k.online.Test(cpu) {
+		return -ENXIO
+	}
+	var done emu.WaitQueue
+	finished, ret := false, 0
+	k.M.SpawnKind(emu.KindKworker, cpu, fmt.Sprintf("kworker/%d:1", cpu), func(w *emu.Context) {
+		Enter(w, "process_one_work+0x17b/0x330")
+		Enter(w, "smp_call_on_cpu_callback+0x2b/0x50")
+		Enter(w, name)
+		r, err := f(w)
+		if err != nil {
+			k.fail(w, err)
+		}
+		ret, finished = r, true
+		done.Wake(k.M, k.T.WakeLatency)
+	}, true)
+	for !finished {
+		c.Block(&done, emu.WaitInfo{What: "waits for smp_call_on_cpu on", Owner: cpu})
+	}
+	return ret
 }
