@@ -111,6 +111,7 @@ func (m *Machine) spawn(kind Kind, cpu int, name string, job func(*Context), fro
 	c := m.newContext(kind, cpu, name, pid)
 	c.job = job
 	c.ready = true
+	m.threads = append(m.threads, c)
 	q := &m.cpus[cpu]
 	if front {
 		q.runq = append([]*Context{c}, q.runq...)
@@ -182,7 +183,30 @@ func (c *Context) Delay(d int64, what string) {
 	if d <= 0 {
 		return
 	}
-	c.wait(true, c.m.now+d, WaitInfo{What: what, Owner: -1})
+	end := c.m.now + d
+	for c.m.now < end {
+		// A thread migrated off a dying CPU resumes early: wait out the rest.
+		c.wait(true, end, WaitInfo{What: what, Owner: -1})
+	}
+}
+
+// PreemptPoint is a point where a higher-ranked kernel thread waiting for
+// the CPU (a stopper, a kworker) takes over, if preemption and interrupts
+// are enabled; c continues after it.
+func (c *Context) PreemptPoint() {
+	cpu := c.cpu()
+	if len(cpu.runq) == 0 || !cpu.canPreemptNow(c, cpu.runq[0]) {
+		return
+	}
+	c.ready = true
+	c.busy = true
+	c.wait(true, -1, WaitInfo{What: "preempted", Owner: -1})
+}
+
+// YieldNow lets every event already due at this instant run first, then
+// continues (used after operator hooks, so what they started runs now).
+func (c *Context) YieldNow() {
+	c.wait(true, c.m.now, WaitInfo{What: "yields", Owner: -1})
 }
 
 // Spin keeps the CPU busy until q is woken or until deadline (if >= 0);

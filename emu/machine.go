@@ -60,6 +60,7 @@ type Machine struct {
 	workers []*worker // every coroutine ever made (for Close)
 	nextPID int
 	blocked []*Context // contexts that slept without a deadline (for Stuck)
+	threads []*Context // every thread spawned (pruned of finished ones by Migrate)
 
 	// OnInterrupt is the body of every maskable interrupt handler: it runs
 	// in a fresh hard-irq context on the interrupted CPU, interrupts off.
@@ -350,13 +351,65 @@ func (cpu *CPU) popRunq() *Context {
 // preemption and interrupts enabled, and p outranks it (a stopper outranks
 // everything, a kworker outranks script tasks).
 func (cpu *CPU) canPreempt(top, p *Context) bool {
-	if cpu.Preempt != 0 || cpu.IRQsOff || cpu.Hardirq != 0 {
-		return false
-	}
 	if top.state != ctxWaiting && !top.ready {
 		return false
 	}
+	return cpu.canPreemptNow(top, p)
+}
+
+func (cpu *CPU) canPreemptNow(top, p *Context) bool {
+	if cpu.Preempt != 0 || cpu.IRQsOff || cpu.Hardirq != 0 {
+		return false
+	}
 	return p.Kind.rank() > top.Kind.rank()
+}
+
+// Migrate moves every thread of CPU from (queued, sleeping, or preempted
+// under a kernel thread) to CPU to, as the scheduler does for a CPU going
+// offline. Threads of kind keep (the outgoing CPU's own kernel threads)
+// stay. It must be called on the driver or from a context of another CPU
+// than the threads it moves.
+func (m *Machine) Migrate(from, to int, keep func(*Context) bool) {
+	src, dst := &m.cpus[from], &m.cpus[to]
+	var stay []*Context
+	for _, t := range src.runq {
+		if keep != nil && keep(t) {
+			stay = append(stay, t)
+			continue
+		}
+		t.CPU = to
+		dst.runq = append(dst.runq, t)
+	}
+	src.runq = stay
+	// Preempted threads under the top of the CPU's stack.
+	var below *Context
+	for t := src.top; t != nil; {
+		next := t.parent
+		if t.Kind.rank() > 0 && !(keep != nil && keep(t)) && t != src.top {
+			if below != nil {
+				below.parent = next
+			}
+			t.parent = nil
+			t.CPU = to
+			t.ready = true
+			dst.runq = append(dst.runq, t)
+		} else {
+			below = t
+		}
+		t = next
+	}
+	live := m.threads[:0]
+	for _, t := range m.threads {
+		if t.state == ctxDone {
+			continue
+		}
+		live = append(live, t)
+		if t.CPU == from && t.state == ctxWaiting && !t.busy && !(keep != nil && keep(t)) {
+			t.CPU = to
+		}
+	}
+	m.threads = live
+	m.kick(to)
 }
 
 func (m *Machine) startHandler(cpu *CPU, vector int) *Context {
@@ -579,4 +632,14 @@ func (c *CPU) RunQueue() int { return len(c.runq) }
 func (m *Machine) Unpark(cpu int) {
 	m.cpus[cpu].Parked = false
 	m.kick(cpu)
+}
+
+// AsOperator runs fn as if on the driver, with the world stopped: the
+// running context (if any) is suspended in place. fn may spawn tasks and
+// raise interrupts; it must not wait or run the machine.
+func (m *Machine) AsOperator(fn func()) {
+	prev := m.cur
+	m.cur = nil
+	defer func() { m.cur = prev }()
+	fn()
 }

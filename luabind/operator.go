@@ -42,6 +42,7 @@ func (s *Session) register() {
 	}
 	maps.Copy(fns, s.kernelAPI())
 	maps.Copy(fns, s.kernelAPI2())
+	maps.Copy(fns, s.hotplugAPI())
 	// Register in a fixed order (the names are sorted) for determinism.
 	for _, name := range slices.Sorted(maps.Keys(fns)) {
 		L.SetGlobal(name, L.NewFunction(fns[name]))
@@ -151,6 +152,9 @@ func (s *Session) luaSpawn(L *lua.LState) int {
 // luaRun is run(d): advance virtual time; "ok" or "panic".
 func (s *Session) luaRun(L *lua.LState) int {
 	s.operator(L, "run")
+	if s.inHook > 0 {
+		L.RaiseError("run: not allowed inside a hook (the world is stopped there)")
+	}
 	d := checkInt(L, 1, "run")
 	if d < 0 {
 		argError(L, 1, "run", "negative duration")

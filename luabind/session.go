@@ -59,6 +59,7 @@ type Session struct {
 	timer    *time.Timer
 	timedOut bool
 	tasks    int
+	inHook   int // > 0 while a hook's operator code runs
 }
 
 // Limits on what a script may use.

@@ -55,6 +55,7 @@ const (
 //	callback = 50
 //	wake_latency = 100
 //	jitter = 200
+//	hotplug_step = 10000
 //
 //	[kernel]                  # boot parameters
 //	csdlock_debug = 0         # 0 or 1, or false or true
@@ -120,6 +121,7 @@ type (
 		Callback    any `toml:"callback"`
 		WakeLatency any `toml:"wake_latency"`
 		Jitter      any `toml:"jitter"`
+		HotplugStep any `toml:"hotplug_step"`
 	}
 	rawKernel struct {
 		CSDLockDebug    any `toml:"csdlock_debug"`
@@ -139,7 +141,7 @@ var schema = map[string]bool{
 	"node": true, "node.cpus": false,
 	"timing": true, "timing.ipi_latency": false, "timing.reg_write": false,
 	"timing.irq_entry": false, "timing.irq_exit": false, "timing.csd_setup": false,
-	"timing.callback": false, "timing.wake_latency": false, "timing.jitter": false,
+	"timing.callback": false, "timing.wake_latency": false, "timing.jitter": false, "timing.hotplug_step": false,
 	"kernel": true, "kernel.csdlock_debug": false, "kernel.csd_lock_timeout": false,
 	"kernel.panic_on_ipistall": false, "kernel.idle": false,
 }
@@ -504,6 +506,7 @@ func (d *decoder) timing(s *Spec, t *rawTiming) error {
 		{"timing.callback", t.Callback, &s.Timing.Callback},
 		{"timing.wake_latency", t.WakeLatency, &s.Timing.WakeLatency},
 		{"timing.jitter", t.Jitter, &s.Timing.Jitter},
+		{"timing.hotplug_step", t.HotplugStep, &s.Timing.HotplugStep},
 	} {
 		if f.v == nil {
 			continue

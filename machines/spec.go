@@ -64,6 +64,7 @@ type Timing struct {
 	Callback    int64 // target: dequeue and call one csd's function (besides what the function spends)
 	WakeLatency int64 // a store (e.g. a csd unlock) becomes visible to a CPU spinning on it
 	Jitter      int64 // seeds != 0: every IPI latency gets a uniform 0..Jitter extra
+	HotplugStep int64 // one cpuhp state callback during cpu_down/cpu_up
 }
 
 // DefaultTiming is the timing used for keys a machine file leaves out.
@@ -76,6 +77,7 @@ var DefaultTiming = Timing{
 	Callback:    50,
 	WakeLatency: 100,
 	Jitter:      200,
+	HotplugStep: 10000,
 }
 
 // Kernel holds boot parameters.

@@ -255,6 +255,7 @@ func (s *Spec) validateTimingKernel() error {
 		{"timing.callback", t.Callback},
 		{"timing.wake_latency", t.WakeLatency},
 		{"timing.jitter", t.Jitter},
+		{"timing.hotplug_step", t.HotplugStep},
 	} {
 		if err := checkRange(f.key, f.v, 0, MaxCost); err != nil {
 			return err

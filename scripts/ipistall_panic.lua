@@ -3,6 +3,8 @@
 -- csd_lock_timeout = 5000 ms and panic_on_ipistall = 20000 ms on a 4-CPU
 -- machine: reports are due at 5 s, 25 s, 55 s. The BUG_ON is checked at each
 -- report, so the wait that passes 20 s panics at the 25 s report, not at 20 s.
+-- (The report schedule depends on the number of online CPUs: 4 to 15 here.)
+-- machines: x86-4, x86-xapic-8, arm64-8
 
 param("csdlock_debug", 1)
 param("csd_lock_timeout", 5000)

@@ -2,6 +2,7 @@
 --
 -- See docs/xcall.md for the table this scenario checks, row by row. The
 -- machine has CPU 3 offline so the offline cases can be seen.
+-- machines: its own
 
 machine([[
 name = "x86-4-cpu3-offline"

@@ -26,7 +26,8 @@ type CSD struct {
 	flags    uint32
 	Func     *Func
 	Info     any
-	src, dst int
+	src, dst int // node.src/dst: written with csd-lock debugging (and by the model for SYNC/ASYNC calls)
+	on       int // the CPU whose queue the csd was last pushed on (the model's own record)
 	next     *CSD
 	ID       int // stable number: the %p value and stuck reports derive from it
 	waiters  emu.WaitQueue
@@ -49,7 +50,7 @@ func (c *CSD) Ptr() string {
 // NewCSD is INIT_CSD(csd, func, info): an unlocked csd with zero flags.
 func (k *Kernel) NewCSD(f *Func, info any) *CSD {
 	k.nextCSD++
-	return &CSD{Func: f, Info: info, ID: k.nextCSD, src: -1, dst: -1}
+	return &CSD{Func: f, Info: info, ID: k.nextCSD, src: -1, dst: -1, on: -1}
 }
 
 // EventKind names what a kernel Event records.

@@ -20,6 +20,7 @@ const (
 	ENOMEM = 12
 	EBUSY  = 16
 	EINVAL = 22
+	EPERM  = 1
 	ENXIO  = 6
 )
 
@@ -74,6 +75,17 @@ type Kernel struct {
 	panicMsg      string
 	fixOff        [8]bool // indexed like Fixes
 	tainted       bool    // a WARN fired (TAINT_WARN)
+
+	hooks map[string]Hook // operator code at points; looked up, never ranged
+
+	// CPU hotplug (hotplug.go).
+	hpState   []int8  // cpuhp state of each CPU
+	active    Cpumask // cpu_active_mask
+	hpBusy    bool    // a hotplug operation is in progress
+	hpWait    emu.WaitQueue
+	hpFaults  []hpFault
+	booted    Cpumask // cpus_booted_once_mask
+	shorthand bool    // apic_use_ipi_shorthand
 
 	backtraceMask Cpumask       // CPUs asked for an NMI backtrace
 	backtraceDone emu.WaitQueue // requesters waiting for those backtraces
@@ -134,20 +146,52 @@ func Boot(spec *machines.Spec, seed uint64) (*Kernel, error) {
 		idlePoll:        spec.Kernel.Idle == "poll",
 		warned:          map[string]bool{},
 	}
-	for _, c := range spec.Online {
-		k.online.Set(c)
-	}
-	k.nOnline = len(spec.Online)
+	k.hpState = make([]int8, spec.CPUs)
+	k.booted = NewCpumask(spec.CPUs)
+	k.booted.Set(0)
+	k.active = NewCpumask(spec.CPUs)
 	for c := 0; c < spec.CPUs; c++ {
-		if !k.online.Test(c) {
-			m.CPU(c).Parked = true
+		m.CPU(c).Parked = true
+	}
+	// The boot CPU is up; the others come up through the same walk as
+	// cpu_up, at time 0.
+	k.online.Set(0)
+	k.nOnline = 1
+	m.CPU(0).Parked = false
+	k.hpState[0] = cpuhpOnline
+	k.active.Set(0)
+	for _, c := range spec.Online {
+		if c != 0 {
+			k.bringUp(nil, c)
 		}
 	}
+	k.updateShorthand()
 	m.OnInterrupt = k.handleInterrupt
 	m.OnNMI = k.handleNMI
 	k.bootLog()
 	return k, nil
 }
+
+// updateShorthand mirrors apic_smt_update(): x86 may use the ALLBUT
+// shorthand only once every present CPU has booted at least once and more
+// than one CPU is online.
+func (k *Kernel) updateShorthand() {
+	a, ok := k.Chip.(interface{ SetIPIShorthand(bool) })
+	if !ok {
+		return
+	}
+	all := true
+	for c := 0; c < k.nr; c++ {
+		if !k.bootedOnce(c) {
+			all = false
+			break
+		}
+	}
+	k.shorthand = all && k.nOnline > 1
+	a.SetIPIShorthand(k.shorthand)
+}
+
+func (k *Kernel) bootedOnce(cpu int) bool { return k.booted.Test(cpu) }
 
 // Close releases the machine.
 func (k *Kernel) Close() { k.M.Close() }
@@ -180,7 +224,7 @@ func (k *Kernel) bootLog() {
 	nodes := len(k.Spec.Nodes)
 	if k.Spec.Arch == machines.ArchX86 {
 		state := "disabled"
-		if k.nOnline > 1 && k.nOnline == k.nr {
+		if k.shorthand {
 			state = "enabled"
 		}
 		k.printk(0, "IPI shorthand broadcast: "+state)
@@ -293,10 +337,15 @@ var (
 	DoNothing = &Func{Name: "do_nothing", Size: 0x10, Fn: func(*emu.Context, any) error { return nil }}
 )
 
-// CPUState names the state of cpu: "online" or "offline".
+// CPUState names the state of cpu: "online", "offline", or the name of the
+// cpuhp state a CPU going up or down is in ("smpcfd:dying").
 func (k *Kernel) CPUState(cpu int) string {
-	if k.online.Test(cpu) {
+	switch s := int(k.hpState[cpu]); s {
+	case cpuhpOnline:
 		return "online"
+	case cpuhpOffline:
+		return "offline"
+	default:
+		return cpuhpStates[s].name
 	}
-	return "offline"
 }

@@ -37,6 +37,9 @@ func (k *Kernel) PreemptDisable(c *emu.Context) { k.cpu(c).Preempt++ }
 func (k *Kernel) PreemptEnable(c *emu.Context) {
 	if cpu := k.cpu(c); cpu.Preempt > 0 {
 		cpu.Preempt--
+		if cpu.Preempt == 0 && cpu.Hardirq == 0 {
+			c.PreemptPoint() // preempt_enable() reschedules if need be
+		}
 	}
 }
 
@@ -99,7 +102,7 @@ func (k *Kernel) csdLockWait(c *emu.Context, csd *CSD) {
 		return
 	}
 	for csd.Locked() {
-		c.Spin(&csd.waiters, -1, emu.WaitInfo{What: "spins on csd", Num: csd.ID, Owner: csd.dst})
+		c.Spin(&csd.waiters, -1, emu.WaitInfo{What: "spins on csd", Num: csd.ID, Owner: csd.on})
 	}
 }
 
@@ -126,6 +129,7 @@ func (k *Kernel) llistAdd(c *emu.Context, csd *CSD, cpu int) bool {
 	p := &k.pc[cpu]
 	first := p.queue == nil
 	csd.next = p.queue
+	csd.on = cpu
 	p.queue = csd
 	p.qlen++
 	k.emit(EvQueue, csd, c.CPU, cpu)
@@ -139,7 +143,10 @@ func (k *Kernel) QueueDepth(cpu int) int { return k.pc[cpu].qlen }
 func (k *Kernel) smpCallSingleQueue(c *emu.Context, cpu int, csd *CSD, queueSite, ipiSite site) {
 	k.traceQueue(c.CPU, cpu, queueSite, csd)
 	k.spend(c, k.T.CSDSetup, "llist_add")
-	if k.llistAdd(c, csd, cpu) {
+	first := k.llistAdd(c, csd, cpu)
+	k.point(c, "smp_call_function_single:llist_add")
+	if first {
+		k.point(c, "smp_call_function_single:before_ipi")
 		k.sendCallFunctionSingleIPI(c, cpu, ipiSite)
 	}
 }
@@ -192,6 +199,7 @@ func (k *Kernel) genericExecSingle(c *emu.Context, cpu int, csd *CSD, queueSite,
 		k.LocalIRQRestore(c, flags)
 		return 0
 	}
+	k.point(c, "smp_call_function_single:online_check")
 	if cpu < 0 || cpu >= k.nr || !k.online.Test(cpu) {
 		k.csdUnlock(c, csd)
 		return -ENXIO
@@ -304,6 +312,7 @@ func (k *Kernel) smpCallFunctionManyCond(c *emu.Context, mask Cpumask, f *Func, 
 		p.cfdMask.And(k.online)
 		p.cfdMask.Clear(self)
 		p.cfdIPI.Reset()
+		k.point(c, "smp_call_function_many_cond:online_snapshot")
 		nrCPUs, lastCPU := 0, -1
 		for cpu := p.cfdMask.Next(0); cpu >= 0; cpu = p.cfdMask.Next(cpu + 1) {
 			if cond != nil {
@@ -335,6 +344,10 @@ func (k *Kernel) smpCallFunctionManyCond(c *emu.Context, mask Cpumask, f *Func, 
 				nrCPUs++
 				lastCPU = cpu
 			}
+			k.point(c, "smp_call_function_many_cond:llist_add")
+		}
+		if nrCPUs > 0 {
+			k.point(c, "smp_call_function_many_cond:before_ipi")
 		}
 		switch {
 		case nrCPUs == 1:
@@ -435,6 +448,7 @@ func (k *Kernel) flushCallFunctionQueue(c *emu.Context, warnCPUOffline bool) {
 		e.next = nil
 		k.emit(EvDequeue, e, self, self)
 	}
+	k.point(c, "flush_smp_call_function_queue:dequeued")
 	// Before 9e949a388635 the check looked at the per-CPU queue, which
 	// llist_del_all has just emptied, so it never fired.
 	nonEmpty := k.Fix(FixOfflineCheckList) || p.queue != nil

@@ -1,0 +1,87 @@
+package luabind
+
+import (
+	"fmt"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/xcallsh/xcallsh/emu"
+	"github.com/xcallsh/xcallsh/xcall"
+)
+
+// hotplugAPI: cpu_down/cpu_up (kernel), hook/cpuhp_fail/inject_csd (operator).
+func (s *Session) hotplugAPI() map[string]lua.LGFunction {
+	k := func() *xcall.Kernel { return s.K }
+	sleeping := func(L *lua.LState, c *emu.Context, fname string) {
+		if !k().InTask(c) || k().IRQsDisabled(c) || k().M.CPU(c.CPU).Preempt > 0 {
+			L.RaiseError("%s: BUG: sleeping function called from invalid context (it sleeps: call it from a task with interrupts and preemption enabled)", fname)
+		}
+	}
+	return map[string]lua.LGFunction{
+		"cpu_down": func(L *lua.LState) int {
+			c := s.needCPU(L, "cpu_down")
+			cpu := kernelCPU(L, 1, "cpu_down")
+			sleeping(L, c, "cpu_down")
+			L.Push(lua.LNumber(k().CPUDown(c, cpu)))
+			return 1
+		},
+		"cpu_up": func(L *lua.LState) int {
+			c := s.needCPU(L, "cpu_up")
+			cpu := kernelCPU(L, 1, "cpu_up")
+			sleeping(L, c, "cpu_up")
+			L.Push(lua.LNumber(k().CPUUp(c, cpu)))
+			return 1
+		},
+		// hook(point, fn): run fn(cpu, point) as operator code, with the
+		// world stopped, whenever a CPU reaches point; hook(point, nil)
+		// removes it. hook() lists the points.
+		"hook": func(L *lua.LState) int {
+			if L.GetTop() == 0 {
+				t := L.NewTable()
+				for _, p := range xcall.Points {
+					t.Append(lua.LString(p))
+				}
+				L.Push(t)
+				return 1
+			}
+			point := checkString(L, 1, "hook")
+			fn := optFunc(L, 2, "hook")
+			var h xcall.Hook
+			if fn != nil {
+				h = func(cpu int, point string) error {
+					s.inHook++
+					defer func() { s.inHook-- }()
+					_, err := s.callIn(nil, fn, 0, lua.LNumber(cpu), lua.LString(point))
+					return err
+				}
+			}
+			if !k().SetHook(point, h) {
+				argError(L, 1, "hook", fmt.Sprintf("unknown point %q (hook() lists them; e.g. %s)", point, strings.Join(xcall.Points[:3], ", ")))
+			}
+			return 0
+		},
+		// cpuhp_fail(cpu, state [, errno]): the next bring-up of cpu fails
+		// at state's startup callback with -errno (default ENOMEM).
+		"cpuhp_fail": func(L *lua.LState) int {
+			cpu := s.checkCPU(L, 1, "cpuhp_fail")
+			state := checkString(L, 2, "cpuhp_fail")
+			errno := optInt(L, 3, "cpuhp_fail", xcall.ENOMEM)
+			if errno <= 0 || errno > 4095 {
+				argError(L, 3, "cpuhp_fail", "errno must be a positive error number")
+			}
+			if !k().CPUHPFail(cpu, state, int(errno)) {
+				argError(L, 2, "cpuhp_fail", fmt.Sprintf("no cpuhp state %q with a startup callback", state))
+			}
+			return 0
+		},
+		// inject_csd(cpu, fn [, info]): queue fn on cpu's call_single_queue
+		// from "some other path" that does not check cpu_online.
+		"inject_csd": func(L *lua.LState) int {
+			cpu := s.checkCPU(L, 1, "inject_csd")
+			fn := checkFunc(L, 2, "inject_csd")
+			k().InjectCSD(cpu, s.funcOf(fn), infoOf(L.Get(3)))
+			return 0
+		},
+	}
+}

@@ -1,0 +1,94 @@
+// This file mirrors kernel/stop_machine.c's multi_cpu_stop(): every online
+// CPU's stopper thread steps through PREPARE, DISABLE_IRQ, RUN and EXIT
+// together; a state advances only when every stopper has acknowledged it.
+// A CPU whose current task has preemption or interrupts disabled cannot
+// run its stopper, so it holds everyone in the previous state.
+
+package xcall
+
+import (
+	"fmt"
+
+	"github.com/xcallsh/xcallsh/emu"
+)
+
+// multi_cpu_stop states.
+const (
+	msNone = iota
+	msPrepare
+	msDisableIRQ
+	msRun
+	msExit
+)
+
+var msNames = [...]string{"NONE", "PREPARE", "DISABLE_IRQ", "RUN", "EXIT"}
+
+// multiStop is struct multi_stop_data: shared by the stoppers of one
+// stop_machine call. Written by the stoppers (ack, state) under the
+// model's one-context-at-a-time rule.
+type multiStop struct {
+	state    int
+	threads  int // stoppers taking part
+	ack      int // stoppers yet to acknowledge state
+	target   int // the CPU that runs fn in RUN
+	fn       func(c *emu.Context)
+	changed  emu.WaitQueue // stoppers spinning for the next state
+	finished int
+	done     emu.WaitQueue // the caller of stop_machine
+}
+
+// stopMachine is stop_machine_cpuslocked(fn, cpumask_of(target)): fn runs on
+// target with every online CPU stopped and interrupts off everywhere. The
+// caller sleeps until all stoppers have left.
+func (k *Kernel) stopMachine(c *emu.Context, target int, fn func(c *emu.Context)) {
+	cpus := k.online.CPUs()
+	ms := &multiStop{state: msPrepare, threads: len(cpus), ack: len(cpus), target: target, fn: fn}
+	for _, cpu := range cpus {
+		k.M.SpawnKind(emu.KindStopper, cpu, fmt.Sprintf("migration/%d", cpu), func(s *emu.Context) {
+			k.multiCPUStop(s, ms)
+		}, true)
+	}
+	for ms.finished < ms.threads {
+		c.Block(&ms.done, emu.WaitInfo{What: "waits for stop_machine", Owner: -1})
+	}
+}
+
+// multiCPUStop is one stopper's walk through the states.
+func (k *Kernel) multiCPUStop(c *emu.Context, ms *multiStop) {
+	Enter(c, "multi_cpu_stop+0x9e/0x130")
+	defer Leave(c)
+	saved := k.IRQsDisabled(c)
+	cur := msNone
+	for cur != msExit {
+		if ms.state == cur {
+			c.Spin(&ms.changed, -1, emu.WaitInfo{What: "waits in multi_cpu_stop " + msNames[cur] + " for other CPUs", Owner: -1})
+			continue
+		}
+		cur = ms.state
+		k.point(c, "stop_machine:"+msNames[cur])
+		switch cur {
+		case msDisableIRQ:
+			k.LocalIRQSave(c)
+		case msRun:
+			if c.CPU == ms.target {
+				ms.fn(c)
+			}
+		}
+		// ack_state: the last stopper to acknowledge moves everyone on.
+		ms.ack--
+		if ms.ack == 0 {
+			ms.ack = ms.threads
+			ms.state++
+			ms.changed.Wake(k.M, k.T.WakeLatency)
+		}
+	}
+	k.LocalIRQRestore(c, saved)
+	ms.finished++
+	ms.done.Wake(k.M, k.T.WakeLatency)
+	if c.CPU == ms.target && !k.online.Test(c.CPU) {
+		// The outgoing CPU's idle task reports it dead and never takes an
+		// interrupt again (cpuhp_report_idle_dead).
+		k.hpState[c.CPU] = cpuhpAPIdleDead
+		k.M.CPU(c.CPU).Parked = true
+	}
+}
