@@ -137,7 +137,7 @@ func (k *Kernel) invoke(c *emu.Context, cpu, state int, up bool) int {
 	st := &cpuhpStates[state]
 	k.hpState[cpu] = int8(state)
 	if c != nil {
-		k.point(c, "cpuhp:"+st.name)
+		k.pointFor(c, "cpuhp:"+st.name, cpu)
 		k.spend(c, k.T.HotplugStep, "cpuhp "+st.name)
 	}
 	cb := st.teardown
@@ -259,6 +259,7 @@ func (k *Kernel) bringUp(c *emu.Context, cpu int) int {
 			} else if cpuh.Parked {
 				k.M.Unpark(cpu)
 			}
+			s = cpuhpAPOnline // the AP ran its states itself
 			continue
 		}
 		if ret := k.invoke(c, cpu, s, true); ret != 0 {

@@ -60,7 +60,11 @@ func (k *Kernel) SetHook(point string, h Hook) bool {
 
 // point is reached by c: run the hook, if any, with the world stopped,
 // then let whatever it started at this instant run before c goes on.
-func (k *Kernel) point(c *emu.Context, name string) {
+func (k *Kernel) point(c *emu.Context, name string) { k.pointFor(c, name, c.CPU) }
+
+// pointFor is point with the CPU the hook is told about given explicitly
+// (cpuhp points report the CPU going up or down).
+func (k *Kernel) pointFor(c *emu.Context, name string, cpu int) {
 	if len(k.hooks) == 0 {
 		return
 	}
@@ -69,7 +73,7 @@ func (k *Kernel) point(c *emu.Context, name string) {
 		return
 	}
 	var err error
-	k.M.AsOperator(func() { err = h(c.CPU, name) })
+	k.M.AsOperator(func() { err = h(cpu, name) })
 	if err != nil {
 		k.fail(c, err)
 	}
