@@ -60,4 +60,6 @@ v = self_submit(false)
 assert(not v:done(), "fix off: CPU 1 spins on its own csd")
 local st = stuck()
 assert(st and st:find("CPU1 spins on csd #%d+ owned by CPU1 with interrupts off"), tostring(st))
+assert(dmesg_find("WARNING: CPU: 1 PID: %d+ at kernel/smp.c:342 smp_call_function_single_async"),
+  "the pre-fix kernel warned before waiting")
 print(st)

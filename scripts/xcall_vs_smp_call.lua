@@ -19,6 +19,7 @@ local function record(tag)
   return function(info) ran[#ran + 1] = tag .. "@" .. smp_processor_id() end
 end
 local function take()
+  table.sort(ran)                 -- same-instant order varies with the seed
   local out = table.concat(ran, " ")
   ran = {}
   return out

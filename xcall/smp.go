@@ -254,8 +254,9 @@ func (k *Kernel) SmpCallFunctionSingleAsync(c *emu.Context, cpu int, csd *CSD) i
 		if k.Fix(FixAsyncEBUSY) {
 			return -EBUSY
 		}
-		// Before 5a18ceca6350 the csd was taken with csd_lock(), which
-		// spins until the previous use is released.
+		// Before 5a18ceca6350 the kernel warned once and then waited for
+		// the previous use to be released (kernel/smp.c of v5.3, line 342).
+		k.warnOnce(c, "smp_call_function_single_async:locked", siteWarnAsyncLocked, "")
 		k.csdLockWait(c, csd)
 	}
 	csd.flags = CSDFlagLock

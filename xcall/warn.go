@@ -17,6 +17,8 @@ var (
 	siteWarnUnlock     = warnSite{line: 370, at: site{"csd_unlock", 0x48, 0x60}}
 	siteWarnToolong    = warnSite{line: 271, at: site{"csd_lock_wait_toolong", 0x1b0, 0x3c0}}
 	siteBugIPIStall    = warnSite{line: 289, at: site{"csd_lock_wait_toolong", 0x1e8, 0x3c0}}
+	// Before 5a18ceca6350 (v5.3): WARN_ON_ONCE on a locked csd in _async.
+	siteWarnAsyncLocked = warnSite{line: 342, at: site{"smp_call_function_single_async", 0x3f, 0x90}}
 )
 
 // warnSite is a WARN_ON/BUG_ON location in kernel/smp.c.
