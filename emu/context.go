@@ -77,6 +77,7 @@ type Context struct {
 	busy         bool   // the current wait keeps the CPU
 	parent       *Context
 	savedIRQsOff bool
+	vector       int // handlers: the vector taken (-1: NMI)
 	Wait         WaitInfo
 
 	// Local is the binding layer's per-context data (a Lua thread, say).
@@ -150,12 +151,20 @@ func (c *Context) wait(busy bool, deadline int64, info WaitInfo) {
 	if c.Kind == KindIRQ || c.Kind == KindNMI {
 		busy = true // a handler cannot leave its CPU
 	}
+	if deadline >= 0 {
+		e := m.newEvent(event{t: deadline, kind: evWake, ctx: c, gen: c.gen})
+		if busy && m.runInPlace(c, &e) {
+			// The wake-up would be the very next event, and nothing else
+			// would run on this CPU first: execute it here, as the driver
+			// would, without the two coroutine switches.
+			c.gen++
+			return
+		}
+		m.q.push(e)
+	}
 	c.state = ctxWaiting
 	c.busy = busy
 	c.Wait = info
-	if deadline >= 0 {
-		m.schedule(event{t: deadline, kind: evWake, ctx: c, gen: c.gen})
-	}
 	if !busy {
 		// Leave the CPU; a thread this one preempted continues.
 		cpu := c.cpu()

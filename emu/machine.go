@@ -55,12 +55,13 @@ type Machine struct {
 	rng     *rand.Rand
 	highVec bool
 
-	cur     *Context  // the running context; nil on the driver
-	pool    []*worker // idle coroutines
-	workers []*worker // every coroutine ever made (for Close)
-	nextPID int
-	blocked []*Context // contexts that slept without a deadline (for Stuck)
-	threads []*Context // every thread spawned (pruned of finished ones by Migrate)
+	cur      *Context  // the running context; nil on the driver
+	pool     []*worker // idle coroutines
+	workers  []*worker // every coroutine ever made (for Close)
+	nextPID  int
+	blocked  []*Context // contexts that slept without a deadline (for Stuck)
+	threads  []*Context // every thread spawned (pruned of finished ones by Migrate)
+	handlers []*Context // finished handler contexts, for reuse
 
 	// OnInterrupt is the body of every maskable interrupt handler: it runs
 	// in a fresh hard-irq context on the interrupted CPU, interrupts off.
@@ -77,6 +78,7 @@ type Machine struct {
 	order    uint64 // FNV-1a over the executed (time, seq) order
 
 	interrupt atomic.Bool // set by Interrupt (host side: Ctrl-C, timeouts)
+	limit     int64       // the time RunUntil runs to: no wake-up in place past it
 	closed    bool
 }
 
@@ -154,12 +156,7 @@ func (m *Machine) Stop(why error) {
 func (m *Machine) Interrupt() { m.interrupt.Store(true) }
 
 func (m *Machine) schedule(e event) {
-	m.seq++
-	e.seq = m.seq
-	if m.seed != 0 {
-		e.tie = m.rng.Uint32()
-	}
-	m.q.push(e)
+	m.q.push(m.newEvent(e))
 }
 
 // At calls fn on the driver at virtual time t (not before now). fn runs
@@ -212,6 +209,41 @@ func (m *Machine) NextEventTime() (int64, bool) {
 	return m.q.peek().t, true
 }
 
+// runInPlace executes c's own wake-up event e (already numbered) on the
+// spot when the driver would pop it next and resume c at once: it is due
+// within the run limit, precedes every queued event, and c's CPU has no
+// interrupt to take and no thread waiting to preempt it. The executed
+// order, its hash and the clock are exactly as if c had yielded.
+func (m *Machine) runInPlace(c *Context, e *event) bool {
+	if e.t > m.limit || m.stopped || m.interrupt.Load() {
+		return false
+	}
+	if m.q.len() > 0 && !e.before(m.q.peek()) {
+		return false
+	}
+	cpu := &m.cpus[c.CPU]
+	if cpu.nmi && !cpu.inNMI || cpu.npending > 0 && !cpu.IRQsOff {
+		return false
+	}
+	if len(cpu.runq) > 0 && cpu.canPreemptNow(c, cpu.runq[0]) {
+		return false
+	}
+	m.now = e.t
+	m.executed++
+	m.order = mix(mix(m.order, uint64(e.t)), e.seq)
+	return true
+}
+
+// newEvent numbers e (sequence, and tie for seeds other than 0).
+func (m *Machine) newEvent(e event) event {
+	m.seq++
+	e.seq = m.seq
+	if m.seed != 0 {
+		e.tie = m.rng.Uint32()
+	}
+	return e
+}
+
 // RunUntil executes events up to and including virtual time t, then sets the
 // clock to t. It returns early, with the clock at the last event, when the
 // machine is stopped (nil error: inspect Stopped) or interrupted
@@ -220,6 +252,7 @@ func (m *Machine) RunUntil(t int64) error {
 	if m.cur != nil {
 		panic("emu: RunUntil called from inside a context")
 	}
+	m.limit = t
 	for !m.stopped {
 		if m.executed&1023 == 0 && m.interrupt.Load() {
 			m.interrupt.Store(false)
@@ -418,17 +451,23 @@ func (m *Machine) startHandler(cpu *CPU, vector int) *Context {
 		kind = KindNMI
 		cpu.inNMI = true
 	}
-	h := m.newContext(kind, cpu.ID, "irq", 0)
+	var h *Context
+	if n := len(m.handlers); n > 0 {
+		// Recycle: stale references (wait queues, queued wake-ups) carry
+		// older generations, and gen only grows, so they stay stale.
+		h = m.handlers[n-1]
+		m.handlers = m.handlers[:n-1]
+		h.Kind, h.CPU, h.state, h.ready, h.busy = kind, cpu.ID, ctxRunnable, false, false
+	} else {
+		h = m.newContext(kind, cpu.ID, "irq", 0)
+	}
+	h.vector = vector
 	h.parent = cpu.top
 	h.savedIRQsOff = cpu.IRQsOff
 	cpu.IRQsOff = true
 	cpu.Hardirq++
 	cpu.top = h
-	if vector < 0 {
-		h.job = func(c *Context) { m.OnNMI(c) }
-	} else {
-		h.job = func(c *Context) { m.OnInterrupt(c, vector) }
-	}
+	h.job = m.handlerJob
 	h.ready = true
 	return h
 }
@@ -459,6 +498,19 @@ func (m *Machine) finish(c *Context) {
 	}
 	if c.OnDone != nil {
 		c.OnDone(c)
+	}
+	if c.Kind == KindIRQ || c.Kind == KindNMI {
+		c.parent, c.Local, c.Frames, c.Wait = nil, nil, c.Frames[:0], WaitInfo{}
+		m.handlers = append(m.handlers, c)
+	}
+}
+
+// handlerJob is the body of every handler context.
+func (m *Machine) handlerJob(c *Context) {
+	if c.vector < 0 {
+		m.OnNMI(c)
+	} else {
+		m.OnInterrupt(c, c.vector)
 	}
 }
 

@@ -25,6 +25,10 @@ const (
 	ipiCPUBacktrace = 6
 )
 
+// MaxWrites bounds the register-write log (irqchip_writes()); later writes
+// are counted in WritesDropped, not kept.
+const MaxWrites = 1 << 20
+
 func (k *Kernel) x86() bool { return k.Spec.Arch == machines.ArchX86 }
 
 // archSendCallFunctionSingleIPI is arch_send_call_function_single_ipi().
@@ -61,7 +65,11 @@ func (k *Kernel) send(c *emu.Context, writes []irqchip.Write) {
 	flags := k.LocalIRQSave(c)
 	for _, w := range writes {
 		k.spend(c, k.T.RegWrite, "ICR write")
-		k.writes = append(k.writes, RegWrite{T: k.M.Now(), CPU: c.CPU, Reg: w.Reg, Value: w.Value})
+		if len(k.writes) < MaxWrites {
+			k.writes = append(k.writes, RegWrite{T: k.M.Now(), CPU: c.CPU, Reg: w.Reg, Value: w.Value})
+		} else {
+			k.WritesDropped++
+		}
 		cpus, vec := k.Chip.Decode(c.CPU, w, k.online.Test)
 		for _, t := range cpus {
 			k.deliver(t, vec)

@@ -65,7 +65,10 @@ type Kernel struct {
 	PanicOnIPIStall int64 // ms
 	idlePoll        bool
 
-	writes        []RegWrite
+	writes []RegWrite
+	// WritesDropped counts register writes not recorded (beyond MaxWrites).
+	WritesDropped int
+	csdFree       []*CSD          // unused on-stack csds
 	warned        map[string]bool // WARN_ONCE sites that fired; looked up by name, never ranged
 	offlineWarned bool
 

@@ -222,7 +222,7 @@ func (k *Kernel) SmpCallFunctionSingle(c *emu.Context, cpu int, f *Func, info an
 	}
 	var csd *CSD
 	if wait {
-		csd = k.NewCSD(f, info)
+		csd = k.stackCSD()
 		csd.flags = CSDFlagLock | CSDTypeSync
 		k.emit(EvLock, csd, self, -1)
 	} else {
@@ -239,9 +239,26 @@ func (k *Kernel) SmpCallFunctionSingle(c *emu.Context, cpu int, f *Func, info an
 	if wait {
 		k.csdLockWait(c, csd)
 		k.emit(EvWaitDone, csd, self, -1)
+		k.freeStackCSD(csd)
 	}
 	k.PreemptEnable(c)
 	return err
+}
+
+// stackCSD is the on-stack csd of a synchronous single call. Freed ones
+// are reused, as a stack slot is (so is their %p value).
+func (k *Kernel) stackCSD() *CSD {
+	if n := len(k.csdFree); n > 0 {
+		c := k.csdFree[n-1]
+		k.csdFree = k.csdFree[:n-1]
+		return c
+	}
+	return k.NewCSD(nil, nil)
+}
+
+func (k *Kernel) freeStackCSD(c *CSD) {
+	c.Func, c.Info, c.next = nil, nil, nil
+	k.csdFree = append(k.csdFree, c)
 }
 
 // SmpCallFunctionSingleAsync is smp_call_function_single_async(): queue a
