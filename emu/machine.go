@@ -42,6 +42,8 @@ type Config struct {
 	// HighVectorFirst takes the highest pending vector first (x86 APIC
 	// priority); otherwise the lowest (GIC SGIs at equal priority).
 	HighVectorFirst bool
+	// Sched chooses how scheduling decisions are made (sched.go).
+	Sched SchedConfig
 }
 
 // Machine is the live emulation. It is not safe for concurrent use, except
@@ -52,7 +54,8 @@ type Machine struct {
 	q       eventQueue
 	cpus    []CPU
 	seed    uint64
-	rng     *rand.Rand
+	rng     *rand.Rand // the script's own randomness
+	sched   *sched     // scheduling decisions
 	highVec bool
 
 	cur      *Context  // the running context; nil on the driver
@@ -95,6 +98,7 @@ func New(cfg Config) *Machine {
 		seed:    cfg.Seed,
 		rng:     rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
 		highVec: cfg.HighVectorFirst,
+		sched:   newSched(cfg.Sched, cfg.Seed, cfg.CPUs),
 		nextPID: 100,
 		order:   fnvOffset,
 	}
@@ -119,18 +123,20 @@ func (m *Machine) CPU(i int) *CPU { return &m.cpus[i] }
 // Current is the running context, or nil when the driver (the operator) runs.
 func (m *Machine) Current() *Context { return m.cur }
 
-// Rand is the machine's one PRNG (PCG seeded from the seed). Everything
-// random in a run draws from it, in execution order.
+// Rand is the script's random generator (PCG seeded from the seed; the
+// same for every schedule of that seed). math.random draws from it.
 func (m *Machine) Rand() *rand.Rand { return m.rng }
 
-// Jitter returns a draw in 0..max for seeds other than 0, and 0 for seed 0
-// (the canonical schedule).
-func (m *Machine) Jitter(max int64) int64 {
-	if m.seed == 0 || max <= 0 {
-		return 0
-	}
-	return m.rng.Int64N(max + 1)
-}
+// Jitter returns a scheduling decision in 0..max: 0 on the canonical
+// schedule (seed 0), drawn or replayed otherwise.
+func (m *Machine) Jitter(max int64) int64 { return m.sched.jitter(max) }
+
+// Decisions lists the non-canonical scheduling decisions made so far
+// (when the run records them: SchedConfig.Record).
+func (m *Machine) Decisions() []Decision { return m.sched.rec }
+
+// Draws is the number of scheduling decisions made so far.
+func (m *Machine) Draws() int { return m.sched.n }
 
 // Executed is the number of events executed so far.
 func (m *Machine) Executed() uint64 { return m.executed }
@@ -238,9 +244,11 @@ func (m *Machine) runInPlace(c *Context, e *event) bool {
 func (m *Machine) newEvent(e event) event {
 	m.seq++
 	e.seq = m.seq
-	if m.seed != 0 {
-		e.tie = m.rng.Uint32()
+	cpu := int(e.cpu)
+	if e.ctx != nil {
+		cpu = e.ctx.CPU
 	}
+	e.tie = m.sched.tie(cpu)
 	return e
 }
 

@@ -33,6 +33,9 @@ type Options struct {
 	// precedence over the script's machine() call.
 	MachineForced bool
 	Seed          uint64
+	// Sched chooses the scheduling decisions (explore: a strategy, a list
+	// to replay, recording).
+	Sched emu.SchedConfig
 	// Timeout bounds the host time of Exec calls (0: none).
 	Timeout time.Duration
 	// Stdout receives print() output.
@@ -105,7 +108,7 @@ func (s *Session) Close() {
 }
 
 func (s *Session) boot(spec *machines.Spec) error {
-	k, err := xcall.Boot(spec, s.opts.Seed)
+	k, err := xcall.BootSched(spec, s.opts.Seed, s.opts.Sched)
 	if err != nil {
 		return err
 	}

@@ -130,11 +130,17 @@ var ErrPanic = errors.New("kernel panic")
 // Boot builds the live machine for spec with the given seed. Booting takes
 // no virtual time: every CPU of spec.Online is online at time 0.
 func Boot(spec *machines.Spec, seed uint64) (*Kernel, error) {
+	return BootSched(spec, seed, emu.SchedConfig{})
+}
+
+// BootSched is Boot with a choice of scheduling decisions (a strategy, a
+// list to replay, recording).
+func BootSched(spec *machines.Spec, seed uint64, sc emu.SchedConfig) (*Kernel, error) {
 	chip, err := irqchip.New(string(spec.Arch), spec.IRQChip, spec.CPUs)
 	if err != nil {
 		return nil, fmt.Errorf("booting %q: %w", spec.Name, err)
 	}
-	m := emu.New(emu.Config{CPUs: spec.CPUs, Seed: seed, HighVectorFirst: spec.Arch == machines.ArchX86})
+	m := emu.New(emu.Config{CPUs: spec.CPUs, Seed: seed, HighVectorFirst: spec.Arch == machines.ArchX86, Sched: sc})
 	k := &Kernel{
 		M:               m,
 		Spec:            spec,

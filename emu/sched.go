@@ -1,0 +1,146 @@
+package emu
+
+import "math/rand/v2"
+
+// Scheduling decisions.
+//
+// Everything that perturbs the order of execution goes through one
+// decision stream: the tie-break of every event (same-instant order) and
+// the jitter of latencies. Seed 0 is the canonical schedule (every decision
+// 0: same-instant events in the order they were scheduled, no jitter).
+// Another seed draws decisions at random, or by PCT priorities. A run can
+// record the decisions that differ from canonical, and another run can
+// replay such a list: draws it does not list are canonical. That is what
+// explore shrinks: the fewest decisions that still make a run fail.
+//
+// The script's own randomness (math.random) is a separate stream derived
+// from the seed: it is part of the scenario, not of the schedule.
+
+// Decision is draw number N of a run, with value V (non-zero: canonical
+// draws are not listed).
+type Decision struct {
+	N int
+	V uint64
+}
+
+// SchedConfig chooses how decisions are made.
+type SchedConfig struct {
+	// Strategy is "random" (the default) or "pct". Both are canonical for
+	// seed 0 unless Replay is set.
+	Strategy string
+	// Depth is PCT's bug depth d (default 3): d-1 priority change points.
+	Depth int
+	// Steps is PCT's estimate k of the number of events in a run
+	// (default 100000): change points are drawn in 1..k.
+	Steps int
+	// Replay, if not nil, makes every draw come from this list (sorted by
+	// N); draws it does not list are 0. The seed then only seeds the
+	// script's own randomness.
+	Replay []Decision
+	// Record keeps the non-canonical decisions (Machine.Decisions).
+	Record bool
+}
+
+// sched is the decision stream of one machine.
+type sched struct {
+	cfg    SchedConfig
+	rng    *rand.Rand // nil: canonical
+	n      int        // draws so far
+	cursor int        // replay position
+	rec    []Decision
+
+	// PCT: per-CPU priorities (higher runs first) and change points.
+	prio    []uint32
+	changes []int // event numbers at which the running CPU is demoted, ascending
+	lowest  uint32
+}
+
+func newSched(cfg SchedConfig, seed uint64, cpus int) *sched {
+	s := &sched{cfg: cfg}
+	if cfg.Replay != nil || seed == 0 {
+		return s
+	}
+	s.rng = rand.New(rand.NewPCG(seed^0x243f6a8885a308d3, seed))
+	if cfg.Strategy == "pct" {
+		d, k := cfg.Depth, cfg.Steps
+		if d < 1 {
+			d = 3
+		}
+		if k < 1 {
+			k = 100000
+		}
+		// Random distinct priorities d..d+n-1 for the CPUs (the values
+		// below d are reserved for demotions).
+		s.prio = make([]uint32, cpus)
+		perm := s.rng.Perm(cpus)
+		for i, p := range perm {
+			s.prio[i] = uint32(d + p)
+		}
+		s.lowest = uint32(d)
+		for i := 0; i < d-1; i++ {
+			s.changes = append(s.changes, 1+s.rng.IntN(k))
+		}
+		sortInts(s.changes)
+	}
+	return s
+}
+
+func sortInts(a []int) {
+	for i := 1; i < len(a); i++ {
+		for j := i; j > 0 && a[j] < a[j-1]; j-- {
+			a[j], a[j-1] = a[j-1], a[j]
+		}
+	}
+}
+
+// draw returns the next decision: from the replay list, at random (via
+// gen), or 0 (canonical).
+func (s *sched) draw(gen func() uint64) uint64 {
+	s.n++
+	var v uint64
+	switch {
+	case s.cfg.Replay != nil:
+		r := s.cfg.Replay
+		for s.cursor < len(r) && r[s.cursor].N < s.n {
+			s.cursor++
+		}
+		if s.cursor < len(r) && r[s.cursor].N == s.n {
+			v = r[s.cursor].V
+		}
+	case s.rng != nil:
+		v = gen()
+	}
+	if v != 0 && s.cfg.Record {
+		s.rec = append(s.rec, Decision{s.n, v})
+	}
+	return v
+}
+
+// tie is the same-instant rank of an event concerning cpu: random, or
+// under PCT the inverted priority of cpu (higher priority, smaller tie).
+func (s *sched) tie(cpu int) uint32 {
+	return uint32(s.draw(func() uint64 {
+		if s.prio == nil {
+			return uint64(s.rng.Uint32())
+		}
+		if cpu < 0 || cpu >= len(s.prio) {
+			cpu = 0
+		}
+		if len(s.changes) > 0 && s.n >= s.changes[0] {
+			// A change point: demote this CPU below everyone.
+			s.changes = s.changes[1:]
+			s.lowest--
+			s.prio[cpu] = s.lowest
+		}
+		return uint64(^s.prio[cpu])
+	}))
+}
+
+// jitter is a latency perturbation in 0..max.
+func (s *sched) jitter(max int64) int64 {
+	if max <= 0 {
+		return 0
+	}
+	v := s.draw(func() uint64 { return uint64(s.rng.Int64N(max + 1)) })
+	return int64(v % uint64(max+1))
+}
