@@ -1,0 +1,298 @@
+// Package explore runs one scenario under many schedules, judges each run
+// (the script's assertions, emulated panics, stuck machines, the invariant
+// validator), and shrinks a failing run's scheduling decisions to the
+// fewest that still fail (delta debugging, Zeller and Hildebrandt 2002).
+package explore
+
+import (
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/xcallsh/xcallsh/emu"
+	"github.com/xcallsh/xcallsh/luabind"
+	"github.com/xcallsh/xcallsh/xcall"
+)
+
+// Scenario is what every run executes.
+type Scenario struct {
+	Name, Source  string // chunk name and Lua source
+	Machine       string // -m, or "" for the script's own / the default
+	MachineForced bool
+	Timeout       time.Duration // host time per run (0: none)
+}
+
+// Schedule says how one run makes its scheduling decisions.
+type Schedule struct {
+	Seed     uint64
+	Strategy string // "random" or "pct"
+	Depth    int
+	Replay   []emu.Decision // non-nil: replay these (shrinking, reports)
+}
+
+// Result is the judgement of one run.
+type Result struct {
+	Schedule  Schedule
+	Failed    bool
+	Kind      string // "error", "panic", "stuck", "validator", "limit"
+	Message   string
+	Decisions []emu.Decision // the non-canonical decisions the run made
+	Events    uint64
+}
+
+// Signature identifies a failure across schedules: its kind and message
+// with numbers (times, csd ids, CPU numbers in values) blurred, but the
+// script location kept.
+func (r Result) Signature() string {
+	loc, rest := "", r.Message
+	if m := locRE.FindStringIndex(rest); m != nil && m[0] == 0 {
+		loc, rest = rest[:m[1]], rest[m[1]:]
+	}
+	return r.Kind + ": " + loc + digitsRE.ReplaceAllString(rest, "N")
+}
+
+var (
+	locRE    = regexp.MustCompile(`^[^:\s]+\.lua:\d+:`)
+	digitsRE = regexp.MustCompile(`\d+`)
+)
+
+// Run executes the scenario once under sched and judges it.
+func Run(sc Scenario, sched Schedule) Result {
+	res := Result{Schedule: sched}
+	var v *xcall.Validator
+	cfg := emu.SchedConfig{Strategy: sched.Strategy, Depth: sched.Depth, Replay: sched.Replay, Record: true}
+	sess, err := luabind.New(luabind.Options{
+		Machine: sc.Machine, MachineForced: sc.MachineForced, Seed: sched.Seed,
+		Sched: cfg, Timeout: sc.Timeout, Stdout: io.Discard,
+		Setup: func(k *xcall.Kernel) {
+			v = xcall.NewValidator()
+			k.Events = append(k.Events, v)
+		},
+	})
+	if err != nil {
+		res.Failed, res.Kind, res.Message = true, "error", err.Error()
+		return res
+	}
+	defer sess.Close()
+	_, err = sess.Exec(sc.Name, sc.Source)
+	k := sess.K
+	res.Decisions = append([]emu.Decision(nil), k.M.Decisions()...)
+	res.Events = k.M.Executed()
+	switch {
+	case err != nil:
+		res.Failed, res.Kind, res.Message = true, "error", err.Error()
+		if strings.HasPrefix(res.Message, "stopped:") {
+			res.Kind = "limit"
+		}
+	case k.Panicked() != "":
+		res.Failed, res.Kind, res.Message = true, "panic", k.Panicked()
+	case k.M.Stuck() != "":
+		res.Failed, res.Kind, res.Message = true, "stuck", k.M.Stuck()
+	default:
+		if errs := v.Errors(); len(errs) > 0 {
+			res.Failed, res.Kind, res.Message = true, "validator", errs[0]
+		}
+	}
+	return res
+}
+
+// Shrink reduces a failing run's decisions with ddmin: the result replays
+// the smallest subset found that still fails with the same signature.
+// budget bounds the number of runs it may make.
+func Shrink(sc Scenario, failing Result, budget int) Result {
+	want := failing.Signature()
+	best := failing
+	cur := failing.Decisions
+	test := func(subset []emu.Decision) (Result, bool) {
+		if budget <= 0 {
+			return Result{}, false
+		}
+		budget--
+		s := failing.Schedule
+		s.Replay = append([]emu.Decision{}, subset...)
+		r := Run(sc, s)
+		return r, r.Failed && r.Signature() == want
+	}
+	// First: does the canonical schedule (no decision) already fail?
+	if r, ok := test(nil); ok {
+		return r
+	}
+	// The recorded list itself must reproduce (it normally does).
+	if r, ok := test(cur); ok {
+		best = r
+	} else {
+		return failing
+	}
+	n := 2
+	for len(cur) >= 2 && budget > 0 {
+		chunk := (len(cur) + n - 1) / n
+		reduced := false
+		for i := 0; i < len(cur) && budget > 0; i += chunk {
+			end := min(i+chunk, len(cur))
+			// Try the complement of cur[i:end].
+			comp := append(append([]emu.Decision{}, cur[:i]...), cur[end:]...)
+			if r, ok := test(comp); ok {
+				cur, best, reduced = comp, r, true
+				n = max(n-1, 2)
+				break
+			}
+			// Try the chunk alone.
+			if n > 2 {
+				if r, ok := test(cur[i:end]); ok {
+					cur, best, reduced = append([]emu.Decision{}, cur[i:end]...), r, true
+					n = 2
+					break
+				}
+			}
+		}
+		if !reduced {
+			if n >= len(cur) {
+				break
+			}
+			n = min(2*n, len(cur))
+		}
+	}
+	// A single remaining decision may still be removable.
+	if len(cur) == 1 {
+		if r, ok := test(nil); ok {
+			cur, best = nil, r
+		}
+	}
+	best.Schedule.Replay = append([]emu.Decision{}, cur...)
+	return best
+}
+
+// Options of a search.
+type Options struct {
+	Runs      int // schedules to try (per shard)
+	Jobs      int // parallel runs
+	Strategy  string
+	Depth     int
+	Shard     int // this shard, 0-based
+	Shards    int // total shards (>= 1)
+	FirstSeed uint64
+	Shrink    int // run budget per shrink (0: no shrinking)
+}
+
+// Seeds lists the seeds of shard i of n: FirstSeed+i, FirstSeed+i+n, ...
+// FirstSeed 0 means 1 (seed 0 is the canonical schedule, which plain
+// `xcallsh run` already tries).
+func (o Options) Seeds() []uint64 {
+	n := max(o.Shards, 1)
+	var out []uint64
+	base := o.FirstSeed
+	if base == 0 {
+		base = 1
+	}
+	for k := 0; len(out) < o.Runs; k++ {
+		out = append(out, base+uint64(o.Shard)+uint64(k*n))
+	}
+	return out
+}
+
+// Failure is one distinct failure found by a search, shrunk.
+type Failure struct {
+	Signature string
+	First     Result // the first run that failed this way
+	Shrunk    Result // the shrunk schedule (replays First's failure)
+	Count     int    // runs that failed this way
+}
+
+// Search runs the scenario under every seed of opts, in parallel, calling
+// progress after each run, and returns the distinct failures in the order
+// of their first seed.
+func Search(sc Scenario, opts Options, progress func(done, failed int, r Result)) []Failure {
+	seeds := opts.Seeds()
+	jobs := max(opts.Jobs, 1)
+	results := make([]Result, len(seeds))
+	var mu sync.Mutex
+	done, failed := 0, 0
+	next := 0
+	var wg sync.WaitGroup
+	for w := 0; w < jobs; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				i := next
+				next++
+				mu.Unlock()
+				if i >= len(seeds) {
+					return
+				}
+				r := Run(sc, Schedule{Seed: seeds[i], Strategy: opts.Strategy, Depth: opts.Depth})
+				mu.Lock()
+				results[i] = r
+				done++
+				if r.Failed {
+					failed++
+				}
+				if progress != nil {
+					progress(done, failed, r)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	// Group by signature, in seed order (deterministic whatever -j).
+	var out []Failure
+	index := map[string]int{} // looked up, never ranged
+	for _, r := range results {
+		if !r.Failed {
+			continue
+		}
+		sig := r.Signature()
+		if i, ok := index[sig]; ok {
+			out[i].Count++
+			continue
+		}
+		index[sig] = len(out)
+		out = append(out, Failure{Signature: sig, First: r, Count: 1})
+	}
+	for i := range out {
+		out[i].Shrunk = out[i].First
+		out[i].Shrunk.Schedule.Replay = out[i].First.Decisions
+		if opts.Shrink > 0 {
+			out[i].Shrunk = Shrink(sc, out[i].First, opts.Shrink)
+		}
+	}
+	sort.SliceStable(out, func(a, b int) bool { return out[a].First.Schedule.Seed < out[b].First.Schedule.Seed })
+	return out
+}
+
+// FormatDecisions renders a decision list as "N:V,N:V" (V in hex).
+func FormatDecisions(d []emu.Decision) string {
+	parts := make([]string, len(d))
+	for i, x := range d {
+		parts[i] = fmt.Sprintf("%d:%x", x.N, x.V)
+	}
+	return strings.Join(parts, ",")
+}
+
+// ParseDecisions reads FormatDecisions' output.
+func ParseDecisions(s string) ([]emu.Decision, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return []emu.Decision{}, nil
+	}
+	var out []emu.Decision
+	last := 0
+	for _, p := range strings.Split(s, ",") {
+		var d emu.Decision
+		if _, err := fmt.Sscanf(strings.TrimSpace(p), "%d:%x", &d.N, &d.V); err != nil {
+			return nil, fmt.Errorf("bad decision %q (want N:hex)", p)
+		}
+		if d.N <= last {
+			return nil, fmt.Errorf("decisions out of order at %q", p)
+		}
+		last = d.N
+		out = append(out, d)
+	}
+	return out, nil
+}

@@ -1,0 +1,76 @@
+package explore
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// tie fails whenever CPU 2's call reaches CPU 3 before CPU 1's: both are
+// sent at the same instant, so only some schedules fail.
+const tie = `
+local order = {}
+function mark(who) order[#order + 1] = who end
+spawn(1, function() smp_call_function_single(3, mark, 1, 0) end)
+spawn(2, function() smp_call_function_single(3, mark, 2, 0) end)
+run(ms(1))
+assert(order[1] == 1, "CPU 2 won the race")
+`
+
+const correct = `
+local n = 0
+spawn(1, function() smp_call_function_single(3, function() n = n + 1 end, nil, 1) end)
+run(ms(1))
+assert(n == 1)
+`
+
+func TestSearchFindsAndShrinks(t *testing.T) {
+	sc := Scenario{Name: "tie.lua", Source: tie}
+	if r := Run(sc, Schedule{Seed: 0}); r.Failed {
+		t.Fatalf("the canonical schedule must pass: %s", r.Message)
+	}
+	fails := Search(sc, Options{Runs: 40, Jobs: 2, Shards: 1, Shrink: 200}, nil)
+	if len(fails) != 1 {
+		t.Fatalf("%d distinct failures, want 1", len(fails))
+	}
+	f := fails[0]
+	if !strings.Contains(f.Signature, "tie.lua:7: CPU N won the race") {
+		t.Errorf("signature %q", f.Signature)
+	}
+	if len(f.Shrunk.Schedule.Replay) == 0 || len(f.Shrunk.Schedule.Replay) >= len(f.First.Decisions) {
+		t.Errorf("shrunk to %d of %d decisions", len(f.Shrunk.Schedule.Replay), len(f.First.Decisions))
+	}
+	// The shrunk schedule replays the failure, twice the same way.
+	for i := 0; i < 2; i++ {
+		r := Run(sc, f.Shrunk.Schedule)
+		if !r.Failed || r.Signature() != f.Signature {
+			t.Fatalf("replay %d: failed=%v %q", i, r.Failed, r.Message)
+		}
+	}
+	t.Logf("%d of 40 failed; shrunk %d -> %d decisions", f.Count, len(f.First.Decisions), len(f.Shrunk.Schedule.Replay))
+}
+
+func TestSearchCorrectScenario(t *testing.T) {
+	fails := Search(Scenario{Name: "ok.lua", Source: correct}, Options{Runs: 20, Jobs: 2, Strategy: "pct", Depth: 2}, nil)
+	if len(fails) != 0 {
+		t.Fatalf("a correct scenario failed: %s", fails[0].First.Message)
+	}
+}
+
+func TestShards(t *testing.T) {
+	a := Options{Runs: 3, Shard: 0, Shards: 2}.Seeds()
+	b := Options{Runs: 3, Shard: 1, Shards: 2}.Seeds()
+	if got := fmt.Sprint(a, b); got != "[1 3 5] [2 4 6]" {
+		t.Errorf("shards %s", got)
+	}
+}
+
+func TestDecisionsRoundTrip(t *testing.T) {
+	d, err := ParseDecisions("3:ff,10:1")
+	if err != nil || FormatDecisions(d) != "3:ff,10:1" {
+		t.Fatalf("%v %v", d, err)
+	}
+	if _, err := ParseDecisions("10:1,3:ff"); err == nil {
+		t.Error("out of order accepted")
+	}
+}
