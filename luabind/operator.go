@@ -166,10 +166,7 @@ func (s *Session) luaRun(L *lua.LState) int {
 	m := s.K.M
 	err := m.RunUntil(m.Now() + d)
 	if errors.Is(err, emu.ErrInterrupted) {
-		if s.timedOut {
-			L.RaiseError("stopped: the run took longer than the --timeout of %v (host time)", s.opts.Timeout)
-		}
-		L.RaiseError("stopped: interrupted")
+		L.RaiseError("stopped: interrupted") // wrapErr says why
 	}
 	if stopped, why := m.Stopped(); stopped {
 		if errors.Is(why, xcall.ErrPanic) {

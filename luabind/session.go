@@ -14,7 +14,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
+	"runtime/metrics"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -38,6 +41,8 @@ type Options struct {
 	Sched emu.SchedConfig
 	// Timeout bounds the host time of Exec calls (0: none).
 	Timeout time.Duration
+	// MemoryLimit bounds the heap (bytes) during Exec (0: DefaultMemoryLimit).
+	MemoryLimit uint64
 	// Stdout receives print() output.
 	Stdout io.Writer
 	// Setup, if set, is called on every freshly booted kernel (to attach
@@ -54,15 +59,17 @@ type Session struct {
 	spec    *machines.Spec
 	started bool // something ran since boot: machine() may no longer switch
 
-	funcs    map[*lua.LFunction]*xcall.Func // lookups only, never ranged
-	pool     []*lua.LState                  // idle Lua threads for handlers
-	sformat  *lua.LFunction                 // the original string.format
-	ctx      context.Context
-	cancel   context.CancelFunc
-	timer    *time.Timer
-	timedOut bool
-	tasks    int
-	inHook   int // > 0 while a hook's operator code runs
+	funcs       map[*lua.LFunction]*xcall.Func // lookups only, never ranged
+	pool        []*lua.LState                  // idle Lua threads for handlers
+	sformat     *lua.LFunction                 // the original string.format
+	ctx         context.Context
+	cancel      context.CancelFunc
+	timer       *time.Timer
+	timedOut    atomic.Bool // set by the timer goroutine
+	memExceeded atomic.Bool // set by the memory watchdog
+	stopWatch   chan struct{}
+	tasks       int
+	inHook      int // > 0 while a hook's operator code runs
 }
 
 // Limits on what a script may use.
@@ -142,6 +149,7 @@ func (s *Session) openSandbox() {
 	}
 	str := L.GetGlobal("string").(*lua.LTable)
 	str.RawSetString("dump", lua.LNil)
+	str.RawSetString("rep", L.NewFunction(strRep))
 	s.sformat = str.RawGetString("format").(*lua.LFunction)
 	// load/loadstring compile source text only (gopher-lua has no bytecode
 	// loader), in the sandboxed environment: they stay.
@@ -222,30 +230,77 @@ func (s *Session) Exec(name, src string) ([]lua.LValue, error) {
 }
 
 func (s *Session) wrapErr(err error) error {
-	if s.timedOut {
-		return &ScriptError{Msg: fmt.Sprintf("stopped: the run took longer than the --timeout of %v (host time)", s.opts.Timeout)}
-	}
 	msg := errMsg(err)
-	if strings.Contains(msg, "context canceled") {
-		return &ScriptError{Msg: "stopped: interrupted"}
+	loc := ""
+	if m := locRE.FindString(msg); m != "" {
+		loc = m + " " // where the script was when it was stopped
+	}
+	switch {
+	case s.memExceeded.Load():
+		return &ScriptError{Msg: fmt.Sprintf("%sstopped: the run used more than %d MiB of memory (the limit)", loc, s.memLimit()>>20)}
+	case s.timedOut.Load():
+		return &ScriptError{Msg: fmt.Sprintf("%sstopped: the run took longer than the --timeout of %v (host time)", loc, s.opts.Timeout)}
+	case strings.Contains(msg, "context canceled") || strings.HasPrefix(msg, "stopped: interrupted"):
+		return &ScriptError{Msg: loc + "stopped: interrupted"}
 	}
 	return &ScriptError{Msg: msg}
 }
 
-func (s *Session) armTimeout() {
-	if s.opts.Timeout <= 0 {
-		return
+var locRE = regexp.MustCompile(`^[^\s:]+:\d+:`)
+
+// DefaultMemoryLimit bounds the heap a run may use.
+const DefaultMemoryLimit = 2 << 30
+
+func (s *Session) memLimit() uint64 {
+	if s.opts.MemoryLimit > 0 {
+		return s.opts.MemoryLimit
 	}
-	s.timer = time.AfterFunc(s.opts.Timeout, func() {
-		s.timedOut = true
-		s.Interrupt()
-	})
+	return DefaultMemoryLimit
+}
+
+// armTimeout starts the host-side guards of one Exec: the --timeout timer
+// and the memory watchdog. They only ever interrupt the run.
+func (s *Session) armTimeout() {
+	if s.opts.Timeout > 0 {
+		s.timer = time.AfterFunc(s.opts.Timeout, func() {
+			s.timedOut.Store(true)
+			s.Interrupt()
+		})
+	}
+	stop := make(chan struct{})
+	s.stopWatch = stop
+	go s.watchMemory(stop)
 }
 
 func (s *Session) disarmTimeout() {
 	if s.timer != nil {
 		s.timer.Stop()
 		s.timer = nil
+	}
+	if s.stopWatch != nil {
+		close(s.stopWatch)
+		s.stopWatch = nil
+	}
+}
+
+// watchMemory interrupts the run when the heap grows past the limit (a
+// script building huge strings or tables), before the host runs out.
+func (s *Session) watchMemory(stop chan struct{}) {
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+			metrics.Read(sample)
+			if sample[0].Value.Kind() == metrics.KindUint64 && sample[0].Value.Uint64() > s.memLimit() {
+				s.memExceeded.Store(true)
+				s.Interrupt()
+				return
+			}
+		}
 	}
 }
 
@@ -265,8 +320,37 @@ func (s *Session) Reset() {
 	s.L.SetContext(s.ctx)
 	s.L.SetTop(0)
 	s.pool = nil
-	s.timedOut = false
+	s.timedOut.Store(false)
+	s.memExceeded.Store(false)
 }
 
 // current is the context running kernel code, or nil at top level.
 func (s *Session) current() *emu.Context { return s.K.M.Current() }
+
+// MaxStringRep bounds what string.rep may build.
+const MaxStringRep = 64 << 20
+
+// strRep is string.rep(s, n [, sep]) with a bound on the result's size.
+func strRep(L *lua.LState) int {
+	str := L.CheckString(1)
+	n := L.CheckInt64(2)
+	sep := L.OptString(3, "")
+	if n <= 0 {
+		L.Push(lua.LString(""))
+		return 1
+	}
+	size := float64(len(str))*float64(n) + float64(len(sep))*float64(n-1)
+	if size > MaxStringRep {
+		L.ArgError(2, fmt.Sprintf("result of %.0f bytes exceeds the limit of %d MiB", size, MaxStringRep>>20))
+	}
+	var b strings.Builder
+	b.Grow(int(size))
+	for i := int64(0); i < n; i++ {
+		if i > 0 {
+			b.WriteString(sep)
+		}
+		b.WriteString(str)
+	}
+	L.Push(lua.LString(b.String()))
+	return 1
+}
