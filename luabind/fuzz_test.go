@@ -1,0 +1,102 @@
+package luabind
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xcallsh/xcallsh/xcall"
+)
+
+// fuzzArgs are argument expressions a generated call may get: valid and
+// invalid CPU numbers, masks, waits, functions, csds and wrong types.
+var fuzzArgs = []string{
+	"0", "1", "2", "3", "-1", "4", "99", "-2147483649", "1.5", "nil", "true", "false",
+	"'x'", "'0-3'", "'1,3'", "'9-1'", "{}", "{1,2}", "{'a'}", "cpumask('2-3')", "cpu_online_mask()",
+	"f", "g", "boom", "cond", "csd", "XCALL_TYPE_SYNC", "XCALL_TYPE_ASYNC", "XCALL_TYPE_IRQ_WORK",
+	"XCALL_TYPE_TTWU", "XCALL_ALL", "us(3)", "ms(1)", "0x7fffffff",
+}
+
+// fuzzCalls are the API functions a generated script calls (name, arity).
+var fuzzCalls = []struct {
+	name  string
+	arity int
+}{
+	{"smp_call_function_single", 4}, {"smp_call_function_single_async", 2}, {"smp_call_function_any", 4},
+	{"smp_call_function_many", 4}, {"smp_call_function", 3}, {"on_each_cpu", 3}, {"on_each_cpu_mask", 4},
+	{"on_each_cpu_cond", 4}, {"on_each_cpu_cond_mask", 5}, {"smp_call_on_cpu", 4}, {"kick_all_cpus_sync", 0},
+	{"smp_xcall", 4}, {"smp_xcall_cond", 5}, {"smp_xcall_mask", 4}, {"smp_xcall_mask_cond", 5},
+	{"smp_xcall_private", 3}, {"smp_xcall_any", 4}, {"cpu_down", 1}, {"cpu_up", 1},
+	{"local_irq_disable", 0}, {"local_irq_enable", 0}, {"preempt_disable", 0}, {"preempt_enable", 0},
+	{"udelay", 1}, {"mdelay", 1}, {"msleep", 1}, {"printk", 2}, {"cpumask", 1}, {"cpu_state", 1},
+	{"ipi_drop", 2}, {"ipi_delay", 2}, {"param", 2}, {"fix", 2}, {"inject_csd", 2}, {"spawn", 2},
+	{"run", 1}, {"hook", 2}, {"cpuhp_fail", 2}, {"csd_init", 2},
+}
+
+// script turns fuzz bytes into a Lua scenario: tasks and handlers making
+// random API calls, each protected by pcall so that a bad argument does
+// not end the script.
+func script(data []byte) string {
+	var b strings.Builder
+	b.WriteString("param('csdlock_debug', 1)\nparam('csd_lock_timeout', 1)\n")
+	b.WriteString("function f(i) udelay(1) end\nfunction g(i) smp_call_function_single(0, f, nil, 0) end\n")
+	b.WriteString("function boom(i) error('boom') end\nfunction cond(cpu, i) return cpu % 2 == 0 end\ncsd = csd_init(f, nil)\n")
+	next := func() int {
+		if len(data) == 0 {
+			return 0
+		}
+		v := int(data[0])
+		data = data[1:]
+		return v
+	}
+	for task := 0; len(data) > 0 && task < 6; task++ {
+		fmt.Fprintf(&b, "spawn(%d, function()\n", next()%4)
+		for i := 0; i < 8 && len(data) > 0; i++ {
+			c := fuzzCalls[next()%len(fuzzCalls)]
+			args := make([]string, c.arity)
+			for a := range args {
+				args[a] = fuzzArgs[next()%len(fuzzArgs)]
+			}
+			fmt.Fprintf(&b, "  pcall(%s)\n", strings.Join(append([]string{c.name}, args...), ", "))
+		}
+		b.WriteString("end)\n")
+		fmt.Fprintf(&b, "pcall(run, %d)\n", 1+next()*1000)
+	}
+	b.WriteString("run(ms(2))\n")
+	return b.String()
+}
+
+// FuzzLuaAPI: random sequences of API calls with random arguments never
+// panic in Go, never hang, and keep the kernel's invariants.
+func FuzzLuaAPI(f *testing.F) {
+	f.Add([]byte{0, 0, 1, 21, 0, 9})
+	f.Add([]byte{1, 17, 3, 7, 2, 2, 5, 200, 18, 1, 8, 2, 3, 33, 19, 2})
+	f.Add([]byte("hotplug and calls racing each other"))
+	f.Add([]byte{3, 9, 24, 4, 0, 0, 0, 0, 7, 8, 9, 10, 11, 12})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		src := script(data)
+		var v *xcall.Validator
+		s, err := New(Options{Timeout: 5 * time.Second, Setup: func(k *xcall.Kernel) {
+			v = xcall.NewValidator()
+			k.Events = append(k.Events, v)
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		_, err = s.Exec("fuzz.lua", src)
+		if err != nil && strings.Contains(err.Error(), "syntax error") {
+			t.Fatalf("the generator wrote bad Lua: %v\n%s", err, src)
+		}
+		if err != nil && strings.Contains(err.Error(), "--timeout") {
+			t.Fatalf("hang:\n%s", src)
+		}
+		stopped, _ := s.K.M.Stopped()
+		if err == nil && !stopped && s.K.M.Stuck() == "" {
+			if errs := v.Errors(); len(errs) > 0 {
+				t.Fatalf("invariant violated: %s\n%s", errs[0], src)
+			}
+		}
+	})
+}
