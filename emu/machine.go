@@ -58,13 +58,14 @@ type Machine struct {
 	sched   *sched     // scheduling decisions
 	highVec bool
 
-	cur      *Context  // the running context; nil on the driver
-	pool     []*worker // idle coroutines
-	workers  []*worker // every coroutine ever made (for Close)
-	nextPID  int
-	blocked  []*Context // contexts that slept without a deadline (for Stuck)
-	threads  []*Context // every thread spawned (pruned of finished ones by Migrate)
-	handlers []*Context // finished handler contexts, for reuse
+	cur          *Context  // the running context; nil on the driver
+	pool         []*worker // idle coroutines
+	workers      []*worker // every coroutine ever made (for Close)
+	nextPID      int
+	blocked      []*Context // contexts that slept without a deadline (for Stuck)
+	threads      []*Context // every thread spawned (pruned of finished ones by Migrate)
+	handlers     []*Context // finished handler contexts, for reuse
+	handlerJobFn func(*Context)
 
 	// OnInterrupt is the body of every maskable interrupt handler: it runs
 	// in a fresh hard-irq context on the interrupted CPU, interrupts off.
@@ -105,6 +106,7 @@ func New(cfg Config) *Machine {
 	for i := range m.cpus {
 		m.cpus[i].ID = i
 	}
+	m.handlerJobFn = m.handlerJob
 	return m
 }
 
@@ -195,13 +197,12 @@ const (
 	fnvPrime  = 1099511628211
 )
 
+// mix folds v into the running hash h (a multiply-xorshift step: two
+// multiplications per value, well mixed, stable across platforms).
 func mix(h, v uint64) uint64 {
-	for i := 0; i < 8; i++ {
-		h ^= v & 0xff
-		h *= fnvPrime
-		v >>= 8
-	}
-	return h
+	h ^= v * 0x9e3779b97f4a7c15
+	h *= fnvPrime
+	return h ^ h>>29
 }
 
 // Pending reports whether any event is scheduled.
@@ -475,7 +476,7 @@ func (m *Machine) startHandler(cpu *CPU, vector int) *Context {
 	cpu.IRQsOff = true
 	cpu.Hardirq++
 	cpu.top = h
-	h.job = m.handlerJob
+	h.job = m.handlerJobFn
 	h.ready = true
 	return h
 }

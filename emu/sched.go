@@ -119,6 +119,10 @@ func (s *sched) draw(gen func() uint64) uint64 {
 // tie is the same-instant rank of an event concerning cpu: random, or
 // under PCT the inverted priority of cpu (higher priority, smaller tie).
 func (s *sched) tie(cpu int) uint32 {
+	if s.rng == nil && s.cfg.Replay == nil {
+		s.n++ // canonical: every decision is 0
+		return 0
+	}
 	return uint32(s.draw(func() uint64 {
 		if s.prio == nil {
 			return uint64(s.rng.Uint32())
@@ -139,6 +143,10 @@ func (s *sched) tie(cpu int) uint32 {
 // jitter is a latency perturbation in 0..max.
 func (s *sched) jitter(max int64) int64 {
 	if max <= 0 {
+		return 0
+	}
+	if s.rng == nil && s.cfg.Replay == nil {
+		s.n++
 		return 0
 	}
 	v := s.draw(func() uint64 { return uint64(s.rng.Int64N(max + 1)) })

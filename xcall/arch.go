@@ -36,7 +36,17 @@ func (k *Kernel) archSendCallFunctionSingleIPI(c *emu.Context, cpu int) {
 	if !k.x86() {
 		k.traceRaise(c.CPU, []int{cpu}, "Function call interrupts")
 	}
-	k.send(c, k.Chip.EncodeSingle(c.CPU, cpu, irqchip.CallFunctionSingle))
+	p := &k.pc[c.CPU]
+	p.wbuf = k.appendSingle(p.wbuf[:0], c.CPU, cpu, irqchip.CallFunctionSingle)
+	k.send(c, p.wbuf)
+}
+
+// appendSingle and appendMask use the chip's allocation-free encoders.
+func (k *Kernel) appendSingle(dst []irqchip.Write, self, cpu int, ipi irqchip.IPI) []irqchip.Write {
+	if a, ok := k.Chip.(irqchip.Appender); ok {
+		return a.AppendSingle(dst, self, cpu, ipi)
+	}
+	return append(dst, k.Chip.EncodeSingle(self, cpu, ipi)...)
 }
 
 // archSendCallFunctionIPIMask is arch_send_call_function_ipi_mask().
@@ -45,7 +55,13 @@ func (k *Kernel) archSendCallFunctionIPIMask(c *emu.Context, mask Cpumask) {
 	if !k.x86() {
 		k.traceRaise(c.CPU, targets, "Function call interrupts")
 	}
-	k.send(c, k.Chip.EncodeMask(c.CPU, targets, irqchip.CallFunction, k.online.Test, k.nOnline))
+	p := &k.pc[c.CPU]
+	if a, ok := k.Chip.(irqchip.Appender); ok {
+		p.wbuf = a.AppendMask(p.wbuf[:0], c.CPU, targets, irqchip.CallFunction, k.onlineFn, k.nOnline)
+	} else {
+		p.wbuf = append(p.wbuf[:0], k.Chip.EncodeMask(c.CPU, targets, irqchip.CallFunction, k.onlineFn, k.nOnline)...)
+	}
+	k.send(c, p.wbuf)
 }
 
 // traceRaise is arm64's ipi:ipi_raise "target_mask=%s (%s)".
@@ -65,13 +81,21 @@ func (k *Kernel) send(c *emu.Context, writes []irqchip.Write) {
 	flags := k.LocalIRQSave(c)
 	for _, w := range writes {
 		k.spend(c, k.T.RegWrite, "ICR write")
-		if len(k.writes) < MaxWrites {
+		if !k.RecordWrites {
+			// not kept (benchmarks, torture)
+		} else if len(k.writes) < MaxWrites {
 			k.writes = append(k.writes, RegWrite{T: k.M.Now(), CPU: c.CPU, Reg: w.Reg, Value: w.Value})
 		} else {
 			k.WritesDropped++
 		}
-		cpus, vec := k.Chip.Decode(c.CPU, w, k.online.Test)
-		for _, t := range cpus {
+		var vec int
+		p := &k.pc[c.CPU]
+		if a, ok := k.Chip.(irqchip.Appender); ok {
+			p.cbuf, vec = a.AppendDecode(p.cbuf[:0], c.CPU, w, k.onlineFn)
+		} else {
+			p.cbuf, vec = k.Chip.Decode(c.CPU, w, k.onlineFn)
+		}
+		for _, t := range p.cbuf {
 			k.deliver(t, vec)
 		}
 	}
@@ -99,15 +123,14 @@ func (k *Kernel) handleInterrupt(c *emu.Context, vec int) {
 	if k.x86() {
 		switch vec {
 		case vecCallFunctionSingle, vecCallFunction:
-			name := "call_function_single"
-			Enter(c, "sysvec_call_function_single+0x9c/0xb0")
+			entry, exit, frame := "call_function_single_entry", "call_function_single_exit", "sysvec_call_function_single+0x9c/0xb0"
 			if vec == vecCallFunction {
-				name = "call_function"
-				Enter(c, "sysvec_call_function+0x9c/0xb0")
+				entry, exit, frame = "call_function_entry", "call_function_exit", "sysvec_call_function+0x9c/0xb0"
 			}
-			k.traceVector(c.CPU, name+"_entry", vec)
+			Enter(c, frame)
+			k.traceVector(c.CPU, entry, vec)
 			k.GenericSMPCallFunctionSingleInterrupt(c)
-			k.traceVector(c.CPU, name+"_exit", vec)
+			k.traceVector(c.CPU, exit, vec)
 			Leave(c)
 		case vecReschedule:
 			k.traceVector(c.CPU, "reschedule_entry", vec)

@@ -16,6 +16,7 @@ func runTask(b *testing.B, spec *machines.Spec, setup func(k *Kernel), body func
 		b.Fatal(err)
 	}
 	defer k.Close()
+	k.RecordWrites = false
 	if setup != nil {
 		setup(k)
 	}

@@ -136,7 +136,9 @@ func (k *Kernel) dumpCPUTask(c *emu.Context, cpu int) {
 		k.backtraceMask = NewCpumask(k.nr)
 	}
 	k.backtraceMask.Set(cpu)
-	k.send(c, k.Chip.EncodeSingle(c.CPU, cpu, irqchip.Backtrace))
+	p := &k.pc[c.CPU]
+	p.wbuf = k.appendSingle(p.wbuf[:0], c.CPU, cpu, irqchip.Backtrace)
+	k.send(c, p.wbuf)
 	deadline := k.M.Now() + 10_000_000_000
 	for k.backtraceMask.Test(cpu) && k.M.Now() < deadline {
 		c.Spin(&k.backtraceDone, deadline, emu.WaitInfo{What: "waits for an NMI backtrace of", Owner: cpu})

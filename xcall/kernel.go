@@ -54,10 +54,11 @@ type Kernel struct {
 	T      machines.Timing
 	Stats  Stats
 
-	nr      int
-	online  Cpumask // cpu_online_mask
-	nOnline int
-	pc      []percpu
+	nr       int
+	online   Cpumask // cpu_online_mask
+	onlineFn func(int) bool
+	nOnline  int
+	pc       []percpu
 
 	// Parameters (machine [kernel] table, param()).
 	CSDLockDebug    bool
@@ -66,6 +67,8 @@ type Kernel struct {
 	idlePoll        bool
 
 	writes []RegWrite
+	// RecordWrites keeps the register-write log (on at boot).
+	RecordWrites bool
 	// WritesDropped counts register writes not recorded (beyond MaxWrites).
 	WritesDropped int
 	csdFree       []*CSD          // unused on-stack csds
@@ -122,6 +125,11 @@ type percpu struct {
 	curInfo any
 
 	noBacktrace bool // !trigger_backtrace: a waiter already dumped this CPU
+
+	// Scratch for this CPU's IPI sends (a CPU sends one IPI at a time:
+	// interrupts are off across a send).
+	wbuf []irqchip.Write
+	cbuf []int
 }
 
 // ErrPanic wraps the message of an emulated kernel panic.
@@ -153,6 +161,7 @@ func BootSched(spec *machines.Spec, seed uint64, sc emu.SchedConfig) (*Kernel, e
 		CSDLockTimeout:  spec.Kernel.CSDLockTimeoutMS,
 		PanicOnIPIStall: spec.Kernel.PanicOnIPIStall,
 		idlePoll:        spec.Kernel.Idle == "poll",
+		RecordWrites:    true,
 		warned:          map[string]bool{},
 	}
 	k.hpState = make([]int8, spec.CPUs)
@@ -169,6 +178,7 @@ func BootSched(spec *machines.Spec, seed uint64, sc emu.SchedConfig) (*Kernel, e
 	m.CPU(0).Parked = false
 	k.hpState[0] = cpuhpOnline
 	k.active.Set(0)
+	k.onlineFn = k.online.Test
 	for _, c := range spec.Online {
 		if c != 0 {
 			k.bringUp(nil, c)
