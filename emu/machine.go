@@ -245,11 +245,7 @@ func (m *Machine) runInPlace(c *Context, e *event) bool {
 func (m *Machine) newEvent(e event) event {
 	m.seq++
 	e.seq = m.seq
-	cpu := int(e.cpu)
-	if e.ctx != nil {
-		cpu = e.ctx.CPU
-	}
-	e.tie = m.sched.tie(cpu)
+	e.tie = m.sched.tie(&e)
 	return e
 }
 

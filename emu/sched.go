@@ -118,7 +118,7 @@ func (s *sched) draw(gen func() uint64) uint64 {
 
 // tie is the same-instant rank of an event concerning cpu: random, or
 // under PCT the inverted priority of cpu (higher priority, smaller tie).
-func (s *sched) tie(cpu int) uint32 {
+func (s *sched) tie(e *event) uint32 {
 	if s.rng == nil && s.cfg.Replay == nil {
 		s.n++ // canonical: every decision is 0
 		return 0
@@ -126,6 +126,10 @@ func (s *sched) tie(cpu int) uint32 {
 	return uint32(s.draw(func() uint64 {
 		if s.prio == nil {
 			return uint64(s.rng.Uint32())
+		}
+		cpu := int(e.cpu)
+		if e.ctx != nil {
+			cpu = e.ctx.CPU
 		}
 		if cpu < 0 || cpu >= len(s.prio) {
 			cpu = 0

@@ -10,7 +10,6 @@ import (
 
 	"github.com/xcallsh/xcallsh/emu"
 	"github.com/xcallsh/xcallsh/irqchip"
-	"github.com/xcallsh/xcallsh/machines"
 )
 
 // x86 vectors and arm64 IPI numbers (kernel-facts.md §8.1, §8.7).
@@ -29,7 +28,7 @@ const (
 // are counted in WritesDropped, not kept.
 const MaxWrites = 1 << 20
 
-func (k *Kernel) x86() bool { return k.Spec.Arch == machines.ArchX86 }
+func (k *Kernel) x86() bool { return k.isX86 }
 
 // archSendCallFunctionSingleIPI is arch_send_call_function_single_ipi().
 func (k *Kernel) archSendCallFunctionSingleIPI(c *emu.Context, cpu int) {

@@ -67,6 +67,7 @@ type Kernel struct {
 	idlePoll        bool
 
 	writes []RegWrite
+	isX86  bool
 	// RecordWrites keeps the register-write log (on at boot).
 	RecordWrites bool
 	// WritesDropped counts register writes not recorded (beyond MaxWrites).
@@ -162,6 +163,7 @@ func BootSched(spec *machines.Spec, seed uint64, sc emu.SchedConfig) (*Kernel, e
 		PanicOnIPIStall: spec.Kernel.PanicOnIPIStall,
 		idlePoll:        spec.Kernel.Idle == "poll",
 		RecordWrites:    true,
+		isX86:           spec.Arch == machines.ArchX86,
 		warned:          map[string]bool{},
 	}
 	k.hpState = make([]int8, spec.CPUs)
