@@ -1,10 +1,17 @@
 // Command xcallsh is a deterministic, scriptable emulator of the Linux
 // kernel's cross-CPU function calls. See README.md.
 //
-//	xcallsh                         interactive shell on the default machine
-//	xcallsh run SCRIPT.lua|NAME     run a scenario
-//	xcallsh scenarios               list the built-in scenarios
-//	xcallsh machines                list the built-in machines
+//	xcallsh [-m MACHINE] [--seed N]   the interactive shell
+//	xcallsh run SCRIPT.lua|NAME       run a scenario, or replay a report
+//	xcallsh scenarios                 list the built-in scenarios
+//	xcallsh machines                  list the built-in machines
+//
+// The shell (shell.go) is driven by one command table (commands.go,
+// complete.go, docs.go); traces for people are perfetto.go and
+// timeline.go, drawn from what activity.go records; the report format and
+// the event log whose hash and checksums reports carry are in
+// internal/report (shared with explore); runner.go and run.go run scripts
+// and replay reports; shellreport.go turns a shell session into a report.
 package main
 
 import (
@@ -53,11 +60,13 @@ func mainArgs(args []string, stdin io.Reader, stdout, stderr io.Writer) (status 
 }
 
 const usage = `usage:
-  xcallsh [-m MACHINE] [--seed N]         interactive shell (Lua at operator level)
-  xcallsh run SCRIPT.lua|NAME [flags]     run a scenario (NAME: a built-in one)
+  xcallsh [-m MACHINE] [--seed N]         interactive shell (type help in it)
+  xcallsh run SCRIPT.lua|NAME [flags]     run a scenario (NAME: a built-in one), or replay a report
       -m, --machine MACHINE   built-in machine name or TOML file (default x86-4)
-      --seed N                schedule seed (0 = the canonical schedule)
-      --trace FILE            write the trace: ftrace text
+      --seed N                schedule seed (0 = the canonical schedule; a report's own by default)
+      --trace FILE            write the trace: FILE.json Perfetto JSON, else ftrace text
+      --report FILE           write a self-verifying bug report of the run (a Lua file)
+      --timeline              print an ASCII timeline of the run
       --quiet                 no summary line
       --timeout D             host-time limit for the whole run (default 5m)
   xcallsh scenarios                       list the built-in scenarios

@@ -4,27 +4,27 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/report"
 	"github.com/xcallsh/xcallsh/emu"
-	"github.com/xcallsh/xcallsh/luabind"
 	"github.com/xcallsh/xcallsh/machines"
 	"github.com/xcallsh/xcallsh/scripts"
-	"github.com/xcallsh/xcallsh/xcall"
 )
 
 // runFlags are the flags of `xcallsh run`.
 type runFlags struct {
-	machine string
-	seed    uint64
-	trace   string
-	quiet   bool
-	timeout time.Duration
+	machine  string
+	seed     uint64
+	seedSet  bool
+	trace    string
+	report   string
+	timeline bool
+	quiet    bool
+	timeout  time.Duration
 }
 
 // parseArgs parses flags that may come before or after positionals.
@@ -43,42 +43,31 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// durationFlag accepts 6s, 250ms, 10us, 100ns.
-type durationFlag struct{ d *time.Duration }
-
-func (f durationFlag) String() string {
-	if f.d == nil {
-		return ""
-	}
-	return f.d.String()
-}
-
-func (f durationFlag) Set(s string) error {
-	d, err := parseDuration(s)
-	if err != nil {
-		return err
-	}
-	*f.d = d
-	return nil
-}
-
-func parseDuration(s string) (time.Duration, error) {
-	if _, err := strconv.ParseFloat(s, 64); err == nil {
-		return 0, fmt.Errorf("duration %q needs a unit (ns, us, ms, s, m, h)", s)
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("bad duration %q (use e.g. 6s, 250ms, 10us, 100ns)", s)
-	}
-	if d < 0 {
-		return 0, fmt.Errorf("negative duration %q", s)
-	}
-	return d, nil
-}
-
 func machineFlags(fs *flag.FlagSet, machine *string) {
 	fs.StringVar(machine, "m", "", "machine: a built-in name or a TOML file")
 	fs.StringVar(machine, "machine", "", "machine: a built-in name or a TOML file")
+}
+
+// seedFlag is --seed N, remembering whether it was given.
+type seedFlag struct {
+	v   *uint64
+	set *bool
+}
+
+func (f seedFlag) String() string {
+	if f.v == nil {
+		return "0"
+	}
+	return fmt.Sprint(*f.v)
+}
+
+func (f seedFlag) Set(s string) error {
+	var v uint64
+	if _, err := fmt.Sscan(s, &v); err != nil || fmt.Sprint(v) != s {
+		return fmt.Errorf("bad seed %q (want a non-negative integer)", s)
+	}
+	*f.v, *f.set = v, true
+	return nil
 }
 
 func cmdRun(args []string, stdout, stderr io.Writer) int {
@@ -86,11 +75,13 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	machineFlags(fs, &f.machine)
-	fs.Uint64Var(&f.seed, "seed", 0, "schedule seed")
-	fs.StringVar(&f.trace, "trace", "", "write the trace to FILE")
+	fs.Var(seedFlag{&f.seed, &f.seedSet}, "seed", "schedule seed (0 = the canonical schedule)")
+	fs.StringVar(&f.trace, "trace", "", "write the trace to FILE (.json: Perfetto, else ftrace text)")
+	fs.StringVar(&f.report, "report", "", "write a self-verifying bug report of this run to FILE")
+	fs.BoolVar(&f.timeline, "timeline", false, "print an ASCII timeline of the run")
 	fs.BoolVar(&f.quiet, "quiet", false, "no summary line")
 	f.timeout = 5 * time.Minute
-	fs.Var(durationFlag{&f.timeout}, "timeout", "host-time limit")
+	fs.Var(durationFlag{&f.timeout}, "timeout", "host-time limit for the whole run")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return exitBadArgs
@@ -124,112 +115,145 @@ func loadScript(arg string) (name, src string, err error) {
 	return "", "", fmt.Errorf("no script file and no built-in scenario named %q (built-in: %s)", arg, strings.Join(names, ", "))
 }
 
-// hashSink hashes every trace line and log line of a run.
-type hashSink struct{ h uint64 }
-
-func newHashSink() *hashSink { return &hashSink{h: 14695981039346656037} }
-
-func (s *hashSink) add(line string) {
-	h := fnv.New64a()
-	fmt.Fprintf(h, "%016x%s\n", s.h, line)
-	s.h = h.Sum64()
-}
-func (s *hashSink) Trace(e *emu.TraceEvent) { s.add(e.String()) }
-func (s *hashSink) Log(l *emu.LogLine)      { s.add(l.String()) }
-
-// ftraceSink writes the trace as ftrace text.
-type ftraceSink struct{ w io.Writer }
-
-func (s *ftraceSink) Trace(e *emu.TraceEvent) { fmt.Fprintln(s.w, e.String()) }
-func (s *ftraceSink) Log(*emu.LogLine)        {}
-
-const ftraceHeader = `# tracer: nop
-#
-#                                _-----=> irqs-off/BH-disabled
-#                               / _----=> need-resched
-#                              | / _---=> hardirq/softirq
-#                              || / _--=> preempt-depth
-#                              ||| /
-#           TASK-PID     CPU#  ||||   TIMESTAMP  FUNCTION
-#              | |         |   ||||      |         |
-`
-
+// runScript runs one script (or report) in batch.
 func runScript(name, src string, f runFlags, stdout, stderr io.Writer) int {
-	hs := newHashSink()
+	var replay *report.Header
+	if report.IsReport(src) {
+		h, err := report.Parse(name, src)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return exitBadArgs
+		}
+		replay = h
+		if !f.seedSet {
+			f.seed = h.Seed
+		}
+	}
+	rec := newRecorder()
+	rec.log.Keep = f.report != ""
+	if replay != nil {
+		rec.log.Expect(&replay.Sums)
+	}
+	jsonTrace := strings.HasSuffix(strings.ToLower(f.trace), ".json")
+	if jsonTrace || f.timeline {
+		rec.act = newActivity()
+	}
 	var traceOut *os.File
 	if f.trace != "" {
 		var err error
-		traceOut, err = os.Create(f.trace)
-		if err != nil {
+		if traceOut, err = os.Create(f.trace); err != nil {
 			fmt.Fprintf(stderr, "xcallsh: %v\n", err)
 			return exitBadArgs
 		}
 		defer traceOut.Close()
+		if !jsonTrace {
+			rec.ftrace = traceOut
+		}
 	}
-	opts := luabind.Options{
-		Machine:       f.machine,
-		MachineForced: f.machine != "",
-		Seed:          f.seed,
-		Timeout:       f.timeout,
-		Stdout:        stdout,
-		Setup: func(k *xcall.Kernel) {
-			hs.h = 14695981039346656037
-			k.M.AddSink(hs)
-			if traceOut != nil {
-				traceOut.Truncate(0)
-				traceOut.Seek(0, 0)
-				io.WriteString(traceOut, ftraceHeader)
-				k.M.AddSink(&ftraceSink{traceOut})
-			}
-		},
+	var sched emu.SchedConfig
+	if replay != nil {
+		sched = replay.Sched()
 	}
-	sess, err := luabind.New(opts)
+	sess, err := newSession(f.machine, f.machine != "", f.seed, sched, f.timeout, stdout, rec)
 	if err != nil {
 		fmt.Fprintf(stderr, "xcallsh: %v\n", err)
 		return exitBadArgs
 	}
 	defer sess.Close()
-	_, err = sess.Exec(name, src)
-	outcome := "ok"
+	_, execErr := sess.Exec(name, src)
+	oc := outcomeOf(sess, execErr)
 	status := exitOK
-	if err != nil {
-		outcome = "failed"
+	if execErr != nil {
 		status = exitFailed
-		fmt.Fprintln(stderr, err.Error())
-	} else if p := sess.K.Panicked(); p != "" {
-		outcome = "panic"
-	} else if st := sess.K.M.Stuck(); st != "" {
-		outcome = "stuck"
+		fmt.Fprintln(stderr, execErr.Error())
+	}
+	now := sess.K.M.Now()
+	if jsonTrace {
+		if err := rec.act.writeJSON(traceOut, now, sess.K.M.Log(), rec.log.Hash()); err != nil {
+			fmt.Fprintf(stderr, "xcallsh: writing the trace: %v\n", err)
+			status = exitFailed
+		}
+	}
+	if f.timeline {
+		fmt.Fprint(stdout, rec.act.timeline(0, now, now, nil))
+	}
+	if f.report != "" {
+		flags := ""
+		if f.machine != "" {
+			flags += " -m " + f.machine
+		}
+		if f.seed != 0 {
+			flags += fmt.Sprintf(" --seed %d", f.seed)
+		}
+		h := &report.Header{Seed: f.seed, Machine: sess.Spec().Name, Outcome: oc, Hash: rec.log.Hash(), Sums: rec.log.Sums()}
+		if replay != nil {
+			h.Strategy, h.Depth, h.Decisions = replay.Strategy, replay.Depth, replay.Decisions
+		}
+		b := &report.Body{MadeBy: fmt.Sprintf("`xcallsh run %s%s`", name, flags), Spec: sess.Spec(),
+			Forced: f.machine != "", Scenario: report.ScriptScenario(name, src)}
+		if err := writeFile(f.report, func(w io.Writer) error { return report.Write(w, h, b) }); err != nil {
+			fmt.Fprintf(stderr, "xcallsh: writing the report: %v\n", err)
+			status = exitFailed
+		}
+	}
+	if replay != nil {
+		status = verdict(stdout, replay, oc, rec.log.Hash(), rec.log.Events(), rec.log.Finish())
 	}
 	if !f.quiet {
-		fmt.Fprintln(stderr, summary(sess, outcome, hs.h))
+		fmt.Fprintln(stderr, summary(sess, oc.Kind, rec.log.Hash()))
 	}
 	return status
 }
 
-// summary is the one-line account of a run.
-func summary(s *luabind.Session, outcome string, hash uint64) string {
-	k := s.K
-	st := k.Stats
-	return fmt.Sprintf("xcallsh: %s seed %d: %s virtual, %d calls, %d IPIs, %d reports, %d warnings, outcome %s, trace %016x",
-		s.Spec().Name, k.M.Seed(), fmtVirtual(k.M.Now()), st.Calls, st.IPIs, st.Reports, st.Warnings, outcome, hash)
+// verdict compares a replay with its report and says so.
+func verdict(w io.Writer, want *report.Header, got outcome, hash uint64, events int, diff *report.Divergence) int {
+	if got == want.Outcome && hash == want.Hash {
+		fmt.Fprintf(w, "reproduced: outcome %s, trace %016x (%d events)\n", got.Kind, hash, events)
+		return exitOK
+	}
+	fmt.Fprintf(w, "diverged: the report recorded outcome %s, trace %016x (%d events);\n", want.Outcome, want.Hash, want.Sums.Events)
+	fmt.Fprintf(w, "          the replay ended with outcome %s, trace %016x (%d events)\n", got, hash, events)
+	switch {
+	case diff != nil:
+		fmt.Fprintln(w, diff)
+	case hash == want.Hash:
+		fmt.Fprintln(w, "the trace is the same; only the outcome differs")
+	default:
+		fmt.Fprintln(w, "the checksums do not locate the difference (it lies past the events they cover)")
+	}
+	return exitFailed
 }
 
-func fmtVirtual(ns int64) string { return fmt.Sprintf("%d.%09ds", ns/1e9, ns%1e9) }
+// writeFile creates name and writes it with fn.
+func writeFile(name string, fn func(io.Writer) error) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	if err := fn(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
 
 func cmdMachines(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		fmt.Fprintf(stderr, "xcallsh machines: no arguments expected\n")
 		return exitBadArgs
 	}
+	listMachines(stdout)
+	return exitOK
+}
+
+func listMachines(w io.Writer) {
 	for _, m := range machines.Builtins() {
 		def := ""
 		if m.Name == machines.Default {
 			def = " (default)"
 		}
-		fmt.Fprintf(stdout, "%-12s %s%s\n", m.Name, m.Description, def)
+		fmt.Fprintf(w, "%-12s %s%s\n", m.Name, m.Description, def)
 	}
-	return exitOK
 }
 
 func cmdScenarios(args []string, stdout, stderr io.Writer) int {
@@ -241,10 +265,4 @@ func cmdScenarios(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%-24s %s\n", s.Name, s.Description)
 	}
 	return exitOK
-}
-
-// cmdShell is the interactive shell.
-func cmdShell(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "xcallsh: the interactive shell is not built yet; use `xcallsh run`")
-	return exitBadArgs
 }

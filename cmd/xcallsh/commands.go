@@ -1,0 +1,872 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/report"
+	"github.com/xcallsh/xcallsh/emu"
+	"github.com/xcallsh/xcallsh/luabind"
+	"github.com/xcallsh/xcallsh/machines"
+	"github.com/xcallsh/xcallsh/xcall"
+)
+
+// The shell's one command table (STYLE.md rule 9, after Delve's
+// pkg/terminal): it drives parsing (lookupCommand), Tab completion
+// (complete.go), help, and the generated reference docs/commands.md.
+
+// command is one shell command.
+type command struct {
+	name    string
+	aliases []string
+	group   string
+	usage   string // the synopsis: "on CPU LUA"
+	summary string // one line
+	help    string // the rest of the documentation (may be empty)
+	args    []argKind
+	fn      func(sh *Shell, args, line string) error
+}
+
+// argKind says how Tab completes an argument.
+type argKind uint8
+
+const (
+	argNone     argKind = iota
+	argCPU              // a CPU number
+	argMachine          // a built-in machine name, or a file
+	argParam            // a kernel parameter name
+	argFix              // a historical fix name
+	argOnOff            // on or off
+	argFile             // a file name
+	argCommand          // a command name
+	argLua              // Lua: globals (the rest of the line)
+	argTimeline         // all, or a CPU
+)
+
+// groups, in the order help lists them.
+var groups = []string{"Machine", "Running", "Faults and parameters", "Looking", "Session"}
+
+var (
+	tableOnce sync.Once
+	table     []*command
+)
+
+// commands returns the command table.
+func commands() []*command {
+	tableOnce.Do(func() { table = commandTable() })
+	return table
+}
+
+// findCommand returns the command called name (or an alias), or nil.
+func findCommand(name string) *command {
+	for _, c := range commands() {
+		if c.name == name {
+			return c
+		}
+		for _, a := range c.aliases {
+			if a == name {
+				return c
+			}
+		}
+	}
+	return nil
+}
+
+func commandTable() []*command {
+	return []*command{
+		{name: "machines", group: "Machine", usage: "machines",
+			summary: "List the built-in machines.",
+			help:    "Any of them, or a TOML file, can be booted with boot or chosen with -m.",
+			fn:      cmdMachinesShell},
+		{name: "boot", group: "Machine", usage: "boot MACHINE [SEED]", args: []argKind{argMachine},
+			summary: "Boot a machine afresh: a new session.",
+			help: "MACHINE is a built-in name (see machines) or a TOML file. The new session starts at virtual\n" +
+				"time 0 with a fresh Lua state and no recorded steps, on the shell's seed unless SEED is given.\n" +
+				"Like -m, it makes the scenario's own machine() calls do nothing.",
+			fn: cmdBoot},
+		{name: "cpus", aliases: []string{"c"}, group: "Machine", usage: "cpus [CPULIST]", args: []argKind{argCPU},
+			summary: "Show the CPUs: state, interrupts, what runs, queue depth, pending IPIs.",
+			help: "One line per CPU (the first 64, or those of CPULIST, e.g. 0-3,8):\n" +
+				"  STATE    online, offline, or the hotplug step it is in\n" +
+				"  IRQS     whether local interrupts are on or off\n" +
+				"  RUNNING  idle, or what runs, innermost first (\"irq over caller-101\"), with what it waits for\n" +
+				"  QUEUE    csds waiting in the CPU's call_single_queue\n" +
+				"  PENDING  interrupt vectors (x86) or IPI numbers (arm64) raised but not yet taken",
+			fn: cmdCpus},
+
+		{name: "on", group: "Running", usage: "on CPU LUA", args: []argKind{argCPU, argLua},
+			summary: "Run a Lua chunk as a task on CPU, and advance time until it finishes.",
+			help: "The chunk runs as kernel code on CPU (it may call smp_call_function_single, mdelay, ...),\n" +
+				"as spawn(CPU, \"on\", function() LUA end) would run it. Virtual time advances until the task\n" +
+				"returns, the machine panics, stops or is stuck, or 10s of virtual time have passed (the cap:\n" +
+				"run DURATION goes on from there); Ctrl-C stops the wait and leaves the task as it is.\n" +
+				"The values the chunk returns are printed.",
+			fn: cmdOn},
+		{name: "run", aliases: []string{"r"}, group: "Running", usage: "run DURATION",
+			summary: "Advance virtual time by DURATION (6s, 250ms, 10us, 100ns).",
+			help:    "The same as run(DURATION) in Lua. New kernel log lines are printed as they appear.",
+			fn:      cmdRunShell},
+		{name: "stall", group: "Running", usage: "stall CPU DURATION", args: []argKind{argCPU},
+			summary: "Turn interrupts off on CPU for DURATION (it returns at once).",
+			help: "Schedules a task on CPU that disables interrupts and busy-waits for DURATION: IPIs sent to\n" +
+				"CPU stay pending meanwhile. The task starts when CPU is free of other tasks; use run to let\n" +
+				"time pass.",
+			fn: cmdStall},
+		{name: "offline", group: "Running", usage: "offline CPU", args: []argKind{argCPU},
+			summary: "Take CPU offline: cpu_down(CPU) from a task, until it returns.",
+			help:    "The task runs on the lowest other online CPU; time advances as for on.",
+			fn:      cmdHotplug("offline", "cpu_down")},
+		{name: "online", group: "Running", usage: "online CPU", args: []argKind{argCPU},
+			summary: "Bring CPU online: cpu_up(CPU) from a task, until it returns.",
+			help:    "The task runs on the lowest online CPU; time advances as for on.",
+			fn:      cmdHotplug("online", "cpu_up")},
+
+		{name: "param", aliases: []string{"p"}, group: "Faults and parameters", usage: "param [NAME [VALUE]]", args: []argKind{argParam},
+			summary: "Show or set a kernel parameter.",
+			help: "Without arguments, all of them: csdlock_debug (0/1, or on/off), csd_lock_timeout and\n" +
+				"panic_on_ipistall (ms, 0 = off; a duration such as 5s is converted to ms).",
+			fn: cmdParam},
+		{name: "drop", group: "Faults and parameters", usage: "drop CPU [N]", args: []argKind{argCPU},
+			summary: "Lose the next N (default 1) IPIs sent to CPU in the interrupt controller.",
+			help:    "The same as ipi_drop(CPU, N).",
+			fn:      cmdDrop},
+		{name: "fix", group: "Faults and parameters", usage: "fix [NAME [on|off]]", args: []argKind{argFix, argOnOff},
+			summary: "Show the historical fixes, or turn one on or off.",
+			help:    "With a fix off, the kernel behaves as it did before that commit.",
+			fn:      cmdFix},
+
+		{name: "dmesg", aliases: []string{"log"}, group: "Looking", usage: "dmesg [N]",
+			summary: "Print the kernel log (the last N lines).",
+			fn:      cmdDmesg},
+		{name: "trace", aliases: []string{"t"}, group: "Looking", usage: "trace [FILE]", args: []argKind{argFile},
+			summary: "Print the last interval's tracepoints, or write the whole trace to FILE.",
+			help: "FILE.json is Chrome-trace/Perfetto JSON (open it in ui.perfetto.dev: a track per CPU, slices\n" +
+				"for tasks, irqs-off spans, handlers and csd functions, an arrow per IPI); any other name gets\n" +
+				"ftrace text. The trace covers the machine since it booted.",
+			fn: cmdTrace},
+		{name: "timeline", aliases: []string{"tl"}, group: "Looking", usage: "timeline [all] [CPULIST]", args: []argKind{argTimeline},
+			summary: "Draw the last interval (or all) as an ASCII timeline, one row per CPU.",
+			help: "The last interval is the virtual time the last run, on, offline or online covered; all is\n" +
+				"the whole run since boot. A column is a slice of time; its glyph says what the CPU did then:\n" +
+				"  .  idle                  =  a task ran            #  interrupts off (task level)\n" +
+				"  >  sent an IPI           ~  an IPI on its way     !  an IPI held off by interrupts off\n" +
+				"  H  an interrupt handler  N  an NMI\n" +
+				"The IPIs of the interval are listed below the grid. At most 16 CPUs are drawn (all of a machine\n" +
+				"of 16 or fewer, else the busy ones); CPULIST (e.g. 0-3,8) picks them.",
+			fn: cmdTimeline},
+
+		{name: "report", group: "Session", usage: "report FILE", args: []argKind{argFile},
+			summary: "Write the session as a self-verifying bug report (a Lua file).",
+			help: "The report holds the machine, the seed, every step of the session as the Lua it ran, and the\n" +
+				"outcome and trace hash of replaying it; `xcallsh run FILE` replays it and says \"reproduced\"\n" +
+				"or names the first event that differs. See docs/reports.md.",
+			fn: cmdReport},
+		{name: "source", group: "Session", usage: "source FILE", args: []argKind{argFile},
+			summary: "Run FILE: a .lua file as one Lua chunk, any other file as shell lines.",
+			help: "A .lua file runs at operator level under its own name, like a line of Lua. Any other file\n" +
+				"is read line by line as if typed (Lua comments, --, work as comment lines); it stops at quit.",
+			fn: cmdSource},
+		{name: "help", aliases: []string{"h", "?"}, group: "Session", usage: "help [COMMAND]", args: []argKind{argCommand},
+			summary: "List the commands, or describe one.",
+			fn:      cmdHelp},
+		{name: "quit", aliases: []string{"q", "exit"}, group: "Session", usage: "quit",
+			summary: "Leave the shell (so does Ctrl-D).",
+			fn: func(sh *Shell, args, line string) error {
+				sh.quit = true
+				return nil
+			}},
+	}
+}
+
+// --- Machine -------------------------------------------------------------
+
+func cmdMachinesShell(sh *Shell, args, line string) error {
+	listMachines(sh.out)
+	return nil
+}
+
+func cmdBoot(sh *Shell, args, line string) error {
+	f := strings.Fields(args)
+	if len(f) < 1 || len(f) > 2 {
+		return errors.New("usage: boot MACHINE [SEED]")
+	}
+	seed := sh.seed
+	if len(f) == 2 {
+		v, err := strconv.ParseUint(f[1], 10, 64)
+		if err != nil {
+			return fmt.Errorf("boot: bad seed %q", f[1])
+		}
+		seed = v
+	}
+	oldMachine, oldForced, oldSeed := sh.machine, sh.forced, sh.seed
+	sh.machine, sh.forced, sh.seed = f[0], true, seed
+	if err := sh.boot(); err != nil {
+		sh.machine, sh.forced, sh.seed = oldMachine, oldForced, oldSeed
+		return fmt.Errorf("boot: %v", err)
+	}
+	spec := sh.sess.Spec()
+	fmt.Fprintf(sh.out, "booted %s (%s), seed %d\n", spec.Name, spec.Description, sh.seed)
+	return nil
+}
+
+func cmdCpus(sh *Shell, args, line string) error {
+	k := sh.sess.K
+	var cpus []int
+	limit := 64
+	if args != "" {
+		list, err := machines.ParseCPUList(args)
+		if err != nil {
+			return fmt.Errorf("cpus: %v", err)
+		}
+		cpus, limit = list, len(list)
+	} else {
+		for c := 0; c < k.NrCPUIDs(); c++ {
+			cpus = append(cpus, c)
+		}
+	}
+	fmt.Fprintf(sh.out, "%4s  %-8s  %-4s  %-46s  %5s  %s\n", "CPU", "STATE", "IRQS", "RUNNING", "QUEUE", "PENDING")
+	for i, c := range cpus {
+		if i == limit {
+			fmt.Fprintf(sh.out, "… %d more CPUs (cpus CPULIST shows them)\n", len(cpus)-i)
+			break
+		}
+		if c < 0 || c >= k.NrCPUIDs() {
+			return fmt.Errorf("cpus: cpu %d out of range 0-%d", c, k.NrCPUIDs()-1)
+		}
+		cpu := k.M.CPU(c)
+		irqs := "on"
+		if cpu.IRQsOff {
+			irqs = "off"
+		}
+		fmt.Fprintf(sh.out, "%4d  %-8s  %-4s  %-46s  %5d  %s\n", c, k.CPUState(c), irqs,
+			clip(describeCPU(cpu), 46), k.QueueDepth(c), sh.pending(cpu))
+	}
+	return nil
+}
+
+// describeCPU says what a CPU runs, innermost context first.
+func describeCPU(cpu *emu.CPU) string {
+	var parts []string
+	for c := cpu.Top(); c != nil; c = c.Parent() {
+		name := c.Name
+		switch c.Kind {
+		case emu.KindIRQ:
+			name = "irq"
+		case emu.KindNMI:
+			name = "nmi"
+		default:
+			name = fmt.Sprintf("%s-%d", c.Name, c.PID)
+		}
+		if c.Waiting() && c.Wait.What != "" {
+			what := c.Wait.What
+			if c.Wait.Num > 0 {
+				what += fmt.Sprintf(" #%d", c.Wait.Num)
+			}
+			if c.Wait.Owner >= 0 {
+				what += fmt.Sprintf(" owned by CPU%d", c.Wait.Owner)
+			}
+			name += " (" + what + ")"
+		}
+		parts = append(parts, name)
+	}
+	s := strings.Join(parts, " over ")
+	if s == "" {
+		s = "idle"
+		if cpu.Parked {
+			s = "parked"
+		}
+	}
+	if n := cpu.RunQueue(); n > 0 {
+		s += fmt.Sprintf(" (+%d queued)", n)
+	}
+	return s
+}
+
+func clip(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+// pending renders a CPU's pending vectors: 0xfb on x86, IPI1 on arm64.
+func (sh *Shell) pending(cpu *emu.CPU) string {
+	var out []string
+	for _, v := range cpu.PendingVectors() {
+		if sh.sess.Spec().Arch == machines.ArchX86 {
+			out = append(out, fmt.Sprintf("0x%x", v))
+		} else {
+			out = append(out, fmt.Sprintf("IPI%d", v))
+		}
+	}
+	if len(out) == 0 {
+		return "-"
+	}
+	return strings.Join(out, ",")
+}
+
+// cpuArg reads a CPU argument of cmd.
+func (sh *Shell) cpuArg(cmd, s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, fmt.Errorf("%s: bad CPU %q", cmd, s)
+	}
+	if nr := sh.sess.K.NrCPUIDs(); n < 0 || n >= nr {
+		return 0, fmt.Errorf("%s: cpu %d out of range 0-%d", cmd, n, nr-1)
+	}
+	return n, nil
+}
+
+// --- Running -------------------------------------------------------------
+
+func cmdOn(sh *Shell, args, line string) error {
+	cpuS, chunk, _ := strings.Cut(args, " ")
+	chunk = strings.TrimSpace(chunk)
+	if cpuS == "" || chunk == "" {
+		return errors.New("usage: on CPU LUA")
+	}
+	cpu, err := sh.cpuArg("on", cpuS)
+	if err != nil {
+		return err
+	}
+	sh.ncmd++
+	name := fmt.Sprintf("on#%d", sh.ncmd)
+	spawn := fmt.Sprintf("spawn(%d, \"on\", function() %s\nend)", cpu, chunk)
+	if _, err := sh.sess.L.Load(strings.NewReader(spawn), name); err != nil {
+		return errors.New(luaErr(err))
+	}
+	return sh.taskCommand(line, name, spawn, func(res []lua.LValue) {
+		if len(res) > 0 {
+			fmt.Fprintln(sh.out, fmtValues(sh.sess.L, res))
+		}
+	})
+}
+
+// taskCommand spawns a task with the Lua spawn (which must not return
+// values), advances time until the task finishes, records the whole as one
+// step, and hands the task's results to done.
+func (sh *Shell) taskCommand(line, name, spawn string, done func([]lua.LValue)) error {
+	vals, level, err := sh.runLevel(line, name, "return "+spawn, false)
+	if err != nil || level > 0 {
+		return err
+	}
+	t := luabind.TaskOf(first(vals))
+	if t == nil {
+		return fmt.Errorf("%s: spawn returned no task", name)
+	}
+	sh.rec.act.expect(t.Context(), false)
+	from := sh.sess.K.M.Now()
+	adv, why, level := sh.advance(t.Finished, onLimit, true)
+	sh.interval(from, from+adv)
+	if level <= 1 {
+		sh.steps = append(sh.steps, shellStep{line: line, name: name, src: spawn + "\nrun(" + luaDur(adv) + ")"})
+	} else {
+		sh.notes = append(sh.notes, fmt.Sprintf("%q was interrupted inside its task; the report leaves it out", line))
+	}
+	sh.console()
+	if t.Finished() {
+		done(t.Results())
+		return nil
+	}
+	if why == timeUp {
+		why = fmt.Sprintf("still not done after %s of virtual time (run DURATION goes on)", fmtDur(onLimit))
+	}
+	if level == 1 {
+		return fmt.Errorf("%s: interrupted at %s; the task is still there (run goes on)", name, fmtVirtual(sh.sess.K.M.Now()))
+	}
+	if level > 1 {
+		return fmt.Errorf("%s: interrupted inside its task, which failed and stopped the machine (boot starts over)", name)
+	}
+	return fmt.Errorf("%s: %s", name, why)
+}
+
+func first(vals []lua.LValue) lua.LValue {
+	if len(vals) == 0 {
+		return lua.LNil
+	}
+	return vals[0]
+}
+
+func cmdRunShell(sh *Shell, args, line string) error {
+	if args == "" {
+		return errors.New("usage: run DURATION (e.g. 6s, 250ms, 10us)")
+	}
+	d, err := parseDuration(args)
+	if err != nil {
+		return fmt.Errorf("run: %v", err)
+	}
+	if d.Nanoseconds() > maxShellRun {
+		return fmt.Errorf("run: %s is more than a year of virtual time", args)
+	}
+	sh.ncmd++
+	name := fmt.Sprintf("run#%d", sh.ncmd)
+	from := sh.sess.K.M.Now()
+	// run(0) does what run() does first (the machine counts as started,
+	// the events of this instant run); advance does the rest an instant at
+	// a time. The step is the one run(d) it amounts to.
+	if _, err := sh.run(line, name, "return run(0)", false); err != nil {
+		sh.steps = append(sh.steps, shellStep{line: line, name: name, src: "return run(0)"})
+		return err
+	}
+	var why string
+	var level int
+	if stopped, _ := sh.sess.K.M.Stopped(); !stopped {
+		_, why, level = sh.advance(func() bool { return false }, d.Nanoseconds(), false)
+	}
+	adv := sh.sess.K.M.Now() - from
+	sh.interval(from, from+adv)
+	switch {
+	case level == 0:
+		sh.steps = append(sh.steps, shellStep{line: line, name: name, src: "return run(" + luaDur(d.Nanoseconds()) + ")"})
+	case level == 1:
+		sh.steps = append(sh.steps, shellStep{line: line, name: name, src: "return run(" + luaDur(adv) + ")"})
+	default:
+		sh.notes = append(sh.notes, fmt.Sprintf("%q was interrupted inside a task; the report leaves it out", line))
+	}
+	sh.console()
+	switch {
+	case level == 1:
+		return fmt.Errorf("%s: interrupted at virtual time %s", name, fmtVirtual(sh.sess.K.M.Now()))
+	case level > 1:
+		return fmt.Errorf("%s: interrupted inside a task, which failed and stopped the machine (boot starts over)", name)
+	case sh.sess.K.Panicked() != "":
+		fmt.Fprintf(sh.out, "panic: %s\n", sh.sess.K.Panicked())
+	case why != timeUp && why != "":
+		return fmt.Errorf("%s: %s", name, why)
+	}
+	if st := sh.sess.K.M.Stuck(); st != "" {
+		fmt.Fprintf(sh.out, "stuck: %s\n", st)
+	}
+	fmt.Fprintf(sh.out, "virtual time %s\n", fmtVirtual(sh.sess.K.M.Now()))
+	return nil
+}
+
+// maxShellRun is the longest run the shell takes (run()'s own limit).
+const maxShellRun = 365 * 24 * 3600 * 1e9
+
+func cmdStall(sh *Shell, args, line string) error {
+	f := strings.Fields(args)
+	if len(f) != 2 {
+		return errors.New("usage: stall CPU DURATION")
+	}
+	cpu, err := sh.cpuArg("stall", f[0])
+	if err != nil {
+		return err
+	}
+	d, err := parseDuration(f[1])
+	if err != nil {
+		return fmt.Errorf("stall: %v", err)
+	}
+	sh.ncmd++
+	name := fmt.Sprintf("stall#%d", sh.ncmd)
+	src := fmt.Sprintf("return spawn(%d, \"stall\", function() local flags = local_irq_save() ndelay(%s) local_irq_restore(flags) end)",
+		cpu, luaDur(d.Nanoseconds()))
+	c := sh.sess.K.M.CPU(cpu)
+	busy := c.Top() != nil || c.RunQueue() > 0
+	vals, err := sh.run(line, name, src, true)
+	if err != nil {
+		return err
+	}
+	if t := luabind.TaskOf(first(vals)); t != nil {
+		sh.rec.act.expect(t.Context(), true)
+	}
+	when := "from " + fmtVirtual(sh.sess.K.M.Now())
+	if busy {
+		when = fmt.Sprintf("once CPU%d is free", cpu)
+	}
+	fmt.Fprintf(sh.out, "CPU%d: interrupts off for %s, %s (run lets time pass)\n", cpu, fmtDur(d.Nanoseconds()), when)
+	return nil
+}
+
+// cmdHotplug builds offline and online.
+func cmdHotplug(cmd, fn string) func(sh *Shell, args, line string) error {
+	return func(sh *Shell, args, line string) error {
+		if sh.sess.L.GetGlobal(fn) == lua.LNil {
+			return fmt.Errorf("%s: not available in this build (the kernel function %s() is missing)", cmd, fn)
+		}
+		if args == "" || strings.ContainsAny(args, " \t") {
+			return fmt.Errorf("usage: %s CPU", cmd)
+		}
+		cpu, err := sh.cpuArg(cmd, args)
+		if err != nil {
+			return err
+		}
+		k := sh.sess.K
+		host := -1
+		for c := 0; c < k.NrCPUIDs(); c++ {
+			if c != cpu && k.Online(c) {
+				host = c
+				break
+			}
+		}
+		if host < 0 {
+			return fmt.Errorf("%s: no other online CPU to run %s() on", cmd, fn)
+		}
+		sh.ncmd++
+		name := fmt.Sprintf("%s#%d", cmd, sh.ncmd)
+		spawn := fmt.Sprintf("spawn(%d, \"cpuhp\", function() return %s(%d)\nend)", host, fn, cpu)
+		return sh.taskCommand(line, name, spawn, func(res []lua.LValue) {
+			ret := lua.LVAsString(first(res))
+			if n, ok := first(res).(lua.LNumber); ok && n < 0 {
+				ret += " (" + errnoName(int(-n)) + ")"
+			}
+			fmt.Fprintf(sh.out, "%s(%d) = %s; CPU%d is %s\n", fn, cpu, ret, cpu, k.CPUState(cpu))
+		})
+	}
+}
+
+func errnoName(e int) string {
+	switch e {
+	case xcall.ENXIO:
+		return "-ENXIO"
+	case xcall.EBUSY:
+		return "-EBUSY"
+	case xcall.EINVAL:
+		return "-EINVAL"
+	case xcall.ENOMEM:
+		return "-ENOMEM"
+	}
+	return fmt.Sprintf("errno %d", e)
+}
+
+// --- Faults and parameters -----------------------------------------------
+
+var paramNames = []string{"csdlock_debug", "csd_lock_timeout", "panic_on_ipistall"}
+
+// peek evaluates a read-only Lua expression, unrecorded.
+func (sh *Shell) peek(expr string) (lua.LValue, error) {
+	vals, err := sh.sess.Exec("peek", "return "+expr)
+	return first(vals), err
+}
+
+func cmdParam(sh *Shell, args, line string) error {
+	f := strings.Fields(args)
+	show := func(name string) error {
+		v, err := sh.peek(fmt.Sprintf("param(%s)", report.LuaQuote(name)))
+		if err != nil {
+			return err
+		}
+		unit := ""
+		if name != "csdlock_debug" {
+			unit = " ms"
+		}
+		fmt.Fprintf(sh.out, "%-18s %s%s\n", name, lua.LVAsString(v), unit)
+		return nil
+	}
+	if len(f) == 0 {
+		for _, n := range paramNames {
+			if err := show(n); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	name := f[0]
+	known := false
+	for _, n := range paramNames {
+		known = known || n == name
+	}
+	if !known {
+		return fmt.Errorf("param: unknown parameter %q (known: %s)", name, strings.Join(paramNames, ", "))
+	}
+	switch len(f) {
+	case 1:
+		return show(name)
+	case 2:
+	default:
+		return errors.New("usage: param [NAME [VALUE]]")
+	}
+	var v int64
+	switch s := f[1]; s {
+	case "on", "true":
+		v = 1
+	case "off", "false":
+		v = 0
+	default:
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			d, derr := parseDuration(s)
+			if derr != nil || d.Nanoseconds()%1e6 != 0 {
+				return fmt.Errorf("param: bad value %q (an integer, on/off, or a whole number of ms such as 5s)", s)
+			}
+			n = d.Milliseconds()
+		}
+		if n < 0 {
+			return fmt.Errorf("param: negative value %q", s)
+		}
+		v = n
+	}
+	sh.ncmd++
+	_, err := sh.run(line, fmt.Sprintf("param#%d", sh.ncmd), fmt.Sprintf("param(%s, %d)", report.LuaQuote(name), v), true)
+	if err != nil {
+		return err
+	}
+	return show(name)
+}
+
+func cmdDrop(sh *Shell, args, line string) error {
+	f := strings.Fields(args)
+	if len(f) < 1 || len(f) > 2 {
+		return errors.New("usage: drop CPU [N]")
+	}
+	cpu, err := sh.cpuArg("drop", f[0])
+	if err != nil {
+		return err
+	}
+	n := 1
+	if len(f) == 2 {
+		if n, err = strconv.Atoi(f[1]); err != nil || n < 0 {
+			return fmt.Errorf("drop: bad count %q", f[1])
+		}
+	}
+	sh.ncmd++
+	if _, err := sh.run(line, fmt.Sprintf("drop#%d", sh.ncmd), fmt.Sprintf("ipi_drop(%d, %d)", cpu, n), true); err != nil {
+		return err
+	}
+	fmt.Fprintf(sh.out, "the next %d IPI(s) sent to CPU%d will be lost\n", n, cpu)
+	return nil
+}
+
+func cmdFix(sh *Shell, args, line string) error {
+	f := strings.Fields(args)
+	k := sh.sess.K
+	show := func(fx xcall.Fix) {
+		state := "on "
+		if !k.Fix(fx.Name) {
+			state = "off"
+		}
+		fmt.Fprintf(sh.out, "%s  %-28s %s %s\n", state, fx.Name, fx.Commit, fx.Title)
+	}
+	if len(f) == 0 {
+		for _, fx := range xcall.Fixes {
+			show(fx)
+		}
+		return nil
+	}
+	var fx *xcall.Fix
+	for i := range xcall.Fixes {
+		if xcall.Fixes[i].Name == f[0] {
+			fx = &xcall.Fixes[i]
+		}
+	}
+	if fx == nil {
+		var names []string
+		for _, x := range xcall.Fixes {
+			names = append(names, x.Name)
+		}
+		return fmt.Errorf("fix: unknown fix %q (known: %s)", f[0], strings.Join(names, ", "))
+	}
+	if len(f) == 1 {
+		show(*fx)
+		return nil
+	}
+	if len(f) != 2 || (f[1] != "on" && f[1] != "off") {
+		return errors.New("usage: fix [NAME [on|off]]")
+	}
+	sh.ncmd++
+	src := fmt.Sprintf("fix(%s, %v)", report.LuaQuote(fx.Name), f[1] == "on")
+	if _, err := sh.run(line, fmt.Sprintf("fix#%d", sh.ncmd), src, true); err != nil {
+		return err
+	}
+	show(*fx)
+	return nil
+}
+
+// --- Looking -------------------------------------------------------------
+
+func cmdDmesg(sh *Shell, args, line string) error {
+	log := sh.sess.K.M.Log()
+	from := 0
+	if args != "" {
+		n, err := strconv.Atoi(args)
+		if err != nil || n < 0 {
+			return fmt.Errorf("dmesg: bad line count %q", args)
+		}
+		from = max(0, len(log)-n)
+	}
+	for _, l := range log[from:] {
+		fmt.Fprintln(sh.out, l.String())
+	}
+	sh.logShown = len(log)
+	return nil
+}
+
+// span returns the last interval, or the whole run if there was none.
+func (sh *Shell) span() (int64, int64) {
+	if sh.to > sh.from {
+		return sh.from, sh.to
+	}
+	return 0, sh.sess.K.M.Now()
+}
+
+func cmdTrace(sh *Shell, args, line string) error {
+	a := sh.rec.act
+	if args != "" {
+		return sh.writeTrace(args)
+	}
+	from, to := sh.span()
+	var lines []string
+	for _, e := range a.events {
+		if e.T >= from && e.T <= to {
+			lines = append(lines, e.String())
+		}
+	}
+	const show = 60
+	if len(lines) > show {
+		fmt.Fprintf(sh.out, "… %d earlier events (trace FILE writes them all)\n", len(lines)-show)
+		lines = lines[len(lines)-show:]
+	}
+	for _, l := range lines {
+		fmt.Fprintln(sh.out, l)
+	}
+	if len(lines) == 0 {
+		fmt.Fprintf(sh.out, "no tracepoint hits from %s to %s\n", fmtVirtual(from), fmtVirtual(to))
+	}
+	return nil
+}
+
+func (sh *Shell) writeTrace(file string) error {
+	a := sh.rec.act
+	m := sh.sess.K.M
+	json := strings.HasSuffix(strings.ToLower(file), ".json")
+	err := writeFile(file, func(w io.Writer) error {
+		if json {
+			return a.writeJSON(w, m.Now(), m.Log(), sh.rec.log.Hash())
+		}
+		if _, err := io.WriteString(w, ftraceHeader); err != nil {
+			return err
+		}
+		if a.dropEvs > 0 {
+			fmt.Fprintf(w, "# (the %d oldest events were dropped)\n", a.dropEvs)
+		}
+		for i := range a.events {
+			if _, err := fmt.Fprintln(w, a.events[i].String()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("trace: %v", err)
+	}
+	what := "ftrace text"
+	if json {
+		what = "Perfetto JSON (open it in ui.perfetto.dev)"
+	}
+	fmt.Fprintf(sh.out, "wrote %s: %s, %d tracepoint hits, %d IPIs, up to %s\n", file, what, len(a.events), len(a.flows), fmtVirtual(m.Now()))
+	return nil
+}
+
+func cmdTimeline(sh *Shell, args, line string) error {
+	from, to := sh.span()
+	now := sh.sess.K.M.Now()
+	var cpus []int
+	for _, f := range strings.Fields(args) {
+		if f == "all" {
+			from, to = 0, now
+			continue
+		}
+		list, err := machines.ParseCPUList(f)
+		if err != nil {
+			return fmt.Errorf("timeline: %v", err)
+		}
+		cpus = append(cpus, list...)
+	}
+	fmt.Fprint(sh.out, sh.rec.act.timeline(from, to, now, cpus))
+	return nil
+}
+
+// --- Session -------------------------------------------------------------
+
+func cmdReport(sh *Shell, args, line string) error {
+	if args == "" {
+		return errors.New("usage: report FILE")
+	}
+	return sh.writeReport(args)
+}
+
+// maxSourceDepth bounds source files that source each other.
+const maxSourceDepth = 8
+
+var sourceDepth int
+
+func cmdSource(sh *Shell, args, line string) error {
+	if args == "" {
+		return errors.New("usage: source FILE")
+	}
+	data, err := os.ReadFile(args)
+	if err != nil {
+		return fmt.Errorf("source: %v", err)
+	}
+	if strings.HasSuffix(args, ".lua") {
+		if _, err := sh.sess.L.Load(strings.NewReader(string(data)), args); err != nil {
+			return errors.New(luaErr(err))
+		}
+		vals, err := sh.run(line, args, string(data), true)
+		if len(vals) > 0 {
+			fmt.Fprintln(sh.out, fmtValues(sh.sess.L, vals))
+		}
+		return err
+	}
+	if sourceDepth >= maxSourceDepth {
+		return fmt.Errorf("source: files nested more than %d deep", maxSourceDepth)
+	}
+	sourceDepth++
+	defer func() { sourceDepth-- }()
+	lines := strings.Split(string(data), "\n")
+	failed := 0
+	for i := 0; i < len(lines) && !sh.quit; i++ {
+		l, at := lines[i], i+1
+		for sh.incomplete(l) && i+1 < len(lines) {
+			i++
+			l += "\n" + lines[i]
+		}
+		if err := sh.execLine(l); err != nil {
+			failed++
+			fmt.Fprintf(sh.errOut, "%s:%d: %v\n", args, at, err)
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("source: %d of the lines of %s failed", failed, filepath.Base(args))
+	}
+	return nil
+}
+
+func cmdHelp(sh *Shell, args, line string) error {
+	if args != "" {
+		c := findCommand(args)
+		if c == nil {
+			return fmt.Errorf("help: no command %q (help lists them)", args)
+		}
+		fmt.Fprintf(sh.out, "%s\n\n%s\n", c.usage, c.summary)
+		if c.help != "" {
+			fmt.Fprintf(sh.out, "\n%s\n", c.help)
+		}
+		if len(c.aliases) > 0 {
+			fmt.Fprintf(sh.out, "\nAliases: %s\n", strings.Join(c.aliases, ", "))
+		}
+		return nil
+	}
+	fmt.Fprintln(sh.out, "Commands:")
+	for _, g := range groups {
+		fmt.Fprintf(sh.out, "\n%s:\n", g)
+		for _, c := range commands() {
+			if c.group == g {
+				fmt.Fprintf(sh.out, "    %-26s %s\n", c.usage, c.summary)
+			}
+		}
+	}
+	fmt.Fprint(sh.out, `
+Any other line is Lua at operator level (the API of scripts: spawn, run, param, dmesg_find, ...);
+its values are printed. Durations read like 6s, 250ms, 10us, 100ns. Type help COMMAND for more.
+`)
+	return nil
+}

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/report"
+	"github.com/xcallsh/xcallsh/emu"
+)
+
+// Reports that carry a schedule (explore's: a strategy, or a recorded list
+// of decisions) replay under that schedule.
+func TestReportWithSchedule(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		sched emu.SchedConfig
+		keep  func(h *report.Header, m *emu.Machine)
+	}{
+		{"pct", emu.SchedConfig{Strategy: "pct", Depth: 3}, func(h *report.Header, m *emu.Machine) {
+			h.Strategy, h.Depth = "pct", 3
+		}},
+		{"decisions", emu.SchedConfig{Record: true}, func(h *report.Header, m *emu.Machine) {
+			h.Decisions = append([]emu.Decision{}, m.Decisions()...)
+			if len(h.Decisions) == 0 {
+				t.Error("seed 9 made no non-canonical decision")
+			}
+		}},
+	} {
+		rec := newRecorder()
+		rec.log.Keep = true
+		sess, err := newSession("arm64-8", true, 9, c.sched, 0, io.Discard, rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, execErr := sess.Exec("bcast.lua", broadcast)
+		h := &report.Header{Seed: 9, Machine: "arm64-8", Outcome: outcomeOf(sess, execErr), Hash: rec.log.Hash(), Sums: rec.log.Sums()}
+		c.keep(h, sess.K.M)
+		file := filepath.Join(t.TempDir(), c.name+".lua")
+		err = writeFile(file, func(w io.Writer) error {
+			return report.Write(w, h, &report.Body{MadeBy: "a test", Spec: sess.Spec(), Forced: true,
+				Scenario: report.ScriptScenario("bcast.lua", broadcast)})
+		})
+		sess.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, out, errOut := xcallsh(t, "", "run", file)
+		if st != 0 || !strings.Contains(out, "reproduced") {
+			text, _ := os.ReadFile(file)
+			t.Errorf("%s: exit %d\n%s\n%s\n%s", c.name, st, out, errOut, text)
+		}
+		text, _ := os.ReadFile(file)
+		switch c.name {
+		case "pct":
+			// Without its strategy the run goes another way.
+			plain := strings.NewReplacer("--! strategy: pct\n", "", "--! depth: 3\n", "").Replace(string(text))
+			if st, out, _ := xcallsh(t, "", "run", tempFile(t, "plain.lua", plain)); st != 1 {
+				t.Errorf("pct without its strategy: exit %d\n%s", st, out)
+			}
+		case "decisions":
+			// The decisions alone make the schedule: the seed no longer matters.
+			if st, out, _ := xcallsh(t, "", "run", file, "--seed", "0"); st != 0 {
+				t.Errorf("decisions with seed 0: exit %d\n%s", st, out)
+			}
+		}
+	}
+}

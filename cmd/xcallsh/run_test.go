@@ -1,0 +1,289 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+func TestRunExitStatus(t *testing.T) {
+	if st, _, errOut := xcallsh(t, "", "run", "hello"); st != 0 || !strings.Contains(errOut, "outcome ok, trace ") {
+		t.Errorf("hello: exit %d\n%s", st, errOut)
+	}
+	bad := tempFile(t, "bad.lua", "local x = 1\nassert(x == 2, 'x is not 2')\n")
+	if st, _, errOut := xcallsh(t, "", "run", bad); st != 1 || !strings.Contains(errOut, "bad.lua:2: x is not 2") {
+		t.Errorf("failing script: exit %d\n%s", st, errOut)
+	}
+	for _, args := range [][]string{
+		{"run"}, {"run", "nosuch.lua"}, {"run", "hello", "--seed", "-1"}, {"run", "hello", "-m", "nosuch"},
+		{"run", "hello", "--bogus"}, {"nosuch"},
+	} {
+		if st, _, _ := xcallsh(t, "", args...); st != 2 {
+			t.Errorf("%q: exit %d, want 2", args, st)
+		}
+	}
+}
+
+// run --report writes a report that replays: for several machines and
+// seeds, and for a failing script (its failure is the recorded outcome).
+func TestRunReportReplays(t *testing.T) {
+	dir := t.TempDir()
+	failing := tempFile(t, "fails.lua", `
+spawn(0, function() smp_call_function_single(1, function() error("boom in the handler") end, nil, 1) end)
+run(ms(1))
+`)
+	for i, c := range []struct {
+		args   []string
+		status int
+		kind   string
+	}{
+		{[]string{"hello"}, 0, "ok"},
+		{[]string{"hello", "-m", "arm64-8", "--seed", "3"}, 0, "ok"},
+		{[]string{"csd_stall", "--seed", "11"}, 0, "ok"},
+		{[]string{failing, "-m", "x86-xapic-8"}, 1, "failed"},
+	} {
+		rep := filepath.Join(dir, "r"+string(rune('0'+i))+".lua")
+		st, _, errOut := xcallsh(t, "", append([]string{"run", "--report", rep}, c.args...)...)
+		if st != c.status {
+			t.Fatalf("%q: exit %d, want %d\n%s", c.args, st, c.status, errOut)
+		}
+		text, err := os.ReadFile(rep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		contains(t, "report", string(text), "--! outcome: "+c.kind+"\n")
+		st, out, errOut := xcallsh(t, "", "run", rep)
+		if st != 0 || !strings.Contains(out, "reproduced: outcome "+c.kind) {
+			t.Errorf("%q: replay exit %d\n%s\n%s", c.args, st, out, errOut)
+		}
+		// A report of a report replays too.
+		rep2 := rep + ".again.lua"
+		xcallsh(t, "", "run", rep, "--report", rep2)
+		if st, out, _ := xcallsh(t, "", "run", rep2); st != 0 || !strings.Contains(out, "reproduced") {
+			t.Errorf("%q: report of the report: exit %d\n%s", c.args, st, out)
+		}
+	}
+	// Another seed than the report's diverges.
+	random := tempFile(t, "random.lua", "spawn(0, function() printk('%d', math.random(1000000)) end)\nrun(1)\n")
+	rep := filepath.Join(dir, "random.lua")
+	xcallsh(t, "", "run", random, "--seed", "3", "--report", rep)
+	if st, out, _ := xcallsh(t, "", "run", rep); st != 0 {
+		t.Errorf("random: exit %d\n%s", st, out)
+	}
+	if st, out, _ := xcallsh(t, "", "run", rep, "--seed", "4"); st != 1 || !strings.Contains(out, "diverged") {
+		t.Errorf("other seed: exit %d\n%s", st, out)
+	}
+}
+
+// traceEvent is one Chrome trace event, as far as the tests look.
+type traceEvent struct {
+	Ph   string         `json:"ph"`
+	Name string         `json:"name"`
+	Cat  string         `json:"cat"`
+	ID   int            `json:"id"`
+	Pid  int            `json:"pid"`
+	Tid  int            `json:"tid"`
+	Ts   float64        `json:"ts"`
+	Dur  float64        `json:"dur"`
+	Bp   string         `json:"bp"`
+	Args map[string]any `json:"args"`
+}
+
+// checkPerfetto checks a trace file the way Perfetto reads it: a process
+// named after the machine, a "CPU n" track per CPU, properly nested slices,
+// and for every flow start exactly one finish with the same id, cat and
+// name, each strictly inside a slice on its own track.
+func checkPerfetto(t *testing.T, file, machine string, cpus int) {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		TraceEvents []traceEvent `json:"traceEvents"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	threads := map[int]string{}
+	process := ""
+	slices := map[int][]traceEvent{}
+	starts := map[int]traceEvent{}
+	finishes := map[int]traceEvent{}
+	sends := 0 // IPIs the send tracepoints announce
+	for _, e := range doc.TraceEvents {
+		if e.Pid != 1 {
+			t.Fatalf("event with pid %d: %+v", e.Pid, e)
+		}
+		switch e.Ph {
+		case "M":
+			switch e.Name {
+			case "process_name":
+				process, _ = e.Args["name"].(string)
+			case "thread_name":
+				threads[e.Tid], _ = e.Args["name"].(string)
+			}
+		case "X":
+			slices[e.Tid] = append(slices[e.Tid], e)
+		case "i":
+			fields, _ := e.Args["fields"].(string)
+			switch e.Name {
+			case "ipi_send_cpu":
+				sends++
+			case "ipi_send_cpumask":
+				sends += len(bitmapCPUs(field(fields, "cpumask="), cpus))
+			}
+		case "s":
+			if _, dup := starts[e.ID]; dup {
+				t.Errorf("two flow starts with id %d", e.ID)
+			}
+			starts[e.ID] = e
+		case "f":
+			if _, dup := finishes[e.ID]; dup {
+				t.Errorf("two flow finishes with id %d", e.ID)
+			}
+			if e.Bp != "e" {
+				t.Errorf("flow finish %d without bp:e", e.ID)
+			}
+			finishes[e.ID] = e
+		}
+	}
+	if process != machine {
+		t.Errorf("process_name %q, want %q", process, machine)
+	}
+	for c := 0; c < cpus; c++ {
+		if want := "CPU " + string(rune('0'+c%10)); c < 10 && threads[c] != want {
+			t.Errorf("thread %d named %q, want %q", c, threads[c], want)
+		}
+	}
+	if len(threads) != cpus {
+		t.Errorf("%d thread tracks, want %d", len(threads), cpus)
+	}
+	inside := func(e traceEvent) bool {
+		for _, s := range slices[e.Tid] {
+			if s.Ts < e.Ts && e.Ts < s.Ts+s.Dur {
+				return true
+			}
+		}
+		return false
+	}
+	for id, s := range starts {
+		f, ok := finishes[id]
+		if !ok || f.Cat != s.Cat || f.Name != s.Name {
+			t.Errorf("flow %d: start %+v, finish %+v", id, s, f)
+			continue
+		}
+		if !inside(s) {
+			t.Errorf("flow %d starts outside any slice on CPU %d at %v", id, s.Tid, s.Ts)
+		}
+		if !inside(f) {
+			t.Errorf("flow %d ends outside any slice on CPU %d at %v", id, f.Tid, f.Ts)
+		}
+		if f.Ts <= s.Ts {
+			t.Errorf("flow %d goes back in time", id)
+		}
+	}
+	if len(finishes) != len(starts) {
+		t.Errorf("%d flow starts, %d finishes", len(starts), len(finishes))
+	}
+	if len(starts) != sends || sends == 0 {
+		t.Errorf("%d flows for %d IPIs sent", len(starts), sends)
+	}
+	for tid, ss := range slices {
+		sort.SliceStable(ss, func(i, j int) bool { return ss[i].Ts < ss[j].Ts })
+		var stack []traceEvent
+		for _, s := range ss {
+			for len(stack) > 0 && stack[len(stack)-1].Ts+stack[len(stack)-1].Dur <= s.Ts {
+				stack = stack[:len(stack)-1]
+			}
+			if n := len(stack); n > 0 && s.Ts+s.Dur > stack[n-1].Ts+stack[n-1].Dur+1e-9 {
+				t.Errorf("CPU %d: slice %s [%v+%v] overlaps %s [%v+%v]", tid, s.Name, s.Ts, s.Dur,
+					stack[n-1].Name, stack[n-1].Ts, stack[n-1].Dur)
+			}
+			stack = append(stack, s)
+		}
+	}
+}
+
+const broadcast = `
+function f(info) end
+spawn(0, "bcast", function() on_each_cpu(f, nil, 1) end)
+spawn(1, "single", function() smp_call_function_single(3, f, nil, 1) end)
+run(ms(1))
+spawn(2, "all", function() smp_call_function(f, nil, 1) end)
+run(ms(1))
+`
+
+func TestPerfettoJSON(t *testing.T) {
+	dir := t.TempDir()
+	bc := tempFile(t, "bcast.lua", broadcast)
+	for _, c := range []struct {
+		machine string
+		script  string
+		cpus    int
+	}{
+		{"x86-4", "hello", 4},
+		{"x86-4", "csd_stall", 4},
+		{"x86-4", bc, 4},
+		{"arm64-8", bc, 8},
+		{"x86-64", bc, 64},
+	} {
+		file := filepath.Join(dir, c.machine+".json")
+		if st, _, errOut := xcallsh(t, "", "run", c.script, "-m", c.machine, "--trace", file, "--seed", "2"); st != 0 {
+			t.Fatalf("%s %s: exit %d\n%s", c.machine, c.script, st, errOut)
+		}
+		checkPerfetto(t, file, c.machine, c.cpus)
+	}
+}
+
+// The same seed gives byte-identical trace files; another seed another trace.
+func TestTraceDeterminism(t *testing.T) {
+	dir := t.TempDir()
+	bc := tempFile(t, "bcast.lua", broadcast)
+	read := func(name string, seed string, ext string) []byte {
+		file := filepath.Join(dir, name+ext)
+		if st, _, errOut := xcallsh(t, "", "run", bc, "-m", "arm64-8", "--seed", seed, "--trace", file, "--quiet"); st != 0 {
+			t.Fatalf("exit %d\n%s", st, errOut)
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, ext := range []string{".json", ".txt"} {
+		a, b := read("a", "9", ext), read("b", "9", ext)
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s: two runs with seed 9 differ", ext)
+		}
+		if c := read("c", "10", ext); bytes.Equal(a, c) {
+			t.Errorf("%s: seeds 9 and 10 gave the same trace", ext)
+		}
+	}
+	if txt := read("d", "9", ".txt"); !bytes.HasPrefix(txt, []byte("# tracer: nop\n")) || !bytes.Contains(txt, []byte("ipi_raise: target_mask=")) {
+		t.Errorf("ftrace text:\n%s", txt)
+	}
+}
+
+func TestRunTimeline(t *testing.T) {
+	st, out, _ := xcallsh(t, "", "run", "csd_stall", "--timeline", "--quiet")
+	if st != 0 {
+		t.Fatalf("exit %d", st)
+	}
+	contains(t, "timeline", out, "timeline 0.000000000s .. 66.000000000s", "CPU0    >", "CPU1    !", "N", "H",
+		"CPU0 > CPU1  sent +20ns, taken +60s by sysvec_call_function_single")
+	_, tl, _ := strings.Cut(out, "timeline ")
+	for _, l := range strings.Split(tl, "\n") {
+		if len([]rune(l)) > 80 {
+			t.Errorf("line wider than 80 columns: %q", l)
+		}
+	}
+	// A big machine: at most 16 rows, and a line that says so.
+	bc := tempFile(t, "bcast.lua", broadcast)
+	_, out, _ = xcallsh(t, "", "run", bc, "-m", "x86-64", "--timeline", "--quiet")
+	contains(t, "big timeline", out, "CPU15", "… 48 more CPUs")
+}

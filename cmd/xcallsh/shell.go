@@ -1,0 +1,612 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/peterh/liner"
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/xcallsh/xcallsh/emu"
+	"github.com/xcallsh/xcallsh/luabind"
+	"github.com/xcallsh/xcallsh/machines"
+)
+
+// Shell is the interactive shell: one machine, a Lua session at operator
+// level, and the command table (commands.go). Every line goes through Exec,
+// whether it comes from a terminal, a pipe, a `source` file or a test.
+//
+// Everything a command does to the machine is Lua the shell runs in the
+// session, under a chunk name of its own ("input#3", "on#4"); the shell
+// keeps those chunks as the session's steps, and `report` turns them into a
+// script that does exactly the same thing.
+//
+// All fields but the interrupt block belong to the goroutine that calls
+// Exec. The interrupt block is shared with the signal goroutine (Interrupt):
+// it is guarded by mu, except stopped, which is atomic.
+type Shell struct {
+	out, errOut io.Writer
+
+	machine string // what to boot: a built-in name or a TOML file
+	forced  bool   // -m or boot: the machine() Lua calls are ignored
+	seed    uint64
+
+	sess  *luabind.Session
+	rec   *recorder
+	steps []shellStep
+	ncmd  int      // commands since boot: numbers the chunk names
+	notes []string // why a report might not replay this session exactly
+
+	from, to int64 // the last interval that advanced time (timeline, trace)
+	logShown int   // kernel log lines already printed
+
+	interactive bool
+	last        string // the last command line (an empty line repeats it)
+	quit        bool
+	failures    int
+
+	// The interrupt block (Ctrl-C): set by guard around each command, read
+	// and escalated by Interrupt.
+	mu       sync.Mutex
+	busy     bool
+	cmdID    int
+	level    int
+	root     context.Context
+	rootStop context.CancelFunc
+	cmdStop  context.CancelFunc
+	stopped  atomic.Bool      // the current command was interrupted
+	running  *luabind.Session // the session the current command runs in
+}
+
+// shellStep is one chunk the shell ran, for reports.
+type shellStep struct {
+	line string // the command line as typed
+	name string // the chunk name
+	src  string // the Lua source
+}
+
+// Limits of the shell.
+const (
+	// onLimit is how much virtual time `on`, `offline` and `online` advance
+	// at most while waiting for their task.
+	onLimit int64 = 10e9
+	// consoleLines is how many new kernel log lines a command prints.
+	consoleLines = 40
+	// escalate is how long Ctrl-C waits before stopping harder (see Interrupt).
+	escalate = 150 * time.Millisecond
+)
+
+// newShell creates a shell and boots its machine.
+func newShell(machine string, forced bool, seed uint64, out, errOut io.Writer) (*Shell, error) {
+	sh := &Shell{out: out, errOut: errOut, machine: machine, forced: forced, seed: seed}
+	if err := sh.boot(); err != nil {
+		return nil, err
+	}
+	return sh, nil
+}
+
+// boot starts a fresh session on sh.machine: a new Lua state, a new
+// machine, no steps.
+func (sh *Shell) boot() error {
+	rec := newRecorder()
+	rec.act = newActivity()
+	sess, err := newSession(sh.machine, sh.forced, sh.seed, emu.SchedConfig{}, 0, sh.out, rec)
+	if err != nil {
+		return err
+	}
+	if sh.sess != nil {
+		sh.sess.Close()
+	}
+	sh.sess, sh.rec = sess, rec
+	sh.steps, sh.ncmd, sh.notes = nil, 0, nil
+	sh.from, sh.to, sh.logShown = 0, 0, len(sess.K.M.Log())
+	sh.root, sh.rootStop = context.WithCancel(context.Background())
+	return nil
+}
+
+// Close releases the session.
+func (sh *Shell) Close() {
+	if sh.sess != nil {
+		sh.sess.Close()
+	}
+}
+
+// Exec runs one input line: a command, or Lua. Errors are printed (and
+// returned).
+func (sh *Shell) Exec(line string) error {
+	err := sh.execLine(line)
+	if err != nil {
+		sh.failures++
+		fmt.Fprintln(sh.errOut, err)
+	}
+	return err
+}
+
+// execLine runs one line and returns its error, unprinted.
+func (sh *Shell) execLine(line string) error {
+	trimmed := strings.TrimSpace(line)
+	if trimmed == "" {
+		if !sh.interactive || sh.last == "" {
+			return nil
+		}
+		trimmed = sh.last
+	}
+	return sh.safely(trimmed)
+}
+
+// safely dispatches a line; a Go panic (a bug in xcallsh) becomes an error
+// and leaves the shell running, though the machine may be beyond use.
+func (sh *Shell) safely(line string) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			sh.notes = append(sh.notes, fmt.Sprintf("%q hit an internal error", line))
+			err = fmt.Errorf("internal error: %v\nThis is a bug in xcallsh, not in your input; please report it "+
+				"(the report command records the session). boot starts over", r)
+		}
+	}()
+	return sh.dispatch(line)
+}
+
+func (sh *Shell) dispatch(line string) error {
+	if cmd, args, ok := lookupCommand(line); ok {
+		sh.last = line
+		return cmd.fn(sh, args, line)
+	}
+	return sh.luaLine(line)
+}
+
+// lookupCommand splits a line into a command and its arguments. A line
+// whose first word is not a command, or whose second word starts like Lua
+// ("run = 1", "help(x)"), is Lua.
+func lookupCommand(line string) (*command, string, bool) {
+	word, rest, _ := strings.Cut(line, " ")
+	if i := strings.IndexAny(word, "\t"); i >= 0 {
+		word, rest = word[:i], word[i+1:]+" "+rest
+	}
+	cmd := findCommand(word)
+	if cmd == nil {
+		return nil, "", false
+	}
+	rest = strings.TrimSpace(rest)
+	if rest != "" && strings.ContainsRune("=([.:,{\"'", rune(rest[0])) && cmd.name != "on" {
+		return nil, "", false
+	}
+	return cmd, rest, true
+}
+
+// luaLine runs a line of operator-level Lua and prints its values.
+func (sh *Shell) luaLine(line string) error {
+	sh.ncmd++
+	name := fmt.Sprintf("input#%d", sh.ncmd)
+	src := line
+	if _, err := sh.sess.L.Load(strings.NewReader("return "+line), name); err == nil {
+		src = "return " + line
+	} else if _, err := sh.sess.L.Load(strings.NewReader(line), name); err != nil {
+		return errors.New(luaErr(err))
+	}
+	vals, err := sh.run(line, name, src, true)
+	if len(vals) > 0 {
+		fmt.Fprintln(sh.out, fmtValues(sh.sess.L, vals))
+	}
+	return err
+}
+
+// luaErr is the message of a gopher-lua error, without its traceback.
+func luaErr(err error) string {
+	var api *lua.ApiError
+	if errors.As(err, &api) && api.Object != nil {
+		return strings.TrimSpace(api.Object.String())
+	}
+	return strings.TrimSpace(err.Error())
+}
+
+// run executes a chunk in the session, interruptibly, then prints the new
+// kernel log lines. With record, the chunk becomes a step of the session
+// (unless Ctrl-C stopped it: see recordInterrupted).
+func (sh *Shell) run(line, name, src string, record bool) ([]lua.LValue, error) {
+	vals, _, err := sh.runLevel(line, name, src, record)
+	return vals, err
+}
+
+// runLevel is run, also saying how hard Ctrl-C had to stop it (0: it did not).
+func (sh *Shell) runLevel(line, name, src string, record bool) ([]lua.LValue, int, error) {
+	before := sh.mark()
+	var vals []lua.LValue
+	var err error
+	level := sh.guard(func() {
+		vals, err = sh.sess.Exec(name, src)
+	})
+	interrupted := level > 0
+	if interrupted {
+		sh.afterInterrupt(sh.sess.K.M.Executed() != before.events)
+		if record {
+			sh.recordInterrupted(line, before)
+		}
+		err = fmt.Errorf("%s: interrupted", name)
+	} else if record {
+		sh.steps = append(sh.steps, shellStep{line: line, name: name, src: src})
+	}
+	sh.console()
+	return vals, level, err
+}
+
+// machineMark is what changes when the machine does something.
+type machineMark struct {
+	now    int64
+	events uint64
+	log    int
+}
+
+func (sh *Shell) mark() machineMark {
+	m := sh.sess.K.M
+	return machineMark{m.Now(), m.Executed(), sh.rec.log.Events()}
+}
+
+// recordInterrupted notes a chunk Ctrl-C stopped: it is not a step (it
+// would run forever again), so if the machine changed meanwhile, a report
+// will not match this session.
+func (sh *Shell) recordInterrupted(line string, before machineMark) {
+	if sh.mark() != before {
+		sh.notes = append(sh.notes, fmt.Sprintf("%q was interrupted after the machine had changed; the report leaves it out", line))
+	}
+}
+
+// guard runs fn as the command Ctrl-C interrupts; it returns how far the
+// interrupt had to escalate (0: there was none).
+func (sh *Shell) guard(fn func()) int {
+	ctx, stop := context.WithCancel(sh.root)
+	sh.sess.L.SetContext(ctx)
+	sh.mu.Lock()
+	sh.busy, sh.level, sh.cmdStop = true, 0, stop
+	sh.cmdID++
+	sh.running = sh.sess
+	sh.stopped.Store(false)
+	sh.mu.Unlock()
+	defer func() {
+		sh.mu.Lock()
+		sh.busy = false
+		sh.mu.Unlock()
+	}()
+	fn()
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if !sh.stopped.Load() {
+		return 0
+	}
+	return max(sh.level, 1)
+}
+
+// Interrupt is Ctrl-C: it stops what the shell runs, in three steps of
+// growing force, each taken only if the command is still running after
+// the escalate delay:
+//
+//  1. interrupt the machine: a long run() or `on` stops at the next event
+//     boundary, and every task keeps its state;
+//  2. stop the Lua of the running command: a runaway chunk at operator
+//     level, or in a task this command spawned, stops with "interrupted"
+//     (such a task fails, which stops the machine);
+//  3. stop all Lua of the session (Session.Interrupt): a runaway task from
+//     an earlier command. The machine is then beyond repair; boot again.
+//
+// It is safe from any goroutine.
+func (sh *Shell) Interrupt() {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if !sh.busy {
+		return
+	}
+	sh.stopped.Store(true)
+	sh.escalate(sh.cmdID)
+}
+
+// escalate takes the next step for command id; sh.mu is held.
+func (sh *Shell) escalate(id int) {
+	if !sh.busy || sh.cmdID != id {
+		return
+	}
+	sh.level++
+	switch sh.level {
+	case 1:
+		sh.running.K.M.Interrupt()
+	case 2:
+		sh.cmdStop()
+	case 3:
+		sh.rootStop()
+		sh.running.Interrupt()
+	default:
+		return
+	}
+	time.AfterFunc(escalate, func() {
+		sh.mu.Lock()
+		defer sh.mu.Unlock()
+		sh.escalate(id)
+	})
+}
+
+// afterInterrupt puts the session back in working order after Ctrl-C;
+// ran says whether the machine executed events during the command.
+func (sh *Shell) afterInterrupt(ran bool) {
+	sh.mu.Lock()
+	level := sh.level
+	sh.mu.Unlock()
+	m := sh.sess.K.M
+	if level >= 2 {
+		sh.sess.Reset()
+	}
+	if level >= 3 {
+		sh.root, sh.rootStop = context.WithCancel(context.Background())
+		sh.notes = append(sh.notes, "Ctrl-C stopped all Lua of the session: its tasks cannot go on (boot starts over)")
+	}
+	m.ClearInterrupt()
+	// A run stopped between two events of one instant: finish the instant,
+	// so the machine is where run(now - start) would have left it.
+	if stopped, _ := m.Stopped(); ran && !stopped {
+		m.RunUntil(m.Now())
+	}
+}
+
+// advance runs the machine until done() holds, the machine stops, or limit
+// ns of virtual time pass; for a task (task set), also when the machine is
+// stuck, without running out the clock. It returns how far it went and,
+// when done() does not hold, why it stopped (timeUp: the limit).
+//
+// It executes one instant at a time (RunUntil of the next event's time,
+// which executes the same events in the same order as one long RunUntil)
+// and lets the recorder look at every CPU after each instant.
+func (sh *Shell) advance(done func() bool, limit int64, task bool) (adv int64, why string, level int) {
+	m := sh.sess.K.M
+	start := m.Now()
+	act := sh.rec.act
+	level = sh.guard(func() {
+		for steps := 1; ; steps++ {
+			if done() || sh.stopped.Load() {
+				return
+			}
+			if stopped, err := m.Stopped(); stopped {
+				why = "the machine stopped"
+				if err != nil {
+					why = err.Error()
+				}
+				return
+			}
+			next, ok := m.NextEventTime()
+			if !ok && task {
+				why = "nothing left to run"
+				if st := m.Stuck(); st != "" {
+					why = "stuck: " + st
+				}
+				return
+			}
+			if !ok || next > start+limit {
+				m.RunUntil(start + limit)
+				why = timeUp
+				return
+			}
+			if err := m.RunUntil(next); errors.Is(err, emu.ErrInterrupted) {
+				return
+			}
+			act.sightAll(m.Now())
+			if task && steps%1024 == 0 {
+				if st := m.Stuck(); st != "" {
+					why = "stuck: " + st
+					return
+				}
+			}
+		}
+	})
+	if level > 0 {
+		sh.afterInterrupt(true)
+		why = "interrupted"
+	}
+	return m.Now() - start, why, level
+}
+
+// timeUp is advance's why when the time limit was reached.
+const timeUp = "time is up"
+
+// console prints the kernel log lines that appeared since the last time.
+func (sh *Shell) console() {
+	log := sh.sess.K.M.Log()
+	if sh.logShown > len(log) {
+		sh.logShown = 0
+	}
+	fresh := log[sh.logShown:]
+	sh.logShown = len(log)
+	for i, l := range fresh {
+		if i == consoleLines {
+			fmt.Fprintf(sh.out, "… %d more kernel log lines (dmesg shows them)\n", len(fresh)-i)
+			break
+		}
+		fmt.Fprintln(sh.out, l.String())
+	}
+}
+
+// interval records that virtual time moved from from to to.
+func (sh *Shell) interval(from, to int64) {
+	if to > from {
+		sh.from, sh.to = from, to
+	}
+}
+
+// incomplete reports whether line is Lua that needs more lines (an open
+// function, table or string), so the shell reads on.
+func (sh *Shell) incomplete(line string) bool {
+	src := line
+	if cmd, args, ok := lookupCommand(strings.TrimSpace(line)); ok {
+		if cmd.name != "on" {
+			return false
+		}
+		if _, rest, ok := strings.Cut(args, " "); ok {
+			src = "return function() " + rest + "\nend"
+		}
+	}
+	if _, err := sh.sess.L.Load(strings.NewReader("return "+src), "input"); err == nil {
+		return false
+	}
+	_, err := sh.sess.L.Load(strings.NewReader(src), "input")
+	return err != nil && strings.Contains(err.Error(), "at EOF")
+}
+
+// --- the two front ends -------------------------------------------------
+
+// cmdShell is `xcallsh [-m MACHINE] [--seed N]`.
+func cmdShell(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("xcallsh", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var machine string
+	var seed uint64
+	var seedSet bool
+	machineFlags(fs, &machine)
+	fs.Var(seedFlag{&seed, &seedSet}, "seed", "schedule seed (0 = the canonical schedule)")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return exitBadArgs
+	}
+	if len(pos) > 0 {
+		fmt.Fprintf(stderr, "xcallsh: unexpected argument %q\n\n%s", pos[0], usage)
+		return exitBadArgs
+	}
+	forced := machine != ""
+	if machine == "" {
+		machine = machines.Default
+	}
+	sh, err := newShell(machine, forced, seed, stdout, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "xcallsh: %v\n", err)
+		return exitBadArgs
+	}
+	defer sh.Close()
+	if f, ok := stdin.(*os.File); ok && f == os.Stdin && isTerminal(stdout) {
+		return sh.terminal()
+	}
+	return sh.piped(stdin)
+}
+
+// isTerminal reports whether stdin and w are a terminal.
+func isTerminal(w io.Writer) bool {
+	if _, err := liner.TerminalMode(); err != nil {
+		return false
+	}
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// piped reads commands from r: no prompt, no line editing, no escape codes.
+func (sh *Shell) piped(r io.Reader) int {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 16<<20)
+	for !sh.quit && sc.Scan() {
+		line := sc.Text()
+		for sh.incomplete(line) && sc.Scan() {
+			line += "\n" + sc.Text()
+		}
+		sh.Exec(line)
+	}
+	fmt.Fprintln(sh.errOut, sh.summary())
+	if sh.failures > 0 {
+		return exitFailed
+	}
+	return exitOK
+}
+
+// terminal is the interactive loop on liner.
+func (sh *Shell) terminal() int {
+	sh.interactive = true
+	ln := liner.NewLiner()
+	defer ln.Close()
+	ln.SetCtrlCAborts(true)
+	ln.SetTabCompletionStyle(liner.TabPrints)
+	ln.SetWordCompleter(sh.complete)
+	hist := historyPath()
+	if hist != "" {
+		if f, err := os.Open(hist); err == nil {
+			ln.ReadHistory(f)
+			f.Close()
+		}
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt)
+	defer signal.Stop(sigs)
+	go func() {
+		for range sigs {
+			sh.Interrupt()
+		}
+	}()
+	spec := sh.sess.Spec()
+	fmt.Fprintf(sh.out, "xcallsh on %s, seed %d: help lists the commands; any other line is Lua.\n", spec.Name, sh.seed)
+	for !sh.quit {
+		line, err := ln.Prompt("xcallsh> ")
+		if errors.Is(err, liner.ErrPromptAborted) {
+			continue
+		}
+		if err != nil { // io.EOF: Ctrl-D
+			fmt.Fprintln(sh.out)
+			break
+		}
+		for sh.incomplete(line) {
+			more, err := ln.Prompt(">> ")
+			if err != nil {
+				break
+			}
+			line += "\n" + more
+		}
+		if strings.TrimSpace(line) != "" {
+			ln.AppendHistory(strings.TrimRight(line, " \t"))
+			saveHistory(ln, hist, sh.errOut)
+		}
+		sh.Exec(line)
+	}
+	fmt.Fprintln(sh.errOut, sh.summary())
+	return exitOK
+}
+
+// historyPath is $XDG_CONFIG_HOME/xcallsh/history, or
+// ~/.config/xcallsh/history; "" when neither can be found.
+func historyPath() string {
+	dir := os.Getenv("XDG_CONFIG_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil || home == "" {
+			return ""
+		}
+		dir = filepath.Join(home, ".config")
+	}
+	return filepath.Join(dir, "xcallsh", "history")
+}
+
+// saveHistory writes the history file, readable by its owner only.
+func saveHistory(ln *liner.State, path string, errOut io.Writer) {
+	if path == "" {
+		return
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return
+	}
+	f.Chmod(0o600)
+	ln.WriteHistory(f)
+	f.Close()
+}
+
+// summary is the session's summary line.
+func (sh *Shell) summary() string {
+	return summary(sh.sess, outcomeOf(sh.sess, nil).Kind, sh.rec.log.Hash())
+}

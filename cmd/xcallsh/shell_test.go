@@ -1,0 +1,270 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A piped session: no prompt, no escape codes; commands and Lua mixed.
+func TestShellPiped(t *testing.T) {
+	in := `help
+machines
+cpus
+param csdlock_debug on
+function greet(info) printk("greet %d on CPU %d", info, smp_processor_id()) end
+on 0 return smp_call_function_single(2, greet, 7, 1)
+now()
+x = {1, 2,
+  a = "b"}
+x
+dmesg 1
+quit
+run 1s
+`
+	st, out, errOut := xcallsh(t, in)
+	if st != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", st, out, errOut)
+	}
+	contains(t, "help", out, "Commands:", "on CPU LUA", "Any other line is Lua")
+	contains(t, "machines", out, "x86-4", "arm64-8")
+	contains(t, "cpus", out, "CPU  STATE", "idle")
+	contains(t, "param", out, "csdlock_debug      1")
+	contains(t, "on", out, "greet 7 on CPU 2", "\n0\n")
+	contains(t, "table", out, `{1, 2, a = "b"}`)
+	if strings.Contains(out, "xcallsh>") || strings.Contains(out, "\x1b") {
+		t.Errorf("piped output has a prompt or escape codes:\n%q", out)
+	}
+	if strings.Contains(out, "virtual time 1.") {
+		t.Errorf("lines after quit ran:\n%s", out)
+	}
+	contains(t, "summary", errOut, "xcallsh: x86-4 seed 0:", "outcome ok")
+}
+
+func TestShellPipedFailureStatus(t *testing.T) {
+	st, _, errOut := xcallsh(t, "nosuch()\n")
+	if st != 1 {
+		t.Errorf("exit %d, want 1", st)
+	}
+	contains(t, "stderr", errOut, "input#1:1: attempt to call a non-function object")
+	if st, _, _ := xcallsh(t, "", "-m", "nosuch"); st != 2 {
+		t.Errorf("bad machine: exit %d, want 2", st)
+	}
+}
+
+func TestLookupCommand(t *testing.T) {
+	for line, want := range map[string]string{
+		"run 5ms":      "run",
+		"r 5ms":        "run",
+		"run = 3":      "",
+		"run(ms(5))":   "",
+		"help(x)":      "",
+		"cpus":         "cpus",
+		"on 1 x = 1":   "on",
+		"dmesg_find()": "",
+		"?":            "help",
+	} {
+		cmd, _, ok := lookupCommand(line)
+		got := ""
+		if ok {
+			got = cmd.name
+		}
+		if got != want {
+			t.Errorf("%q: command %q, want %q", line, got, want)
+		}
+	}
+}
+
+func TestShellCommands(t *testing.T) {
+	sh := newTestShell(t, "x86-4", 0)
+	contains(t, "help on", sh.must(t, "help on"), "on CPU LUA", "10s of virtual time")
+	contains(t, "help alias", sh.must(t, "h q"), "quit", "Aliases: q, exit")
+	contains(t, "unknown", sh.Exec("help nosuch"), `no command "nosuch"`)
+	contains(t, "param all", sh.must(t, "param"), "csdlock_debug", "csd_lock_timeout", "panic_on_ipistall")
+	contains(t, "param ms", sh.must(t, "param csd_lock_timeout 2s"), "csd_lock_timeout   2000 ms")
+	contains(t, "bad param", sh.Exec("param nosuch 1"), `unknown parameter "nosuch"`)
+	contains(t, "fix list", sh.must(t, "fix"), "dying_flush", "8d056c48e486")
+	contains(t, "fix off", sh.must(t, "fix async_ebusy off"), "off  async_ebusy")
+	contains(t, "fix bad", sh.Exec("fix nosuch on"), `unknown fix "nosuch"`)
+	contains(t, "drop", sh.must(t, "drop 3 2"), "the next 2 IPI(s) sent to CPU3 will be lost")
+	contains(t, "bad cpu", sh.Exec("drop 9"), "cpu 9 out of range 0-3")
+	contains(t, "stall", sh.must(t, "stall 1 2ms"), "CPU1: interrupts off for 2ms, from 0.000000000s")
+	contains(t, "cpus stalled", sh.must(t, "run 1us"), "virtual time 0.000001000s")
+	contains(t, "cpus", sh.must(t, "cpus 1"), "stall-100 (busy-waits in ndelay)", " off ")
+	contains(t, "on waits", sh.must(t, "on 0 return smp_call_function_single(1, function() end, nil, 1), now()"),
+		"0\t2000450")
+	contains(t, "timeline", sh.must(t, "timeline"), "CPU0", "CPU1", "!", "H", "CPU0 > CPU1")
+	contains(t, "trace", sh.must(t, "trace"), "ipi_send_cpu: cpu=1", "call_function_single_entry")
+	contains(t, "dmesg", sh.must(t, "dmesg"), "smp: Brought up 1 node, 4 CPUs")
+	dir := t.TempDir()
+	contains(t, "trace json", sh.must(t, "trace "+filepath.Join(dir, "s.json")), "Perfetto JSON", "1 IPIs")
+	checkPerfetto(t, filepath.Join(dir, "s.json"), "x86-4", 4)
+	contains(t, "trace txt", sh.must(t, "trace "+filepath.Join(dir, "s.txt")), "ftrace text")
+	if txt, _ := os.ReadFile(filepath.Join(dir, "s.txt")); !strings.Contains(string(txt), "ipi_send_cpu: cpu=1") {
+		t.Errorf("shell ftrace text:\n%s", txt)
+	}
+	contains(t, "bad duration", sh.Exec("run 5"), "needs a unit")
+	contains(t, "on syntax", sh.Exec("on 0 return +"), "on#")
+	// offline/online: the hotplug functions may not be there yet.
+	out := sh.Exec("offline 3")
+	if !strings.Contains(out, "not available in this build") && !strings.Contains(out, "cpu_down(3) = ") {
+		t.Errorf("offline: %s", out)
+	}
+	contains(t, "boot", sh.must(t, "boot arm64-8 3"), "booted arm64-8", "seed 3")
+	contains(t, "cpus arm64", sh.must(t, "cpus"), "   7  online")
+	if len(sh.steps) != 0 {
+		t.Errorf("boot kept %d steps", len(sh.steps))
+	}
+}
+
+func TestShellValues(t *testing.T) {
+	sh := newTestShell(t, "x86-4", 0)
+	for _, c := range [][2]string{
+		{"1, 'a', nil", "1\ta\tnil"},
+		{"cpumask('0-2')", "0-2"},
+		{"{b = 2, a = {1, 2}, [5]=1}", "{[5] = 1, a = {1, 2}, b = 2}"},
+		{"spawn(1, function() end)", "<task: running>"},
+		{"print", "<builtin function>"},
+		{"function() end", "<function input#6:1>"},
+		{"fixes()[1].name", "dying_flush"},
+	} {
+		line, want := c[0], c[1]
+		if got := strings.TrimSpace(sh.must(t, line)); got != want {
+			t.Errorf("%s = %q, want %q", line, got, want)
+		}
+	}
+}
+
+func TestCompletion(t *testing.T) {
+	sh := newTestShell(t, "x86-4", 0)
+	for _, c := range []struct {
+		line string
+		want []string // full lines
+	}{
+		{"timel", []string{"timeline "}},
+		{"ma", []string{"machines ", "machine", "math"}},
+		{"param csd_lock_t", []string{"param csd_lock_timeout "}},
+		{"fix async_", []string{"fix async_ebusy ", "fix async_unlock_before_func "}},
+		{"fix dying_flush o", []string{"fix dying_flush on ", "fix dying_flush off "}},
+		{"boot x86-x", []string{"boot x86-xapic-8 "}},
+		{"drop ", []string{"drop 0 ", "drop 1 ", "drop 2 ", "drop 3 "}},
+		{"on 1 smp_call_function_sin", []string{"on 1 smp_call_function_single", "on 1 smp_call_function_single_async"}},
+		{"x = string.fo", []string{"x = string.format"}},
+		{"help sta", []string{"help stall "}},
+	} {
+		head, got, tail := sh.complete(c.line, len([]rune(c.line)))
+		var lines []string
+		for _, g := range got {
+			lines = append(lines, head+g+tail)
+		}
+		if strings.Join(lines, "|") != strings.Join(c.want, "|") {
+			t.Errorf("complete(%q) = %q, want %q", c.line, lines, c.want)
+		}
+	}
+}
+
+// Ctrl-C, without a terminal: Interrupt from another goroutine.
+func TestShellInterrupt(t *testing.T) {
+	sh := newTestShell(t, "x86-4", 0)
+	stop := func(after time.Duration) {
+		go func() {
+			time.Sleep(after)
+			sh.Interrupt()
+		}()
+	}
+	// A runaway chunk at operator level: the Lua stops, the machine is fine.
+	stop(50 * time.Millisecond)
+	contains(t, "runaway", sh.Exec("while true do end"), "input#1: interrupted")
+	// A long run over a busy task: the run stops, the task goes on.
+	sh.must(t, "spawn(2, 'spin', function() while true do udelay(1) end end)")
+	stop(100 * time.Millisecond)
+	contains(t, "long run", sh.Exec("run 100000s"), "run#3: interrupted at virtual time")
+	contains(t, "task survives", sh.must(t, "cpus 2"), "spin-100 (busy-waits in udelay)")
+	sh.must(t, "run 1ms")
+	// The report replays the session (the interrupted run as far as it went).
+	rep := filepath.Join(t.TempDir(), "r.lua")
+	contains(t, "report", sh.must(t, "report "+rep), "it reproduces this session exactly")
+	if st, out, errOut := xcallsh(t, "", "run", rep); st != 0 {
+		t.Errorf("replay: exit %d\n%s%s", st, out, errOut)
+	}
+}
+
+// A shell session becomes a report; the report replays; an edited copy
+// diverges and names the event; a damaged one is refused.
+func TestShellReport(t *testing.T) {
+	sh := newTestShell(t, "x86-4", 5)
+	for _, l := range []string{
+		"param csdlock_debug 1",
+		"param csd_lock_timeout 100ms",
+		"stall 1 300ms",
+		"function work(info) printk('work %d on %d', info, smp_processor_id()) end",
+		"on 0 return smp_call_function_single(1, work, 1, 1)",
+		"on 2 on_each_cpu(work, 2, 1)",
+		"run 10ms",
+		"nosuch()",
+	} {
+		sh.Exec(l)
+	}
+	dir := t.TempDir()
+	rep := filepath.Join(dir, "session.lua")
+	contains(t, "report", sh.must(t, "report "+rep), "8 steps", "it reproduces this session exactly")
+	text, _ := os.ReadFile(rep)
+	contains(t, "report text", string(text), "--!xcallsh report v1", "--! seed: 5", "machine([=[", `name = "x86-4"`,
+		"-- xcallsh> stall 1 300ms", `step("on#5"`, "--! end\n")
+
+	st, out, errOut := xcallsh(t, "", "run", rep)
+	if st != 0 {
+		t.Fatalf("replay: exit %d\n%s\n%s", st, out, errOut)
+	}
+	contains(t, "replay", out, "reproduced: outcome ok", "input#8:1: attempt to call a non-function object")
+
+	edited := strings.Replace(string(text), "'work %d on %d'", "'work %d on CPU %d'", -1)
+	st, out, _ = xcallsh(t, "", "run", tempFile(t, "edited.lua", edited))
+	if st != 1 {
+		t.Errorf("edited: exit %d, want 1\n%s", st, out)
+	}
+	if !regexp.MustCompile(`first difference at event #\d+, 0\.\d+s in the replay:\n  \[ +0\.\d+\] work 1 on CPU 1`).MatchString(out) {
+		t.Errorf("edited: the divergence is not named:\n%s", out)
+	}
+
+	for name, damage := range map[string]func(string) string{
+		"truncated":   func(s string) string { return s[:len(s)/2] },
+		"no end":      func(s string) string { return strings.Replace(s, "--! end\n", "", 1) },
+		"bad seed":    func(s string) string { return strings.Replace(s, "--! seed: 5", "--! seed: five", 1) },
+		"bad hash":    func(s string) string { return regexp.MustCompile(`--! hash: \w+`).ReplaceAllString(s, "--! hash: zz") },
+		"no outcome":  func(s string) string { return regexp.MustCompile(`--! outcome: \w+\n`).ReplaceAllString(s, "") },
+		"short sums":  func(s string) string { return regexp.MustCompile(`--! sum: .*\n`).ReplaceAllString(s, "") },
+		"unknown key": func(s string) string { return strings.Replace(s, "--! seed: 5", "--! seed: 5\n--! colour: red", 1) },
+		"version":     func(s string) string { return strings.Replace(s, "report v1", "report v9", 1) },
+	} {
+		st, _, errOut := xcallsh(t, "", "run", tempFile(t, "damaged.lua", damage(string(text))))
+		if st != 2 || !strings.Contains(errOut, "damaged.lua:") || !strings.Contains(errOut, "damaged report") {
+			t.Errorf("%s: exit %d, want 2 with a message naming the file:\n%s", name, st, errOut)
+		}
+	}
+}
+
+// A piped session can write a report too, and `source` replays shell lines.
+func TestShellSourceAndPipedReport(t *testing.T) {
+	dir := t.TempDir()
+	cmds := tempFile(t, "cmds.txt", "-- a comment\nstall 2 1ms\non 0 return smp_call_function_single(2, function() end, nil, 1)\n")
+	lua := tempFile(t, "more.lua", "spawn(3, 'late', function() mdelay(1) end)\nrun(ms(2))\nreturn now()\n")
+	rep := filepath.Join(dir, "p.lua")
+	st, out, errOut := xcallsh(t, "source "+cmds+"\nsource "+lua+"\nreport "+rep+"\n")
+	if st != 0 {
+		t.Fatalf("exit %d\n%s\n%s", st, out, errOut)
+	}
+	contains(t, "source", out, "CPU2: interrupts off for 1ms", "\n3000450\n", "it reproduces this session exactly")
+	if st, out, _ := xcallsh(t, "", "run", rep); st != 0 || !strings.Contains(out, "reproduced") {
+		t.Errorf("replay: exit %d\n%s", st, out)
+	}
+	bad := tempFile(t, "bad.txt", "run 1ms\nrun five\n")
+	st, _, errOut = xcallsh(t, "source "+bad+"\n")
+	if st != 1 {
+		t.Errorf("failing source: exit %d", st)
+	}
+	contains(t, "source error", errOut, bad+":2: run: bad duration \"five\"", "source: 1 of the lines of bad.txt failed")
+}
