@@ -48,6 +48,8 @@ func mainArgs(args []string, stdin io.Reader, stdout, stderr io.Writer) (status 
 		return cmdMachines(args[1:], stdout, stderr)
 	case "scenarios":
 		return cmdScenarios(args[1:], stdout, stderr)
+	case "explore":
+		return cmdExplore(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -69,6 +71,10 @@ const usage = `usage:
       --timeline              print an ASCII timeline of the run
       --quiet                 no summary line
       --timeout D             host-time limit for the whole run (default 5m)
+  xcallsh explore SCRIPT.lua|NAME [flags] run it under many schedules; shrink and report failures
+      -m MACHINE, --runs N (1000), -j N (cores), --strategy random|pct, --depth D (3),
+      --out DIR (one report per distinct failure), --shard I/N, --json, --first-seed N,
+      --shrink N (runs per shrink, 500), --timeout D (per run, 1m)
   xcallsh scenarios                       list the built-in scenarios
   xcallsh machines                        list the built-in machines
 `

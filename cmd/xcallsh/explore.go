@@ -1,0 +1,198 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/explore"
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/report"
+	"github.com/xcallsh/xcallsh/emu"
+	"github.com/xcallsh/xcallsh/luabind"
+)
+
+// exploreFlags are the flags of `xcallsh explore`.
+type exploreFlags struct {
+	machine  string
+	runs     int
+	jobs     int
+	strategy string
+	depth    int
+	out      string
+	shard    string
+	jsonl    bool
+	first    uint64
+	shrink   int
+	timeout  time.Duration
+}
+
+func cmdExplore(args []string, stdout, stderr io.Writer) int {
+	f := exploreFlags{runs: 1000, jobs: runtime.NumCPU(), strategy: "random", depth: 3, shrink: 500, timeout: time.Minute}
+	fs := flag.NewFlagSet("explore", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	machineFlags(fs, &f.machine)
+	fs.IntVar(&f.runs, "runs", f.runs, "schedules to try (in this shard)")
+	fs.IntVar(&f.jobs, "j", f.jobs, "runs in parallel")
+	fs.StringVar(&f.strategy, "strategy", f.strategy, "random | pct")
+	fs.IntVar(&f.depth, "depth", f.depth, "PCT bug depth d")
+	fs.StringVar(&f.out, "out", "", "write one shrunk report per distinct failure into DIR")
+	fs.StringVar(&f.shard, "shard", "0/1", "this shard of the seed space: I/N, 0 <= I < N")
+	fs.BoolVar(&f.jsonl, "json", false, "print JSON lines (one per failure, one summary) instead of text")
+	fs.Uint64Var(&f.first, "first-seed", 1, "the first seed")
+	fs.IntVar(&f.shrink, "shrink", f.shrink, "runs allowed to shrink each failure (0: do not shrink)")
+	fs.Var(durationFlag{&f.timeout}, "timeout", "host-time limit per run")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return exitBadArgs
+	}
+	bad := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "xcallsh explore: "+format+"\n", a...)
+		return exitBadArgs
+	}
+	if len(pos) != 1 {
+		return bad("want one script or scenario name, got %d", len(pos))
+	}
+	if f.runs < 1 || f.jobs < 1 || f.depth < 1 || f.shrink < 0 {
+		return bad("--runs, -j and --depth must be at least 1, --shrink at least 0")
+	}
+	if f.strategy != "random" && f.strategy != "pct" {
+		return bad("unknown strategy %q (random or pct)", f.strategy)
+	}
+	shard, shards, err := parseShard(f.shard)
+	if err != nil {
+		return bad("%v", err)
+	}
+	name, src, err := loadScript(pos[0])
+	if err != nil {
+		return bad("%v", err)
+	}
+	if report.IsReport(src) {
+		return bad("%s is a report: replay it with xcallsh run", name)
+	}
+	if f.out != "" {
+		if err := os.MkdirAll(f.out, 0o755); err != nil {
+			return bad("%v", err)
+		}
+	}
+	// A machine that does not load is a bad invocation, not a failure.
+	if f.machine != "" {
+		probe, err := luabind.New(luabind.Options{Machine: f.machine})
+		if err != nil {
+			return bad("%v", err)
+		}
+		probe.Close()
+	}
+	sc := explore.Scenario{Name: name, Source: src, Machine: f.machine, MachineForced: f.machine != "", Timeout: f.timeout}
+	opts := explore.Options{Runs: f.runs, Jobs: f.jobs, Strategy: f.strategy, Depth: f.depth,
+		Shard: shard, Shards: shards, FirstSeed: f.first, Shrink: f.shrink}
+
+	tty := !f.jsonl && isTerminal(stderr)
+	start := time.Now() // host time, for runs/s only
+	progress := func(done, failed int, r explore.Result) {
+		switch {
+		case tty:
+			rate := float64(done) / max(time.Since(start).Seconds(), 1e-9)
+			fmt.Fprintf(stderr, "\r%s %d/%d runs, %d failed, %.0f runs/s ", bar(done, f.runs, 30), done, f.runs, failed, rate)
+		case r.Failed && !f.jsonl:
+			fmt.Fprintf(stderr, "seed %d: %s: %s\n", r.Schedule.Seed, r.Kind, firstLine(r.Message))
+		}
+	}
+	fails := explore.Search(sc, opts, progress)
+	if tty {
+		fmt.Fprintln(stderr)
+	}
+	enc := json.NewEncoder(stdout)
+	for i, fl := range fails {
+		path := ""
+		if f.out != "" {
+			path = filepath.Join(f.out, fmt.Sprintf("%s-%d-seed%d.lua", stem(name), i+1, fl.First.Schedule.Seed))
+			if err := writeExploreReport(path, sc, fl); err != nil {
+				fmt.Fprintf(stderr, "xcallsh explore: writing %s: %v\n", path, err)
+			}
+		}
+		if f.jsonl {
+			enc.Encode(map[string]any{
+				"shard": f.shard, "signature": fl.Signature, "kind": fl.First.Kind, "message": fl.First.Message,
+				"seed": fl.First.Schedule.Seed, "count": fl.Count, "decisions": explore.FormatDecisions(fl.Shrunk.Schedule.Replay),
+				"decisions_before_shrinking": len(fl.First.Decisions), "report": path,
+			})
+			continue
+		}
+		fmt.Fprintf(stdout, "failure %d: %s\n  %d of %d runs, first seed %d; shrunk from %d to %d scheduling decisions\n",
+			i+1, firstLine(fl.First.Kind+": "+fl.First.Message), fl.Count, f.runs, fl.First.Schedule.Seed,
+			len(fl.First.Decisions), len(fl.Shrunk.Schedule.Replay))
+		if path != "" {
+			fmt.Fprintf(stdout, "  report: %s (replay: xcallsh run %s)\n", path, path)
+		}
+	}
+	total := 0
+	for _, fl := range fails {
+		total += fl.Count
+	}
+	if f.jsonl {
+		enc.Encode(map[string]any{"shard": f.shard, "summary": true, "runs": f.runs, "failed": total, "distinct": len(fails),
+			"strategy": f.strategy, "first_seed": f.first})
+	} else {
+		fmt.Fprintf(stdout, "%d runs (%s, shard %s), %d failed, %d distinct failures\n", f.runs, f.strategy, f.shard, total, len(fails))
+	}
+	if len(fails) > 0 {
+		return exitFailed
+	}
+	return exitOK
+}
+
+// parseShard reads "I/N".
+func parseShard(s string) (int, int, error) {
+	a, b, ok := strings.Cut(s, "/")
+	i, err1 := strconv.Atoi(a)
+	n, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || n < 1 || i < 0 || i >= n {
+		return 0, 0, fmt.Errorf("bad --shard %q (want I/N with 0 <= I < N)", s)
+	}
+	return i, n, nil
+}
+
+func bar(done, total, width int) string {
+	n := done * width / max(total, 1)
+	return "[" + strings.Repeat("#", n) + strings.Repeat(".", width-n) + "]"
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+func stem(name string) string {
+	return strings.TrimSuffix(filepath.Base(name), ".lua")
+}
+
+// writeExploreReport runs the shrunk schedule once more, recording its
+// trace, and writes the report that replays it.
+func writeExploreReport(path string, sc explore.Scenario, fl explore.Failure) error {
+	sched := fl.Shrunk.Schedule
+	rec := newRecorder()
+	rec.log.Keep = true
+	cfg := emu.SchedConfig{Strategy: sched.Strategy, Depth: sched.Depth, Replay: sched.Replay}
+	if cfg.Replay == nil {
+		cfg.Replay = []emu.Decision{}
+	}
+	sess, err := newSession(sc.Machine, sc.MachineForced, sched.Seed, cfg, sc.Timeout, io.Discard, rec)
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	_, execErr := sess.Exec(sc.Name, sc.Source)
+	h := &report.Header{Seed: sched.Seed, Machine: sess.Spec().Name, Outcome: outcomeOf(sess, execErr),
+		Hash: rec.log.Hash(), Sums: rec.log.Sums(), Strategy: sched.Strategy, Depth: sched.Depth, Decisions: cfg.Replay}
+	madeBy := fmt.Sprintf("`xcallsh explore %s`: %s (seed %d, shrunk to %d scheduling decisions)",
+		sc.Name, firstLine(fl.Signature), fl.First.Schedule.Seed, len(cfg.Replay))
+	b := &report.Body{MadeBy: madeBy, Spec: sess.Spec(), Forced: sc.MachineForced, Scenario: report.ScriptScenario(sc.Name, sc.Source)}
+	return writeFile(path, func(w io.Writer) error { return report.Write(w, h, b) })
+}
