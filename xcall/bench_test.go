@@ -1,129 +1,24 @@
 package xcall
 
-import (
-	"fmt"
-	"testing"
+import "testing"
 
-	"github.com/xcallsh/xcallsh/emu"
-	"github.com/xcallsh/xcallsh/machines"
-)
+// The benchmarks of issue 7, by name; the bodies are in perf.go so that
+// `xcallsh bench` runs the same code.
 
-// runTask boots spec, runs body as a task on CPU 0 until it returns, and
-// fails the benchmark if it does not finish.
-func runTask(b *testing.B, spec *machines.Spec, setup func(k *Kernel), body func(k *Kernel, c *emu.Context)) {
-	k, err := Boot(spec, 0)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer k.Close()
-	k.RecordWrites = false
-	if setup != nil {
-		setup(k)
-	}
-	done := false
-	k.M.Spawn(0, "bench", func(c *emu.Context) {
-		body(k, c)
-		done = true
-	})
-	b.ResetTimer()
-	for !done {
-		next, ok := k.M.NextEventTime()
-		if !ok {
-			b.Fatal("machine ran out of events")
-		}
-		k.M.RunUntil(next + 1e9)
-	}
-	b.StopTimer()
-}
+func BenchmarkCallSingleSync(b *testing.B) { PerfCallSingleSync(b) }
 
-// BenchmarkCallSingleSync: one op = one smp_call_function_single(wait=1)
-// from CPU 0 to CPU 1 of x86-4, Go callback, otherwise idle machine.
-func BenchmarkCallSingleSync(b *testing.B) {
-	b.ReportAllocs()
-	spec, _ := machines.Builtin("x86-4")
-	f := &Func{Name: "nop", Fn: func(*emu.Context, any) error { return nil }}
-	runTask(b, spec, nil, func(k *Kernel, c *emu.Context) {
-		for i := 0; i < b.N; i++ {
-			k.SmpCallFunctionSingle(c, 1, f, nil, true)
-		}
-	})
-}
-
-// BenchmarkBroadcast: one op = smp_call_function(wait=1) from CPU 0 on an
-// x2APIC-cluster machine of N CPUs.
 func BenchmarkBroadcast(b *testing.B) {
-	for _, n := range []int{64, 512, 4096, 8192} {
-		b.Run(fmt.Sprintf("cpus=%d", n), func(b *testing.B) {
-			b.ReportAllocs()
-			spec := machines.Synthetic(machines.ArchX86, "x2apic", "cluster", n, 0)
-			f := &Func{Name: "nop", Fn: func(*emu.Context, any) error { return nil }}
-			runTask(b, spec, nil, func(k *Kernel, c *emu.Context) {
-				for i := 0; i < b.N; i++ {
-					k.SmpCallFunction(c, f, nil, true)
-				}
-			})
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n-1), "ns/target")
-		})
+	for _, n := range BroadcastSizes {
+		b.Run(sizeName(n), PerfBroadcast(n))
 	}
 }
 
-// BenchmarkStall: one op = a 60 s irq-off stall of one CPU with a
-// synchronous caller waiting on it, csdlock_debug on, default timeout.
-func BenchmarkStall(b *testing.B) {
-	b.ReportAllocs()
-	spec, _ := machines.Builtin("x86-4")
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		k, _ := Boot(spec, 0)
-		k.CSDLockDebug = true
-		k.M.Spawn(1, "stall", func(c *emu.Context) {
-			saved := k.LocalIRQSave(c)
-			c.Delay(60e9, "stall")
-			k.LocalIRQRestore(c, saved)
-		})
-		k.M.Spawn(0, "caller", func(c *emu.Context) {
-			k.SmpCallFunctionSingle(c, 1, DoNothing, nil, true)
-		})
-		b.StartTimer()
-		k.M.RunUntil(61e9)
-		b.StopTimer()
-		if k.Stats.Reports == 0 {
-			b.Fatal("no report")
-		}
-		k.Close()
-	}
-}
+func BenchmarkStall(b *testing.B) { PerfStall(b) }
 
-// BenchmarkBoot: booting a machine of N CPUs.
 func BenchmarkBoot(b *testing.B) {
-	for _, n := range []int{4, 64, 512, 8192} {
-		b.Run(fmt.Sprintf("cpus=%d", n), func(b *testing.B) {
-			b.ReportAllocs()
-			spec := machines.Synthetic(machines.ArchX86, "x2apic", "cluster", n, 0)
-			for i := 0; i < b.N; i++ {
-				k, err := Boot(spec, 0)
-				if err != nil {
-					b.Fatal(err)
-				}
-				k.Close()
-			}
-		})
+	for _, n := range BootSizes {
+		b.Run(sizeName(n), PerfBoot(n))
 	}
 }
 
-// BenchmarkChannelRoundTrip is the yardstick: one round trip of an
-// unbuffered channel between two goroutines.
-func BenchmarkChannelRoundTrip(b *testing.B) {
-	ping, pong := make(chan int), make(chan int)
-	go func() {
-		for v := range ping {
-			pong <- v
-		}
-		close(pong)
-	}()
-	for i := 0; i < b.N; i++ {
-		ping <- i
-		<-pong
-	}
-	close(ping)
-}
+func BenchmarkChannelRoundTrip(b *testing.B) { PerfChannelRoundTrip(b) }

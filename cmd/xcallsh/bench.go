@@ -1,0 +1,81 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/xcallsh/xcallsh/luabind"
+	"github.com/xcallsh/xcallsh/xcall"
+)
+
+// benchRow is one line of `xcallsh bench`: a benchmark and its goal.
+type benchRow struct {
+	name string
+	fn   func(b *testing.B)
+	// show renders the result against the goal of docs/performance.md.
+	show func(r testing.BenchmarkResult, chanRT float64) string
+}
+
+func perOp(r testing.BenchmarkResult) float64 { return float64(r.T.Nanoseconds()) / float64(r.N) }
+
+func cmdBench(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	d := 300 * time.Millisecond
+	fs.Var(durationFlag{&d}, "benchtime", "time to spend on each benchmark")
+	if _, err := parseArgs(fs, args); err != nil {
+		return exitBadArgs
+	}
+	testing.Init()
+	flag.Set("test.benchtime", d.String())
+
+	chanRT := perOp(testing.Benchmark(xcall.PerfChannelRoundTrip))
+	fmt.Fprintf(stdout, "xcallsh bench: %s/%s, %d CPUs, Go %s; channel round trip %.0f ns\n\n",
+		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), chanRT)
+	fmt.Fprintf(stdout, "%-28s %14s %12s   %s\n", "benchmark", "host time", "allocs/op", "goal")
+	rows := []benchRow{
+		{"CallSingleSync", xcall.PerfCallSingleSync, func(r testing.BenchmarkResult, rt float64) string {
+			return fmt.Sprintf("<= 250 ns and <= 1 channel RT: %.2f RT", perOp(r)/rt)
+		}},
+		{"LuaCallSingleSync", luabind.PerfLuaCallSingleSync, func(r testing.BenchmarkResult, rt float64) string {
+			return fmt.Sprintf("<= 4 channel RT: %.2f RT", perOp(r)/rt)
+		}},
+	}
+	var perTarget64 float64
+	for _, n := range xcall.BroadcastSizes {
+		n := n
+		rows = append(rows, benchRow{fmt.Sprintf("Broadcast/cpus=%d", n), xcall.PerfBroadcast(n), func(r testing.BenchmarkResult, _ float64) string {
+			pt := perOp(r) / float64(n-1)
+			if n == xcall.BroadcastSizes[0] {
+				perTarget64 = pt
+				return fmt.Sprintf("<= 60 ns/target: %.0f ns/target", pt)
+			}
+			return fmt.Sprintf("<= 60 ns/target, <= 1.3x cpus=64: %.0f ns/target, %.2fx", pt, pt/perTarget64)
+		}})
+	}
+	rows = append(rows, benchRow{"Stall", xcall.PerfStall, func(r testing.BenchmarkResult, _ float64) string {
+		return fmt.Sprintf("<= 20 us: %.1f us", perOp(r)/1e3)
+	}})
+	for _, n := range xcall.BootSizes {
+		n := n
+		rows = append(rows, benchRow{fmt.Sprintf("Boot/cpus=%d", n), xcall.PerfBoot(n), func(r testing.BenchmarkResult, _ float64) string {
+			if n != 8192 {
+				return ""
+			}
+			return fmt.Sprintf("< 5 ms and < 16 MiB: %.2f ms, %.1f MiB", perOp(r)/1e6, float64(r.AllocedBytesPerOp())/(1<<20))
+		}})
+	}
+	for _, row := range rows {
+		r := testing.Benchmark(row.fn)
+		if r.N == 0 {
+			fmt.Fprintf(stdout, "%-28s %14s\n", row.name, "failed")
+			continue
+		}
+		fmt.Fprintf(stdout, "%-28s %11.0f ns %12d   %s\n", row.name, perOp(r), r.AllocsPerOp(), row.show(r, chanRT))
+	}
+	return exitOK
+}

@@ -1,0 +1,5 @@
+package luabind
+
+import "testing"
+
+func BenchmarkLuaCallSingleSync(b *testing.B) { PerfLuaCallSingleSync(b) }
