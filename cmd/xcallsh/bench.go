@@ -69,6 +69,9 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 			return fmt.Sprintf("< 5 ms and < 16 MiB: %.2f ms, %.1f MiB", perOp(r)/1e6, float64(r.AllocedBytesPerOp())/(1<<20))
 		}})
 	}
+	rows = append(rows, benchRow{"Torture", xcall.PerfTorture, func(r testing.BenchmarkResult, _ float64) string {
+		return fmt.Sprintf(">= 3M handler invocations per host second: %.2fM", 1e3/perOp(r))
+	}})
 	for _, row := range rows {
 		r := testing.Benchmark(row.fn)
 		if r.N == 0 {

@@ -52,6 +52,8 @@ func mainArgs(args []string, stdin io.Reader, stdout, stderr io.Writer) (status 
 		return cmdExplore(args[1:], stdout, stderr)
 	case "bench":
 		return cmdBench(args[1:], stdout, stderr)
+	case "torture":
+		return cmdTorture(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -77,6 +79,9 @@ const usage = `usage:
       -m MACHINE, --runs N (1000), -j N (cores), --strategy random|pct, --depth D (3),
       --out DIR (one report per distinct failure), --shard I/N, --json, --first-seed N,
       --shrink N (runs per shrink, 500), --timeout D (per run, 1m)
+  xcallsh torture [-m M] [--seed N] [--duration D] [scftorture parameters, dashed]
+      --nthreads N, --onoff-interval D|jiffies, --stat-interval D|s, --weight-single N, ...
+      --fix NAME=off, --ipi-drop CPU:N (see docs/torture.md); exit 0 on SUCCESS
   xcallsh bench [--benchtime D]           the emulator's own speed on this host (docs/performance.md)
   xcallsh scenarios                       list the built-in scenarios
   xcallsh machines                        list the built-in machines
