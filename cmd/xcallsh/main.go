@@ -18,6 +18,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
+	"strings"
+
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/report"
 )
 
 // Exit statuses (API.md).
@@ -35,7 +39,7 @@ func main() {
 func mainArgs(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int) {
 	defer func() {
 		if r := recover(); r != nil {
-			status = internalError(stderr, r)
+			status = internalError(stderr, r, args)
 		}
 	}()
 	if len(args) == 0 {
@@ -87,10 +91,36 @@ const usage = `usage:
   xcallsh machines                        list the built-in machines
 `
 
-// internalError reports a Go panic as what it is: a bug in xcallsh.
-func internalError(stderr io.Writer, r any) int {
+// internalError reports a Go panic as what it is: a bug in xcallsh, in one
+// paragraph, and writes a file that reproduces it: for `run`, the machine
+// and the script as a report; otherwise the command line.
+func internalError(stderr io.Writer, r any, args []string) int {
+	path := writeCrashReport(r, args)
 	fmt.Fprintf(stderr, "xcallsh: internal error: %v\n"+
-		"This is a bug in xcallsh, not in your script or machine. Please report it with the\n"+
-		"command line and the script that triggered it.\n", r)
+		"This is a bug in xcallsh, not in your script or machine: xcallsh failed where it must\n"+
+		"not. %s Please send it with the command line to the xcallsh developers.\n", r, path)
 	return exitFailed
+}
+
+// writeCrashReport writes what reproduces a crash into the temporary
+// directory and says where (or why it could not).
+func writeCrashReport(r any, args []string) string {
+	f, err := os.CreateTemp("", "xcallsh-crash-*.lua")
+	if err != nil {
+		return "No crash file could be written (" + err.Error() + ")."
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "-- xcallsh crashed (a bug in xcallsh): %v\n-- command line: xcallsh %s\n-- stack:\n", r, strings.Join(args, " "))
+	for _, line := range strings.Split(string(debug.Stack()), "\n") {
+		fmt.Fprintf(f, "--   %s\n", line)
+	}
+	if len(args) >= 2 && args[0] == "run" {
+		if name, src, err := loadScript(args[1]); err == nil && !report.IsReport(src) {
+			fmt.Fprintf(f, "-- Replay with the same flags: xcallsh %s (with this file as the script)\n\n", strings.Join(args, " "))
+			io.WriteString(f, report.ScriptScenario(name, src))
+		} else if err == nil {
+			io.WriteString(f, "\n"+src)
+		}
+	}
+	return "What reproduces it is in " + f.Name() + "."
 }

@@ -78,3 +78,26 @@ func tempFile(t *testing.T, name, content string) string {
 	}
 	return p
 }
+
+func TestInternalErrorWritesACrashFile(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	var errOut bytes.Buffer
+	if st := internalError(&errOut, "boom", []string{"run", "hello", "--seed", "3"}); st != exitFailed {
+		t.Fatalf("exit %d", st)
+	}
+	msg := errOut.String()
+	if !strings.Contains(msg, "internal error: boom") || !strings.Contains(msg, "This is a bug in xcallsh") {
+		t.Fatalf("message:\n%s", msg)
+	}
+	i := strings.Index(msg, "is in ")
+	path := strings.TrimSuffix(strings.Fields(msg[i+len("is in "):])[0], ".")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"-- xcallsh crashed (a bug in xcallsh): boom", "-- command line: xcallsh run hello --seed 3", "local scenario = ", "greet"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("crash file lacks %q", want)
+		}
+	}
+}

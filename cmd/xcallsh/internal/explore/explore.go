@@ -60,9 +60,15 @@ var (
 	digitsRE = regexp.MustCompile(`\d+`)
 )
 
-// Run executes the scenario once under sched and judges it.
-func Run(sc Scenario, sched Schedule) Result {
-	res := Result{Schedule: sched}
+// Run executes the scenario once under sched and judges it. A Go panic in
+// the emulator (a bug in xcallsh) is a failure of kind "internal".
+func Run(sc Scenario, sched Schedule) (res Result) {
+	res = Result{Schedule: sched}
+	defer func() {
+		if r := recover(); r != nil {
+			res.Failed, res.Kind, res.Message = true, "internal", fmt.Sprintf("internal error (a bug in xcallsh): %v", r)
+		}
+	}()
 	var v *xcall.Validator
 	cfg := emu.SchedConfig{Strategy: sched.Strategy, Depth: sched.Depth, Replay: sched.Replay, Record: true}
 	sess, err := luabind.New(luabind.Options{
