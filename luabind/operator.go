@@ -24,10 +24,10 @@ func (s *Session) register() {
 		"spawn":          s.luaSpawn,
 		"run":            s.luaRun,
 		"now":            s.luaNow,
-		"ns":             unit(1),
-		"us":             unit(1e3),
-		"ms":             unit(1e6),
-		"s":              unit(1e9),
+		"ns":             unit("ns", 1),
+		"us":             unit("us", 1e3),
+		"ms":             unit("ms", 1e6),
+		"s":              unit("s", 1e9),
 		"param":          s.luaParam,
 		"ipi_drop":       s.luaIPIDrop,
 		"ipi_delay":      s.luaIPIDelay,
@@ -56,12 +56,12 @@ func (s *Session) register() {
 	s.registerTypes()
 }
 
-func unit(mult float64) lua.LGFunction {
+func unit(name string, mult float64) lua.LGFunction {
 	return func(L *lua.LState) int {
 		v := L.Get(1)
 		n, ok := v.(lua.LNumber)
 		if !ok {
-			L.RaiseError("bad argument #1 (number expected, got %s)", typeName(v))
+			argError(L, 1, name, "number expected, got "+typeName(v))
 		}
 		L.Push(lua.LNumber(float64(n) * mult))
 		return 1
