@@ -68,6 +68,9 @@ type Kernel struct {
 
 	writes []RegWrite
 	isX86  bool
+	// Modules is the " name name" list WARN banners print after
+	// "Modules linked in:" (scftorture sets it while it is loaded).
+	Modules string
 	// RecordWrites keeps the register-write log (on at boot).
 	RecordWrites bool
 	// WritesDropped counts register writes not recorded (beyond MaxWrites).

@@ -434,6 +434,7 @@ func RunTorture(spec *machines.Spec, seed uint64, p TortureParams, log io.Writer
 	}
 	defer k.Close()
 	k.RecordWrites = false // nobody reads a torture run's register writes
+	k.Modules = " scftorture torture"
 	for _, f := range o.fixes {
 		if !k.SetFix(f.name, f.on) {
 			return nil, fmt.Errorf("torture: unknown fix %q", f.name)
@@ -1080,31 +1081,7 @@ func (t *torture) warnOnce(c *emu.Context, cpu int, ws scfWarnSite, text string)
 		}
 		t.warned[ws.id] = true
 	}
-	k := t.k
-	k.printk(cpu, "------------[ cut here ]------------")
-	if text != "" {
-		k.printk(cpu, text)
-	}
-	pid := 0
-	if task := k.M.CPU(cpu).Task(); task != nil {
-		pid = task.PID
-	}
-	k.printk(cpu, fmt.Sprintf("WARNING: CPU: %d PID: %d at kernel/scftorture.c:%d %s", cpu, pid, ws.line, ws.at))
-	k.printk(cpu, "Modules linked in: scftorture torture")
-	k.printInfo(cpu)
-	if k.x86() {
-		k.printk(cpu, "RIP: 0010:"+ws.at)
-	} else {
-		k.printk(cpu, "pc : "+ws.at)
-	}
-	if c != nil {
-		k.printCallTrace(cpu, c)
-	} else {
-		k.printk(cpu, "Call Trace:")
-	}
-	k.printk(cpu, "---[ end trace 0000000000000000 ]---")
-	k.Stats.Warnings++
-	k.tainted = true
+	t.k.warnBanner(c, cpu, "kernel/scftorture.c", ws.line, ws.at, text)
 	t.ownWarns++
 }
 

@@ -62,7 +62,13 @@ func (k *Kernel) warnOnce(c *emu.Context, key string, ws warnSite, text string) 
 }
 
 func (k *Kernel) warnAt(c *emu.Context, ws warnSite, text string) {
-	cpu := c.CPU
+	k.warnBanner(c, c.CPU, "kernel/smp.c", ws.line, ws.at.String(), text)
+}
+
+// warnBanner prints what __warn() prints for a WARN at file:line in
+// function at (%pS) on cpu, c's call trace (c may be nil: no context),
+// and taints the kernel.
+func (k *Kernel) warnBanner(c *emu.Context, cpu int, file string, line int, at, text string) {
 	k.printk(cpu, "------------[ cut here ]------------")
 	if text != "" {
 		k.printk(cpu, text)
@@ -71,9 +77,19 @@ func (k *Kernel) warnAt(c *emu.Context, ws warnSite, text string) {
 	if t := k.M.CPU(cpu).Task(); t != nil {
 		pid = t.PID
 	}
-	k.printk(cpu, fmt.Sprintf("WARNING: CPU: %d PID: %d at kernel/smp.c:%d %s", cpu, pid, ws.line, ws.at))
-	k.printk(cpu, "Modules linked in:")
-	k.dumpRegsAndStack(c, ws.at.String())
+	k.printk(cpu, fmt.Sprintf("WARNING: CPU: %d PID: %d at %s:%d %s", cpu, pid, file, line, at))
+	k.printk(cpu, "Modules linked in:"+k.Modules)
+	k.printInfo(cpu)
+	if k.x86() {
+		k.printk(cpu, "RIP: 0010:"+at)
+	} else {
+		k.printk(cpu, "pc : "+at)
+	}
+	if c != nil {
+		k.printCallTrace(cpu, c)
+	} else {
+		k.printk(cpu, "Call Trace:")
+	}
 	k.printk(cpu, "---[ end trace 0000000000000000 ]---")
 	k.Stats.Warnings++
 	k.tainted = true
