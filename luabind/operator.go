@@ -262,7 +262,7 @@ func (s *Session) luaFix(L *lua.LState) int {
 		if !s.K.SetFix(name, bool(b)) {
 			argError(L, 1, "fix", fmt.Sprintf("unknown fix %q (see fixes())", name))
 		}
-	} else if !s.K.SetFix(name, s.K.Fix(name)) {
+	} else if !xcall.IsFix(name) {
 		argError(L, 1, "fix", fmt.Sprintf("unknown fix %q (see fixes())", name))
 	}
 	L.Push(lua.LBool(s.K.Fix(name)))

@@ -36,6 +36,9 @@ func fixIndex(name string) int {
 	return -1
 }
 
+// IsFix reports whether name is a modelled fix.
+func IsFix(name string) bool { return fixIndex(name) >= 0 }
+
 // Fix reports whether the named fix is applied (all are, at boot).
 func (k *Kernel) Fix(name string) bool {
 	i := fixIndex(name)
