@@ -82,14 +82,16 @@ func (s *Session) luaMachine(L *lua.LState) int {
 	var spec *machines.Spec
 	var err error
 	if strings.ContainsAny(arg, "=\n") {
-		spec, err = machines.Parse("machine()", []byte(arg))
+		spec, err = machines.Parse("inline TOML", []byte(arg))
 	} else {
 		spec, err = machines.Builtin(arg)
 	}
 	if err != nil {
+		s.badMachine = true
 		L.RaiseError("machine: %v", err)
 	}
 	if err := s.boot(spec); err != nil {
+		s.badMachine = true
 		L.RaiseError("machine: %v", err)
 	}
 	return 0

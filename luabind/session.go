@@ -69,7 +69,8 @@ type Session struct {
 	memExceeded atomic.Bool // set by the memory watchdog
 	stopWatch   chan struct{}
 	tasks       int
-	inHook      int // > 0 while a hook's operator code runs
+	inHook      int  // > 0 while a hook's operator code runs
+	badMachine  bool // machine() refused its argument
 }
 
 // Limits on what a script may use.
@@ -129,6 +130,10 @@ func (s *Session) boot(spec *machines.Spec) error {
 	}
 	return nil
 }
+
+// BadMachine reports whether the script's machine() call was refused (an
+// invalid machine: the CLI exits with status 2 for it).
+func (s *Session) BadMachine() bool { return s.badMachine }
 
 // Spec is the booted machine's description.
 func (s *Session) Spec() *machines.Spec { return s.spec }

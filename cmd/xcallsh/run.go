@@ -165,6 +165,9 @@ func runScript(name, src string, f runFlags, stdout, stderr io.Writer) int {
 	status := exitOK
 	if execErr != nil {
 		status = exitFailed
+		if sess.BadMachine() {
+			status = exitBadArgs // an invalid machine, if inline
+		}
 		fmt.Fprintln(stderr, execErr.Error())
 	}
 	now := sess.K.M.Now()

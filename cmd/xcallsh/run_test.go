@@ -287,3 +287,23 @@ func TestRunTimeline(t *testing.T) {
 	_, out, _ = xcallsh(t, "", "run", bc, "-m", "x86-64", "--timeline", "--quiet")
 	contains(t, "big timeline", out, "CPU15", "… 48 more CPUs")
 }
+
+func TestRunInvalidMachineExits2(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.toml")
+	os.WriteFile(bad, []byte("name = \"bad\"\narch = \"x86_64\"\ncpus = 9000\n[irqchip]\nkind = \"x2apic\"\n"), 0o644)
+	inline := filepath.Join(dir, "inline.lua")
+	os.WriteFile(inline, []byte("machine([[\nname = \"x\"\narch = \"x86_64\"\ncpus = 4\n[irqchip]\nkind = \"gicv3\"\n]])\n"), 0o644)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "hello", "-m", bad}, bad + ": line 3: key cpus: 9000 is out of range 1-8192"},
+		{[]string{"run", inline}, inline + `:1: machine: inline TOML: line 5: key irqchip.kind: "gicv3" does not fit arch "x86_64"`},
+	} {
+		var out, errOut bytes.Buffer
+		if st := mainArgs(tc.args, nil, &out, &errOut); st != exitBadArgs || !strings.Contains(errOut.String(), tc.want) {
+			t.Errorf("%v: exit %d, stderr:\n%s\nwant %q", tc.args, st, errOut.String(), tc.want)
+		}
+	}
+}
