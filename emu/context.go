@@ -173,7 +173,9 @@ func (c *Context) wait(busy bool, deadline int64, info WaitInfo) {
 		}
 		c.parent = nil
 	}
-	c.yield()
+	if m.driving != nil || !m.drive(c) {
+		c.yield()
+	}
 	c.state = ctxRunning
 	c.Wait = WaitInfo{}
 }

@@ -83,6 +83,8 @@ type Machine struct {
 
 	interrupt atomic.Bool // set by Interrupt (host side: Ctrl-C, timeouts)
 	limit     int64       // the time RunUntil runs to: no wake-up in place past it
+	driving   *Context    // the context running the event loop itself (drive), if any
+	resumed   bool        // drive: the driving context's wait is over
 	closed    bool
 }
 
@@ -247,6 +249,38 @@ func (m *Machine) newEvent(e event) event {
 	e.seq = m.seq
 	e.tie = m.sched.tie(&e)
 	return e
+}
+
+// drive is the inline driver: c, which must wait and was resumed by the
+// driver itself, runs the event loop on its own stack until its own
+// wake-up comes, so that a wait resolved by other contexts costs no switch
+// back and forth with the driver. It executes exactly what RunUntil would,
+// in the same order: first what RunUntil's loop would do right after c
+// yields (look at c's CPU), then the events. It returns true when c is to
+// go on, false when c must really yield (the run limit, a stop, an
+// interrupt, no events left).
+func (m *Machine) drive(c *Context) bool {
+	m.driving = c
+	m.cur = nil
+	defer func() { m.driving, m.cur = nil, c }()
+	m.runCPU(&m.cpus[c.CPU])
+	for {
+		if m.resumed {
+			m.resumed = false
+			return true
+		}
+		if m.stopped || m.closed || m.interrupt.Load() || m.q.len() == 0 || m.q.peek().t > m.limit {
+			return false
+		}
+		e := m.q.pop()
+		if e.t < m.now {
+			panic(fmt.Sprintf("emu: time went backwards: event at %d, now %d", e.t, m.now))
+		}
+		m.now = e.t
+		m.executed++
+		m.order = mix(mix(m.order, uint64(e.t)), e.seq)
+		m.dispatch(&e)
+	}
 }
 
 // RunUntil executes events up to and including virtual time t, then sets the
@@ -521,6 +555,14 @@ func (m *Machine) handlerJob(c *Context) {
 
 // switchTo runs c until it waits or ends.
 func (m *Machine) switchTo(c *Context) {
+	if c == m.driving {
+		// c is running the event loop itself (drive) and is already on
+		// its own stack: tell the loop to return instead of switching.
+		c.ready = false
+		c.state = ctxRunning
+		m.resumed = true
+		return
+	}
 	if c.w == nil {
 		c.w = m.getWorker()
 		c.w.ctx = c

@@ -36,26 +36,28 @@ func (a *event) before(b *event) bool {
 
 // eventQueue orders events by (t, tie, seq).
 //
-// Events with tie 0 (every event of the canonical schedule) that are due at
-// the same instant share one FIFO, a "run": they arrive in sequence order,
-// so a run is already sorted, and a heap orders the runs by time. A
-// broadcast's IPIs then cost O(1) each, not O(log n). Events with another
-// tie go to a plain binary heap. Popping compares the two heads, so the
-// order is exactly (t, tie, seq) either way.
+// Events with tie 0 (every event of the canonical schedule) go into runs:
+// FIFOs of events due at one instant, appended in sequence order, so each
+// run is sorted. A heap orders the runs by (time, sequence of their head);
+// a push at the instant of the run last appended to joins it, so a
+// broadcast's IPIs cost O(1) each. Events with another tie go to a plain
+// binary heap. Popping compares the two heads, so the order is exactly
+// (t, tie, seq) either way.
 type eventQueue struct {
-	h    []event        // events with tie != 0: a binary min-heap
-	runs []*run         // a binary min-heap of runs by t
-	byT  map[int64]*run // the run of each instant; looked up, never ranged
+	h    []event // events with tie != 0: a binary min-heap
+	runs []*run  // a binary min-heap of runs by (t, head seq)
+	last *run    // the run last appended to, while it is in runs
 	free []*run
 	n    int
 }
 
-// run is the FIFO of tie-0 events due at time t.
+// run is a FIFO of tie-0 events due at time t, in sequence order.
 type run struct {
-	t    int64
 	ev   []event
 	head int
 }
+
+func (r *run) key() *event { return &r.ev[r.head] }
 
 func (q *eventQueue) len() int { return q.n }
 
@@ -66,23 +68,22 @@ func (q *eventQueue) push(e event) {
 		heapUp(q.h, len(q.h)-1)
 		return
 	}
-	if q.byT == nil {
-		q.byT = map[int64]*run{}
+	if r := q.last; r != nil && r.ev[len(r.ev)-1].t == e.t {
+		// Later in sequence than everything in r: r's head is unchanged.
+		r.ev = append(r.ev, e)
+		return
 	}
-	r := q.byT[e.t]
-	if r == nil {
-		if n := len(q.free); n > 0 {
-			r = q.free[n-1]
-			q.free = q.free[:n-1]
-		} else {
-			r = &run{}
-		}
-		r.t = e.t
-		q.byT[e.t] = r
-		q.runs = append(q.runs, r)
-		runUp(q.runs, len(q.runs)-1)
+	var r *run
+	if n := len(q.free); n > 0 {
+		r = q.free[n-1]
+		q.free = q.free[:n-1]
+	} else {
+		r = &run{}
 	}
 	r.ev = append(r.ev, e)
+	q.runs = append(q.runs, r)
+	runUp(q.runs, len(q.runs)-1)
+	q.last = r
 }
 
 // peek returns the earliest event; the queue must not be empty.
@@ -90,8 +91,7 @@ func (q *eventQueue) peek() *event {
 	if len(q.runs) == 0 {
 		return &q.h[0]
 	}
-	r := q.runs[0]
-	e := &r.ev[r.head]
+	e := q.runs[0].key()
 	if len(q.h) > 0 && q.h[0].before(e) {
 		return &q.h[0]
 	}
@@ -102,20 +102,24 @@ func (q *eventQueue) pop() event {
 	q.n--
 	if len(q.runs) > 0 {
 		r := q.runs[0]
-		if len(q.h) == 0 || !q.h[0].before(&r.ev[r.head]) {
+		if len(q.h) == 0 || !q.h[0].before(r.key()) {
 			e := r.ev[r.head]
 			r.ev[r.head] = event{}
 			r.head++
 			if r.head == len(r.ev) {
 				// The run is done: drop it from the heap of runs.
-				delete(q.byT, r.t)
 				last := len(q.runs) - 1
 				q.runs[0] = q.runs[last]
 				q.runs[last] = nil
 				q.runs = q.runs[:last]
-				runDown(q.runs, 0)
+				if q.last == r {
+					q.last = nil
+				}
 				r.ev, r.head = r.ev[:0], 0
 				q.free = append(q.free, r)
+			}
+			if len(q.runs) > 0 {
+				runDown(q.runs, 0) // a new head (or a new top run)
 			}
 			return e
 		}
@@ -162,7 +166,7 @@ func heapDown(h []event, i int) {
 func runUp(h []*run, i int) {
 	for i > 0 {
 		p := (i - 1) / 2
-		if h[i].t >= h[p].t {
+		if !h[i].key().before(h[p].key()) {
 			return
 		}
 		h[i], h[p] = h[p], h[i]
@@ -178,10 +182,10 @@ func runDown(h []*run, i int) {
 			return
 		}
 		m := l
-		if r := l + 1; r < n && h[r].t < h[l].t {
+		if r := l + 1; r < n && h[r].key().before(h[l].key()) {
 			m = r
 		}
-		if h[m].t >= h[i].t {
+		if !h[m].key().before(h[i].key()) {
 			return
 		}
 		h[i], h[m] = h[m], h[i]
