@@ -77,7 +77,8 @@ type Context struct {
 	busy         bool   // the current wait keeps the CPU
 	parent       *Context
 	savedIRQsOff bool
-	vector       int // handlers: the vector taken (-1: NMI)
+	vector       int   // handlers: the vector taken (-1: NMI)
+	tail         int64 // handlers: exit cost still to spend after the body (ExitAfter)
 	Wait         WaitInfo
 
 	// Local is the binding layer's per-context data (a Lua thread, say).
@@ -212,6 +213,17 @@ func (c *Context) PreemptPoint() {
 	c.ready = true
 	c.busy = true
 	c.wait(true, -1, WaitInfo{What: "preempted", Owner: -1})
+}
+
+// ExitAfter, called by a handler body just before it returns, keeps the
+// CPU in the handler for d more ns (the interrupt exit) without keeping
+// the body's coroutine: the same as a final Delay(d), cheaper.
+func (c *Context) ExitAfter(d int64) {
+	if c.Kind == KindIRQ || c.Kind == KindNMI {
+		c.tail = d
+	} else {
+		c.Delay(d, "irq exit")
+	}
 }
 
 // YieldNow lets every event already due at this instant run first, then

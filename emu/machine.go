@@ -42,6 +42,9 @@ type Config struct {
 	// HighVectorFirst takes the highest pending vector first (x86 APIC
 	// priority); otherwise the lowest (GIC SGIs at equal priority).
 	HighVectorFirst bool
+	// IRQEntry is the time from taking an interrupt to the start of its
+	// handler's body (OnInterrupt), in ns.
+	IRQEntry int64
 	// Sched chooses how scheduling decisions are made (sched.go).
 	Sched SchedConfig
 }
@@ -49,14 +52,15 @@ type Config struct {
 // Machine is the live emulation. It is not safe for concurrent use, except
 // Interrupt, which may be called from any goroutine.
 type Machine struct {
-	now     int64
-	seq     uint64
-	q       eventQueue
-	cpus    []CPU
-	seed    uint64
-	rng     *rand.Rand // the script's own randomness
-	sched   *sched     // scheduling decisions
-	highVec bool
+	now      int64
+	seq      uint64
+	q        eventQueue
+	cpus     []CPU
+	seed     uint64
+	rng      *rand.Rand // the script's own randomness
+	sched    *sched     // scheduling decisions
+	highVec  bool
+	irqEntry int64 // interrupt entry cost (Config.IRQEntry)
 
 	cur          *Context  // the running context; nil on the driver
 	pool         []*worker // idle coroutines
@@ -97,13 +101,14 @@ func New(cfg Config) *Machine {
 		cfg.CPUs = 1
 	}
 	m := &Machine{
-		cpus:    make([]CPU, cfg.CPUs),
-		seed:    cfg.Seed,
-		rng:     rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
-		highVec: cfg.HighVectorFirst,
-		sched:   newSched(cfg.Sched, cfg.Seed, cfg.CPUs),
-		nextPID: 100,
-		order:   fnvOffset,
+		cpus:     make([]CPU, cfg.CPUs),
+		seed:     cfg.Seed,
+		rng:      rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
+		highVec:  cfg.HighVectorFirst,
+		irqEntry: cfg.IRQEntry,
+		sched:    newSched(cfg.Sched, cfg.Seed, cfg.CPUs),
+		nextPID:  100,
+		order:    fnvOffset,
 	}
 	for i := range m.cpus {
 		m.cpus[i].ID = i
@@ -333,6 +338,10 @@ func (m *Machine) dispatch(e *event) {
 		m.runCPU(cpu)
 	case evCheck:
 		m.runCPU(&m.cpus[e.cpu])
+	case evExit:
+		c := e.ctx
+		m.finish(c)
+		m.runCPU(&m.cpus[c.CPU])
 	case evFunc:
 		e.fn()
 	}
@@ -369,7 +378,11 @@ func (m *Machine) runCPU(cpu *CPU) {
 		}
 		m.switchTo(c)
 		if c.state == ctxDone {
-			m.finish(c)
+			if c.tail > 0 {
+				m.beginTail(c)
+			} else {
+				m.finish(c)
+			}
 		}
 	}
 }
@@ -507,8 +520,32 @@ func (m *Machine) startHandler(cpu *CPU, vector int) *Context {
 	cpu.Hardirq++
 	cpu.top = h
 	h.job = m.handlerJobFn
+	if vector >= 0 && m.irqEntry > 0 {
+		// Interrupt entry: the CPU is in the handler, interrupts off, but
+		// its body starts only after the entry cost; until then it needs
+		// no coroutine (the same event a Delay at its start would make).
+		h.state, h.busy, h.ready = ctxWaiting, true, false
+		h.Wait = WaitInfo{What: "enters an interrupt", Owner: -1}
+		m.schedule(event{t: m.now + m.irqEntry, kind: evWake, ctx: h, gen: h.gen})
+		return nil
+	}
 	h.ready = true
 	return h
+}
+
+// beginTail retires a handler whose body returned with an exit cost
+// (ExitAfter): its coroutine goes back to the pool at once, and the CPU
+// stays in the handler until the exit event.
+func (m *Machine) beginTail(c *Context) {
+	if w := c.w; w != nil {
+		c.w = nil
+		w.ctx = nil
+		m.pool = append(m.pool, w)
+	}
+	c.state, c.busy, c.ready = ctxWaiting, true, false
+	c.Wait = WaitInfo{What: "returns from an interrupt", Owner: -1}
+	m.schedule(event{t: m.now + c.tail, kind: evExit, ctx: c})
+	c.tail = 0
 }
 
 // finish retires a context whose job returned.

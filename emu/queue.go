@@ -9,6 +9,7 @@ const (
 	evNMI                    // a non-maskable interrupt becomes pending on cpu
 	evFunc                   // call fn on the driver's stack (operator timers, rare)
 	evCheck                  // re-examine cpu: take pending interrupts, resume a ready context
+	evExit                   // a handler's exit cost is over: pop it off its CPU
 )
 
 // event is a small value: the queue holds events, not pointers to them.

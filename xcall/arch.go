@@ -117,8 +117,10 @@ func (k *Kernel) deliver(cpu, vec int) {
 
 // handleInterrupt is the hard-irq entry: x86 sysvec_call_function(_single)
 // (EOI first, then the flush), arm64 do_handle_IPI.
+//
+// The interrupt entry cost (timing.irq_entry) is spent by emu before this
+// runs, and the exit cost after it returns (ExitAfter).
 func (k *Kernel) handleInterrupt(c *emu.Context, vec int) {
-	k.spend(c, k.T.IRQEntry, "irq entry")
 	if k.x86() {
 		switch vec {
 		case vecCallFunctionSingle, vecCallFunction:
@@ -153,7 +155,7 @@ func (k *Kernel) handleInterrupt(c *emu.Context, vec int) {
 			k.M.Trace(c.CPU, "ipi_exit", "("+reason+")")
 		}
 	}
-	k.spend(c, k.T.IRQExit, "irq exit")
+	c.ExitAfter(k.T.IRQExit)
 }
 
 func (k *Kernel) traceVector(cpu int, name string, vec int) {

@@ -152,7 +152,8 @@ func BootSched(spec *machines.Spec, seed uint64, sc emu.SchedConfig) (*Kernel, e
 	if err != nil {
 		return nil, fmt.Errorf("booting %q: %w", spec.Name, err)
 	}
-	m := emu.New(emu.Config{CPUs: spec.CPUs, Seed: seed, HighVectorFirst: spec.Arch == machines.ArchX86, Sched: sc})
+	m := emu.New(emu.Config{CPUs: spec.CPUs, Seed: seed, HighVectorFirst: spec.Arch == machines.ArchX86, Sched: sc,
+		IRQEntry: spec.Timing.IRQEntry})
 	k := &Kernel{
 		M:               m,
 		Spec:            spec,

@@ -111,18 +111,21 @@ func (a *activity) attach(k *xcall.Kernel) {
 	}
 	k.M.AddSink(a)
 	k.Events = append(k.Events, a)
+	// The body of a maskable handler runs after the entry cost and before
+	// the exit cost (emu spends both): the slice covers all three.
+	entry, exit := k.T.IRQEntry, k.T.IRQExit
 	if irq := k.M.OnInterrupt; irq != nil {
 		k.M.OnInterrupt = func(c *emu.Context, vector int) {
-			a.handlerStart(c.CPU, vector, false)
+			a.handlerStart(c.CPU, vector, false, a.m.Now()-entry)
 			irq(c, vector)
-			a.handlerEnd(c.CPU)
+			a.handlerEnd(c.CPU, a.m.Now()+exit)
 		}
 	}
 	if nmi := k.M.OnNMI; nmi != nil {
 		k.M.OnNMI = func(c *emu.Context) {
-			a.handlerStart(c.CPU, -1, true)
+			a.handlerStart(c.CPU, -1, true, a.m.Now())
 			nmi(c)
-			a.handlerEnd(c.CPU)
+			a.handlerEnd(c.CPU, a.m.Now())
 		}
 	}
 }
@@ -325,8 +328,7 @@ func (a *activity) expect(c *emu.Context, stall bool) {
 	}
 }
 
-func (a *activity) handlerStart(cpu, vector int, nmi bool) {
-	t := a.m.Now()
+func (a *activity) handlerStart(cpu, vector int, nmi bool, t int64) {
 	a.sight(cpu, t)
 	tr := &a.tracks[cpu]
 	kind := spanHandler
@@ -354,8 +356,7 @@ func (a *activity) handlerStart(cpu, vector int, nmi bool) {
 	tr.pending = keep
 }
 
-func (a *activity) handlerEnd(cpu int) {
-	t := a.m.Now()
+func (a *activity) handlerEnd(cpu int, t int64) {
 	tr := &a.tracks[cpu]
 	for n := len(tr.stack); n > 0; n-- {
 		i := tr.stack[n-1]
