@@ -277,15 +277,20 @@ func (m *Machine) drive(c *Context) bool {
 		if m.stopped || m.closed || m.interrupt.Load() || m.q.len() == 0 || m.q.peek().t > m.limit {
 			return false
 		}
-		e := m.q.pop()
-		if e.t < m.now {
-			panic(fmt.Sprintf("emu: time went backwards: event at %d, now %d", e.t, m.now))
-		}
-		m.now = e.t
-		m.executed++
-		m.order = mix(mix(m.order, uint64(e.t)), e.seq)
-		m.dispatch(&e)
+		m.step()
 	}
+}
+
+// step executes the next event.
+func (m *Machine) step() {
+	e := m.q.pop()
+	if e.t < m.now {
+		panic(fmt.Sprintf("emu: time went backwards: event at %d, now %d", e.t, m.now))
+	}
+	m.now = e.t
+	m.executed++
+	m.order = mix(mix(m.order, uint64(e.t)), e.seq)
+	m.dispatch(&e)
 }
 
 // RunUntil executes events up to and including virtual time t, then sets the
@@ -305,14 +310,7 @@ func (m *Machine) RunUntil(t int64) error {
 		if m.q.len() == 0 || m.q.peek().t > t {
 			break
 		}
-		e := m.q.pop()
-		if e.t < m.now {
-			panic(fmt.Sprintf("emu: time went backwards: event at %d, now %d", e.t, m.now))
-		}
-		m.now = e.t
-		m.executed++
-		m.order = mix(mix(m.order, uint64(e.t)), e.seq)
-		m.dispatch(&e)
+		m.step()
 	}
 	if !m.stopped && m.now < t {
 		m.now = t

@@ -1124,70 +1124,56 @@ func scfJiffies(ns int64) int64 { return ns / Jiffy }
 
 // offline is torture_offline(); false if it did not try.
 func (t *torture) offline(kt *tortureThread, cpu int) bool {
-	c, k := kt.c, t.k
+	k := t.k
 	if !k.Online(cpu) || !t.hotpluggable(cpu) || k.NumOnline() <= 1 {
 		return false
 	}
-	if t.p.Verbose > 1 {
-		t.pr(c.CPU, fmt.Sprintf("scftorture-torture:torture_onoff task: offlining %d", cpu))
-	}
-	start := scfJiffies(k.M.Now())
 	o := &t.onoff
-	o.OfflineAttempts++
-	t.cpusWriteLock(c)
-	ret := k.CPUDown(c, cpu)
-	t.cpusWriteUnlock()
-	if ret != 0 {
-		if t.p.Verbose != 0 {
-			t.pr(c.CPU, fmt.Sprintf("scftorture-torture:torture_onoff task: offline %d failed: errno %d", cpu, ret))
-		}
-		return true
-	}
-	if t.p.Verbose > 1 {
-		t.pr(c.CPU, fmt.Sprintf("scftorture-torture:torture_onoff task: offlined %d", cpu))
-	}
-	o.OfflineSuccesses++
-	d := scfJiffies(k.M.Now()) - start
-	o.SumOffline += d
-	if o.MinOffline < 0 {
-		o.MinOffline, o.MaxOffline = d, d
-	}
-	o.MinOffline, o.MaxOffline = min(o.MinOffline, d), max(o.MaxOffline, d)
+	t.hotplugOp(kt, cpu, "offlin", "offline", k.CPUDown, &o.OfflineAttempts, &o.OfflineSuccesses, &o.MinOffline, &o.MaxOffline, &o.SumOffline)
 	return true
 }
 
 // online is torture_online(); false if it did not try.
 func (t *torture) online(kt *tortureThread, cpu int) bool {
-	c, k := kt.c, t.k
+	k := t.k
 	if k.Online(cpu) || !t.hotpluggable(cpu) {
 		return false
 	}
+	o := &t.onoff
+	t.hotplugOp(kt, cpu, "onlin", "online", k.CPUUp, &o.OnlineAttempts, &o.OnlineSuccesses, &o.MinOnline, &o.MaxOnline, &o.SumOnline)
+	return true
+}
+
+// hotplugOp is the common body of torture_offline() and torture_online():
+// the verbose lines ("offlining 3", "offline 3 failed", "offlined 3"), the
+// operation under the hotplug write lock, and its statistics in jiffies.
+func (t *torture) hotplugOp(kt *tortureThread, cpu int, stem, verb string, op func(*emu.Context, int) int,
+	attempts, successes, minJ, maxJ, sumJ *int64) {
+	c, k := kt.c, t.k
 	if t.p.Verbose > 1 {
-		t.pr(c.CPU, fmt.Sprintf("scftorture-torture:torture_onoff task: onlining %d", cpu))
+		t.pr(c.CPU, fmt.Sprintf("scftorture-torture:torture_onoff task: %sing %d", stem, cpu))
 	}
 	start := scfJiffies(k.M.Now())
-	o := &t.onoff
-	o.OnlineAttempts++
+	*attempts++
 	t.cpusWriteLock(c)
-	ret := k.CPUUp(c, cpu)
+	ret := op(c, cpu)
 	t.cpusWriteUnlock()
 	if ret != 0 {
 		if t.p.Verbose != 0 {
-			t.pr(c.CPU, fmt.Sprintf("scftorture-torture:torture_onoff task: online %d failed: errno %d", cpu, ret))
+			t.pr(c.CPU, fmt.Sprintf("scftorture-torture:torture_onoff task: %s %d failed: errno %d", verb, cpu, ret))
 		}
-		return true
+		return
 	}
 	if t.p.Verbose > 1 {
-		t.pr(c.CPU, fmt.Sprintf("scftorture-torture:torture_onoff task: onlined %d", cpu))
+		t.pr(c.CPU, fmt.Sprintf("scftorture-torture:torture_onoff task: %sed %d", stem, cpu))
 	}
-	o.OnlineSuccesses++
+	*successes++
 	d := scfJiffies(k.M.Now()) - start
-	o.SumOnline += d
-	if o.MinOnline < 0 {
-		o.MinOnline, o.MaxOnline = d, d
+	*sumJ += d
+	if *minJ < 0 {
+		*minJ, *maxJ = d, d
 	}
-	o.MinOnline, o.MaxOnline = min(o.MinOnline, d), max(o.MaxOnline, d)
-	return true
+	*minJ, *maxJ = min(*minJ, d), max(*maxJ, d)
 }
 
 // onlineAll is torture_online_all(): bring every possible CPU online,
