@@ -242,6 +242,7 @@ func (k *Kernel) bringUp(c *emu.Context, cpu int) int {
 			// interrupts off, marks itself online and goes idle.
 			cpuh := k.M.CPU(cpu)
 			cpuh.ClearPending()
+			cpuh.IRQsOff = false // start_secondary enables interrupts once online
 			k.invoke(c, cpu, s, true)
 			for a := cpuhpAPIdleDead; a <= cpuhpAPOnline; a++ {
 				k.invoke(c, cpu, a, true)

@@ -176,7 +176,9 @@ func BootSched(spec *machines.Spec, seed uint64, sc emu.SchedConfig) (*Kernel, e
 	k.active = NewCpumask(spec.CPUs)
 	for c := 0; c < spec.CPUs; c++ {
 		m.CPU(c).Parked = true
+		m.CPU(c).IRQsOff = true // not booted: nothing runs there
 	}
+	m.CPU(0).IRQsOff = false
 	// The boot CPU is up; the others come up through the same walk as
 	// cpu_up, at time 0.
 	k.online.Set(0)

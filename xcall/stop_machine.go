@@ -89,6 +89,8 @@ func (k *Kernel) multiCPUStop(c *emu.Context, ms *multiStop) {
 		// The outgoing CPU's idle task reports it dead and never takes an
 		// interrupt again (cpuhp_report_idle_dead).
 		k.hpState[c.CPU] = cpuhpAPIdleDead
-		k.M.CPU(c.CPU).Parked = true
+		cpu := k.M.CPU(c.CPU)
+		cpu.Parked = true
+		cpu.IRQsOff = true // the dead CPU idles with interrupts off
 	}
 }
