@@ -562,8 +562,11 @@ func (m *Machine) finish(c *Context) {
 	default:
 		// A task that ends with interrupts or preemption disabled leaves the
 		// CPU clean for the next one (the kernel would warn; callers check).
-		cpu.IRQsOff = false
-		cpu.Preempt = 0
+		// A parked (dead) CPU keeps what its last thread left.
+		if !cpu.Parked {
+			cpu.IRQsOff = false
+			cpu.Preempt = 0
+		}
 	}
 	if w := c.w; w != nil {
 		c.w = nil
