@@ -321,7 +321,7 @@ func (s *Session) luaPanicked(L *lua.LState) int {
 }
 
 func (s *Session) luaStuck(L *lua.LState) int {
-	if st := s.K.M.Stuck(); st != "" {
+	if st := s.K.Stuck(); st != "" {
 		L.Push(lua.LString(st))
 	} else {
 		L.Push(lua.LNil)

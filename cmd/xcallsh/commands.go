@@ -442,7 +442,7 @@ func cmdRunShell(sh *Shell, args, line string) error {
 	case why != timeUp && why != "":
 		return fmt.Errorf("%s: %s", name, why)
 	}
-	if st := sh.sess.K.M.Stuck(); st != "" {
+	if st := sh.sess.K.Stuck(); st != "" {
 		fmt.Fprintf(sh.out, "stuck: %s\n", st)
 	}
 	fmt.Fprintf(sh.out, "virtual time %s\n", fmtVirtual(sh.sess.K.M.Now()))

@@ -95,7 +95,7 @@ func outcomeOf(s *luabind.Session, execErr error) outcome {
 	if stopped, why := k.M.Stopped(); stopped && why != nil && !errors.Is(why, xcall.ErrPanic) {
 		return outcome{Kind: "failed", Detail: why.Error()}
 	}
-	if st := k.M.Stuck(); st != "" {
+	if st := k.Stuck(); st != "" {
 		return outcome{Kind: "stuck", Detail: st}
 	}
 	return outcome{Kind: "ok"}

@@ -96,8 +96,8 @@ func Run(sc Scenario, sched Schedule) (res Result) {
 		}
 	case k.Panicked() != "":
 		res.Failed, res.Kind, res.Message = true, "panic", k.Panicked()
-	case k.M.Stuck() != "":
-		res.Failed, res.Kind, res.Message = true, "stuck", k.M.Stuck()
+	case k.Stuck() != "":
+		res.Failed, res.Kind, res.Message = true, "stuck", k.Stuck()
 	default:
 		if errs := v.Errors(); len(errs) > 0 {
 			res.Failed, res.Kind, res.Message = true, "validator", errs[0]
