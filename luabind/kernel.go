@@ -297,6 +297,15 @@ func (s *Session) kernelAPI2() map[string]lua.LGFunction {
 			})
 			return 0
 		},
+		"cpus_peek_for_pending_ipi": func(L *lua.LState) int {
+			L.Push(lua.LBool(k().CPUsPeekForPendingIPI(s.checkMask(L, 1, "cpus_peek_for_pending_ipi"))))
+			return 1
+		},
+		"wake_up_all_idle_cpus": func(L *lua.LState) int {
+			c := s.needCPU(L, "wake_up_all_idle_cpus")
+			call(c, "wake_up_all_idle_cpus+0x4a/0x90", func() { k().WakeUpAllIdleCPUs(c) })
+			return 0
+		},
 		"kick_all_cpus_sync": func(L *lua.LState) int {
 			c := s.needCPU(L, "kick_all_cpus_sync")
 			call(c, "kick_all_cpus_sync+0x1f/0x30", func() { k().KickAllCPUsSync(c) })

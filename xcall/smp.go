@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	"github.com/xcallsh/xcallsh/emu"
+	"github.com/xcallsh/xcallsh/irqchip"
 )
 
 // Flags of smp_call_function_many_cond.
@@ -634,4 +635,51 @@ func (k *Kernel) SmpCallOnCPU(c *emu.Context, cpu int, f func(w *emu.Context) (i
 		c.Block(&done, emu.WaitInfo{What: "waits for smp_call_on_cpu on", Owner: cpu})
 	}
 	return ret
+}
+
+// CPUsPeekForPendingIPI is cpus_peek_for_pending_ipi(): whether any CPU of
+// mask has a non-empty call_single_queue (a racy snapshot in the kernel).
+func (k *Kernel) CPUsPeekForPendingIPI(mask Cpumask) bool {
+	for cpu := mask.Next(0); cpu >= 0 && cpu < k.nr; cpu = mask.Next(cpu + 1) {
+		if k.pc[cpu].queue != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// WakeUpAllIdleCPUs is wake_up_all_idle_cpus(): every other online CPU
+// that is idle gets a reschedule IPI (wake_up_if_idle), unless it polls.
+func (k *Kernel) WakeUpAllIdleCPUs(c *emu.Context) {
+	for cpu := 0; cpu < k.nr; cpu++ {
+		k.PreemptDisable(c)
+		if cpu != c.CPU && k.online.Test(cpu) && k.M.CPU(cpu).Idle() {
+			k.smpSendReschedule(c, cpu)
+		}
+		k.PreemptEnable(c)
+	}
+}
+
+var siteWakeIfIdle = site{"wake_up_if_idle", 0x6e, 0xa0}
+
+// smpSendReschedule is smp_send_reschedule() for an idle target: a polling
+// idle CPU only gets need-resched set; otherwise the reschedule IPI, traced
+// as ipi_send_cpu with no callback (x86) or ipi_raise (arm64).
+func (k *Kernel) smpSendReschedule(c *emu.Context, cpu int) {
+	if k.idlePoll {
+		if k.M.Tracing() {
+			k.M.Trace(c.CPU, "sched_wake_idle_without_ipi", fmt.Sprintf("cpu=%d", cpu))
+		}
+		return
+	}
+	if k.x86() {
+		if k.M.Tracing() {
+			k.M.Trace(c.CPU, "ipi_send_cpu", fmt.Sprintf("cpu=%d callsite=%s callback=0x0", cpu, siteWakeIfIdle))
+		}
+	} else {
+		k.traceRaise(c.CPU, []int{cpu}, "Rescheduling interrupts")
+	}
+	p := &k.pc[c.CPU]
+	p.wbuf = k.appendSingle(p.wbuf[:0], c.CPU, cpu, irqchip.Reschedule)
+	k.send(c, p.wbuf)
 }

@@ -118,3 +118,25 @@ type sinkFunc func(e *emu.TraceEvent)
 
 func (f sinkFunc) Trace(e *emu.TraceEvent) { f(e) }
 func (f sinkFunc) Log(*emu.LogLine)        {}
+
+func TestWakeUpAllIdleCPUsAndPeek(t *testing.T) {
+	k := boot(t, "x86-4")
+	k.M.Spawn(2, "busy", func(c *emu.Context) { c.Delay(1e6, "busy") })
+	var peek []bool
+	k.M.Spawn(1, "t", func(c *emu.Context) {
+		k.WakeUpAllIdleCPUs(c)
+		peek = append(peek, k.CPUsPeekForPendingIPI(MaskOf(4, 0, 3)))
+	})
+	k.M.RunUntil(1e5)
+	var dst []string
+	for _, w := range k.Writes() {
+		dst = append(dst, fmt.Sprintf("%#x", w.Value))
+	}
+	// Reschedule IPIs (0xfd) to the idle CPUs 0 and 3 only, physical x2APIC IDs.
+	if got := strings.Join(dst, " "); got != "0xfd 0x3000000fd" {
+		t.Errorf("writes %s", got)
+	}
+	if fmt.Sprint(peek) != "[false]" {
+		t.Errorf("peek %v", peek)
+	}
+}
