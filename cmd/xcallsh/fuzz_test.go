@@ -21,14 +21,15 @@ func FuzzShellLine(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, input string) {
+		t.Chdir(t.TempDir()) // a command that writes a file writes it there
 		sh, err := newShell("x86-4", false, 0, io.Discard, io.Discard)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer sh.Close()
 		for _, line := range strings.Split(input, "\n") {
-			if strings.HasPrefix(strings.TrimSpace(line), "report") || strings.HasPrefix(strings.TrimSpace(line), "source") ||
-				strings.HasPrefix(strings.TrimSpace(line), "trace ") {
+			if cmd, args, ok := lookupCommand(strings.TrimSpace(line)); ok &&
+				(cmd.name == "report" || cmd.name == "source" || cmd.name == "trace" && args != "") {
 				continue // these touch files: covered by their own tests
 			}
 			watchdog := time.AfterFunc(3*time.Second, sh.Interrupt)
