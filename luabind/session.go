@@ -21,6 +21,7 @@ import (
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/parse"
 
 	"github.com/xcallsh/xcallsh/emu"
 	"github.com/xcallsh/xcallsh/machines"
@@ -214,12 +215,35 @@ func errMsg(err error) string {
 // Exec runs a chunk of Lua source at operator level. name is the chunk
 // name errors carry ("scripts/hello.lua"). It returns the chunk's values.
 func (s *Session) Exec(name, src string) ([]lua.LValue, error) {
-	s.armTimeout()
-	defer s.disarmTimeout()
 	fn, err := s.L.Load(strings.NewReader(src), name)
 	if err != nil {
 		return nil, &ScriptError{Msg: errMsg(err)}
 	}
+	return s.run(fn)
+}
+
+// Compile compiles a chunk once, for running it in many sessions
+// (ExecCompiled): explore does not parse its scenario for every seed.
+func Compile(name, src string) (*lua.FunctionProto, error) {
+	chunk, err := parse.Parse(strings.NewReader(src), name)
+	if err != nil {
+		return nil, &ScriptError{Msg: fmt.Sprintf("%s: %v", name, err)}
+	}
+	proto, err := lua.Compile(chunk, name)
+	if err != nil {
+		return nil, &ScriptError{Msg: err.Error()}
+	}
+	return proto, nil
+}
+
+// ExecCompiled runs a chunk compiled by Compile, like Exec.
+func (s *Session) ExecCompiled(proto *lua.FunctionProto) ([]lua.LValue, error) {
+	return s.run(s.L.NewFunctionFromProto(proto))
+}
+
+func (s *Session) run(fn *lua.LFunction) ([]lua.LValue, error) {
+	s.armTimeout()
+	defer s.disarmTimeout()
 	top := s.L.GetTop()
 	s.L.Push(fn)
 	if err := s.L.PCall(0, lua.MultRet, nil); err != nil {

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	lua "github.com/yuin/gopher-lua"
+
 	"github.com/xcallsh/xcallsh/emu"
 	"github.com/xcallsh/xcallsh/luabind"
 	"github.com/xcallsh/xcallsh/xcall"
@@ -24,6 +26,8 @@ type Scenario struct {
 	Machine       string // -m, or "" for the script's own / the default
 	MachineForced bool
 	Timeout       time.Duration // host time per run (0: none)
+
+	compiled *lua.FunctionProto // Source, compiled once by Search
 }
 
 // Schedule says how one run makes its scheduling decisions.
@@ -84,7 +88,11 @@ func Run(sc Scenario, sched Schedule) (res Result) {
 		return res
 	}
 	defer sess.Close()
-	_, err = sess.Exec(sc.Name, sc.Source)
+	if sc.compiled == nil {
+		_, err = sess.Exec(sc.Name, sc.Source)
+	} else {
+		_, err = sess.ExecCompiled(sc.compiled)
+	}
 	k := sess.K
 	res.Decisions = append([]emu.Decision(nil), k.M.Decisions()...)
 	res.Events = k.M.Executed()
@@ -212,6 +220,9 @@ type Failure struct {
 // progress after each run, and returns the distinct failures in the order
 // of their first seed.
 func Search(sc Scenario, opts Options, progress func(done, failed int, r Result)) []Failure {
+	if proto, err := luabind.Compile(sc.Name, sc.Source); err == nil {
+		sc.compiled = proto // a syntax error is reported by each run instead
+	}
 	seeds := opts.Seeds()
 	jobs := max(opts.Jobs, 1)
 	results := make([]Result, len(seeds))
