@@ -158,3 +158,13 @@ func (s *Session) checkMask(L *lua.LState, n int, fname string) xcall.Cpumask {
 
 // maskValue is the userdata behind cpumask values.
 type maskValue struct{ m xcall.Cpumask }
+
+// mightSleep is might_sleep() for the kernel functions that sleep (msleep,
+// smp_call_on_cpu, cpu_down, cpu_up): in a handler, with interrupts or
+// preemption disabled, the call is refused with the kernel's BUG text.
+func (s *Session) mightSleep(L *lua.LState, c *emu.Context, fname string) {
+	k := s.K
+	if !k.InTask(c) || k.IRQsDisabled(c) || k.M.CPU(c.CPU).Preempt > 0 {
+		L.RaiseError("%s: BUG: sleeping function called from invalid context (it sleeps: call it from a task with interrupts and preemption enabled)", fname)
+	}
+}

@@ -6,30 +6,24 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
-	"github.com/xcallsh/xcallsh/emu"
 	"github.com/xcallsh/xcallsh/xcall"
 )
 
 // hotplugAPI: cpu_down/cpu_up (kernel), hook/cpuhp_fail/inject_csd (operator).
 func (s *Session) hotplugAPI() map[string]lua.LGFunction {
 	k := func() *xcall.Kernel { return s.K }
-	sleeping := func(L *lua.LState, c *emu.Context, fname string) {
-		if !k().InTask(c) || k().IRQsDisabled(c) || k().M.CPU(c.CPU).Preempt > 0 {
-			L.RaiseError("%s: BUG: sleeping function called from invalid context (it sleeps: call it from a task with interrupts and preemption enabled)", fname)
-		}
-	}
 	return map[string]lua.LGFunction{
 		"cpu_down": func(L *lua.LState) int {
 			c := s.needCPU(L, "cpu_down")
 			cpu := kernelCPU(L, 1, "cpu_down")
-			sleeping(L, c, "cpu_down")
+			s.mightSleep(L, c, "cpu_down")
 			L.Push(lua.LNumber(k().CPUDown(c, cpu)))
 			return 1
 		},
 		"cpu_up": func(L *lua.LState) int {
 			c := s.needCPU(L, "cpu_up")
 			cpu := kernelCPU(L, 1, "cpu_up")
-			sleeping(L, c, "cpu_up")
+			s.mightSleep(L, c, "cpu_up")
 			L.Push(lua.LNumber(k().CPUUp(c, cpu)))
 			return 1
 		},

@@ -117,9 +117,7 @@ func (s *Session) kernelAPI() map[string]lua.LGFunction {
 		"msleep": func(L *lua.LState) int {
 			c := s.needCPU(L, "msleep")
 			ms := checkInt(L, 1, "msleep")
-			if !k().InTask(c) || k().IRQsDisabled(c) || k().M.CPU(c.CPU).Preempt > 0 {
-				L.RaiseError("msleep: BUG: sleeping function called from invalid context (interrupts off, preemption off or in an interrupt handler)")
-			}
+			s.mightSleep(L, c, "msleep")
 			if ms > 0 {
 				c.Sleep(ms*1e6, "sleeps in msleep")
 			}
@@ -316,9 +314,7 @@ func (s *Session) kernelAPI2() map[string]lua.LGFunction {
 			cpu := kernelCPU(L, 1, "smp_call_on_cpu")
 			fn := checkFunc(L, 2, "smp_call_on_cpu")
 			par := L.Get(3)
-			if !k().InTask(c) || k().IRQsDisabled(c) {
-				L.RaiseError("smp_call_on_cpu: BUG: sleeping function called from invalid context (it waits for a completion)")
-			}
+			s.mightSleep(L, c, "smp_call_on_cpu")
 			f := s.funcOf(fn)
 			var ret int
 			call(c, "smp_call_on_cpu+0xa8/0x110", func() {

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/xcallsh/xcallsh/emu"
-	"github.com/xcallsh/xcallsh/machines"
 )
 
 // ev builds an Event; Dst is -1 unless given.
@@ -314,15 +313,7 @@ func (r *recorder) KernelEvent(e Event) { r.events = append(r.events, e) }
 // job in a task on CPU 0 and runs the machine for a millisecond.
 func bootRun(t *testing.T, name string, job func(k *Kernel, c *emu.Context)) (*Validator, []Event) {
 	t.Helper()
-	spec, err := machines.Builtin(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := Boot(spec, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer k.Close()
+	k := boot(t, name)
 	v := NewValidator()
 	v.Attach(k)
 	rec := &recorder{}
