@@ -77,8 +77,10 @@ type Context struct {
 	busy         bool   // the current wait keeps the CPU
 	parent       *Context
 	savedIRQsOff bool
-	vector       int   // handlers: the vector taken (-1: NMI)
-	tail         int64 // handlers: exit cost still to spend after the body (ExitAfter)
+	vector       int            // handlers: the vector taken (-1: NMI)
+	tail         int64          // handlers: exit cost still to spend after the body (ExitAfter)
+	then         func(*Context) // stackless handlers: what runs when the current wait ends
+	toStack      bool           // stackless handlers: go on in a coroutine (Continue)
 	Wait         WaitInfo
 
 	// Local is the binding layer's per-context data (a Lua thread, say).
@@ -149,6 +151,10 @@ func (c *Context) wait(busy bool, deadline int64, info WaitInfo) {
 	if m.cur != c {
 		panic("emu: wait called outside the running context")
 	}
+	if c.w == nil {
+		c.waitStackless(deadline, info)
+		return
+	}
 	if c.Kind == KindIRQ || c.Kind == KindNMI {
 		busy = true // a handler cannot leave its CPU
 	}
@@ -179,6 +185,69 @@ func (c *Context) wait(busy bool, deadline int64, info WaitInfo) {
 	}
 	c.state = ctxRunning
 	c.Wait = WaitInfo{}
+}
+
+// waitStackless is a wait of a handler running on the engine's stack
+// (Stackless). Waiting for good parks it: the body unwinds to the engine
+// (errParked) and the handler stays on its CPU. Any other wait cannot
+// return later on this stack, so it is a bug in the handler body.
+func (c *Context) waitStackless(deadline int64, info WaitInfo) {
+	if deadline < 0 && !c.ready {
+		c.state, c.busy, c.Wait = ctxWaiting, true, info
+		panic(errParked{})
+	}
+	panic(fmt.Sprintf("emu: a %s handler on CPU %d %s on the engine's stack: use Spend, or Continue first", c.Kind, c.CPU, info.What))
+}
+
+// errParked unwinds a stackless handler that waits for good.
+type errParked struct{}
+
+// Stackless reports whether c is a handler body running on the engine's
+// own stack, as every handler body starts. It may then spend time only
+// through Spend, and must call Continue before anything else that waits
+// (Delay, Spin, Yield, ...); WaitForever is allowed.
+func (c *Context) Stackless() bool { return c.w == nil }
+
+// Spend keeps the CPU busy for d ns, like Delay, and reports whether the
+// time is already spent and the caller should go on. In a coroutine it is
+// Delay and returns true. On the engine's stack (Stackless) it returns
+// true when the wake-up could be executed in place, and otherwise false:
+// the caller must return at once, and then (if not nil) runs, on the
+// engine's stack again, when the time is up.
+func (c *Context) Spend(d int64, what string, then func(*Context)) bool {
+	if d <= 0 {
+		return true
+	}
+	if c.w != nil {
+		c.Delay(d, what)
+		return true
+	}
+	m := c.m
+	if m.cur != c {
+		panic("emu: Spend called outside the running context")
+	}
+	// The same event, and the same shortcut, as wait's.
+	e := m.newEvent(event{t: m.now + d, kind: evWake, ctx: c, gen: c.gen})
+	if m.runInPlace(c, &e) {
+		c.gen++
+		return true
+	}
+	m.q.push(e)
+	c.state, c.busy, c.then = ctxWaiting, true, then
+	c.Wait = WaitInfo{What: what, Owner: -1}
+	return false
+}
+
+// Continue runs job as the rest of c's body in a coroutine, where it may
+// wait like any context. On the engine's stack the caller must return at
+// once: job starts, on a pooled coroutine, as soon as it does. In a
+// coroutine Continue simply calls job.
+func (c *Context) Continue(job func(*Context)) {
+	if c.w != nil {
+		job(c)
+		return
+	}
+	c.job, c.toStack = job, true
 }
 
 // yield hands control back to the driver.

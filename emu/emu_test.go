@@ -19,7 +19,7 @@ func TestInterruptPendingWhileIRQsOff(t *testing.T) {
 	var r record
 	m.OnInterrupt = func(c *Context, v int) {
 		r.add(m, "cpu%d irq %#x", c.CPU, v)
-		c.Delay(10, "handler")
+		c.Spend(10, "handler", nil)
 	}
 	m.Spawn(1, "stall", func(c *Context) {
 		cpu := m.CPU(c.CPU)
@@ -48,9 +48,13 @@ func TestInterruptDuringDelayAndSpin(t *testing.T) {
 	flag := false
 	m.OnInterrupt = func(c *Context, v int) {
 		r.add(m, "cpu%d irq", c.CPU)
-		c.Delay(50, "handler")
-		flag = true
-		q.Wake(m, 5)
+		then := func(*Context) {
+			flag = true
+			q.Wake(m, 5)
+		}
+		if c.Spend(50, "handler", then) {
+			then(c)
+		}
 	}
 	m.Spawn(0, "waiter", func(c *Context) {
 		for !flag {

@@ -7,9 +7,11 @@
 // # Execution model
 //
 // One host goroutine (the driver) pops events and switches into contexts.
-// Every context (a task, an interrupt handler, ...) runs on a pooled
-// coroutine (iter.Pull) and gives control back only when it waits: a busy wait
-// (Delay, Spin) keeps its CPU, a sleep (Sleep, Block) frees it. Exactly one
+// Every thread (a task, a kworker, ...) runs on a pooled coroutine
+// (iter.Pull) and gives control back only when it waits: a busy wait
+// (Delay, Spin) keeps its CPU, a sleep (Sleep, Block) frees it. An interrupt
+// handler's body runs on the engine's stack until it asks for a coroutine
+// (Context.Spend, Context.Continue). Exactly one
 // context runs at a time, and nothing reads the host clock, so a Machine
 // built from the same inputs and seed executes the same events in the same
 // order, byte for byte.
@@ -28,7 +30,7 @@
 //
 // # Doing less, exactly
 //
-// Three shortcuts save host time without changing what executes, or in
+// Four shortcuts save host time without changing what executes, or in
 // which order (the order hash and every trace stay the same):
 //
 //   - a context's own wake-up is executed in place when it would be the very
@@ -36,7 +38,10 @@
 //   - a context that must wait, resumed by the driver itself, runs the event
 //     loop on its own stack until its wake-up comes (drive);
 //   - a handler's entry and exit costs are spent around its body, so its
-//     coroutine is held only while the body runs (Config.IRQEntry, ExitAfter).
+//     coroutine is held only while the body runs (Config.IRQEntry, ExitAfter);
+//   - a handler body starts on the engine's own stack, with no coroutine:
+//     it spends time with a continuation (Spend), and takes a pooled
+//     coroutine (Continue) only for a part that may wait.
 package emu
 
 import (
@@ -86,8 +91,10 @@ type Machine struct {
 
 	// OnInterrupt is the body of every maskable interrupt handler: it runs
 	// in a fresh hard-irq context on the interrupted CPU, interrupts off.
+	// It starts on the engine's stack (Context.Stackless): it spends time
+	// with Spend, and calls Continue before anything else that waits.
 	OnInterrupt func(c *Context, vector int)
-	// OnNMI is the body of the NMI handler.
+	// OnNMI is the body of the NMI handler, started the same way.
 	OnNMI func(c *Context)
 
 	log   []LogLine
@@ -530,7 +537,8 @@ func (m *Machine) startHandler(cpu *CPU, vector int) *Context {
 	cpu.IRQsOff = true
 	cpu.Hardirq++
 	cpu.top = h
-	h.job = m.handlerJobFn
+	// The body starts on the engine's stack (Stackless).
+	h.job, h.then, h.toStack = nil, m.handlerJobFn, false
 	if vector >= 0 && m.irqEntry > 0 {
 		// Interrupt entry: the CPU is in the handler, interrupts off, but
 		// its body starts only after the entry cost; until then it needs
@@ -590,7 +598,7 @@ func (m *Machine) finish(c *Context) {
 		c.OnDone(c)
 	}
 	if c.Kind == KindIRQ || c.Kind == KindNMI {
-		c.parent, c.Local, c.Frames, c.Wait = nil, nil, c.Frames[:0], WaitInfo{}
+		c.parent, c.Local, c.Frames, c.Wait, c.OnDone = nil, nil, c.Frames[:0], WaitInfo{}, nil
 		m.handlers = append(m.handlers, c)
 	}
 }
@@ -606,6 +614,10 @@ func (m *Machine) handlerJob(c *Context) {
 
 // switchTo runs c until it waits or ends.
 func (m *Machine) switchTo(c *Context) {
+	if c.w == nil && c.job == nil {
+		m.runStackless(c)
+		return
+	}
 	if c == m.driving {
 		// c is running the event loop itself (drive) and is already on
 		// its own stack: tell the loop to return instead of switching.
@@ -624,6 +636,43 @@ func (m *Machine) switchTo(c *Context) {
 	m.cur = c
 	c.w.next()
 	m.cur = prev
+}
+
+// runStackless runs the next piece of a handler body on the current
+// stack, the engine's: no coroutine, no switch. The piece ends the body,
+// parks it (WaitForever), spends time with a continuation (Spend), or asks
+// for a coroutine to go on in (Continue), which is then resumed at once.
+func (m *Machine) runStackless(c *Context) {
+	fn := c.then
+	c.then = nil
+	c.ready = false
+	c.state = ctxRunning
+	prev := m.cur
+	m.cur = c
+	parked := fn != nil && callStackless(c, fn)
+	m.cur = prev
+	switch {
+	case parked || c.state == ctxWaiting:
+	case c.toStack:
+		c.toStack = false
+		m.switchTo(c) // c.job is set: a coroutine runs it
+	default:
+		c.state = ctxDone
+	}
+}
+
+// callStackless calls fn(c), reporting whether c parked itself for good.
+func callStackless(c *Context, fn func(*Context)) (parked bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(errParked); !ok {
+				panic(r)
+			}
+			parked = true
+		}
+	}()
+	fn(c)
+	return false
 }
 
 // worker is a pooled coroutine that runs context jobs one after another.

@@ -8,7 +8,7 @@ func busy(seed uint64, sc SchedConfig) (uint64, []Decision) {
 	m := New(Config{CPUs: 4, Seed: seed, Sched: sc})
 	defer m.Close()
 	m.OnInterrupt = func(c *Context, v int) {
-		c.Delay(10+m.Jitter(20), "handler")
+		c.Spend(10+m.Jitter(20), "handler", nil)
 	}
 	for cpu := 0; cpu < 4; cpu++ {
 		cpu := cpu

@@ -124,15 +124,14 @@ func (k *Kernel) handleInterrupt(c *emu.Context, vec int) {
 	if k.x86() {
 		switch vec {
 		case vecCallFunctionSingle, vecCallFunction:
-			entry, exit, frame := "call_function_single_entry", "call_function_single_exit", "sysvec_call_function_single+0x9c/0xb0"
+			entry, frame := "call_function_single_entry", "sysvec_call_function_single+0x9c/0xb0"
 			if vec == vecCallFunction {
-				entry, exit, frame = "call_function_entry", "call_function_exit", "sysvec_call_function+0x9c/0xb0"
+				entry, frame = "call_function_entry", "sysvec_call_function+0x9c/0xb0"
 			}
 			Enter(c, frame)
 			k.traceVector(c.CPU, entry, vec)
-			k.GenericSMPCallFunctionSingleInterrupt(c)
-			k.traceVector(c.CPU, exit, vec)
-			Leave(c)
+			k.genericSMPCallFunctionSingleInterrupt(c, vec)
+			return
 		case vecReschedule:
 			k.traceVector(c.CPU, "reschedule_entry", vec)
 			k.traceVector(c.CPU, "reschedule_exit", vec)
@@ -145,14 +144,33 @@ func (k *Kernel) handleInterrupt(c *emu.Context, vec int) {
 		switch vec {
 		case ipiCallFunc:
 			Enter(c, "do_handle_IPI+0x2a4/0x2e0")
-			k.GenericSMPCallFunctionSingleInterrupt(c)
-			Leave(c)
+			k.genericSMPCallFunctionSingleInterrupt(c, vec)
+			return
 		case ipiReschedule:
 		default:
 			k.printk(c.CPU, fmt.Sprintf("CPU%d: Unknown IPI message 0x%x", c.CPU, vec))
 		}
 		if vec < 6 && k.M.Tracing() {
 			k.M.Trace(c.CPU, "ipi_exit", "("+reason+")")
+		}
+	}
+	c.ExitAfter(k.T.IRQExit)
+}
+
+// irqReturn is the end of the function-call interrupt vec, once its flush
+// is done: the exit tracepoint and the interrupt exit.
+func (k *Kernel) irqReturn(c *emu.Context, vec int) {
+	if k.x86() {
+		exit := "call_function_single_exit"
+		if vec == vecCallFunction {
+			exit = "call_function_exit"
+		}
+		k.traceVector(c.CPU, exit, vec)
+		Leave(c)
+	} else {
+		Leave(c)
+		if k.M.Tracing() {
+			k.M.Trace(c.CPU, "ipi_exit", "("+arm64IPIName(vec)+")")
 		}
 	}
 	c.ExitAfter(k.T.IRQExit)

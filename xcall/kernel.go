@@ -30,7 +30,16 @@ type Func struct {
 	Size int    // symbol size, for %pS ("name+0x0/0x<size>")
 	// Fn runs on the target CPU in context c. An error fails the run.
 	Fn func(c *emu.Context, info any) error
+	// NoWait, if set, is asked right before an interrupt handler calls Fn
+	// on the engine's stack (emu.Context.Stackless): true promises that
+	// this call, Fn(c, info), will not wait (no Delay, Spin, Sleep), so it
+	// needs no coroutine. Fn is then called next, with nothing in between.
+	// nil: Fn may wait.
+	NoWait func(c *emu.Context, info any) bool
 }
+
+// NeverWaits is a NoWait for functions that never wait.
+func NeverWaits(*emu.Context, any) bool { return true }
 
 // CondFunc decides whether cpu gets the call (smp_cond_func_t).
 type CondFunc func(c *emu.Context, cpu int, info any) (bool, error)
@@ -76,6 +85,7 @@ type Kernel struct {
 	// WritesDropped counts register writes not recorded (beyond MaxWrites).
 	WritesDropped int
 	csdFree       []*CSD          // unused on-stack csds
+	flushFree     []*flushState   // idle flush states
 	warned        map[string]bool // WARN_ONCE sites that fired; looked up by name, never ranged
 	offlineWarned bool
 
@@ -361,7 +371,7 @@ func (s site) String() string { return fmt.Sprintf("%s+0x%x/0x%x", s.fn, s.off, 
 var (
 	symGenericIPI = &Func{Name: "generic_smp_call_function_single_interrupt", Size: 0x20}
 	// DoNothing is kernel/smp.c's do_nothing.
-	DoNothing = &Func{Name: "do_nothing", Size: 0x10, Fn: func(*emu.Context, any) error { return nil }}
+	DoNothing = &Func{Name: "do_nothing", Size: 0x10, Fn: func(*emu.Context, any) error { return nil }, NoWait: NeverWaits}
 )
 
 // CPUState names the state of cpu: "online", "offline", or the name of the

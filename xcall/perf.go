@@ -37,7 +37,7 @@ func RunTaskBench(b *testing.B, spec *machines.Spec, body func(k *Kernel, c *emu
 }
 
 // nopFunc is the Go callback of the benchmarks.
-var nopFunc = &Func{Name: "nop", Fn: func(*emu.Context, any) error { return nil }}
+var nopFunc = &Func{Name: "nop", Fn: func(*emu.Context, any) error { return nil }, NoWait: NeverWaits}
 
 // PerfCallSingleSync: one op = one smp_call_function_single(wait=1) from
 // CPU 0 to CPU 1 of x86-4, Go callback, otherwise idle machine.

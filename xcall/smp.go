@@ -428,9 +428,10 @@ func (k *Kernel) anyOtherOnline(mask Cpumask, self int) bool {
 	return false
 }
 
-// GenericSMPCallFunctionSingleInterrupt is the IPI handler body.
-func (k *Kernel) GenericSMPCallFunctionSingleInterrupt(c *emu.Context) {
-	k.flushCallFunctionQueue(c, true)
+// genericSMPCallFunctionSingleInterrupt is the IPI handler body: it runs
+// the flush and then returns from interrupt vector vec (irqReturn).
+func (k *Kernel) genericSMPCallFunctionSingleInterrupt(c *emu.Context, vec int) {
+	k.getFlush(true, vec).run(c)
 }
 
 // FlushSMPCallFunctionQueue is flush_smp_call_function_queue(): the idle
@@ -442,114 +443,6 @@ func (k *Kernel) FlushSMPCallFunctionQueue(c *emu.Context) {
 	flags := k.LocalIRQSave(c)
 	k.flushCallFunctionQueue(c, true)
 	k.LocalIRQRestore(c, flags)
-}
-
-// flushCallFunctionQueue mirrors __flush_smp_call_function_queue(): take the
-// whole queue, warn once if this CPU is offline, then run SYNC entries
-// (unlock after func), then ASYNC ones (unlock before func).
-func (k *Kernel) flushCallFunctionQueue(c *emu.Context, warnCPUOffline bool) {
-	self := c.CPU
-	p := &k.pc[self]
-	p.noBacktrace = false // trigger_backtrace = 1
-	n := p.qlen
-	if n == 0 {
-		return
-	}
-	// llist_del_all + llist_reverse_order: oldest first.
-	list := make([]*CSD, n)
-	i := n - 1
-	for e := p.queue; e != nil; e = e.next {
-		list[i] = e
-		i--
-	}
-	p.queue, p.qlen = nil, 0
-	for _, e := range list {
-		e.next = nil
-		k.emit(EvDequeue, e, self, self)
-	}
-	k.point(c, "flush_smp_call_function_queue:dequeued")
-	// Before 9e949a388635 the check looked at the per-CPU queue, which
-	// llist_del_all has just emptied, so it never fired.
-	nonEmpty := k.Fix(FixOfflineCheckList) || p.queue != nil
-	if warnCPUOffline && !k.online.Test(self) && !k.offlineWarned && nonEmpty {
-		k.offlineWarned = true
-		k.warn(c, "__flush_smp_call_function_queue", fmt.Sprintf("IPI on offline CPU %d", self))
-		for _, e := range list {
-			switch e.Type() {
-			case CSDTypeAsync, CSDTypeSync, CSDTypeIRQWork:
-				k.printk(self, fmt.Sprintf("smp: IPI callback %s sent to offline CPU", e.Func.Sym()))
-			case CSDTypeTTWU:
-				k.printk(self, "smp: IPI task-wakeup sent to offline CPU")
-			default:
-				k.printk(self, fmt.Sprintf("smp: IPI callback, unknown type %d, sent to offline CPU", e.Type()))
-			}
-		}
-	}
-	// Pass 1: synchronous callbacks.
-	rest := 0
-	for j, e := range list {
-		if e.Type() != CSDTypeSync {
-			rest++
-			continue
-		}
-		list[j] = nil
-		k.spend(c, k.T.Callback, "csd_do_func")
-		k.record(self, e)
-		k.emit(EvRun, e, self, self)
-		k.doFunc(c, e.Func, e.Info, e)
-		k.csdUnlock(c, e)
-		k.record(self, nil)
-	}
-	if rest == 0 {
-		return
-	}
-	// Pass 2: asynchronous callbacks (and irq_work), in FIFO order.
-	for _, e := range list {
-		if e == nil {
-			continue
-		}
-		switch e.Type() {
-		case CSDTypeAsync:
-			k.spend(c, k.T.Callback, "csd_do_func")
-			f, info := e.Func, e.Info
-			k.record(self, e)
-			if k.Fix(FixAsyncUnlockBeforeFunc) {
-				k.csdUnlock(c, e)
-				k.emit(EvRun, e, self, self)
-				k.doFunc(c, f, info, e)
-			} else {
-				// Before 8053871d0f7f the ASYNC csd was unlocked only
-				// after its function returned, like a SYNC one.
-				k.emit(EvRun, e, self, self)
-				k.doFunc(c, f, info, e)
-				k.csdUnlock(c, e)
-			}
-			k.record(self, nil)
-		case CSDTypeIRQWork:
-			k.spend(c, k.T.Callback, "irq_work_single")
-			e.flags = 0
-			k.emit(EvRun, e, self, self)
-			k.doFunc(c, e.Func, e.Info, e)
-		}
-	}
-	// Pass 3: the remaining entries are remote wake-ups, handed to
-	// sched_ttwu_pending() in one batch (there are no sleeping tasks to
-	// activate in the model: only the tracepoints and the callback run).
-	var ttwu []*CSD
-	for _, e := range list {
-		if e != nil && e.Type() == CSDTypeTTWU {
-			ttwu = append(ttwu, e)
-		}
-	}
-	if len(ttwu) > 0 {
-		k.spend(c, k.T.Callback, "sched_ttwu_pending")
-		k.traceFunc(self, "csd_function_entry", symTTWU, ttwu[0])
-		for _, e := range ttwu {
-			k.emit(EvRun, e, self, self)
-			k.call(c, e.Func, e.Info)
-		}
-		k.traceFunc(self, "csd_function_exit", symTTWU, ttwu[0])
-	}
 }
 
 var symTTWU = &Func{Name: "sched_ttwu_pending", Size: 0x120}

@@ -14,7 +14,8 @@ import (
 // an observer see, for the Perfetto trace and the ASCII timeline:
 //
 //   - interrupt handlers, exactly: it wraps the machine's OnInterrupt and
-//     OnNMI, so a handler slice runs from the interrupt's entry to its exit;
+//     OnNMI and watches the handler context end, so a handler slice runs
+//     from the interrupt's entry to its exit;
 //   - csd functions, exactly: csd_function_entry to csd_function_exit;
 //   - IPIs: the send tracepoints (ipi_send_cpu, ipi_send_cpumask, and
 //     arm64's ipi_raise) give sender, targets and time; each IPI is matched
@@ -111,24 +112,28 @@ func (a *activity) attach(k *xcall.Kernel) {
 	}
 	k.M.AddSink(a)
 	k.Events = append(k.Events, a)
-	// The body of a maskable handler runs after the entry cost and before
-	// the exit cost (emu spends both): the slice covers all three.
-	entry, exit := k.T.IRQEntry, k.T.IRQExit
+	// The body of a maskable handler runs after the entry cost (emu spends
+	// it), so the slice starts that much earlier; it ends when the handler
+	// context is done, after its exit cost.
+	entry := k.T.IRQEntry
 	if irq := k.M.OnInterrupt; irq != nil {
 		k.M.OnInterrupt = func(c *emu.Context, vector int) {
 			a.handlerStart(c.CPU, vector, false, a.m.Now()-entry)
+			c.OnDone = a.handlerDone
 			irq(c, vector)
-			a.handlerEnd(c.CPU, a.m.Now()+exit)
 		}
 	}
 	if nmi := k.M.OnNMI; nmi != nil {
 		k.M.OnNMI = func(c *emu.Context) {
 			a.handlerStart(c.CPU, -1, true, a.m.Now())
+			c.OnDone = a.handlerDone
 			nmi(c)
-			a.handlerEnd(c.CPU, a.m.Now())
 		}
 	}
 }
+
+// handlerDone is the OnDone of handler contexts: the handler has returned.
+func (a *activity) handlerDone(c *emu.Context) { a.handlerEnd(c.CPU, a.m.Now()) }
 
 func (a *activity) open(cpu int, kind spanKind, name string, t int64, args ...[2]string) int {
 	if len(a.spans) >= maxSpans {
