@@ -88,6 +88,7 @@ type Machine struct {
 	threads      []*Context // every thread spawned (pruned of finished ones by Migrate)
 	handlers     []*Context // finished handler contexts, for reuse
 	handlerJobFn func(*Context)
+	funcs        map[uint64]func() // the functions of queued evFunc events, by sequence number
 
 	// OnInterrupt is the body of every maskable interrupt handler: it runs
 	// in a fresh hard-irq context on the interrupted CPU, interrupts off.
@@ -200,7 +201,12 @@ func (m *Machine) At(t int64, fn func()) {
 	if t < m.now {
 		t = m.now
 	}
-	m.schedule(event{t: t, kind: evFunc, fn: fn})
+	e := m.newEvent(event{t: t, kind: evFunc})
+	if m.funcs == nil {
+		m.funcs = map[uint64]func(){}
+	}
+	m.funcs[e.seq] = fn
+	m.q.push(e)
 }
 
 // RaiseIRQ makes vector pending on cpu at time t (an IPI arriving).
@@ -272,7 +278,11 @@ func (m *Machine) runInPlace(c *Context, e *event) bool {
 func (m *Machine) newEvent(e event) event {
 	m.seq++
 	e.seq = m.seq
-	e.tie = m.sched.tie(&e)
+	if s := m.sched; s.canonical {
+		s.n++ // every decision is 0
+	} else {
+		e.tie = s.tie(&e)
+	}
 	return e
 }
 
@@ -361,7 +371,9 @@ func (m *Machine) dispatch(e *event) {
 		m.finish(c)
 		m.runCPU(&m.cpus[c.CPU])
 	case evFunc:
-		e.fn()
+		fn := m.funcs[e.seq]
+		delete(m.funcs, e.seq)
+		fn()
 	}
 }
 
@@ -543,10 +555,15 @@ func (m *Machine) startHandler(cpu *CPU, vector int) *Context {
 		// Interrupt entry: the CPU is in the handler, interrupts off, but
 		// its body starts only after the entry cost; until then it needs
 		// no coroutine (the same event a Delay at its start would make).
-		h.state, h.busy, h.ready = ctxWaiting, true, false
-		h.Wait = WaitInfo{What: "enters an interrupt", Owner: -1}
-		m.schedule(event{t: m.now + m.irqEntry, kind: evWake, ctx: h, gen: h.gen})
-		return nil
+		e := m.newEvent(event{t: m.now + m.irqEntry, kind: evWake, ctx: h, gen: h.gen})
+		if !m.runInPlace(h, &e) {
+			h.state, h.busy, h.ready = ctxWaiting, true, false
+			h.Wait = WaitInfo{What: "enters an interrupt", Owner: -1}
+			m.q.push(e)
+			return nil
+		}
+		// The entry is over at once (the next event was its end).
+		h.gen++
 	}
 	h.ready = true
 	return h
@@ -561,10 +578,15 @@ func (m *Machine) beginTail(c *Context) {
 		w.ctx = nil
 		m.pool = append(m.pool, w)
 	}
+	e := m.newEvent(event{t: m.now + c.tail, kind: evExit, ctx: c})
+	c.tail = 0
+	if m.runInPlace(c, &e) {
+		m.finish(c) // the next event was the end of the exit
+		return
+	}
 	c.state, c.busy, c.ready = ctxWaiting, true, false
 	c.Wait = WaitInfo{What: "returns from an interrupt", Owner: -1}
-	m.schedule(event{t: m.now + c.tail, kind: evExit, ctx: c})
-	c.tail = 0
+	m.q.push(e)
 }
 
 // finish retires a context whose job returned.

@@ -12,17 +12,17 @@ const (
 	evExit                   // a handler's exit cost is over: pop it off its CPU
 )
 
-// event is a small value: the queue holds events, not pointers to them.
+// event is a small value (48 bytes, one pointer): the queue holds events,
+// not pointers to them.
 type event struct {
 	t    int64
-	tie  uint32 // 0 on the canonical schedule; a decision otherwise (same-instant order)
 	seq  uint64 // assigned when scheduled; the final tie-break
-	kind eventKind
-	cpu  int32
-	arg  int32
-	gen  uint32
 	ctx  *Context
-	fn   func()
+	tie  uint32 // 0 on the canonical schedule; a decision otherwise (same-instant order)
+	gen  uint32
+	cpu  int32
+	arg  int32 // evIRQ: the vector
+	kind eventKind
 }
 
 func (a *event) before(b *event) bool {
@@ -105,7 +105,7 @@ func (q *eventQueue) pop() event {
 		r := q.runs[0]
 		if len(q.h) == 0 || !q.h[0].before(r.key()) {
 			e := r.ev[r.head]
-			r.ev[r.head] = event{}
+			r.ev[r.head].ctx = nil
 			r.head++
 			if r.head == len(r.ev) {
 				// The run is done: drop it from the heap of runs.

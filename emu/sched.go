@@ -48,6 +48,8 @@ type sched struct {
 	n      int        // draws so far
 	cursor int        // replay position
 	rec    []Decision
+	// canonical: every decision is 0 (seed 0, no replay list).
+	canonical bool
 
 	// PCT: per-CPU priorities (higher runs first) and change points.
 	prio    []uint32
@@ -58,6 +60,7 @@ type sched struct {
 func newSched(cfg SchedConfig, seed uint64, cpus int) *sched {
 	s := &sched{cfg: cfg}
 	if cfg.Replay != nil || seed == 0 {
+		s.canonical = cfg.Replay == nil
 		return s
 	}
 	s.rng = rand.New(rand.NewPCG(seed^0x243f6a8885a308d3, seed))

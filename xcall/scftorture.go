@@ -363,6 +363,11 @@ type torture struct {
 	lw   int64 // longwait in whole seconds
 	shut bool  // the module's "shutdown" parameter (false as a module)
 
+	// nextR is the random number of the handler invocation about to run,
+	// drawn early by handlerNoWait (drawn says so).
+	nextR uint64
+	drawn bool
+
 	nthreads  int
 	sel       []scfSelector
 	totweight uint64
@@ -592,9 +597,9 @@ func (t *torture) init() error {
 	for cpu := range t.rpcWhat {
 		t.rpcWhat[cpu] = fmt.Sprintf("waits in wait_for_completion for scf_handler_1 on CPU%d", cpu)
 	}
-	t.fnHandler = &Func{Name: "scf_handler", Size: 0x1a0, Fn: t.scfHandler}
-	t.fnHandler1 = &Func{Name: "scf_handler_1", Size: 0x90, Fn: t.scfHandler1}
-	t.fnCleanup = &Func{Name: "scf_cleanup_handler", Size: 0x10, Fn: func(*emu.Context, any) error { return nil }}
+	t.fnHandler = &Func{Name: "scf_handler", Size: 0x1a0, Fn: t.scfHandler, NoWait: t.handlerNoWait}
+	t.fnHandler1 = &Func{Name: "scf_handler_1", Size: 0x90, Fn: t.scfHandler1, NoWait: t.handlerNoWait}
+	t.fnCleanup = &Func{Name: "scf_cleanup_handler", Size: 0x10, Fn: func(*emu.Context, any) error { return nil }, NoWait: NeverWaits}
 
 	// torture_init_begin() prints the torture core's own parameters.
 	t.pr(0, "torture module --- scftorture:  disable_onoff_at_boot=0 ftrace_dump_at_shutdown=0 verbose_sleep_frequency=0 verbose_sleep_duration=1 random_shuffle=0")
@@ -1029,7 +1034,11 @@ func (t *torture) scfHandler1(c *emu.Context, info any) error {
 // the hand-back: out = true (and complete()) for a waiting caller, free
 // for a no-wait single call.
 func (t *torture) handle(c *emu.Context, info any) {
-	r := t.random()
+	r := t.nextR
+	if !t.drawn {
+		r = t.random()
+	}
+	t.drawn = false
 	chk, _ := info.(*scfCheck)
 	if chk != nil {
 		if chk.freed {
@@ -1045,17 +1054,7 @@ func (t *torture) handle(c *emu.Context, info any) {
 		}
 	}
 	t.invoked[c.CPU]++
-	var d int64
-	switch {
-	case t.lw <= 0 && r&0xffc0 == 0:
-		d = int64(r&0x3f) * scfUsec
-	case r&0xfff != 0:
-	case t.lw <= 0:
-		d = int64((r>>12)&0xff+1) * scfUsec
-	default:
-		d = (int64(r>>12)%t.lw + 1) * scfSecond // 1000 udelay(1000) per second
-	}
-	if d > 0 {
+	if d := t.handlerDelay(r); d > 0 {
 		c.Delay(d, "udelay")
 	}
 	if chk == nil {
@@ -1070,6 +1069,28 @@ func (t *torture) handle(c *emu.Context, info any) {
 	} else {
 		t.addToFreeList(c, chk)
 	}
+}
+
+// handlerDelay is how long an invocation that drew r busy-waits: now and
+// then a udelay (or, with longwait, whole seconds of them).
+func (t *torture) handlerDelay(r uint64) int64 {
+	switch {
+	case t.lw <= 0 && r&0xffc0 == 0:
+		return int64(r&0x3f) * scfUsec
+	case r&0xfff != 0:
+		return 0
+	case t.lw <= 0:
+		return int64((r>>12)&0xff+1) * scfUsec
+	default:
+		return (int64(r>>12)%t.lw + 1) * scfSecond // 1000 udelay(1000) per second
+	}
+}
+
+// handlerNoWait is the handlers' Func.NoWait: the call comes next, so it
+// draws that invocation's random number now and tells whether it delays.
+func (t *torture) handlerNoWait(*emu.Context, any) bool {
+	t.nextR, t.drawn = t.random(), true
+	return t.handlerDelay(t.nextR) == 0
 }
 
 // warnOnce is WARN_ONCE/WARN_ON_ONCE at a kernel/scftorture.c site: the
