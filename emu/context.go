@@ -159,7 +159,8 @@ func (c *Context) wait(busy bool, deadline int64, info WaitInfo) {
 		busy = true // a handler cannot leave its CPU
 	}
 	if deadline >= 0 {
-		e := m.newEvent(event{t: deadline, kind: evWake, ctx: c, gen: c.gen})
+		e := event{t: deadline, kind: evWake, ctx: c, gen: c.gen}
+		m.number(&e)
 		if busy && m.runInPlace(c, &e) {
 			// The wake-up would be the very next event, and nothing else
 			// would run on this CPU first: execute it here, as the driver
@@ -167,7 +168,7 @@ func (c *Context) wait(busy bool, deadline int64, info WaitInfo) {
 			c.gen++
 			return
 		}
-		m.q.push(e)
+		m.q.push(&e)
 	}
 	c.state = ctxWaiting
 	c.busy = busy
@@ -227,12 +228,13 @@ func (c *Context) Spend(d int64, what string, then func(*Context)) bool {
 		panic("emu: Spend called outside the running context")
 	}
 	// The same event, and the same shortcut, as wait's.
-	e := m.newEvent(event{t: m.now + d, kind: evWake, ctx: c, gen: c.gen})
+	e := event{t: m.now + d, kind: evWake, ctx: c, gen: c.gen}
+	m.number(&e)
 	if m.runInPlace(c, &e) {
 		c.gen++
 		return true
 	}
-	m.q.push(e)
+	m.q.push(&e)
 	c.state, c.busy, c.then = ctxWaiting, true, then
 	c.Wait = WaitInfo{What: what, Owner: -1}
 	return false

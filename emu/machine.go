@@ -171,7 +171,7 @@ func (m *Machine) Draws() int { return m.sched.n }
 // Executed is the number of events executed so far.
 func (m *Machine) Executed() uint64 { return m.executed }
 
-// OrderHash is an FNV-1a hash of the executed (time, seq) order: two runs
+// OrderHash is a hash of the executed (time, seq) order: two runs
 // that executed the same events in the same order have the same hash.
 func (m *Machine) OrderHash() uint64 { return m.order }
 
@@ -192,7 +192,8 @@ func (m *Machine) Stop(why error) {
 func (m *Machine) Interrupt() { m.interrupt.Store(true) }
 
 func (m *Machine) schedule(e event) {
-	m.q.push(m.newEvent(e))
+	m.number(&e)
+	m.q.push(&e)
 }
 
 // At calls fn on the driver at virtual time t (not before now). fn runs
@@ -201,12 +202,13 @@ func (m *Machine) At(t int64, fn func()) {
 	if t < m.now {
 		t = m.now
 	}
-	e := m.newEvent(event{t: t, kind: evFunc})
+	e := event{t: t, kind: evFunc}
+	m.number(&e)
 	if m.funcs == nil {
 		m.funcs = map[uint64]func(){}
 	}
 	m.funcs[e.seq] = fn
-	m.q.push(e)
+	m.q.push(&e)
 }
 
 // RaiseIRQ makes vector pending on cpu at time t (an IPI arriving).
@@ -270,20 +272,19 @@ func (m *Machine) runInPlace(c *Context, e *event) bool {
 	}
 	m.now = e.t
 	m.executed++
-	m.order = mix(mix(m.order, uint64(e.t)), e.seq)
+	m.order = mix(m.order, uint64(e.t)*0xbf58476d1ce4e5b9+e.seq)
 	return true
 }
 
-// newEvent numbers e (sequence, and tie for seeds other than 0).
-func (m *Machine) newEvent(e event) event {
+// number gives e its sequence number, and its tie for seeds other than 0.
+func (m *Machine) number(e *event) {
 	m.seq++
 	e.seq = m.seq
 	if s := m.sched; s.canonical {
 		s.n++ // every decision is 0
 	} else {
-		e.tie = s.tie(&e)
+		e.tie = s.tie(e)
 	}
-	return e
 }
 
 // drive is the inline driver: c, which must wait and was resumed by the
@@ -319,7 +320,7 @@ func (m *Machine) step() {
 	}
 	m.now = e.t
 	m.executed++
-	m.order = mix(mix(m.order, uint64(e.t)), e.seq)
+	m.order = mix(m.order, uint64(e.t)*0xbf58476d1ce4e5b9+e.seq)
 	m.dispatch(&e)
 }
 
@@ -555,11 +556,12 @@ func (m *Machine) startHandler(cpu *CPU, vector int) *Context {
 		// Interrupt entry: the CPU is in the handler, interrupts off, but
 		// its body starts only after the entry cost; until then it needs
 		// no coroutine (the same event a Delay at its start would make).
-		e := m.newEvent(event{t: m.now + m.irqEntry, kind: evWake, ctx: h, gen: h.gen})
+		e := event{t: m.now + m.irqEntry, kind: evWake, ctx: h, gen: h.gen}
+		m.number(&e)
 		if !m.runInPlace(h, &e) {
 			h.state, h.busy, h.ready = ctxWaiting, true, false
 			h.Wait = WaitInfo{What: "enters an interrupt", Owner: -1}
-			m.q.push(e)
+			m.q.push(&e)
 			return nil
 		}
 		// The entry is over at once (the next event was its end).
@@ -578,7 +580,8 @@ func (m *Machine) beginTail(c *Context) {
 		w.ctx = nil
 		m.pool = append(m.pool, w)
 	}
-	e := m.newEvent(event{t: m.now + c.tail, kind: evExit, ctx: c})
+	e := event{t: m.now + c.tail, kind: evExit, ctx: c}
+	m.number(&e)
 	c.tail = 0
 	if m.runInPlace(c, &e) {
 		m.finish(c) // the next event was the end of the exit
@@ -586,7 +589,7 @@ func (m *Machine) beginTail(c *Context) {
 	}
 	c.state, c.busy, c.ready = ctxWaiting, true, false
 	c.Wait = WaitInfo{What: "returns from an interrupt", Owner: -1}
-	m.q.push(e)
+	m.q.push(&e)
 }
 
 // finish retires a context whose job returned.

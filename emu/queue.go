@@ -62,16 +62,16 @@ func (r *run) key() *event { return &r.ev[r.head] }
 
 func (q *eventQueue) len() int { return q.n }
 
-func (q *eventQueue) push(e event) {
+func (q *eventQueue) push(e *event) {
 	q.n++
 	if e.tie != 0 {
-		q.h = append(q.h, e)
+		q.h = append(q.h, *e)
 		heapUp(q.h, len(q.h)-1)
 		return
 	}
 	if r := q.last; r != nil && r.ev[len(r.ev)-1].t == e.t {
 		// Later in sequence than everything in r: r's head is unchanged.
-		r.ev = append(r.ev, e)
+		r.ev = append(r.ev, *e)
 		return
 	}
 	var r *run
@@ -81,7 +81,7 @@ func (q *eventQueue) push(e event) {
 	} else {
 		r = &run{}
 	}
-	r.ev = append(r.ev, e)
+	r.ev = append(r.ev, *e)
 	q.runs = append(q.runs, r)
 	runUp(q.runs, len(q.runs)-1)
 	q.last = r

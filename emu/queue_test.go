@@ -37,7 +37,7 @@ func TestQueueOrder(t *testing.T) {
 			if r.IntN(4) == 0 {
 				e.tie = uint32(r.IntN(3))
 			}
-			q.push(e)
+			q.push(&e)
 			ref = append(ref, e)
 		}
 		if q.len() != len(ref) {
@@ -56,7 +56,7 @@ func TestQueueSorts(t *testing.T) {
 		if r.IntN(5) == 0 {
 			e.tie = uint32(1 + r.IntN(4))
 		}
-		q.push(e)
+		q.push(&e)
 		all = append(all, e)
 	}
 	sort.Slice(all, func(a, b int) bool { return all[a].before(&all[b]) })

@@ -42,8 +42,8 @@ func (k *Kernel) archSendCallFunctionSingleIPI(c *emu.Context, cpu int) {
 
 // appendSingle and appendMask use the chip's allocation-free encoders.
 func (k *Kernel) appendSingle(dst []irqchip.Write, self, cpu int, ipi irqchip.IPI) []irqchip.Write {
-	if a, ok := k.Chip.(irqchip.Appender); ok {
-		return a.AppendSingle(dst, self, cpu, ipi)
+	if k.appender != nil {
+		return k.appender.AppendSingle(dst, self, cpu, ipi)
 	}
 	return append(dst, k.Chip.EncodeSingle(self, cpu, ipi)...)
 }
@@ -55,8 +55,8 @@ func (k *Kernel) archSendCallFunctionIPIMask(c *emu.Context, mask Cpumask) {
 		k.traceRaise(c.CPU, targets, "Function call interrupts")
 	}
 	p := &k.pc[c.CPU]
-	if a, ok := k.Chip.(irqchip.Appender); ok {
-		p.wbuf = a.AppendMask(p.wbuf[:0], c.CPU, targets, irqchip.CallFunction, k.onlineFn, k.nOnline)
+	if k.appender != nil {
+		p.wbuf = k.appender.AppendMask(p.wbuf[:0], c.CPU, targets, irqchip.CallFunction, k.onlineFn, k.nOnline)
 	} else {
 		p.wbuf = append(p.wbuf[:0], k.Chip.EncodeMask(c.CPU, targets, irqchip.CallFunction, k.onlineFn, k.nOnline)...)
 	}
@@ -89,8 +89,8 @@ func (k *Kernel) send(c *emu.Context, writes []irqchip.Write) {
 		}
 		var vec int
 		p := &k.pc[c.CPU]
-		if a, ok := k.Chip.(irqchip.Appender); ok {
-			p.cbuf, vec = a.AppendDecode(p.cbuf[:0], c.CPU, w, k.onlineFn)
+		if k.appender != nil {
+			p.cbuf, vec = k.appender.AppendDecode(p.cbuf[:0], c.CPU, w, k.onlineFn)
 		} else {
 			p.cbuf, vec = k.Chip.Decode(c.CPU, w, k.onlineFn)
 		}

@@ -84,9 +84,10 @@ type Kernel struct {
 	RecordWrites bool
 	// WritesDropped counts register writes not recorded (beyond MaxWrites).
 	WritesDropped int
-	csdFree       []*CSD          // unused on-stack csds
-	flushFree     []*flushState   // idle flush states
-	warned        map[string]bool // WARN_ONCE sites that fired; looked up by name, never ranged
+	csdFree       []*CSD           // unused on-stack csds
+	flushFree     []*flushState    // idle flush states
+	appender      irqchip.Appender // Chip's allocation-free decoder, if it has one
+	warned        map[string]bool  // WARN_ONCE sites that fired; looked up by name, never ranged
 	offlineWarned bool
 
 	csdBugCount   int
@@ -180,6 +181,7 @@ func BootSched(spec *machines.Spec, seed uint64, sc emu.SchedConfig) (*Kernel, e
 		isX86:           spec.Arch == machines.ArchX86,
 		warned:          map[string]bool{},
 	}
+	k.appender, _ = chip.(irqchip.Appender)
 	k.hpState = make([]int8, spec.CPUs)
 	k.booted = NewCpumask(spec.CPUs)
 	k.booted.Set(0)
