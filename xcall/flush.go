@@ -210,10 +210,12 @@ func (k *Kernel) flushSteps(c *emu.Context, st *flushState) (flushStatus, int64,
 // flushOfflineCheck is the warning for an IPI taken on an offline CPU.
 func (k *Kernel) flushOfflineCheck(c *emu.Context, st *flushState) {
 	self := c.CPU
+	if !st.warn || k.online.Test(self) || k.offlineWarned {
+		return
+	}
 	// Before 9e949a388635 the check looked at the per-CPU queue, which
 	// llist_del_all has just emptied, so it never fired.
-	nonEmpty := k.Fix(FixOfflineCheckList) || k.pc[self].queue != nil
-	if !st.warn || k.online.Test(self) || k.offlineWarned || !nonEmpty {
+	if !k.Fix(FixOfflineCheckList) && k.pc[self].queue == nil {
 		return
 	}
 	k.offlineWarned = true
