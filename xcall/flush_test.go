@@ -1,0 +1,99 @@
+package xcall
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/xcallsh/xcallsh/emu"
+)
+
+// traceText collects every tracepoint and log line of a run.
+type traceText struct{ b strings.Builder }
+
+func (s *traceText) Trace(e *emu.TraceEvent) {
+	fmt.Fprintf(&s.b, "%d %d %s %s %s\n", e.T, e.CPU, e.Flags, e.Name, e.Args)
+}
+func (s *traceText) Log(l *emu.LogLine) { s.b.WriteString(l.String() + "\n") }
+
+// flushRun cross-calls functions that sometimes wait (a udelay in the
+// handler) from three CPUs at once; noWait says whether the functions tell
+// the handler when they will not wait, so that it runs them on the
+// engine's stack. It returns everything the run showed.
+func flushRun(t *testing.T, machine string, seed uint64, noWait bool) (string, int) {
+	t.Helper()
+	k := boot(t, machine)
+	if seed != 0 {
+		var err error
+		if k, err = Boot(k.Spec, seed); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(k.Close)
+	}
+	var out traceText
+	k.M.AddSink(&out)
+	v := NewValidator()
+	v.Attach(k)
+	calls, onEngine := 0, 0
+	f := &Func{Name: "maybe_udelay", Fn: func(c *emu.Context, info any) error {
+		calls++
+		if c.Stackless() {
+			onEngine++
+		}
+		if calls%3 == 0 {
+			c.Delay(int64(100+calls), "udelay")
+		}
+		fmt.Fprintf(&out.b, "ran %d on %d at %d\n", calls, c.CPU, k.M.Now())
+		return nil
+	}}
+	if noWait {
+		f.NoWait = func(*emu.Context, any) bool { return (calls+1)%3 != 0 }
+	}
+	for cpu := 0; cpu < 3; cpu++ {
+		k.M.Spawn(cpu, fmt.Sprintf("caller%d", cpu), func(c *emu.Context) {
+			csd := k.NewCSD(f, nil)
+			for i := 0; i < 5; i++ {
+				k.SmpCallFunction(c, f, nil, true)
+				k.SmpCallFunctionSingle(c, (cpu+1)%4, f, nil, i%2 == 0)
+				k.SmpCallFunctionSingleAsync(c, 3, csd)
+			}
+		})
+	}
+	if err := k.M.RunUntil(1e9); err != nil {
+		t.Fatal(err)
+	}
+	if calls < 40 {
+		t.Fatalf("only %d calls ran", calls)
+	}
+	if errs := v.Errors(); len(errs) > 0 {
+		t.Fatalf("the kernel broke its promises: %v", errs)
+	}
+	return fmt.Sprintf("%s%d calls, %d events, order %x\n", out.b.String(), calls, k.M.Executed(), k.M.OrderHash()), onEngine
+}
+
+// Running handler functions on the engine's stack, or in a coroutine,
+// executes the same events in the same order, with the same output.
+func TestFlushOnEngineStackSameAsInCoroutine(t *testing.T) {
+	for _, machine := range []string{"x86-4", "arm64-8"} {
+		for _, seed := range []uint64{0, 3} {
+			want, none := flushRun(t, machine, seed, false)
+			got, some := flushRun(t, machine, seed, true)
+			if got != want {
+				t.Fatalf("%s seed %d: the run differs with NoWait\n%s", machine, seed, firstDiff(got, want))
+			}
+			if none != 0 || some == 0 {
+				t.Fatalf("%s seed %d: %d and %d calls ran on the engine's stack, want 0 and some", machine, seed, none, some)
+			}
+		}
+	}
+}
+
+func firstDiff(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := range min(len(al), len(bl)) {
+		if al[i] != bl[i] {
+			return fmt.Sprintf("line %d:\n got  %s\n want %s", i+1, al[i], bl[i])
+		}
+	}
+	return fmt.Sprintf("lengths %d and %d", len(al), len(bl))
+}
