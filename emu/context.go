@@ -80,7 +80,6 @@ type Context struct {
 	vector       int            // handlers: the vector taken (-1: NMI)
 	tail         int64          // handlers: exit cost still to spend after the body (ExitAfter)
 	then         func(*Context) // stackless handlers: what runs when the current wait ends
-	toStack      bool           // stackless handlers: go on in a coroutine (Continue)
 	Wait         WaitInfo
 
 	// Local is the binding layer's per-context data (a Lua thread, say).
@@ -249,7 +248,7 @@ func (c *Context) Continue(job func(*Context)) {
 		job(c)
 		return
 	}
-	c.job, c.toStack = job, true
+	c.job = job // a handler without a coroutine has a job only after Continue
 }
 
 // yield hands control back to the driver.

@@ -551,7 +551,7 @@ func (m *Machine) startHandler(cpu *CPU, vector int) *Context {
 	cpu.Hardirq++
 	cpu.top = h
 	// The body starts on the engine's stack (Stackless).
-	h.job, h.then, h.toStack = nil, m.handlerJobFn, false
+	h.job, h.then = nil, m.handlerJobFn
 	if vector >= 0 && m.irqEntry > 0 {
 		// Interrupt entry: the CPU is in the handler, interrupts off, but
 		// its body starts only after the entry cost; until then it needs
@@ -678,9 +678,8 @@ func (m *Machine) runStackless(c *Context) {
 	m.cur = prev
 	switch {
 	case parked || c.state == ctxWaiting:
-	case c.toStack:
-		c.toStack = false
-		m.switchTo(c) // c.job is set: a coroutine runs it
+	case c.job != nil: // Continue
+		m.switchTo(c) // a coroutine runs c.job
 	default:
 		c.state = ctxDone
 	}
