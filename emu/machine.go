@@ -248,7 +248,7 @@ func (m *Machine) NextEventTime() (int64, bool) {
 	if m.q.len() == 0 {
 		return 0, false
 	}
-	return m.q.peek().t, true
+	return m.q.nextT(), true
 }
 
 // runInPlace executes c's own wake-up event e (already numbered) on the
@@ -260,7 +260,7 @@ func (m *Machine) runInPlace(c *Context, e *event) bool {
 	if e.t > m.limit || m.stopped || m.interrupt.Load() {
 		return false
 	}
-	if m.q.len() > 0 && !e.before(m.q.peek()) {
+	if !m.q.precedes(e) {
 		return false
 	}
 	cpu := &m.cpus[c.CPU]
@@ -305,7 +305,7 @@ func (m *Machine) drive(c *Context) bool {
 			m.resumed = false
 			return true
 		}
-		if m.stopped || m.closed || m.interrupt.Load() || m.q.len() == 0 || m.q.peek().t > m.limit {
+		if m.stopped || m.closed || m.interrupt.Load() || m.q.len() == 0 || m.q.nextT() > m.limit {
 			return false
 		}
 		m.step()
@@ -314,7 +314,8 @@ func (m *Machine) drive(c *Context) bool {
 
 // step executes the next event.
 func (m *Machine) step() {
-	e := m.q.pop()
+	var e event
+	m.q.popTo(&e)
 	if e.t < m.now {
 		panic(fmt.Sprintf("emu: time went backwards: event at %d, now %d", e.t, m.now))
 	}
@@ -338,7 +339,7 @@ func (m *Machine) RunUntil(t int64) error {
 			m.interrupt.Store(false)
 			return ErrInterrupted
 		}
-		if m.q.len() == 0 || m.q.peek().t > t {
+		if m.q.len() == 0 || m.q.nextT() > t {
 			break
 		}
 		m.step()

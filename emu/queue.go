@@ -39,26 +39,42 @@ func (a *event) before(b *event) bool {
 //
 // Events with tie 0 (every event of the canonical schedule) go into runs:
 // FIFOs of events due at one instant, appended in sequence order, so each
-// run is sorted. A heap orders the runs by (time, sequence of their head);
-// a push at the instant of the run last appended to joins it, so a
+// run is sorted. A heap orders the runs by (time, sequence of their head),
+// kept beside each run's pointer so that ordering them reads no run; a
+// push at the instant of the run last appended to joins it, so a
 // broadcast's IPIs cost O(1) each. Events with another tie go to a plain
 // binary heap. Popping compares the two heads, so the order is exactly
 // (t, tie, seq) either way.
 type eventQueue struct {
-	h    []event // events with tie != 0: a binary min-heap
-	runs []*run  // a binary min-heap of runs by (t, head seq)
-	last *run    // the run last appended to, while it is in runs
-	free []*run
-	n    int
+	h     []event   // events with tie != 0: a binary min-heap
+	runs  []runHead // a binary min-heap of runs by (t, head seq)
+	last  *run      // the run last appended to, while it is in runs
+	lastT int64     // last's instant
+	free  []*run
+	n     int
 }
 
-// run is a FIFO of tie-0 events due at time t, in sequence order.
+// run is a FIFO of tie-0 events due at one instant, in sequence order.
 type run struct {
 	ev   []event
 	head int
 }
 
-func (r *run) key() *event { return &r.ev[r.head] }
+// runHead is a run's place in the heap of runs: its instant and the
+// sequence number of its first event not yet popped.
+type runHead struct {
+	t   int64
+	seq uint64
+	r   *run
+}
+
+func (a *runHead) before(b *runHead) bool {
+	return a.t < b.t || a.t == b.t && a.seq < b.seq
+}
+
+// headBefore reports whether heap event e (tie != 0) precedes the run
+// head h: only by time, since at one instant tie 0 comes first.
+func headBefore(e *event, h *runHead) bool { return e.t < h.t }
 
 func (q *eventQueue) len() int { return q.n }
 
@@ -69,7 +85,7 @@ func (q *eventQueue) push(e *event) {
 		heapUp(q.h, len(q.h)-1)
 		return
 	}
-	if r := q.last; r != nil && r.ev[len(r.ev)-1].t == e.t {
+	if r := q.last; r != nil && q.lastT == e.t {
 		// Later in sequence than everything in r: r's head is unchanged.
 		r.ev = append(r.ev, *e)
 		return
@@ -82,36 +98,60 @@ func (q *eventQueue) push(e *event) {
 		r = &run{}
 	}
 	r.ev = append(r.ev, *e)
-	q.runs = append(q.runs, r)
+	q.runs = append(q.runs, runHead{e.t, e.seq, r})
 	runUp(q.runs, len(q.runs)-1)
-	q.last = r
+	q.last, q.lastT = r, e.t
 }
 
-// peek returns the earliest event; the queue must not be empty.
-func (q *eventQueue) peek() *event {
+// nextT is the time of the earliest event; the queue must not be empty.
+func (q *eventQueue) nextT() int64 {
 	if len(q.runs) == 0 {
-		return &q.h[0]
+		return q.h[0].t
 	}
-	e := q.runs[0].key()
-	if len(q.h) > 0 && q.h[0].before(e) {
-		return &q.h[0]
+	t := q.runs[0].t
+	if len(q.h) > 0 && q.h[0].t < t {
+		return q.h[0].t
 	}
-	return e
+	return t
+}
+
+// precedes reports whether e, which is not queued, comes before every
+// queued event.
+func (q *eventQueue) precedes(e *event) bool {
+	if len(q.runs) > 0 {
+		h := &q.runs[0]
+		if e.t > h.t || e.t == h.t && (e.tie != 0 || e.seq > h.seq) {
+			return false
+		}
+	}
+	return len(q.h) == 0 || e.before(&q.h[0])
 }
 
 func (q *eventQueue) pop() event {
+	var e event
+	q.popTo(&e)
+	return e
+}
+
+// popTo moves the earliest event into *e; the queue must not be empty.
+func (q *eventQueue) popTo(e *event) {
 	q.n--
 	if len(q.runs) > 0 {
-		r := q.runs[0]
-		if len(q.h) == 0 || !q.h[0].before(r.key()) {
-			e := r.ev[r.head]
-			r.ev[r.head].ctx = nil
+		h := &q.runs[0]
+		if len(q.h) == 0 || !headBefore(&q.h[0], h) {
+			r := h.r
+			p := &r.ev[r.head]
+			*e = *p
+			p.ctx = nil
 			r.head++
-			if r.head == len(r.ev) {
+			if r.head < len(r.ev) {
+				// A new head, later than the old: sift the run down.
+				h.seq = r.ev[r.head].seq
+			} else {
 				// The run is done: drop it from the heap of runs.
 				last := len(q.runs) - 1
 				q.runs[0] = q.runs[last]
-				q.runs[last] = nil
+				q.runs[last] = runHead{}
 				q.runs = q.runs[:last]
 				if q.last == r {
 					q.last = nil
@@ -119,19 +159,18 @@ func (q *eventQueue) pop() event {
 				r.ev, r.head = r.ev[:0], 0
 				q.free = append(q.free, r)
 			}
-			if len(q.runs) > 0 {
-				runDown(q.runs, 0) // a new head (or a new top run)
+			if len(q.runs) > 1 {
+				runDown(q.runs, 0)
 			}
-			return e
+			return
 		}
 	}
-	top := q.h[0]
+	*e = q.h[0]
 	n := len(q.h) - 1
 	q.h[0] = q.h[n]
 	q.h[n] = event{}
 	q.h = q.h[:n]
 	heapDown(q.h, 0)
-	return top
 }
 
 func heapUp(h []event, i int) {
@@ -164,10 +203,10 @@ func heapDown(h []event, i int) {
 	}
 }
 
-func runUp(h []*run, i int) {
+func runUp(h []runHead, i int) {
 	for i > 0 {
 		p := (i - 1) / 2
-		if !h[i].key().before(h[p].key()) {
+		if !h[i].before(&h[p]) {
 			return
 		}
 		h[i], h[p] = h[p], h[i]
@@ -175,7 +214,7 @@ func runUp(h []*run, i int) {
 	}
 }
 
-func runDown(h []*run, i int) {
+func runDown(h []runHead, i int) {
 	n := len(h)
 	for {
 		l := 2*i + 1
@@ -183,10 +222,10 @@ func runDown(h []*run, i int) {
 			return
 		}
 		m := l
-		if r := l + 1; r < n && h[r].key().before(h[l].key()) {
+		if r := l + 1; r < n && h[r].before(&h[l]) {
 			m = r
 		}
-		if !h[m].key().before(h[i].key()) {
+		if !h[m].before(&h[i]) {
 			return
 		}
 		h[i], h[m] = h[m], h[i]
