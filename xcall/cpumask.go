@@ -85,12 +85,14 @@ func (m Cpumask) Next(from int) int {
 }
 
 // CPUs lists the CPUs of m, ascending.
-func (m Cpumask) CPUs() []int {
-	var out []int
+func (m Cpumask) CPUs() []int { return m.AppendCPUs(nil) }
+
+// AppendCPUs appends the CPUs of m to dst, ascending.
+func (m Cpumask) AppendCPUs(dst []int) []int {
 	for c := m.Next(0); c >= 0; c = m.Next(c + 1) {
-		out = append(out, c)
+		dst = append(dst, c)
 	}
-	return out
+	return dst
 }
 
 // List renders m as a range list, like the kernel's %*pbl ("0-3,6").

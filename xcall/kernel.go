@@ -145,6 +145,7 @@ type percpu struct {
 	// interrupts are off across a send).
 	wbuf []irqchip.Write
 	cbuf []int
+	tbuf []int // the targets of a mask send
 }
 
 // ErrPanic wraps the message of an emulated kernel panic.
