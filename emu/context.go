@@ -360,12 +360,12 @@ func (q *WaitQueue) Len() int { return len(q.w) }
 // store takes to reach a spinning CPU). Waiters whose wait already ended
 // are skipped.
 func (q *WaitQueue) Wake(m *Machine, d int64) {
-	for _, w := range q.w {
+	for i, w := range q.w {
 		if w.c.gen == w.gen && w.c.state != ctxDone {
 			m.schedule(event{t: m.now + d, kind: evWake, ctx: w.c, gen: w.gen})
 		}
+		q.w[i].c = nil // one at a time: clear() costs more for a queue of one
 	}
-	clear(q.w)
 	q.w = q.w[:0]
 }
 

@@ -23,6 +23,7 @@ type event struct {
 	cpu  int32
 	arg  int32 // evIRQ: the vector
 	kind eventKind
+	next int32 // in the queue: the slot of the next event of the same run, or -1
 }
 
 func (a *event) before(b *event) bool {
@@ -37,94 +38,92 @@ func (a *event) before(b *event) bool {
 
 // eventQueue orders events by (t, tie, seq).
 //
-// Events with tie 0 (every event of the canonical schedule) go into runs:
-// FIFOs of events due at one instant, appended in sequence order, so each
-// run is sorted. A heap orders the runs by (time, sequence of their head),
-// kept beside each run's pointer so that ordering them reads no run; a
-// push at the instant of the run last appended to joins it, so a
-// broadcast's IPIs cost O(1) each. Events with another tie go to a plain
-// binary heap. Popping compares the two heads, so the order is exactly
-// (t, tie, seq) either way.
+// The events sit in a slab of slots, recycled through a free list; a
+// binary heap of small pointer-free keys orders them. A key stands for a
+// run: a FIFO of events chained through their slots, all due at one
+// instant with tie 0 (the canonical schedule), in sequence order. A push
+// of a tie-0 event at the instant of the run last appended to joins that
+// run at its tail, so a broadcast's IPIs cost O(1) each; any other push
+// starts a run of its own. A run's key carries the (t, tie, seq) of its
+// first event, so popping the heap's top is exactly (t, tie, seq) order.
 type eventQueue struct {
-	h     []event   // events with tie != 0: a binary min-heap
-	runs  []runHead // a binary min-heap of runs by (t, head seq)
-	last  *run      // the run last appended to, while it is in runs
-	lastT int64     // last's instant
-	free  []*run
+	keys  []qkey  // a binary min-heap of runs
+	slots []event // the queued events; free slots have ctx nil
+	free  []int32 // free slots
+	tail  int32   // 1 + the last slot of the run last appended to, or 0
+	tailT int64   // that run's instant
 	n     int
 }
 
-// run is a FIFO of tie-0 events due at one instant, in sequence order.
-type run struct {
-	ev   []event
-	head int
+// qkey is a run's place in the heap: its first event's order and slot.
+type qkey struct {
+	t    int64
+	seq  uint64
+	tie  uint32
+	slot int32
 }
 
-// runHead is a run's place in the heap of runs: its instant and the
-// sequence number of its first event not yet popped.
-type runHead struct {
-	t   int64
-	seq uint64
-	r   *run
+func (a *qkey) before(b *qkey) bool {
+	if a.t != b.t {
+		return a.t < b.t
+	}
+	if a.tie != b.tie {
+		return a.tie < b.tie
+	}
+	return a.seq < b.seq
 }
-
-func (a *runHead) before(b *runHead) bool {
-	return a.t < b.t || a.t == b.t && a.seq < b.seq
-}
-
-// headBefore reports whether heap event e (tie != 0) precedes the run
-// head h: only by time, since at one instant tie 0 comes first.
-func headBefore(e *event, h *runHead) bool { return e.t < h.t }
 
 func (q *eventQueue) len() int { return q.n }
 
+// store puts e in a free slot and returns the slot.
+func (q *eventQueue) store(e *event) int32 {
+	var s int32
+	if n := len(q.free); n > 0 {
+		s = q.free[n-1]
+		q.free = q.free[:n-1]
+		q.slots[s] = *e
+	} else {
+		s = int32(len(q.slots))
+		q.slots = append(q.slots, *e)
+	}
+	q.slots[s].next = -1
+	return s
+}
+
 func (q *eventQueue) push(e *event) {
 	q.n++
-	if e.tie != 0 {
-		q.h = append(q.h, *e)
-		heapUp(q.h, len(q.h)-1)
+	if e.tie == 0 && q.tail != 0 && q.tailT == e.t {
+		// Later in sequence than everything in that run: its key stays.
+		s := q.store(e)
+		q.slots[q.tail-1].next = s
+		q.tail = s + 1
 		return
 	}
-	if r := q.last; r != nil && q.lastT == e.t {
-		// Later in sequence than everything in r: r's head is unchanged.
-		r.ev = append(r.ev, *e)
-		return
+	s := q.store(e)
+	q.keys = append(q.keys, qkey{e.t, e.seq, e.tie, s})
+	keyUp(q.keys, len(q.keys)-1)
+	if e.tie == 0 {
+		q.tail, q.tailT = s+1, e.t
 	}
-	var r *run
-	if n := len(q.free); n > 0 {
-		r = q.free[n-1]
-		q.free = q.free[:n-1]
-	} else {
-		r = &run{}
-	}
-	r.ev = append(r.ev, *e)
-	q.runs = append(q.runs, runHead{e.t, e.seq, r})
-	runUp(q.runs, len(q.runs)-1)
-	q.last, q.lastT = r, e.t
 }
 
 // nextT is the time of the earliest event; the queue must not be empty.
-func (q *eventQueue) nextT() int64 {
-	if len(q.runs) == 0 {
-		return q.h[0].t
-	}
-	t := q.runs[0].t
-	if len(q.h) > 0 && q.h[0].t < t {
-		return q.h[0].t
-	}
-	return t
-}
+func (q *eventQueue) nextT() int64 { return q.keys[0].t }
 
 // precedes reports whether e, which is not queued, comes before every
 // queued event.
 func (q *eventQueue) precedes(e *event) bool {
-	if len(q.runs) > 0 {
-		h := &q.runs[0]
-		if e.t > h.t || e.t == h.t && (e.tie != 0 || e.seq > h.seq) {
-			return false
-		}
+	if len(q.keys) == 0 {
+		return true
 	}
-	return len(q.h) == 0 || e.before(&q.h[0])
+	k := &q.keys[0]
+	if e.t != k.t {
+		return e.t < k.t
+	}
+	if e.tie != k.tie {
+		return e.tie < k.tie
+	}
+	return e.seq < k.seq
 }
 
 func (q *eventQueue) pop() event {
@@ -136,44 +135,29 @@ func (q *eventQueue) pop() event {
 // popTo moves the earliest event into *e; the queue must not be empty.
 func (q *eventQueue) popTo(e *event) {
 	q.n--
-	if len(q.runs) > 0 {
-		h := &q.runs[0]
-		if len(q.h) == 0 || !headBefore(&q.h[0], h) {
-			r := h.r
-			p := &r.ev[r.head]
-			*e = *p
-			p.ctx = nil
-			r.head++
-			if r.head < len(r.ev) {
-				// A new head, later than the old: sift the run down.
-				h.seq = r.ev[r.head].seq
-			} else {
-				// The run is done: drop it from the heap of runs.
-				last := len(q.runs) - 1
-				q.runs[0] = q.runs[last]
-				q.runs[last] = runHead{}
-				q.runs = q.runs[:last]
-				if q.last == r {
-					q.last = nil
-				}
-				r.ev, r.head = r.ev[:0], 0
-				q.free = append(q.free, r)
-			}
-			if len(q.runs) > 1 {
-				runDown(q.runs, 0)
-			}
-			return
-		}
+	k := &q.keys[0]
+	s := k.slot
+	p := &q.slots[s]
+	*e = *p
+	p.ctx = nil
+	q.free = append(q.free, s)
+	if q.tail == s+1 {
+		q.tail = 0
 	}
-	*e = q.h[0]
-	n := len(q.h) - 1
-	q.h[0] = q.h[n]
-	q.h[n] = event{}
-	q.h = q.h[:n]
-	heapDown(q.h, 0)
+	if next := e.next; next >= 0 {
+		// The run goes on: its key moves to its next event, later.
+		k.slot, k.seq = next, q.slots[next].seq
+	} else {
+		last := len(q.keys) - 1
+		q.keys[0] = q.keys[last]
+		q.keys = q.keys[:last]
+	}
+	if len(q.keys) > 1 {
+		keyDown(q.keys, 0)
+	}
 }
 
-func heapUp(h []event, i int) {
+func keyUp(h []qkey, i int) {
 	for i > 0 {
 		p := (i - 1) / 2
 		if !h[i].before(&h[p]) {
@@ -184,37 +168,7 @@ func heapUp(h []event, i int) {
 	}
 }
 
-func heapDown(h []event, i int) {
-	n := len(h)
-	for {
-		l := 2*i + 1
-		if l >= n {
-			return
-		}
-		m := l
-		if r := l + 1; r < n && h[r].before(&h[l]) {
-			m = r
-		}
-		if !h[m].before(&h[i]) {
-			return
-		}
-		h[i], h[m] = h[m], h[i]
-		i = m
-	}
-}
-
-func runUp(h []runHead, i int) {
-	for i > 0 {
-		p := (i - 1) / 2
-		if !h[i].before(&h[p]) {
-			return
-		}
-		h[i], h[p] = h[p], h[i]
-		i = p
-	}
-}
-
-func runDown(h []runHead, i int) {
+func keyDown(h []qkey, i int) {
 	n := len(h)
 	for {
 		l := 2*i + 1
