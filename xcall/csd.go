@@ -87,9 +87,12 @@ type EventSink interface {
 }
 
 func (k *Kernel) emit(kind EventKind, csd *CSD, cpu, dst int) {
-	if len(k.Events) == 0 {
-		return
+	if len(k.Events) != 0 { // small enough to inline: no call when nobody listens
+		k.emitTo(kind, csd, cpu, dst)
 	}
+}
+
+func (k *Kernel) emitTo(kind EventKind, csd *CSD, cpu, dst int) {
 	e := Event{T: k.M.Now(), Kind: kind, CSD: csd.ID, CPU: cpu, Dst: dst, Type: csd.Type()}
 	for _, s := range k.Events {
 		s.KernelEvent(e)

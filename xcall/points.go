@@ -65,9 +65,12 @@ func (k *Kernel) point(c *emu.Context, name string) { k.pointFor(c, name, c.CPU)
 // pointFor is point with the CPU the hook is told about given explicitly
 // (cpuhp points report the CPU going up or down).
 func (k *Kernel) pointFor(c *emu.Context, name string, cpu int) {
-	if len(k.hooks) == 0 {
-		return
+	if len(k.hooks) != 0 { // small enough to inline: no call when no hook is set
+		k.runHook(c, name, cpu)
 	}
+}
+
+func (k *Kernel) runHook(c *emu.Context, name string, cpu int) {
 	h := k.hooks[name]
 	if h == nil {
 		return
