@@ -50,12 +50,12 @@ func (k *Kernel) appendSingle(dst []irqchip.Write, self, cpu int, ipi irqchip.IP
 
 // archSendCallFunctionIPIMask is arch_send_call_function_ipi_mask().
 func (k *Kernel) archSendCallFunctionIPIMask(c *emu.Context, mask Cpumask) {
-	p := &k.pc[c.CPU]
-	p.tbuf = mask.AppendCPUs(p.tbuf[:0])
-	targets := p.tbuf
+	k.maskCPUs = mask.AppendCPUs(k.maskCPUs[:0])
+	targets := k.maskCPUs
 	if !k.x86() {
 		k.traceRaise(c.CPU, targets, "Function call interrupts")
 	}
+	p := &k.pc[c.CPU]
 	if k.appender != nil {
 		p.wbuf = k.appender.AppendMask(p.wbuf[:0], c.CPU, targets, irqchip.CallFunction, k.onlineFn, k.nOnline)
 	} else {

@@ -87,6 +87,7 @@ type Kernel struct {
 	csdFree       []*CSD           // unused on-stack csds
 	flushFree     []*flushState    // idle flush states
 	appender      irqchip.Appender // Chip's allocation-free decoder, if it has one
+	maskCPUs      []int            // scratch: a mask send's targets, listed and used with no wait between
 	warned        map[string]bool  // WARN_ONCE sites that fired; looked up by name, never ranged
 	offlineWarned bool
 
@@ -145,7 +146,6 @@ type percpu struct {
 	// interrupts are off across a send).
 	wbuf []irqchip.Write
 	cbuf []int
-	tbuf []int // the targets of a mask send
 }
 
 // ErrPanic wraps the message of an emulated kernel panic.
