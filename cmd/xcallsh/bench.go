@@ -25,17 +25,45 @@ func perOp(r testing.BenchmarkResult) float64 { return float64(r.T.Nanoseconds()
 func cmdBench(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	d := 300 * time.Millisecond
-	fs.Var(durationFlag{&d}, "benchtime", "time to spend on each benchmark")
-	if _, err := parseArgs(fs, args); err != nil {
+	d := 100 * time.Millisecond
+	count := 3
+	fs.Var(durationFlag{&d}, "benchtime", "time to spend on each run of a benchmark")
+	fs.IntVar(&count, "count", count, "runs of each benchmark; the fastest is shown")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return exitBadArgs
+	}
+	if len(pos) > 0 {
+		fmt.Fprintf(stderr, "xcallsh bench: unexpected argument %q\n", pos[0])
+		return exitBadArgs
+	}
+	if count < 1 || d <= 0 {
+		fmt.Fprintln(stderr, "xcallsh bench: --count must be at least 1 and --benchtime positive")
 		return exitBadArgs
 	}
 	testing.Init()
 	flag.Set("test.benchtime", d.String())
 
-	chanRT := perOp(testing.Benchmark(xcall.PerfChannelRoundTrip))
-	fmt.Fprintf(stdout, "xcallsh bench: %s/%s, %d CPUs, Go %s; channel round trip %.0f ns\n\n",
-		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), chanRT)
+	// Host noise only ever adds time, so the fastest of a few runs is the
+	// steadiest estimate of what the code costs; the channel round trip
+	// the ratios divide by is measured the same way.
+	fastest := func(fn func(b *testing.B)) testing.BenchmarkResult {
+		var best testing.BenchmarkResult
+		for i := 0; i < count; i++ {
+			r := testing.Benchmark(fn)
+			if r.N == 0 {
+				return r // failed
+			}
+			if best.N == 0 || perOp(r) < perOp(best) {
+				best = r
+			}
+		}
+		return best
+	}
+
+	chanRT := perOp(fastest(xcall.PerfChannelRoundTrip))
+	fmt.Fprintf(stdout, "xcallsh bench: %s/%s, %d CPUs, Go %s; fastest of %d runs of %s each; channel round trip %.0f ns\n\n",
+		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), count, d, chanRT)
 	fmt.Fprintf(stdout, "%-28s %14s %12s   %s\n", "benchmark", "host time", "allocs/op", "goal")
 	rows := []benchRow{
 		{"CallSingleSync", xcall.PerfCallSingleSync, func(r testing.BenchmarkResult, rt float64) string {
@@ -73,7 +101,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 		return fmt.Sprintf(">= 3M handler invocations per host second: %.2fM", 1e3/perOp(r))
 	}})
 	for _, row := range rows {
-		r := testing.Benchmark(row.fn)
+		r := fastest(row.fn)
 		if r.N == 0 {
 			fmt.Fprintf(stdout, "%-28s %14s\n", row.name, "failed")
 			continue
