@@ -6,9 +6,11 @@ import (
 	"testing"
 )
 
-// The queue pops in (t, tie, seq) order whatever mix of runs and heap it
-// holds, with pushes interleaved with pops: each pop is the minimum of a
-// plain list holding the same events.
+// The queue pops in (t, tie, seq) order whatever mix of runs it holds,
+// with pushes interleaved with pops: each pop is the minimum of a plain
+// list holding the same events, nextT is that minimum's time, and an event
+// about to be pushed precedes the queue exactly when it precedes each of
+// them.
 func TestQueueOrder(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for round := 0; round < 200; round++ {
@@ -37,8 +39,28 @@ func TestQueueOrder(t *testing.T) {
 			if r.IntN(4) == 0 {
 				e.tie = uint32(r.IntN(3))
 			}
+			// Before queueing it, e would run first exactly when it
+			// precedes every queued event (runInPlace's question).
+			first := true
+			for k := range ref {
+				if !e.before(&ref[k]) {
+					first = false
+				}
+			}
+			if got := q.precedes(&e); got != first {
+				t.Fatalf("round %d: precedes(seq %d) = %v, want %v", round, e.seq, got, first)
+			}
 			q.push(&e)
 			ref = append(ref, e)
+			m := 0
+			for k := range ref {
+				if ref[k].before(&ref[m]) {
+					m = k
+				}
+			}
+			if q.nextT() != ref[m].t {
+				t.Fatalf("round %d: nextT %d, want %d", round, q.nextT(), ref[m].t)
+			}
 		}
 		if q.len() != len(ref) {
 			t.Fatalf("len %d, want %d", q.len(), len(ref))
