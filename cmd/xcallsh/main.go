@@ -86,7 +86,8 @@ const usage = `usage:
   xcallsh torture [-m M] [--seed N] [--duration D] [scftorture parameters, dashed]
       --nthreads N, --onoff-interval D|jiffies, --stat-interval D|s, --weight-single N, ...
       --fix NAME=off, --ipi-drop CPU:N (see docs/torture.md); exit 0 on SUCCESS
-  xcallsh bench [--benchtime D] [--count N]  the emulator's own speed on this host, fastest of N runs (docs/performance.md)
+  xcallsh bench [flags]                   the emulator's own speed on this host (docs/performance.md)
+      --count N (3 runs of each benchmark, the fastest shown), --benchtime D (each run, 100ms)
   xcallsh scenarios                       list the built-in scenarios
   xcallsh machines                        list the built-in machines
 `
