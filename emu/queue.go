@@ -26,15 +26,18 @@ type event struct {
 	next int32 // in the queue: the slot of the next event of the same run, or -1
 }
 
-func (a *event) before(b *event) bool {
-	if a.t != b.t {
-		return a.t < b.t
+// earlier is the order of execution: by time, then tie, then sequence.
+func earlier(at int64, atie uint32, aseq uint64, bt int64, btie uint32, bseq uint64) bool {
+	if at != bt {
+		return at < bt
 	}
-	if a.tie != b.tie {
-		return a.tie < b.tie
+	if atie != btie {
+		return atie < btie
 	}
-	return a.seq < b.seq
+	return aseq < bseq
 }
+
+func (a *event) before(b *event) bool { return earlier(a.t, a.tie, a.seq, b.t, b.tie, b.seq) }
 
 // eventQueue orders events by (t, tie, seq).
 //
@@ -63,15 +66,7 @@ type qkey struct {
 	slot int32
 }
 
-func (a *qkey) before(b *qkey) bool {
-	if a.t != b.t {
-		return a.t < b.t
-	}
-	if a.tie != b.tie {
-		return a.tie < b.tie
-	}
-	return a.seq < b.seq
-}
+func (a *qkey) before(b *qkey) bool { return earlier(a.t, a.tie, a.seq, b.t, b.tie, b.seq) }
 
 func (q *eventQueue) len() int { return q.n }
 
@@ -117,13 +112,7 @@ func (q *eventQueue) precedes(e *event) bool {
 		return true
 	}
 	k := &q.keys[0]
-	if e.t != k.t {
-		return e.t < k.t
-	}
-	if e.tie != k.tie {
-		return e.tie < k.tie
-	}
-	return e.seq < k.seq
+	return earlier(e.t, e.tie, e.seq, k.t, k.tie, k.seq)
 }
 
 func (q *eventQueue) pop() event {
