@@ -36,6 +36,11 @@ type Schedule struct {
 	Strategy string // "random" or "pct"
 	Depth    int
 	Replay   []emu.Decision // non-nil: replay these (shrinking, reports)
+	// Record keeps the run's non-canonical decisions in Result.Decisions.
+	// A search records only the first run of each distinct failure, again:
+	// a run repeats itself exactly, and a thousand runs' lists would not
+	// fit in memory.
+	Record bool
 }
 
 // Result is the judgement of one run.
@@ -44,7 +49,7 @@ type Result struct {
 	Failed    bool
 	Kind      string // "error", "panic", "stuck", "validator", "limit"
 	Message   string
-	Decisions []emu.Decision // the non-canonical decisions the run made
+	Decisions []emu.Decision // the non-canonical decisions the run made (Schedule.Record)
 	Events    uint64
 }
 
@@ -74,7 +79,7 @@ func Run(sc Scenario, sched Schedule) (res Result) {
 		}
 	}()
 	var v *xcall.Validator
-	cfg := emu.SchedConfig{Strategy: sched.Strategy, Depth: sched.Depth, Replay: sched.Replay, Record: true}
+	cfg := emu.SchedConfig{Strategy: sched.Strategy, Depth: sched.Depth, Replay: sched.Replay, Record: sched.Record}
 	sess, err := luabind.New(luabind.Options{
 		Machine: sc.Machine, MachineForced: sc.MachineForced, Seed: sched.Seed,
 		Sched: cfg, Timeout: sc.Timeout, Stdout: io.Discard,
@@ -94,7 +99,7 @@ func Run(sc Scenario, sched Schedule) (res Result) {
 		_, err = sess.ExecCompiled(sc.compiled)
 	}
 	k := sess.K
-	res.Decisions = append([]emu.Decision(nil), k.M.Decisions()...)
+	res.Decisions = k.M.Decisions()
 	res.Events = k.M.Executed()
 	switch {
 	case err != nil:
@@ -127,7 +132,7 @@ func Shrink(sc Scenario, failing Result, budget int) Result {
 		}
 		budget--
 		s := failing.Schedule
-		s.Replay = append([]emu.Decision{}, subset...)
+		s.Replay, s.Record = append([]emu.Decision{}, subset...), false
 		r := Run(sc, s)
 		return r, r.Failed && r.Signature() == want
 	}
@@ -273,6 +278,16 @@ func Search(sc Scenario, opts Options, progress func(done, failed int, r Result)
 		out = append(out, Failure{Signature: sig, First: r, Count: 1})
 	}
 	for i := range out {
+		// Run the first failure again, recording its decisions.
+		s := out[i].First.Schedule
+		s.Record = true
+		r := Run(sc, s)
+		if again := r.Signature(); !r.Failed || again != out[i].Signature {
+			r = out[i].First
+			r.Kind, r.Message = "internal", fmt.Sprintf("internal error (a bug in xcallsh): seed %d did not repeat itself: %s, then %s",
+				s.Seed, out[i].Signature, again)
+		}
+		out[i].First = r
 		out[i].Shrunk = out[i].First
 		out[i].Shrunk.Schedule.Replay = out[i].First.Decisions
 		if opts.Shrink > 0 {

@@ -74,3 +74,22 @@ func TestDecisionsRoundTrip(t *testing.T) {
 		t.Error("out of order accepted")
 	}
 }
+
+// A run keeps its decisions only when asked: a search records the first
+// run of each failure again, which must repeat the search's run exactly.
+func TestRecordOnlyWhenAsked(t *testing.T) {
+	sc := Scenario{Name: "tie.lua", Source: tie}
+	plain := Run(sc, Schedule{Seed: 2})
+	if !plain.Failed || plain.Decisions != nil {
+		t.Fatalf("seed 2: failed=%v, %d decisions kept unasked", plain.Failed, len(plain.Decisions))
+	}
+	rec := Run(sc, Schedule{Seed: 2, Record: true})
+	if rec.Signature() != plain.Signature() || rec.Events != plain.Events || len(rec.Decisions) == 0 {
+		t.Fatalf("recorded run differs: %q, %d events, %d decisions; unrecorded %q, %d events",
+			rec.Signature(), rec.Events, len(rec.Decisions), plain.Signature(), plain.Events)
+	}
+	fails := Search(sc, Options{Runs: 4, Jobs: 2, FirstSeed: 2}, nil)
+	if len(fails) != 1 || FormatDecisions(fails[0].First.Decisions) != FormatDecisions(rec.Decisions) {
+		t.Fatalf("the search's first failure does not carry seed 2's decisions: %+v", fails)
+	}
+}
