@@ -78,6 +78,11 @@ type Session struct {
 const (
 	callStackSize = 200
 	maxTasks      = 100000
+	// registrySize is where each Lua thread's value stack starts, and the
+	// step it grows by (up to 1 Mi values). Every task is a thread with a
+	// stack of its own: gopher-lua's default start, 5120 values (80 KiB),
+	// made a short scenario allocate hundreds of KiB per run.
+	registrySize = 256
 )
 
 // New creates a session and boots the machine of opts.
@@ -86,7 +91,8 @@ func New(opts Options) (*Session, error) {
 		opts.Stdout = io.Discard
 	}
 	s := &Session{opts: opts, funcs: map[*lua.LFunction]*xcall.Func{}}
-	s.L = lua.NewState(lua.Options{SkipOpenLibs: true, CallStackSize: callStackSize, RegistryMaxSize: 1 << 20})
+	s.L = lua.NewState(lua.Options{SkipOpenLibs: true, CallStackSize: callStackSize,
+		RegistrySize: registrySize, RegistryGrowStep: registrySize, RegistryMaxSize: 1 << 20})
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.L.SetContext(s.ctx)
 	s.openSandbox()
