@@ -6,27 +6,27 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/xcallsh/xcallsh/emu"
 	"github.com/xcallsh/xcallsh/xcall"
 )
 
 // hotplugAPI: cpu_down/cpu_up (kernel), hook/cpuhp_fail/inject_csd (operator).
 func (s *Session) hotplugAPI() map[string]lua.LGFunction {
 	k := func() *xcall.Kernel { return s.K }
+	// cpu_down(cpu) and cpu_up(cpu): a task that may sleep takes a CPU
+	// number and gets the kernel's return value.
+	upDown := func(name string, op func(k *xcall.Kernel, c *emu.Context, cpu int) int) lua.LGFunction {
+		return func(L *lua.LState) int {
+			c := s.needCPU(L, name)
+			cpu := kernelCPU(L, 1, name)
+			s.mightSleep(L, c, name)
+			L.Push(lua.LNumber(op(s.K, c, cpu)))
+			return 1
+		}
+	}
 	return map[string]lua.LGFunction{
-		"cpu_down": func(L *lua.LState) int {
-			c := s.needCPU(L, "cpu_down")
-			cpu := kernelCPU(L, 1, "cpu_down")
-			s.mightSleep(L, c, "cpu_down")
-			L.Push(lua.LNumber(k().CPUDown(c, cpu)))
-			return 1
-		},
-		"cpu_up": func(L *lua.LState) int {
-			c := s.needCPU(L, "cpu_up")
-			cpu := kernelCPU(L, 1, "cpu_up")
-			s.mightSleep(L, c, "cpu_up")
-			L.Push(lua.LNumber(k().CPUUp(c, cpu)))
-			return 1
-		},
+		"cpu_down": upDown("cpu_down", (*xcall.Kernel).CPUDown),
+		"cpu_up":   upDown("cpu_up", (*xcall.Kernel).CPUUp),
 		// hook(point, fn): run fn(cpu, point) as operator code, with the
 		// world stopped, whenever a CPU reaches point; hook(point, nil)
 		// removes it. hook() lists the points.
