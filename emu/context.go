@@ -194,13 +194,14 @@ func (c *Context) wait(busy bool, deadline int64, info WaitInfo) {
 func (c *Context) waitStackless(deadline int64, info WaitInfo) {
 	if deadline < 0 && !c.ready {
 		c.state, c.busy, c.Wait = ctxWaiting, true, info
-		panic(errParked{})
+		panic(errParked{c.CPU})
 	}
 	panic(fmt.Sprintf("emu: a %s handler on CPU %d %s on the engine's stack: use Spend, or Continue first", c.Kind, c.CPU, info.What))
 }
 
-// errParked unwinds a stackless handler that waits for good.
-type errParked struct{}
+// errParked unwinds a stackless handler that waits for good, on cpu, to
+// the event loop (catchParked).
+type errParked struct{ cpu int }
 
 // Stackless reports whether c is a handler body running on the engine's
 // own stack, as every handler body starts. It may then spend time only

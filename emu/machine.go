@@ -298,17 +298,49 @@ func (m *Machine) number(e *event) {
 func (m *Machine) drive(c *Context) bool {
 	m.driving = c
 	m.cur = nil
-	defer func() { m.driving, m.cur = nil, c }()
-	m.runCPU(&m.cpus[c.CPU])
+	cpu := &m.cpus[c.CPU]
+	for {
+		goOn, parked := m.driveFrom(cpu)
+		if parked == nil {
+			m.driving, m.cur = nil, c
+			return goOn
+		}
+		cpu = parked // a handler parked: its CPU's loop goes on (runCPU)
+	}
+}
+
+// driveFrom is drive's loop, after a look at cpu. A handler body that
+// parks itself on the engine's stack unwinds to here (catchParked): the
+// CPU it parked on is returned, to be looked at again, as runCPU's loop
+// would have gone on to do.
+func (m *Machine) driveFrom(cpu *CPU) (goOn bool, parked *CPU) {
+	defer m.catchParked(&parked)
+	m.runCPU(cpu)
 	for {
 		if m.resumed {
 			m.resumed = false
-			return true
+			return true, nil
 		}
 		if m.stopped || m.closed || m.interrupt.Load() || m.q.len() == 0 || m.q.nextT() > m.limit {
-			return false
+			return false, nil
 		}
 		m.step()
+	}
+}
+
+// catchParked, deferred by the event loops (RunUntil's and drive's),
+// recovers from a handler body that parked itself for good on the
+// engine's stack (errParked), and sets *cpu to its CPU. Recovering here,
+// once per loop rather than once per piece of a handler body, keeps the
+// deferred call off the path of every event. Any other panic goes on.
+func (m *Machine) catchParked(cpu **CPU) {
+	if r := recover(); r != nil {
+		p, ok := r.(errParked)
+		if !ok {
+			panic(r)
+		}
+		m.cur = nil // runStackless's caller: the driver, or a driving context
+		*cpu = &m.cpus[p.cpu]
 	}
 }
 
@@ -334,20 +366,41 @@ func (m *Machine) RunUntil(t int64) error {
 		panic("emu: RunUntil called from inside a context")
 	}
 	m.limit = t
+	var cpu *CPU
+	for {
+		interrupted, parked := m.runFrom(cpu, t)
+		if interrupted {
+			return ErrInterrupted
+		}
+		if parked == nil {
+			break
+		}
+		cpu = parked // a handler parked: its CPU's loop goes on (runCPU)
+	}
+	if !m.stopped && m.now < t {
+		m.now = t
+	}
+	return nil
+}
+
+// runFrom is RunUntil's loop, after a look at cpu if not nil; a parked
+// handler unwinds to it as to driveFrom.
+func (m *Machine) runFrom(cpu *CPU, t int64) (interrupted bool, parked *CPU) {
+	defer m.catchParked(&parked)
+	if cpu != nil {
+		m.runCPU(cpu)
+	}
 	for !m.stopped {
 		if m.executed&1023 == 0 && m.interrupt.Load() {
 			m.interrupt.Store(false)
-			return ErrInterrupted
+			return true, nil
 		}
 		if m.q.len() == 0 || m.q.nextT() > t {
 			break
 		}
 		m.step()
 	}
-	if !m.stopped && m.now < t {
-		m.now = t
-	}
-	return nil
+	return false, nil
 }
 
 func (m *Machine) dispatch(e *event) {
@@ -673,31 +726,20 @@ func (m *Machine) runStackless(c *Context) {
 	c.then = nil
 	c.ready = false
 	c.state = ctxRunning
-	prev := m.cur
 	m.cur = c
-	parked := fn != nil && callStackless(c, fn)
-	m.cur = prev
+	if fn != nil {
+		// A body that parks itself for good (WaitForever) unwinds past
+		// here to the event loop's catchParked.
+		fn(c)
+	}
+	m.cur = nil
 	switch {
-	case parked || c.state == ctxWaiting:
+	case c.state == ctxWaiting:
 	case c.job != nil: // Continue
 		m.switchTo(c) // a coroutine runs c.job
 	default:
 		c.state = ctxDone
 	}
-}
-
-// callStackless calls fn(c), reporting whether c parked itself for good.
-func callStackless(c *Context, fn func(*Context)) (parked bool) {
-	defer func() {
-		if r := recover(); r != nil {
-			if _, ok := r.(errParked); !ok {
-				panic(r)
-			}
-			parked = true
-		}
-	}()
-	fn(c)
-	return false
 }
 
 // worker is a pooled coroutine that runs context jobs one after another.

@@ -52,7 +52,7 @@ func (a *event) before(b *event) bool { return earlier(a.t, a.tie, a.seq, b.t, b
 type eventQueue struct {
 	keys  []qkey  // a binary min-heap of runs
 	slots []event // the queued events; free slots have ctx nil
-	free  []int32 // free slots
+	free  int32   // 1 + the first free slot (chained through next), or 0
 	tail  int32   // 1 + the last slot of the run last appended to, or 0
 	tailT int64   // that run's instant
 	n     int
@@ -70,36 +70,30 @@ func (a *qkey) before(b *qkey) bool { return earlier(a.t, a.tie, a.seq, b.t, b.t
 
 func (q *eventQueue) len() int { return q.n }
 
-// store puts e in a free slot and returns the slot.
-func (q *eventQueue) store(e *event) int32 {
-	var s int32
-	if n := len(q.free); n > 0 {
-		s = q.free[n-1]
-		q.free = q.free[:n-1]
-		q.slots[s] = *e
-	} else {
-		s = int32(len(q.slots))
-		q.slots = append(q.slots, *e)
-	}
-	q.slots[s].next = -1
-	return s
-}
-
 func (q *eventQueue) push(e *event) {
 	q.n++
-	if e.tie == 0 && q.tail != 0 && q.tailT == e.t {
-		// Later in sequence than everything in that run: its key stays.
-		s := q.store(e)
-		q.slots[q.tail-1].next = s
-		q.tail = s + 1
-		return
+	var s int32
+	if q.free != 0 {
+		s = q.free - 1
+		q.free = q.slots[s].next
+	} else {
+		s = int32(len(q.slots))
+		q.slots = append(q.slots, event{})
 	}
-	s := q.store(e)
-	q.keys = append(q.keys, qkey{e.t, e.seq, e.tie, s})
-	keyUp(q.keys, len(q.keys)-1)
+	p := &q.slots[s]
+	*p = *e
+	p.next = -1
 	if e.tie == 0 {
+		if q.tail != 0 && q.tailT == e.t {
+			// Later in sequence than everything in that run: its key stays.
+			q.slots[q.tail-1].next = s
+			q.tail = s + 1
+			return
+		}
 		q.tail, q.tailT = s+1, e.t
 	}
+	q.keys = append(q.keys, qkey{e.t, e.seq, e.tie, s})
+	keyUp(q.keys, len(q.keys)-1)
 }
 
 // nextT is the time of the earliest event; the queue must not be empty.
@@ -128,12 +122,14 @@ func (q *eventQueue) popTo(e *event) {
 	s := k.slot
 	p := &q.slots[s]
 	*e = *p
+	next := p.next
 	p.ctx = nil
-	q.free = append(q.free, s)
+	p.next = q.free
+	q.free = s + 1
 	if q.tail == s+1 {
 		q.tail = 0
 	}
-	if next := e.next; next >= 0 {
+	if next >= 0 {
 		// The run goes on: its key moves to its next event, later.
 		k.slot, k.seq = next, q.slots[next].seq
 	} else {
