@@ -70,15 +70,18 @@ type Config struct {
 // Machine is the live emulation. It is not safe for concurrent use, except
 // Interrupt, which may be called from any goroutine.
 type Machine struct {
-	now      int64
-	seq      uint64
-	q        eventQueue
-	cpus     []CPU
-	seed     uint64
-	rng      *rand.Rand // the script's own randomness
-	sched    *sched     // scheduling decisions
-	highVec  bool
-	irqEntry int64 // interrupt entry cost (Config.IRQEntry)
+	now   int64
+	seq   uint64
+	q     eventQueue
+	cpus  []CPU
+	seed  uint64
+	rng   *rand.Rand // the script's own randomness
+	sched *sched     // scheduling decisions
+	// canonical is sched.canonical: every decision is 0 (seed 0, no
+	// replay), so an event's tie needs no draw (number).
+	canonical bool
+	highVec   bool
+	irqEntry  int64 // interrupt entry cost (Config.IRQEntry)
 
 	cur          *Context  // the running context; nil on the driver
 	pool         []*worker // idle coroutines
@@ -134,6 +137,7 @@ func New(cfg Config) *Machine {
 	for i := range m.cpus {
 		m.cpus[i].ID = i
 	}
+	m.canonical = m.sched.canonical
 	m.handlerJobFn = m.handlerJob
 	return m
 }
@@ -166,7 +170,12 @@ func (m *Machine) Jitter(max int64) int64 { return m.sched.jitter(max) }
 func (m *Machine) Decisions() []Decision { return m.sched.rec }
 
 // Draws is the number of scheduling decisions made so far.
-func (m *Machine) Draws() int { return m.sched.n }
+func (m *Machine) Draws() int {
+	if m.canonical {
+		return m.sched.n + int(m.seq) // number does not count its draws
+	}
+	return m.sched.n
+}
 
 // Executed is the number of events executed so far.
 func (m *Machine) Executed() uint64 { return m.executed }
@@ -280,11 +289,10 @@ func (m *Machine) runInPlace(c *Context, e *event) bool {
 func (m *Machine) number(e *event) {
 	m.seq++
 	e.seq = m.seq
-	if s := m.sched; s.canonical {
-		s.n++ // every decision is 0
-	} else {
-		e.tie = s.tie(e)
-	}
+	if !m.canonical {
+		e.tie = m.sched.tie(e)
+	} // else the tie is 0, a draw Draws counts without a store here
+
 }
 
 // drive is the inline driver: c, which must wait and was resumed by the

@@ -39,7 +39,8 @@ func earlier(at int64, atie uint32, aseq uint64, bt int64, btie uint32, bseq uin
 
 func (a *event) before(b *event) bool { return earlier(a.t, a.tie, a.seq, b.t, b.tie, b.seq) }
 
-// eventQueue orders events by (t, tie, seq).
+// eventQueue orders events by (t, tie, seq). Events are pushed in
+// sequence order (each is numbered just before it is pushed).
 //
 // The events sit in a slab of slots, recycled through a free list; a
 // binary heap of small pointer-free keys orders them. A key stands for a
@@ -130,14 +131,17 @@ func (q *eventQueue) popTo(e *event) {
 		q.tail = 0
 	}
 	if next >= 0 {
-		// The run goes on: its key moves to its next event, later.
+		// The run goes on: its key moves to its next event and stays on
+		// top. Events are pushed in sequence order (push), so a run of
+		// tie 0 made later at the same instant holds only later sequence
+		// numbers, and any other run is later in time or tie.
 		k.slot, k.seq = next, q.slots[next].seq
-	} else {
-		last := len(q.keys) - 1
-		q.keys[0] = q.keys[last]
-		q.keys = q.keys[:last]
+		return
 	}
-	if len(q.keys) > 1 {
+	last := len(q.keys) - 1
+	q.keys[0] = q.keys[last]
+	q.keys = q.keys[:last]
+	if last > 1 {
 		keyDown(q.keys, 0)
 	}
 }

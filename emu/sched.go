@@ -121,11 +121,8 @@ func (s *sched) draw(gen func() uint64) uint64 {
 
 // tie is the same-instant rank of an event concerning cpu: random, or
 // under PCT the inverted priority of cpu (higher priority, smaller tie).
+// A canonical machine draws no ties (Machine.number).
 func (s *sched) tie(e *event) uint32 {
-	if s.rng == nil && s.cfg.Replay == nil {
-		s.n++ // canonical: every decision is 0
-		return 0
-	}
 	return uint32(s.draw(func() uint64 {
 		if s.prio == nil {
 			return uint64(s.rng.Uint32())

@@ -3,8 +3,9 @@ package emu
 import "testing"
 
 // busy builds a machine where CPUs ping each other with same-instant
-// interrupts, so the schedule matters, and returns its order hash.
-func busy(seed uint64, sc SchedConfig) (uint64, []Decision) {
+// interrupts, so the schedule matters, and returns its order hash, its
+// recorded decisions and its number of draws.
+func busy(seed uint64, sc SchedConfig) (uint64, []Decision, int) {
 	m := New(Config{CPUs: 4, Seed: seed, Sched: sc})
 	defer m.Close()
 	m.OnInterrupt = func(c *Context, v int) {
@@ -21,35 +22,39 @@ func busy(seed uint64, sc SchedConfig) (uint64, []Decision) {
 		})
 	}
 	m.RunUntil(1e6)
-	return m.OrderHash(), m.Decisions()
+	return m.OrderHash(), m.Decisions(), m.Draws()
 }
 
 func TestRecordReplay(t *testing.T) {
-	canon, none := busy(0, SchedConfig{Record: true})
+	canon, none, draws := busy(0, SchedConfig{Record: true})
 	if len(none) != 0 {
 		t.Fatalf("seed 0 recorded %d decisions", len(none))
 	}
-	h, dec := busy(5, SchedConfig{Record: true})
+	h, dec, _ := busy(5, SchedConfig{Record: true})
 	if len(dec) == 0 || h == canon {
 		t.Fatalf("seed 5: %d decisions, same hash as canonical: %v", len(dec), h == canon)
 	}
-	if h2, _ := busy(5, SchedConfig{}); h2 != h {
+	if h2, _, _ := busy(5, SchedConfig{}); h2 != h {
 		t.Fatal("seed 5 is not reproducible")
 	}
 	// Replaying the recorded decisions reproduces the run, whatever the seed.
-	if hr, again := busy(99, SchedConfig{Replay: dec, Record: true}); hr != h || len(again) != len(dec) {
+	if hr, again, _ := busy(99, SchedConfig{Replay: dec, Record: true}); hr != h || len(again) != len(dec) {
 		t.Fatalf("replay differs: hash equal %v, %d vs %d decisions", hr == h, len(again), len(dec))
 	}
-	// An empty replay list is the canonical schedule.
-	if he, _ := busy(5, SchedConfig{Replay: []Decision{}}); he != canon {
-		t.Fatal("empty replay is not canonical")
+	// An empty replay list is the canonical schedule, drawing every
+	// decision (the canonical machine counts its ties without drawing).
+	if he, _, edraws := busy(5, SchedConfig{Replay: []Decision{}}); he != canon || edraws != draws {
+		t.Fatalf("empty replay: canonical hash %v, %d draws, want %d", he == canon, edraws, draws)
+	}
+	if draws == 0 {
+		t.Fatal("no draws counted")
 	}
 }
 
 func TestPCTDeterministic(t *testing.T) {
-	a, _ := busy(3, SchedConfig{Strategy: "pct", Depth: 2, Steps: 200})
-	b, _ := busy(3, SchedConfig{Strategy: "pct", Depth: 2, Steps: 200})
-	c, _ := busy(0, SchedConfig{})
+	a, _, _ := busy(3, SchedConfig{Strategy: "pct", Depth: 2, Steps: 200})
+	b, _, _ := busy(3, SchedConfig{Strategy: "pct", Depth: 2, Steps: 200})
+	c, _, _ := busy(0, SchedConfig{})
 	if a != b {
 		t.Fatal("pct with one seed differs between runs")
 	}

@@ -125,10 +125,15 @@ func (v *Validator) errorf(t int64, csd int, format string, args ...any) {
 // only on a violation, so that the common case formats nothing.
 func (v *Validator) Time(t int64, what func() string) {
 	if v.seenT && t < v.lastT {
-		// Report the step once: later stamps compare with this one.
-		v.errorf(t, 0, "time went backwards: %s at %d ns after something at %d ns", what(), t, v.lastT)
+		v.backwards(t, what())
 	}
 	v.lastT, v.seenT = t, true
+}
+
+// backwards reports a stamp at t, earlier than the one before it. The step
+// is reported once: later stamps compare with this one.
+func (v *Validator) backwards(t int64, what string) {
+	v.errorf(t, 0, "time went backwards: %s at %d ns after something at %d ns", what, t, v.lastT)
 }
 
 // Trace implements emu.TraceSink: it checks the tracepoint's time stamp.
@@ -170,8 +175,12 @@ func typeName(t uint32) string {
 func usesLock(t uint32) bool { return t == CSDTypeSync || t == CSDTypeAsync }
 
 // KernelEvent implements EventSink.
-func (v *Validator) KernelEvent(e Event) {
-	v.Time(e.T, func() string { return fmt.Sprintf("%s of csd #%d by CPU %d", e.Kind, e.CSD, e.CPU) })
+func (v *Validator) KernelEvent(ev Event) {
+	e := &ev // the checks below read it in place
+	if v.seenT && e.T < v.lastT { // Time, without building its closure for every event
+		v.backwards(e.T, fmt.Sprintf("%s of csd #%d by CPU %d", e.Kind, e.CSD, e.CPU))
+	}
+	v.lastT, v.seenT = e.T, true
 	if e.CSD == 0 {
 		// A many-path local run: func runs inline and no csd exists.
 		if e.Kind != EvRun || e.Dst != -1 {
@@ -202,7 +211,7 @@ func (v *Validator) KernelEvent(e Event) {
 	}
 }
 
-func (v *Validator) lock(e Event, s *csdState) {
+func (v *Validator) lock(e *Event, s *csdState) {
 	switch {
 	case s.locked:
 		v.errorf(e.T, e.CSD, "locked by CPU %d while still locked (locked at %d ns by CPU %d): a csd reused while in use",
@@ -221,7 +230,7 @@ func (v *Validator) lock(e Event, s *csdState) {
 	s.wasQueued, s.ran = false, false
 }
 
-func (v *Validator) queue(e Event, s *csdState) {
+func (v *Validator) queue(e *Event, s *csdState) {
 	switch {
 	case s.queued:
 		v.errorf(e.T, e.CSD, "queued on CPU %d by CPU %d while still queued on CPU %d (queued at %d ns by CPU %d)",
@@ -245,7 +254,7 @@ func (v *Validator) queue(e Event, s *csdState) {
 	s.qT, s.qCPU, s.qDst = e.T, e.CPU, e.Dst
 }
 
-func (v *Validator) dequeue(e Event, s *csdState) {
+func (v *Validator) dequeue(e *Event, s *csdState) {
 	switch {
 	case !s.queued:
 		v.errorf(e.T, e.CSD, "dequeued by CPU %d but not queued", e.CPU)
@@ -256,7 +265,7 @@ func (v *Validator) dequeue(e Event, s *csdState) {
 	s.queued, s.dequeued = false, true
 }
 
-func (v *Validator) run(e Event, s *csdState) {
+func (v *Validator) run(e *Event, s *csdState) {
 	if e.Dst < 0 {
 		// Inline run on the caller (generic_exec_single's self case).
 		switch {
@@ -292,7 +301,7 @@ func (v *Validator) run(e Event, s *csdState) {
 	}
 }
 
-func (v *Validator) unlock(e Event, s *csdState) {
+func (v *Validator) unlock(e *Event, s *csdState) {
 	if !s.locked {
 		v.errorf(e.T, e.CSD, "unlocked by CPU %d while not locked", e.CPU)
 	}
@@ -308,7 +317,7 @@ func (v *Validator) unlock(e Event, s *csdState) {
 	s.locked = false
 }
 
-func (v *Validator) waitDone(e Event, s *csdState) {
+func (v *Validator) waitDone(e *Event, s *csdState) {
 	switch {
 	case !s.inUse:
 		v.errorf(e.T, e.CSD, "a waiter on CPU %d returned for a csd that was never locked", e.CPU)
