@@ -50,6 +50,7 @@ import (
 	"iter"
 	"math/bits"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 )
 
@@ -639,8 +640,7 @@ func (m *Machine) startHandler(cpu *CPU, vector int) *Context {
 func (m *Machine) beginTail(c *Context) {
 	if w := c.w; w != nil {
 		c.w = nil
-		w.ctx = nil
-		m.pool = append(m.pool, w)
+		m.release(w)
 	}
 	e := event{t: m.now + c.tail, kind: evExit, ctx: c}
 	m.number(&e)
@@ -678,8 +678,7 @@ func (m *Machine) finish(c *Context) {
 	}
 	if w := c.w; w != nil {
 		c.w = nil
-		w.ctx = nil
-		m.pool = append(m.pool, w)
+		m.release(w)
 	}
 	if c.OnDone != nil {
 		c.OnDone(c)
@@ -756,17 +755,57 @@ type worker struct {
 	stop  func()
 	yield func(struct{}) bool
 	ctx   *Context
+	idle  bool // between jobs, in its machine's pool
 }
 
 // errKilled unwinds a context whose machine was closed.
 type errKilled struct{}
 
+// spare holds the idle coroutines of closed machines, for the next
+// machine of the process to take. A coroutine's stack has grown to what
+// contexts need; a fresh one grows it again, copying it each time, which
+// was a quarter of the cost of booting a machine and running a short
+// scenario on it (explore does that for every run). Machines on several
+// goroutines (explore's workers) share it; a coroutine is used by one
+// machine at a time.
+var spare struct {
+	sync.Mutex
+	w []*worker
+}
+
+// maxSpare bounds the idle coroutines the process keeps.
+const maxSpare = 64
+
+// release puts w, whose job is over, in the machine's pool.
+func (m *Machine) release(w *worker) {
+	w.ctx = nil
+	w.idle = true
+	m.pool = append(m.pool, w)
+}
+
 func (m *Machine) getWorker() *worker {
+	var w *worker
 	if n := len(m.pool); n > 0 {
-		w := m.pool[n-1]
+		w = m.pool[n-1]
 		m.pool = m.pool[:n-1]
-		return w
+	} else {
+		spare.Lock()
+		if n := len(spare.w); n > 0 {
+			w = spare.w[n-1]
+			spare.w[n-1] = nil
+			spare.w = spare.w[:n-1]
+		}
+		spare.Unlock()
+		if w == nil {
+			w = newWorker()
+		}
+		m.workers = append(m.workers, w)
 	}
+	w.idle = false
+	return w
+}
+
+func newWorker() *worker {
 	w := &worker{}
 	w.next, w.stop = iter.Pull(func(yield func(struct{}) bool) {
 		w.yield = yield
@@ -779,7 +818,6 @@ func (m *Machine) getWorker() *worker {
 			}
 		}
 	})
-	m.workers = append(m.workers, w)
 	return w
 }
 
@@ -807,7 +845,23 @@ func (m *Machine) Close() {
 	}
 	m.closed = true
 	m.stopped = true
+	// Idle coroutines go to the process's spares (as many as fit); the
+	// others are in the middle of a job, which stop unwinds (errKilled).
+	if len(m.workers) == 0 {
+		return
+	}
+	// Unwinding runs the jobs' deferred code, so it is done unlocked.
+	busy := m.workers[:0]
+	spare.Lock()
 	for _, w := range m.workers {
+		if w.idle && len(spare.w) < maxSpare {
+			spare.w = append(spare.w, w)
+		} else {
+			busy = append(busy, w)
+		}
+	}
+	spare.Unlock()
+	for _, w := range busy {
 		w.stop()
 	}
 	m.workers, m.pool = nil, nil
