@@ -177,7 +177,8 @@ func usesLock(t uint32) bool { return t == CSDTypeSync || t == CSDTypeAsync }
 // KernelEvent implements EventSink.
 func (v *Validator) KernelEvent(ev Event) {
 	e := &ev // the checks below read it in place
-	if v.seenT && e.T < v.lastT { // Time, without building its closure for every event
+	// Time, without building its closure for every event:
+	if v.seenT && e.T < v.lastT {
 		v.backwards(e.T, fmt.Sprintf("%s of csd #%d by CPU %d", e.Kind, e.CSD, e.CPU))
 	}
 	v.lastT, v.seenT = e.T, true
