@@ -26,12 +26,17 @@ func FormatStamp(t int64) string {
 // (a trailing newline is dropped), stamped with the current time and cpu.
 func (m *Machine) Printk(cpu int, text string) {
 	text = strings.TrimSuffix(text, "\n")
-	for _, part := range strings.Split(text, "\n") {
+	for {
+		part, rest, more := strings.Cut(text, "\n")
 		l := LogLine{T: m.now, CPU: cpu, Text: part}
 		m.log = append(m.log, l)
 		for _, s := range m.sinks {
 			s.Log(&l)
 		}
+		if !more {
+			return
+		}
+		text = rest
 	}
 }
 
