@@ -97,15 +97,14 @@ func (s *Session) symbol(fn *lua.LFunction) (string, int) {
 }
 
 // thread returns the Lua thread code running in c uses: a task's own, or
-// a pooled one for handlers (released by the returned function).
-func (s *Session) thread(c *emu.Context) (*lua.LState, func()) {
+// for a handler one from the pool (pooled true), which unthread returns.
+func (s *Session) thread(c *emu.Context) (t *lua.LState, pooled bool) {
 	if c == nil {
-		return s.L, func() {}
+		return s.L, false
 	}
 	if t, ok := c.Local.(*lua.LState); ok {
-		return t, func() {}
+		return t, false
 	}
-	var t *lua.LState
 	if n := len(s.pool); n > 0 {
 		t = s.pool[n-1]
 		s.pool = s.pool[:n-1]
@@ -113,18 +112,24 @@ func (s *Session) thread(c *emu.Context) (*lua.LState, func()) {
 		t, _ = s.L.NewThread()
 	}
 	c.Local = t
-	return t, func() {
-		c.Local = nil
-		t.SetTop(0)
-		s.pool = append(s.pool, t)
+	return t, true
+}
+
+// unthread gives back a thread that thread took from the pool for c.
+func (s *Session) unthread(c *emu.Context, t *lua.LState, pooled bool) {
+	if !pooled {
+		return
 	}
+	c.Local = nil
+	t.SetTop(0)
+	s.pool = append(s.pool, t)
 }
 
 // callIn calls fn(args...) in context c and returns nret values (MultRet:
 // all). A Lua error comes back as a *ScriptError with file:line.
 func (s *Session) callIn(c *emu.Context, fn *lua.LFunction, nret int, args ...lua.LValue) ([]lua.LValue, error) {
-	t, release := s.thread(c)
-	defer release()
+	t, pooled := s.thread(c)
+	defer s.unthread(c, t, pooled)
 	top := t.GetTop()
 	t.Push(fn)
 	for _, a := range args {
