@@ -15,7 +15,7 @@ func TestBenchTable(t *testing.T) {
 	if st != exitOK {
 		t.Fatalf("status %d\n%s%s", st, out, errOut)
 	}
-	contains(t, "bench", out, "fastest of 2 runs of 1ms each; channel round trip",
+	contains(t, "bench", out, "fastest of 2 runs of 1ms each, in rounds; channel round trip",
 		"CallSingleSync ", "LuaCallSingleSync ", "Broadcast/cpus=64 ", "Broadcast/cpus=8192 ",
 		"Stall ", "Boot/cpus=8192 ", "Torture ", "<= 1 channel RT: ", ">= 3M handler invocations")
 	if strings.Contains(out, "failed") {
