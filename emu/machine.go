@@ -8,7 +8,8 @@
 //
 // One host goroutine (the driver) pops events and switches into contexts.
 // Every thread (a task, a kworker, ...) runs on a pooled coroutine
-// (iter.Pull) and gives control back only when it waits: a busy wait
+// (iter.Pull; a closed machine hands its idle ones on to the next machine
+// of the process) and gives control back only when it waits: a busy wait
 // (Delay, Spin) keeps its CPU, a sleep (Sleep, Block) frees it. An interrupt
 // handler's body runs on the engine's stack until it asks for a coroutine
 // (Context.Spend, Context.Continue). Exactly one
