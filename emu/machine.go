@@ -293,8 +293,8 @@ func (m *Machine) number(e *event) {
 	e.seq = m.seq
 	if !m.canonical {
 		e.tie = m.sched.tie(e)
-	} // else the tie is 0, a draw Draws counts without a store here
-
+	}
+	// A canonical tie is 0, a draw that Draws counts from m.seq.
 }
 
 // drive is the inline driver: c, which must wait and was resumed by the
@@ -740,7 +740,7 @@ func (m *Machine) runStackless(c *Context) {
 		// here to the event loop's catchParked.
 		fn(c)
 	}
-	m.cur = nil
+	m.cur = nil // the event loop runs with no current context
 	switch {
 	case c.state == ctxWaiting:
 	case c.job != nil: // Continue
@@ -846,12 +846,12 @@ func (m *Machine) Close() {
 	}
 	m.closed = true
 	m.stopped = true
-	// Idle coroutines go to the process's spares (as many as fit); the
-	// others are in the middle of a job, which stop unwinds (errKilled).
 	if len(m.workers) == 0 {
 		return
 	}
-	// Unwinding runs the jobs' deferred code, so it is done unlocked.
+	// Idle coroutines go to the process's spares (as many as fit); the
+	// others are in the middle of a job, which stop unwinds (errKilled),
+	// running the job's deferred code: outside the lock.
 	busy := m.workers[:0]
 	spare.Lock()
 	for _, w := range m.workers {

@@ -45,7 +45,7 @@ type SchedConfig struct {
 type sched struct {
 	cfg    SchedConfig
 	rng    *rand.Rand // nil: canonical
-	n      int        // draws so far
+	n      int        // draws so far (a canonical machine's ties are not counted here: Machine.Draws)
 	cursor int        // replay position
 	rec    []Decision
 	// canonical: every decision is 0 (seed 0, no replay list).
