@@ -874,20 +874,22 @@ func (m *Machine) Closed() bool { return m.closed }
 // CPU is one emulated CPU's execution state. Fields are written only by the
 // contexts running on this CPU and by the driver on their behalf.
 type CPU struct {
-	ID      int
+	// What every event on the CPU looks at comes first, in 64 bytes.
 	IRQsOff bool // local interrupts disabled
-	Preempt int  // preempt_count of what runs (task level)
-	Hardirq int  // hard-irq nesting depth
 	// Parked CPUs (dead, offline) run nothing and take no interrupts;
 	// interrupts raised meanwhile stay pending.
-	Parked bool
-
-	top      *Context
-	runq     []*Context
-	pending  [4]uint64 // pending vectors 0..255
-	npending int
+	Parked   bool
 	nmi      bool
 	inNMI    bool
+	top      *Context
+	npending int
+	Hardirq  int // hard-irq nesting depth
+	Preempt  int // preempt_count of what runs (task level)
+	runq     []*Context
+
+	pending [4]uint64 // pending vectors 0..255
+	ID      int
+	_       [24]byte // to 128 bytes: in a slice of CPUs, each starts on a line
 }
 
 func (c *CPU) setPending(v int) {

@@ -127,13 +127,10 @@ type RegWrite struct {
 // percpu is the per-CPU state of kernel/smp.c. Written by its own CPU's
 // contexts, except queue (pushed by any sender) and the csds (see CSD).
 type percpu struct {
+	// What a cross-call touches on its target comes first, in 64 bytes
+	// (the struct is padded to 192, so each starts on a line).
 	queue *CSD // call_single_queue: newest first, like an llist
 	qlen  int
-
-	csdData *CSD   // csd_data: async single calls issued from this CPU (lazy)
-	cfdCSD  []*CSD // cfd_data.csd[target] (lazy: allocated on the first many-call)
-	cfdMask Cpumask
-	cfdIPI  Cpumask
 
 	// Debug records of what this CPU executes (csd_lock_record).
 	curCSD  *CSD
@@ -142,10 +139,16 @@ type percpu struct {
 
 	noBacktrace bool // !trigger_backtrace: a waiter already dumped this CPU
 
+	csdData *CSD   // csd_data: async single calls issued from this CPU (lazy)
+	cfdCSD  []*CSD // cfd_data.csd[target] (lazy: allocated on the first many-call)
+	cfdMask Cpumask
+	cfdIPI  Cpumask
+
 	// Scratch for this CPU's IPI sends (a CPU sends one IPI at a time:
 	// interrupts are off across a send).
 	wbuf []irqchip.Write
 	cbuf []int
+	_    [8]byte
 }
 
 // ErrPanic wraps the message of an emulated kernel panic.
