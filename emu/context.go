@@ -79,6 +79,7 @@ type Context struct {
 	busy         bool // the current wait keeps the CPU
 	savedIRQsOff bool
 	gen          uint32 // wait generation; wake-ups for older waits are stale
+	vector       int32  // handlers: the vector taken (-1: NMI)
 
 	Wait WaitInfo
 	// Frames is the kernel layer's call stack of this context, outermost
@@ -87,12 +88,12 @@ type Context struct {
 	// OnDone is called on the driver when the job has returned.
 	OnDone func(*Context)
 
-	vector int   // handlers: the vector taken (-1: NMI)
-	tail   int64 // handlers: exit cost still to spend after the body (ExitAfter)
+	tail int64 // handlers: exit cost still to spend after the body (ExitAfter)
 	// Local is the binding layer's per-context data (a Lua thread, say).
 	Local any
 	Name  string
 	PID   int
+	_     [16]byte // to 192 bytes, a size class whose objects start on a line
 }
 
 func (m *Machine) newContext(kind Kind, cpu int, name string, pid int) *Context {

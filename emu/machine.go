@@ -608,7 +608,7 @@ func (m *Machine) startHandler(cpu *CPU, vector int) *Context {
 	} else {
 		h = m.newContext(kind, cpu.ID, "irq", 0)
 	}
-	h.vector = vector
+	h.vector = int32(vector)
 	h.parent = cpu.top
 	h.savedIRQsOff = cpu.IRQsOff
 	cpu.IRQsOff = true
@@ -695,7 +695,7 @@ func (m *Machine) handlerJob(c *Context) {
 	if c.vector < 0 {
 		m.OnNMI(c)
 	} else {
-		m.OnInterrupt(c, c.vector)
+		m.OnInterrupt(c, int(c.vector))
 	}
 }
 
