@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/pm"
@@ -44,7 +45,7 @@ func (s *Session) register() {
 	maps.Copy(fns, s.kernelAPI2())
 	maps.Copy(fns, s.hotplugAPI())
 	// Register in a fixed order (the names are sorted) for determinism.
-	for _, name := range slices.Sorted(maps.Keys(fns)) {
+	for _, name := range bindingNames(fns) {
 		L.SetGlobal(name, L.NewFunction(fns[name]))
 	}
 	// Constants: setting globals does not depend on the map's order.
@@ -54,6 +55,33 @@ func (s *Session) register() {
 		L.SetGlobal(name, lua.LNumber(v))
 	}
 	s.registerTypes()
+}
+
+// sortedBindings is the sorted list of the binding names, the same for
+// every session: sorted once per process, not once per explore run.
+var sortedBindings struct {
+	sync.Mutex
+	names []string
+}
+
+// bindingNames returns the names of fns, sorted.
+func bindingNames(fns map[string]lua.LGFunction) []string {
+	sortedBindings.Lock()
+	defer sortedBindings.Unlock()
+	if names := sortedBindings.names; len(names) == len(fns) {
+		all := true
+		for _, n := range names {
+			if _, ok := fns[n]; !ok {
+				all = false
+				break
+			}
+		}
+		if all {
+			return names
+		}
+	}
+	sortedBindings.names = slices.Sorted(maps.Keys(fns))
+	return sortedBindings.names
 }
 
 func unit(name string, mult float64) lua.LGFunction {
