@@ -96,8 +96,9 @@ func (s *Session) symbol(fn *lua.LFunction) (string, int) {
 	return fmt.Sprintf("%s_%d", stem, fn.Proto.LineDefined), size
 }
 
-// thread returns the Lua thread code running in c uses: a task's own, or
-// for a handler one from the pool (pooled true), which unthread returns.
+// thread returns the Lua thread code running in c uses: a task's own or,
+// for a handler, one from the pool (pooled is then true, and unthread
+// gives it back).
 func (s *Session) thread(c *emu.Context) (t *lua.LState, pooled bool) {
 	if c == nil {
 		return s.L, false
