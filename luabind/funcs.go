@@ -110,7 +110,7 @@ func (s *Session) thread(c *emu.Context) (t *lua.LState, pooled bool) {
 		t = s.pool[n-1]
 		s.pool = s.pool[:n-1]
 	} else {
-		t, _ = s.L.NewThread()
+		t = s.newThread()
 	}
 	c.Local = t
 	return t, true

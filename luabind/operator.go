@@ -161,7 +161,7 @@ func (s *Session) luaSpawn(L *lua.LState) int {
 	t := &Task{}
 	s.started = true
 	t.ctx = s.K.M.Spawn(cpu, name, func(c *emu.Context) {
-		th, _ := s.L.NewThread()
+		th := s.newThread()
 		c.Local = th
 		xcall.Enter(c, f.Sym())
 		out, err := s.callIn(c, fn, lua.MultRet, args...)

@@ -63,7 +63,7 @@ type Session struct {
 	funcs       map[*lua.LFunction]*xcall.Func // lookups only, never ranged
 	pool        []*lua.LState                  // idle Lua threads for handlers
 	sformat     *lua.LFunction                 // the original string.format
-	ctx         context.Context
+	ctx         *luaContext                    // every Lua thread's: Interrupt cancels it
 	cancel      context.CancelFunc
 	timer       *time.Timer
 	timedOut    atomic.Bool // set by the timer goroutine
@@ -93,7 +93,7 @@ func New(opts Options) (*Session, error) {
 	s := &Session{opts: opts, funcs: map[*lua.LFunction]*xcall.Func{}}
 	s.L = lua.NewState(lua.Options{SkipOpenLibs: true, CallStackSize: callStackSize,
 		RegistrySize: registrySize, RegistryGrowStep: registrySize, RegistryMaxSize: 1 << 20})
-	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.ctx, s.cancel = newLuaContext()
 	s.L.SetContext(s.ctx)
 	s.openSandbox()
 	name := opts.Machine
@@ -111,6 +111,37 @@ func New(opts Options) (*Session, error) {
 	}
 	s.register()
 	return s, nil
+}
+
+// luaContext is the context the session's Lua threads run under.
+// gopher-lua polls its Done channel before every Lua instruction; a
+// context.WithCancel context finds that channel anew on each call (an
+// atomic load and a type assertion, 3% of a Lua cross-call), so this one
+// keeps it. Everything else, Value included, is the cancelable context's,
+// so a context derived from this one is linked to it as to that one.
+type luaContext struct {
+	context.Context
+	done <-chan struct{}
+}
+
+func (c *luaContext) Done() <-chan struct{} { return c.done }
+
+func newLuaContext() (*luaContext, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &luaContext{ctx, ctx.Done()}, cancel
+}
+
+// newThread is a new Lua thread under the session's context. gopher-lua
+// gives a thread a context of its own, derived from the session's; it is
+// replaced, and cancelled at once so that the session's context does not
+// keep it.
+func (s *Session) newThread() *lua.LState {
+	th, cancel := s.L.NewThread()
+	th.SetContext(s.ctx)
+	if cancel != nil {
+		cancel()
+	}
+	return th
 }
 
 // Close releases the machine and the Lua state.
@@ -351,7 +382,7 @@ func (s *Session) Interrupt() {
 
 // Reset re-arms a session after Interrupt, so the shell can go on.
 func (s *Session) Reset() {
-	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.ctx, s.cancel = newLuaContext()
 	s.L.SetContext(s.ctx)
 	s.L.SetTop(0)
 	s.pool = nil
