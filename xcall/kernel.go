@@ -28,6 +28,10 @@ const (
 type Func struct {
 	Name string // symbol name, as %ps prints it
 	Size int    // symbol size, for %pS ("name+0x0/0x<size>")
+	// Module is the module the function is in ("scftorture"), or "" for
+	// the kernel image: %ps and %pS follow a module's symbols with
+	// " [module]".
+	Module string
 	// Fn runs on the target CPU in context c. An error fails the run.
 	Fn func(c *emu.Context, info any) error
 	// NoWait, if set, is asked right before an interrupt handler calls Fn
@@ -343,7 +347,8 @@ func dataPtr(info any) string {
 	return fmt.Sprintf("0xffff8880%08x", h.Sum32())
 }
 
-// Sym renders f as %pS: "name+0x0/0xsize".
+// Sym renders f as %pS: "name+0x0/0xsize", and " [module]" for a
+// function of a module (kallsyms' __sprint_symbol).
 func (f *Func) Sym() string {
 	if f == nil {
 		return "0x0"
@@ -352,15 +357,23 @@ func (f *Func) Sym() string {
 	if size == 0 {
 		size = 0x10
 	}
-	return fmt.Sprintf("%s+0x0/0x%x", f.Name, size)
+	return fmt.Sprintf("%s+0x0/0x%x", f.Name, size) + f.modSuffix()
 }
 
-// PS renders f as %ps.
+// PS renders f as %ps: the name, and " [module]" for a function of a
+// module.
 func (f *Func) PS() string {
 	if f == nil {
 		return "0x0"
 	}
-	return f.Name
+	return f.Name + f.modSuffix()
+}
+
+func (f *Func) modSuffix() string {
+	if f.Module == "" {
+		return ""
+	}
+	return " [" + f.Module + "]"
 }
 
 // site is a kernel code location used as a tracepoint callsite or WARN

@@ -597,9 +597,10 @@ func (t *torture) init() error {
 	for cpu := range t.rpcWhat {
 		t.rpcWhat[cpu] = fmt.Sprintf("waits in wait_for_completion for scf_handler_1 on CPU%d", cpu)
 	}
-	t.fnHandler = &Func{Name: "scf_handler", Size: 0x1a0, Fn: t.scfHandler, NoWait: t.handlerNoWait}
-	t.fnHandler1 = &Func{Name: "scf_handler_1", Size: 0x90, Fn: t.scfHandler1, NoWait: t.handlerNoWait}
-	t.fnCleanup = &Func{Name: "scf_cleanup_handler", Size: 0x10, Fn: func(*emu.Context, any) error { return nil }, NoWait: NeverWaits}
+	t.fnHandler = &Func{Name: "scf_handler", Size: 0x1a0, Module: "scftorture", Fn: t.scfHandler, NoWait: t.handlerNoWait}
+	t.fnHandler1 = &Func{Name: "scf_handler_1", Size: 0x90, Module: "scftorture", Fn: t.scfHandler1, NoWait: t.handlerNoWait}
+	t.fnCleanup = &Func{Name: "scf_cleanup_handler", Size: 0x10, Module: "scftorture",
+		Fn: func(*emu.Context, any) error { return nil }, NoWait: NeverWaits}
 
 	// torture_init_begin() prints the torture core's own parameters.
 	t.pr(0, "torture module --- scftorture:  disable_onoff_at_boot=0 ftrace_dump_at_shutdown=0 verbose_sleep_frequency=0 verbose_sleep_duration=1 random_shuffle=0")
