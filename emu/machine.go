@@ -79,8 +79,8 @@ type Machine struct {
 	seed  uint64
 	rng   *rand.Rand // the script's own randomness
 	sched *sched     // scheduling decisions
-	// canonical is sched.canonical: every decision is 0 (seed 0, no
-	// replay), so an event's tie needs no draw (number).
+	// canonical caches sched.canonical(), read for every event: every
+	// decision is 0 (seed 0, no replay), so a tie needs no draw (number).
 	canonical bool
 	highVec   bool
 	irqEntry  int64 // interrupt entry cost (Config.IRQEntry)
@@ -139,7 +139,7 @@ func New(cfg Config) *Machine {
 	for i := range m.cpus {
 		m.cpus[i].ID = i
 	}
-	m.canonical = m.sched.canonical
+	m.canonical = m.sched.canonical()
 	m.handlerJobFn = m.handlerJob
 	return m
 }

@@ -44,12 +44,10 @@ type SchedConfig struct {
 // sched is the decision stream of one machine.
 type sched struct {
 	cfg    SchedConfig
-	rng    *rand.Rand // nil: canonical
+	rng    *rand.Rand // nil: seed 0, or a replay list
 	n      int        // draws so far (a canonical machine's ties are not counted here: Machine.Draws)
 	cursor int        // replay position
 	rec    []Decision
-	// canonical: every decision is 0 (seed 0, no replay list).
-	canonical bool
 
 	// PCT: per-CPU priorities (higher runs first) and change points.
 	prio    []uint32
@@ -57,10 +55,13 @@ type sched struct {
 	lowest  uint32
 }
 
+// canonical reports whether every decision is 0: seed 0 and no replay
+// list (no generator, nothing to replay).
+func (s *sched) canonical() bool { return s.rng == nil && s.cfg.Replay == nil }
+
 func newSched(cfg SchedConfig, seed uint64, cpus int) *sched {
 	s := &sched{cfg: cfg}
 	if cfg.Replay != nil || seed == 0 {
-		s.canonical = cfg.Replay == nil
 		return s
 	}
 	s.rng = rand.New(rand.NewPCG(seed^0x243f6a8885a308d3, seed))
@@ -149,7 +150,7 @@ func (s *sched) jitter(max int64) int64 {
 	if max <= 0 {
 		return 0
 	}
-	if s.rng == nil && s.cfg.Replay == nil {
+	if s.canonical() {
 		s.n++
 		return 0
 	}
