@@ -109,7 +109,7 @@ type Machine struct {
 	stopped  bool
 	stopWhy  error
 	executed uint64 // events executed
-	order    uint64 // FNV-1a over the executed (time, seq) order
+	order    uint64 // mix (below) folded over the executed (time, seq) order
 
 	interrupt atomic.Bool // set by Interrupt (host side: Ctrl-C, timeouts)
 	limit     int64       // the time RunUntil runs to: no wake-up in place past it

@@ -10,7 +10,7 @@ import (
 func icr(v uint64) Write  { return Write{Reg: RegICR, Value: v} }
 func icr2(v uint64) Write { return Write{Reg: RegICR2, Value: v} }
 
-// TestAPICEncode checks the worked examples of kernel-facts §8.2-§8.5 and
+// TestAPICEncode checks the worked examples of docs/kernel.md#x86-vectors-and-the-icr and
 // the other encodings, value for value.
 func TestAPICEncode(t *testing.T) {
 	tests := []struct {
@@ -25,14 +25,14 @@ func TestAPICEncode(t *testing.T) {
 		ipi     IPI
 		want    []Write
 	}{
-		// §8.2: single call-function IPI to physical APIC ID 3 (xAPIC).
+		// Single call-function IPI to physical APIC ID 3 (xAPIC).
 		{name: "xapic phys single id 3", chip: cfgXAPICPhys, ncpus: 4, single: 3, ipi: CallFunctionSingle,
 			want: []Write{icr2(0x03000000), icr(0x000000FB)}},
 		{name: "xapic phys single explicit id", chip: withIDs(cfgXAPICPhys, 0, 0x10, 0x22), ncpus: 3, single: 2, ipi: Reschedule,
 			want: []Write{icr2(0x22000000), icr(0x000000FD)}},
 		{name: "xapic phys single NMI", chip: cfgXAPICPhys, ncpus: 4, single: 1, ipi: Backtrace,
 			want: []Write{icr2(0x01000000), icr(0x00000400)}},
-		// §8.2: all-but-self call-function broadcast.
+		// All-but-self call-function broadcast.
 		{name: "xapic phys allbut", chip: cfgXAPICPhys, ncpus: 4, mask: true, targets: []int{1, 2, 3}, ipi: CallFunction,
 			want: []Write{icr(0x000C00FC)}},
 		{name: "xapic phys allbut self 2", chip: cfgXAPICPhys, ncpus: 4, self: 2, mask: true, targets: []int{0, 1, 3}, ipi: CallFunction,
@@ -54,7 +54,7 @@ func TestAPICEncode(t *testing.T) {
 		{name: "only self online sends nothing", chip: cfgXAPICPhys, ncpus: 4, mask: true, targets: nil,
 			online: allOnline(4).without(1, 2, 3), ipi: CallFunction, want: nil},
 
-		// Flat: the single send is a one-bit logical mask (§8.3).
+		// Flat: the single send is a one-bit logical mask.
 		{name: "xapic flat single", chip: cfgXAPICFlat, ncpus: 8, single: 2, ipi: CallFunctionSingle,
 			want: []Write{icr2(0x04000000), icr(0x000008FB)}},
 		{name: "xapic flat single NMI", chip: cfgXAPICFlat, ncpus: 8, single: 7, ipi: Backtrace,
@@ -64,7 +64,7 @@ func TestAPICEncode(t *testing.T) {
 		{name: "xapic flat allbut", chip: cfgXAPICFlat, ncpus: 8, self: 5, mask: true, targets: []int{0, 1, 2, 3, 4, 6, 7}, ipi: CallFunction,
 			want: []Write{icr(0x000C00FC)}},
 
-		// §8.4: x2APIC physical to ID 0x1234 and to ID 2.
+		// x2APIC physical to ID 0x1234 and to ID 2.
 		{name: "x2apic phys single 0x1234", chip: withIDs(cfgX2APICPhys, 0, 0x1234), ncpus: 2, single: 1, ipi: CallFunctionSingle,
 			want: []Write{icr(0x00001234_000000FB)}},
 		{name: "x2apic phys single id 2", chip: cfgX2APICPhys, ncpus: 4, single: 2, ipi: CallFunctionSingle,
@@ -77,7 +77,7 @@ func TestAPICEncode(t *testing.T) {
 		{name: "x2apic phys allbut", chip: cfgX2APICPhys, ncpus: 3, mask: true, targets: []int{1, 2}, ipi: CallFunction,
 			want: []Write{icr(0x00000000_000C00FC)}},
 
-		// §8.4: cluster mode.
+		// Cluster mode.
 		{name: "x2apic cluster single id 2", chip: cfgX2APICClus, ncpus: 4, single: 2, ipi: CallFunctionSingle,
 			want: []Write{icr(0x00000004_000008FB)}},
 		{name: "x2apic cluster ids 0x23 0x25", chip: withIDs(cfgX2APICClus, 0, 0x23, 0x25, 0x30), ncpus: 4, mask: true, targets: []int{1, 2}, ipi: CallFunction,

@@ -34,7 +34,7 @@ func TestGICv3MPIDR(t *testing.T) {
 	}
 }
 
-// TestGICv3Encode checks the worked examples of kernel-facts §8.8 and the
+// TestGICv3Encode checks the worked examples of docs/kernel.md#arm64-ipi-numbers-and-icc_sgi1r_el1 and the
 // per-run grouping.
 func TestGICv3Encode(t *testing.T) {
 	tests := []struct {
@@ -48,10 +48,10 @@ func TestGICv3Encode(t *testing.T) {
 		ipi     IPI
 		want    []Write
 	}{
-		// §8.8: MPIDRs 0x000, 0x001, 0x100 (cluster size 2: CPUs 0, 1, 2).
-		{name: "kernel-facts example", chip: withClusterSize(cfgGICv3, 2), ncpus: 4, self: 3, mask: true, targets: []int{0, 1, 2}, ipi: CallFunction,
+		// MPIDRs 0x000, 0x001, 0x100 (cluster size 2: CPUs 0, 1, 2).
+		{name: "worked example", chip: withClusterSize(cfgGICv3, 2), ncpus: 4, self: 3, mask: true, targets: []int{0, 1, 2}, ipi: CallFunction,
 			want: []Write{sgi(0x0000000001000003), sgi(0x0000000001010001)}},
-		// §8.8: Aff0 = 0x12 gives RS 1 and target-list bit 2.
+		// Aff0 = 0x12 gives RS 1 and target-list bit 2.
 		{name: "range selector", chip: withClusterSize(cfgGICv3, 32), ncpus: 32, single: 18, ipi: CallFunctionSingle,
 			want: []Write{sgi(0x0000100001000004)}},
 		{name: "single is IPI_CALL_FUNC", chip: cfgGICv3, ncpus: 4, single: 2, ipi: CallFunctionSingle,

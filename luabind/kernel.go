@@ -11,7 +11,7 @@ import (
 )
 
 // kernelAPI returns the kernel functions: names, arguments and return
-// values are the kernel's (API.md, "Kernel API").
+// values are the kernel's (docs/api.md#kernel-functions-in-tasks-and-cross-called-functions).
 func (s *Session) kernelAPI() map[string]lua.LGFunction {
 	k := func() *xcall.Kernel { return s.K }
 	return map[string]lua.LGFunction{

@@ -1,7 +1,7 @@
 package luabind_test
 
-// Golden scenario tests (STYLE.md rule 5, after Go's internal/trace and
-// go/printer tests), with the invariant validator of rule 6 on every run.
+// Golden scenario tests (after Go's internal/trace and go/printer tests),
+// with the invariant validator (xcall/validate.go) on every run.
 //
 // TestScenarios runs every built-in scenario (package scripts) on every
 // built-in machine. TestGolden runs the txtar-like files of

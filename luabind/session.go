@@ -1,7 +1,7 @@
 // Package luabind exposes the emulated machine to Lua (gopher-lua): the
 // operator API a script uses at top level (machine, spawn, run, ...) and
 // the kernel API its tasks and cross-called functions use
-// (smp_call_function_single, ...), with the names of ../shared/API.md.
+// (smp_call_function_single, ...), with the names of docs/api.md.
 //
 // Scripts are untrusted: only Lua's base, table, string and math libraries
 // are opened, without dofile, loadfile, require, module, string.dump or any

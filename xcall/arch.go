@@ -12,7 +12,8 @@ import (
 	"github.com/xcallsh/xcallsh/irqchip"
 )
 
-// x86 vectors and arm64 IPI numbers (kernel-facts.md §8.1, §8.7).
+// x86 vectors and arm64 IPI numbers (docs/kernel.md#x86-vectors-and-the-icr,
+// docs/kernel.md#arm64-ipi-numbers-and-icc_sgi1r_el1).
 const (
 	vecNMI                = 0x02
 	vecCallFunctionSingle = 0xfb

@@ -2,7 +2,7 @@ package xcall
 
 import "testing"
 
-// The benchmarks of issue 7, by name; the bodies are in perf.go so that
+// The benchmarks of docs/performance.md, by name; the bodies are in perf.go so that
 // `xcallsh bench` runs the same code.
 
 func BenchmarkCallSingleSync(b *testing.B) { PerfCallSingleSync(b) }

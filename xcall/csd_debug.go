@@ -1,5 +1,5 @@
 // This file mirrors the CONFIG_CSD_LOCK_WAIT_DEBUG part of kernel/smp.c
-// (__csd_lock_wait, csd_lock_wait_toolong; kernel-facts.md §5) and the
+// (__csd_lock_wait, csd_lock_wait_toolong; docs/kernel.md#csd-lock-wait-reports) and the
 // NMI backtrace of lib/nmi_backtrace.c that dump_cpu_task() triggers.
 //
 // A waiting CPU costs host time per report, not per spin: the waiter

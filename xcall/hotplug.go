@@ -1,5 +1,5 @@
 // This file mirrors the parts of kernel/cpu.c that move a CPU between
-// offline and online (kernel-facts.md §6): the cpuhp state walk with its
+// offline and online (docs/kernel.md#cpu-hotplug): the cpuhp state walk with its
 // PREPARE section (on the control CPU), its STARTING/DYING section (on the
 // CPU itself, interrupts off, inside stop_machine when going down), and
 // the smpcfd callbacks of kernel/smp.c.

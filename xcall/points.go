@@ -9,7 +9,7 @@ import (
 // Points are named places in the kernel code where a script can stop the
 // world and run operator code (hook()): a race that needs one precise
 // interleaving is written down once and replays forever. The names follow
-// the kernel functions and steps they mirror; docs/points.md lists them.
+// the kernel functions and steps they mirror; docs/hotplug.md#points lists them.
 var Points = []string{
 	// smp_call_function_single / generic_exec_single
 	"smp_call_function_single:online_check",

@@ -1,6 +1,6 @@
 // This file mirrors Linux's kernel/scftorture.c (the torture test of the
 // smp_call_function() family, as of Kingxukai/linux 0291023e7330, mainline
-// with per-CPU free-lists; kernel-facts.md §9) together with the parts of
+// with per-CPU free-lists; docs/kernel.md#scftorture) together with the parts of
 // kernel/torture.c it relies on: torture_onoff (CPU hotplug), stutter,
 // kthread start/stop and the onoff statistics. It describes the module's
 // behaviour; it copies none of its code.
@@ -88,7 +88,7 @@ type TortureParams struct {
 	UseCPUsReadLock bool  // use_cpus_read_lock: protect invocations with cpus_read_lock() instead of preempt_disable()
 	Verbose         int   // verbose: extra messages
 
-	// Relative weights of the primitives; -1 = default (see kernel-facts §9.2).
+	// Relative weights of the primitives; -1 = default (see docs/kernel.md#scftorture).
 	WeightResched    int
 	WeightSingle     int
 	WeightSingleRPC  int

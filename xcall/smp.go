@@ -1,5 +1,5 @@
 // This file mirrors Linux's kernel/smp.c (v6.16/6.17 mainline, as described
-// in kernel-facts.md §1-§4): the csd lock, the per-CPU call_single_queue,
+// in docs/kernel.md): the csd lock, the per-CPU call_single_queue,
 // generic_exec_single, smp_call_function_many_cond and the flush.
 // It describes the kernel's behaviour; it copies none of its code.
 

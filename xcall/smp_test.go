@@ -148,7 +148,7 @@ func TestCSDLockDebugSchedule(t *testing.T) {
 			at = append(at, fmt.Sprint(l.T/1e9))
 		}
 	}
-	// kernel-facts §5.4: 8 online CPUs, T = 5 s: 5, 25, 55, 95, 145 s.
+	// docs/kernel.md#csd-lock-wait-reports: 8 online CPUs, T = 5 s: 5, 25, 55, 95, 145 s.
 	if got := strings.Join(at, ","); got != "5,25,55,95,145" {
 		t.Errorf("reports at %s s", got)
 	}

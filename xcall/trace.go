@@ -1,7 +1,7 @@
 package xcall
 
 // Tracepoints of include/trace/events/ipi.h and csd.h, formatted with the
-// kernel's TP_printk strings (kernel-facts.md §7).
+// kernel's TP_printk strings (docs/kernel.md#tracepoints).
 
 import "fmt"
 

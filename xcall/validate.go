@@ -1,9 +1,10 @@
-// This file is the invariant validator of STYLE.md rule 6 (after Go's
+// This file is the invariant validator (after Go's
 // internal/trace testtrace.Validator): a checker that consumes the kernel's
 // Event stream and reports every violated invariant of the cross-call
 // protocol at once. It mirrors no kernel file; the invariants are those of
-// kernel-facts.md §2.5 (the csd lock), §3 (send paths), §4.2-§4.3 (the flush
-// and what completion means per type) and §11.
+// docs/kernel.md: the csd lock (#the-csd-and-its-lock), the send paths
+// (#sending) and the flush and what completion means per type
+// (#the-flush-order).
 
 package xcall
 
@@ -38,7 +39,8 @@ import (
 //     call). Many-path local runs carry no csd (CSD 0) and are not tracked.
 //   - unlock: only of a locked csd, never while it is still on a queue, by
 //     the target CPU if it was queued; a SYNC csd that was queued is
-//     unlocked only after its function ran (the SYNC contract of §4.3).
+//     unlocked only after its function ran (the SYNC contract,
+//     docs/kernel.md#the-csd-and-its-lock).
 //   - wait: a synchronous caller returns (EvWaitDone) only on the CPU that
 //     locked the csd, after the csd was unlocked and, if it was queued,
 //     after its function ran; and only for a SYNC csd, since an ASYNC csd is

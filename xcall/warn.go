@@ -8,7 +8,7 @@ import (
 )
 
 // Where WARNs and BUGs point (kernel/smp.c line numbers of the mainline
-// version kernel-facts.md follows; see docs/kernel-lines.md).
+// version the emulator follows; see docs/kernel.md#log-formats).
 var (
 	siteWarnSingleIRQs = warnSite{line: 660, at: site{"smp_call_function_single", 0x16c, 0x1a0}}
 	siteWarnSingleTask = warnSite{line: 669, at: site{"smp_call_function_single", 0x178, 0x1a0}}

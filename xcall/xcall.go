@@ -1,6 +1,6 @@
 // This file models the smp_xcall interface proposed by Donghai Qiao in the
 // 2022 RFC series "smp: cross CPU call interface" (v1, 2022-04-14; never
-// merged), with the v1 semantics of kernel-facts.md §10: the caller is
+// merged), with the v1 semantics of docs/kernel.md#smp_xcall-2022-rfc-v1: the caller is
 // included whenever it is in the target set, XCALL_TYPE_SYNC means wait,
 // -ENXIO only for out-of-range CPU numbers, -EBUSY on a locked private csd.
 

@@ -24,7 +24,7 @@ import (
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/report"
 )
 
-// Exit statuses (API.md).
+// Exit statuses (README.md, "Running scenarios").
 const (
 	exitOK      = 0
 	exitFailed  = 1

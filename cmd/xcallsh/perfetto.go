@@ -11,7 +11,7 @@ import (
 	"github.com/xcallsh/xcallsh/emu"
 )
 
-// The Chrome Trace Event / Perfetto JSON writer (../shared/FORMATS.md):
+// The Chrome Trace Event / Perfetto JSON writer (docs/traces.md#perfetto-json):
 // one process per machine (pid 1, named after the machine), one thread track
 // "CPU n" per CPU (tid n), complete ("X") slices for tasks, irqs-off spans,
 // interrupt handlers and csd functions, thread-scoped instants for every
