@@ -183,7 +183,10 @@ func (m *Machine) Draws() int {
 func (m *Machine) Executed() uint64 { return m.executed }
 
 // OrderHash is a hash of the executed (time, seq) order: two runs
-// that executed the same events in the same order have the same hash.
+// that executed the same events in the same order have the same hash. It
+// starts from FNV's 64-bit offset basis and folds in each executed event
+// with mix, a multiply-xorshift step; it is not FNV-1a (which hashes bytes
+// one at a time), and it is not the trace hash of xcallsh's summary line.
 func (m *Machine) OrderHash() uint64 { return m.order }
 
 // Stopped reports whether the machine was stopped (Stop) and why.

@@ -19,8 +19,9 @@ import (
 	"github.com/xcallsh/xcallsh/xcall"
 )
 
-// The shell's one command table (after Delve's pkg/terminal): it drives parsing (lookupCommand), Tab completion
-// (complete.go), help, and the generated reference docs/commands.md.
+// The shell's one command table (after Delve's pkg/terminal): it drives
+// parsing (lookupCommand), Tab completion (complete.go), help, and the
+// generated reference docs/commands.md.
 
 // command is one shell command.
 type command struct {
