@@ -2,5 +2,5 @@
 // explains itself. Every docs/ path a file cites exists, every relative link
 // between the Markdown files resolves (anchors included), nothing cites a
 // file outside the repository or an issue tracker, and the packages keep the
-// import rules of ARCHITECTURE.md.
+// import rules of ARCHITECTURE.md, and the hook points are documented.
 package docscheck

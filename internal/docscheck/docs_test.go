@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+
+	"github.com/xcallsh/xcallsh/xcall"
 )
 
 // The files checked: everything a reader of the repository reads.
@@ -366,6 +368,39 @@ func TestImportRules(t *testing.T) {
 						filepath.ToSlash(rel), dep, pkg, layer[pkg], dep, l)
 				}
 			}
+		}
+	}
+}
+
+// TestPointsDocumented fails when a hook point (xcall.Points) is missing
+// from docs/hotplug.md: the Points table names each one, or a cpuhp state
+// of the states table.
+func TestPointsDocumented(t *testing.T) {
+	root, _ := repo(t)
+	data, err := os.ReadFile(filepath.Join(root, "docs", "hotplug.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(data)
+	states, points, ok := strings.Cut(doc, "\n## Points\n")
+	if !ok {
+		t.Fatal(`docs/hotplug.md has no "## Points" section`)
+	}
+	if len(xcall.Points) < 20 {
+		t.Fatalf("only %d points", len(xcall.Points))
+	}
+	for _, p := range xcall.Points {
+		if state, ok := strings.CutPrefix(p, "cpuhp:"); ok {
+			if !strings.Contains(states, "`"+state+"`") {
+				t.Errorf("point %s: state %s is not in docs/hotplug.md's states table", p, state)
+			}
+			continue
+		}
+		// "`stop_machine:PREPARE`, `:DISABLE_IRQ`" names both.
+		i := strings.LastIndexByte(p, ':')
+		if !strings.Contains(points, "`"+p+"`") &&
+			!(strings.Contains(points, "`"+p[:i+1]) && strings.Contains(points, "`"+p[i:]+"`")) {
+			t.Errorf("point %s is not in docs/hotplug.md's Points table", p)
 		}
 	}
 }
