@@ -60,10 +60,7 @@ func (s *Session) hotplugAPI() map[string]lua.LGFunction {
 		"cpuhp_fail": func(L *lua.LState) int {
 			cpu := s.checkCPU(L, 1, "cpuhp_fail")
 			state := checkString(L, 2, "cpuhp_fail")
-			errno := optInt(L, 3, "cpuhp_fail", xcall.ENOMEM)
-			if errno <= 0 || errno > 4095 {
-				argError(L, 3, "cpuhp_fail", "errno must be a positive error number")
-			}
+			errno := optIntRange(L, 3, "cpuhp_fail", "errno", 1, maxErrno, xcall.ENOMEM)
 			if !k().CPUHPFail(cpu, state, int(errno)) {
 				argError(L, 2, "cpuhp_fail", fmt.Sprintf("no cpuhp state %q with a startup callback", state))
 			}
