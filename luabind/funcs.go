@@ -3,6 +3,7 @@ package luabind
 import (
 	"fmt"
 	"hash/fnv"
+	"math"
 	"path"
 	"strings"
 
@@ -23,7 +24,9 @@ func (i luaInfo) Addr() uint64 {
 	case nil, *lua.LNilType:
 		return 0
 	case lua.LNumber:
-		if f := float64(v); f >= 0 && f == float64(uint64(f)) {
+		// Below 2^64 only: converting a larger float to uint64 gives
+		// a different value on each architecture.
+		if f := float64(v); f >= 0 && f < 1<<64 && f == math.Trunc(f) {
 			return uint64(f)
 		}
 	}

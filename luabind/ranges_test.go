@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	lua "github.com/yuin/gopher-lua"
 )
 
 // special are the values every numeric argument is tried with: Lua source
@@ -275,6 +277,26 @@ func TestOnCPUResultNotAnInt(t *testing.T) {
 		want := fmt.Sprintf("t.lua:2: smp_call_on_cpu: func returned %s, not an int (-2147483648-2147483647)", numText(f))
 		if got != want {
 			t.Errorf("return %s:\n got  %s\n want %s", v, got, want)
+		}
+	}
+}
+
+// TestInfoAddr: an info number prints as itself only when it is a whole
+// number below 2^64; others get the hashed address, the same on every
+// architecture (a float past 2^64 converts to uint64 differently on each).
+func TestInfoAddr(t *testing.T) {
+	for _, c := range []struct {
+		v    float64
+		want uint64
+	}{{0, 0}, {5, 5}, {1 << 63, 1 << 63}, {1<<64 - 2048, 1<<64 - 2048}} {
+		if got := (luaInfo{lua.LNumber(c.v)}).Addr(); got != c.want {
+			t.Errorf("Addr(%v) = %#x, want %#x", c.v, got, c.want)
+		}
+	}
+	for _, v := range []float64{1 << 64, 1 << 70, -1, 1.5, math.NaN(), math.Inf(1)} {
+		got := (luaInfo{lua.LNumber(v)}).Addr()
+		if got&^0xffffffff != 0xffff888000000000 {
+			t.Errorf("Addr(%v) = %#x, want a hashed address", v, got)
 		}
 	}
 }
