@@ -300,3 +300,11 @@ func TestInfoAddr(t *testing.T) {
 		}
 	}
 }
+
+// TestCPUHPFailLimit: failures waiting for a bring-up are bounded.
+func TestCPUHPFailLimit(t *testing.T) {
+	got := exec(t, Options{}, "for i = 1, 4096 do cpuhp_fail(i % 4, 'smpcfd:prepare') end\ncpuhp_fail(1, 'smpcfd:prepare')")
+	if want := "t.lua:2: cpuhp_fail: too many failures waiting for a bring-up (limit 4096)"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
