@@ -1,6 +1,9 @@
 package emu
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Kind is what a context is.
 type Kind uint8
@@ -119,6 +122,12 @@ func (m *Machine) spawn(kind Kind, cpu int, name string, job func(*Context), fro
 	c := m.newContext(kind, cpu, name, pid)
 	c.job = job
 	c.ready = true
+	if len(m.threads) == cap(m.threads) {
+		// Forget finished threads before the slice grows, so that a
+		// script spawning one task (or kworker) after another keeps
+		// memory flat; the order of the others stays.
+		m.threads = slices.DeleteFunc(m.threads, func(t *Context) bool { return t.state == ctxDone })
+	}
 	m.threads = append(m.threads, c)
 	q := &m.cpus[cpu]
 	if front {

@@ -2,6 +2,7 @@ package luabind
 
 import (
 	"fmt"
+	"math"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -21,26 +22,84 @@ func typeName(v lua.LValue) string {
 	return v.Type().String()
 }
 
-// checkInt reads argument n as an integer.
-func checkInt(L *lua.LState, n int, fname string) int64 {
+// Bounds on numbers a script gives, so that virtual times and counts stay
+// far from int64 overflow whatever the script passes.
+const (
+	// maxDuration bounds every duration a script gives (run, the delays,
+	// msleep, ipi_delay): a year of virtual time, in ns.
+	maxDuration int64 = 365 * 24 * 3600 * 1e9
+	// maxVirtualTime bounds the clock: run() does not go past a century of
+	// virtual time, so that now plus any duration (a year at most) plus
+	// any cost of the machine file (machines.MaxCost) fits in an int64
+	// (292 years) many times over.
+	maxVirtualTime int64 = 100 * maxDuration
+	// maxCount bounds counts (ipi_drop's pending drops): the kernel's int.
+	maxCount int64 = math.MaxInt32
+	// maxErrno is the largest error number (the kernel's MAX_ERRNO).
+	maxErrno int64 = 4095
+	// maxFlags bounds local_irq_restore's flags: the EFLAGS or DAIF value
+	// local_irq_save returns fits 32 bits.
+	maxFlags int64 = math.MaxUint32
+)
+
+// checkNumber reads argument n as a number.
+func checkNumber(L *lua.LState, n int, fname string) float64 {
 	v := L.Get(n)
 	num, ok := v.(lua.LNumber)
 	if !ok {
 		argError(L, n, fname, "number expected, got "+typeName(v))
 	}
-	f := float64(num)
-	if f != float64(int64(f)) {
-		argError(L, n, fname, "number has no integer representation")
-	}
-	return int64(f)
+	return float64(num)
 }
 
-// optInt reads argument n as an integer, def when absent or nil.
-func optInt(L *lua.LState, n int, fname string, def int64) int64 {
+// isInteger reports whether f is a whole number (not NaN, not ±inf).
+func isInteger(f float64) bool {
+	return !math.IsInf(f, 0) && f == math.Trunc(f)
+}
+
+// intIn converts f, an integer, to an int64 if it lies within lo..hi. The
+// comparison is exact: floats at or beyond ±2^63 are out of any range
+// (converting them to int64 would give an undefined value).
+func intIn(f float64, lo, hi int64) (int64, bool) {
+	if f < -(1<<63) || f >= 1<<63 {
+		return 0, false
+	}
+	v := int64(f)
+	return v, v >= lo && v <= hi
+}
+
+// numText prints a number as Lua's tostring does (4611686018427387904,
+// 9.223372036854776e+18, 1.5, nan).
+func numText(f float64) string { return lua.LNumber(f).String() }
+
+// checkIntRange reads argument n as an integer within lo..hi; what names
+// it in the error: bad argument #2 to 'param' (csd_lock_timeout 5e+20 out
+// of range 0-2147483647). NaN, ±inf and fractions have no integer
+// representation.
+func checkIntRange(L *lua.LState, n int, fname, what string, lo, hi int64) int64 {
+	f := checkNumber(L, n, fname)
+	if !isInteger(f) {
+		argError(L, n, fname, "number has no integer representation")
+	}
+	v, ok := intIn(f, lo, hi)
+	if !ok {
+		argError(L, n, fname, fmt.Sprintf("%s %s out of range %d-%d", what, numText(f), lo, hi))
+	}
+	return v
+}
+
+// optIntRange is checkIntRange with def when the argument is absent or nil.
+func optIntRange(L *lua.LState, n int, fname, what string, lo, hi, def int64) int64 {
 	if L.Get(n) == lua.LNil {
 		return def
 	}
-	return checkInt(L, n, fname)
+	return checkIntRange(L, n, fname, what, lo, hi)
+}
+
+// checkDuration reads a duration in units of unit ns (1 for ns, 1e6 for
+// ms): 0 up to a year of virtual time. It returns the duration in ns.
+func checkDuration(L *lua.LState, n int, fname, what string, unit int64) int64 {
+	return checkIntRange(L, n, fname, what, 0, maxDuration/unit) * unit
 }
 
 // checkFunc reads argument n as a Lua function.
@@ -71,13 +130,18 @@ func checkString(L *lua.LState, n int, fname string) string {
 	return string(str)
 }
 
-// checkWait reads a wait argument: a boolean or 0/1 (any number: nonzero).
+// checkWait reads a wait argument: a boolean or 0/1.
 func checkWait(L *lua.LState, n int, fname string) bool {
+	return checkBool(L, n, fname, "wait")
+}
+
+// checkBool reads a C bool argument: a Lua boolean or the number 0 or 1.
+func checkBool(L *lua.LState, n int, fname, what string) bool {
 	switch v := L.Get(n).(type) {
 	case lua.LBool:
 		return bool(v)
 	case lua.LNumber:
-		return v != 0
+		return checkIntRange(L, n, fname, what, 0, 1) != 0
 	default:
 		argError(L, n, fname, "boolean or number expected, got "+typeName(v))
 	}
@@ -86,21 +150,32 @@ func checkWait(L *lua.LState, n int, fname string) bool {
 
 // checkCPU reads an operator's CPU argument: it must exist.
 func (s *Session) checkCPU(L *lua.LState, n int, fname string) int {
-	cpu := checkInt(L, n, fname)
-	if nr := s.K.NrCPUIDs(); cpu < 0 || cpu >= int64(nr) {
-		argError(L, n, fname, fmt.Sprintf("cpu %d out of range 0-%d", cpu, nr-1))
-	}
-	return int(cpu)
+	return int(checkIntRange(L, n, fname, "cpu", 0, int64(s.K.NrCPUIDs())-1))
 }
 
 // kernelCPU reads a kernel function's CPU argument: any integer (the
-// kernel answers a bad number with -ENXIO), only a wrong type is an error.
+// kernel answers a bad number with -ENXIO), only a wrong type or a number
+// with no integer representation (NaN, ±inf, 1.5) is an error. A number
+// beyond the kernel's int (2^70, -2^63) stays out of range: it becomes
+// the int bound of its sign, never a valid CPU.
 func kernelCPU(L *lua.LState, n int, fname string) int {
-	cpu := checkInt(L, n, fname)
-	if cpu < -1<<31 || cpu > 1<<31-1 {
-		return -1 << 31 // still invalid, as an int would wrap to something invalid
+	f := checkNumber(L, n, fname)
+	if !isInteger(f) {
+		argError(L, n, fname, "number has no integer representation")
 	}
-	return int(cpu)
+	return cpuOf(f)
+}
+
+// cpuOf is an integral float as the kernel's int CPU number, clamped to
+// the int's bounds (which are never valid CPUs).
+func cpuOf(f float64) int {
+	switch {
+	case f > math.MaxInt32:
+		return math.MaxInt32
+	case f < math.MinInt32:
+		return math.MinInt32
+	}
+	return int(f)
 }
 
 // needCPU returns the running context, or raises: fname needs a CPU.
@@ -138,12 +213,21 @@ func (s *Session) checkMask(L *lua.LState, n int, fname string) xcall.Cpumask {
 		m := xcall.NewCpumask(nr)
 		bad := ""
 		v.ForEach(func(_, e lua.LValue) {
+			if bad != "" {
+				return
+			}
 			num, ok := e.(lua.LNumber)
-			if !ok || float64(num) != float64(int64(num)) {
+			if !ok {
 				bad = "array of CPU numbers expected, found " + typeName(e)
 				return
 			}
-			if c := int(num); c >= 0 && c < nr {
+			if !isInteger(float64(num)) {
+				bad = "array of CPU numbers expected, found " + numText(float64(num))
+				return
+			}
+			// A CPU out of range is left out, as cpumask_set_cpu's
+			// callers never pass one.
+			if c := cpuOf(float64(num)); c >= 0 && c < nr {
 				m.Set(c)
 			}
 		})

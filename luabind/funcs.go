@@ -3,6 +3,7 @@ package luabind
 import (
 	"fmt"
 	"hash/fnv"
+	"math"
 	"path"
 	"strings"
 
@@ -23,7 +24,9 @@ func (i luaInfo) Addr() uint64 {
 	case nil, *lua.LNilType:
 		return 0
 	case lua.LNumber:
-		if f := float64(v); f >= 0 && f == float64(uint64(f)) {
+		// Below 2^64 only: converting a larger float to uint64 gives
+		// a different value on each architecture.
+		if f := float64(v); f >= 0 && f < 1<<64 && f == math.Trunc(f) {
 			return uint64(f)
 		}
 	}
@@ -46,10 +49,19 @@ func luaOf(info any) lua.LValue {
 	return lua.LNil
 }
 
-// funcOf returns the kernel Func for a Lua function (one per function
-// value, so a function keeps one name and identity).
+// funcOf returns the kernel Func for a Lua function: one per function
+// value, so that a function keeps one name (and size) for as long as it
+// exists, whatever the script does to the globals in between.
+//
+// The Func lives exactly as long as the function: it hangs off the
+// function itself, in a hidden upvalue past the ones its code uses (see
+// attachFunc), and the Func's Fn holds the function. Nothing in the session
+// points to either, so a closure made for one call (smp_call_function_single(3,
+// function() ... end, nil, 1) in a loop) is collected with its Func once
+// the kernel is done with it (the csd that carried it is reused). A table
+// from functions to Funcs would keep every function ever passed.
 func (s *Session) funcOf(fn *lua.LFunction) *xcall.Func {
-	if f, ok := s.funcs[fn]; ok {
+	if f := s.attachedFunc(fn); f != nil {
 		return f
 	}
 	name, size := s.symbol(fn)
@@ -58,8 +70,53 @@ func (s *Session) funcOf(fn *lua.LFunction) *xcall.Func {
 		_, err := s.callIn(c, fn, 0, luaOf(info))
 		return err
 	}
-	s.funcs[fn] = f
+	attachFunc(fn, &funcTag{s, f})
 	return f
+}
+
+// funcTag is the value of a function's hidden upvalue: its Func in
+// session s.
+type funcTag struct {
+	s *Session
+	f *xcall.Func
+}
+
+// usedUpvalues is how many upvalues fn's code uses: a Lua function's
+// Proto says; a Go function uses those it was created with, and none has
+// more than that when it first gets a Func.
+func usedUpvalues(fn *lua.LFunction) int {
+	if fn.Proto != nil {
+		return int(fn.Proto.NumUpvalues)
+	}
+	return -1 // unknown: only the tag's type tells
+}
+
+// attachedFunc returns the Func funcOf attached to fn in this session, or
+// nil.
+func (s *Session) attachedFunc(fn *lua.LFunction) *xcall.Func {
+	n := len(fn.Upvalues)
+	if n == 0 || n <= usedUpvalues(fn) {
+		return nil
+	}
+	ud, ok := fn.Upvalues[n-1].Value().(*lua.LUserData)
+	if !ok {
+		return nil
+	}
+	if tag, ok := ud.Value.(*funcTag); ok && tag.s == s {
+		return tag.f
+	}
+	return nil
+}
+
+// attachFunc appends tag to fn's upvalues, past the ones its code indexes
+// (GETUPVAL and SETUPVAL use indexes below Proto.NumUpvalues, and closures
+// made inside fn copy only those): no Lua code can reach it, the sandbox
+// has no debug library, and it is collected with fn.
+func attachFunc(fn *lua.LFunction, tag *funcTag) {
+	uv := &lua.Upvalue{}
+	uv.Close()
+	uv.SetValue(&lua.LUserData{Value: tag, Metatable: lua.LNil})
+	fn.Upvalues = append(fn.Upvalues, uv)
 }
 
 // symbol names a Lua function for traces: the name of the global that

@@ -18,6 +18,23 @@ var fuzzArgs = []string{
 	"XCALL_TYPE_TTWU", "XCALL_ALL", "us(3)", "ms(1)", "0x7fffffff",
 }
 
+// fuzzExtremes are argument expressions for the top bytes (256 -
+// len(fuzzExtremes) and up): numbers at and past every range, NaN and
+// ±inf, and parameter names. Bytes below select fuzzArgs as they always
+// did, so older corpus entries keep their meaning.
+var fuzzExtremes = []string{
+	"2^31", "2^53", "2^62", "2^63", "-2^63", "2^70", "0/0", "1/0", "-1/0", "-0.5",
+	"2^63-4096", "1e13", "'csd_lock_timeout'", "'panic_on_ipistall'",
+}
+
+// fuzzArg is the argument expression byte v selects.
+func fuzzArg(v int) string {
+	if i := v - (256 - len(fuzzExtremes)); i >= 0 {
+		return fuzzExtremes[i]
+	}
+	return fuzzArgs[v%len(fuzzArgs)]
+}
+
 // fuzzCalls are the API functions a generated script calls (name, arity).
 var fuzzCalls = []struct {
 	name  string
@@ -56,7 +73,7 @@ func script(data []byte) string {
 			c := fuzzCalls[next()%len(fuzzCalls)]
 			args := make([]string, c.arity)
 			for a := range args {
-				args[a] = fuzzArgs[next()%len(fuzzArgs)]
+				args[a] = fuzzArg(next())
 			}
 			fmt.Fprintf(&b, "  pcall(%s)\n", strings.Join(append([]string{c.name}, args...), ", "))
 		}
@@ -74,6 +91,9 @@ func FuzzLuaAPI(f *testing.F) {
 	f.Add([]byte{1, 17, 3, 7, 2, 2, 5, 200, 18, 1, 8, 2, 3, 33, 19, 2})
 	f.Add([]byte("hotplug and calls racing each other"))
 	f.Add([]byte{3, 9, 24, 4, 0, 0, 0, 0, 7, 8, 9, 10, 11, 12})
+	for _, seed := range extremeSeeds() {
+		f.Add(seed)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		src := script(data)
 		var v *xcall.Validator
@@ -99,4 +119,84 @@ func FuzzLuaAPI(f *testing.F) {
 			}
 		}
 	})
+}
+
+// extremeSeeds are inputs whose calls get the extreme numbers of
+// fuzzExtremes: one task per value, calling the functions with numeric
+// arguments with that value everywhere (and a valid CPU or parameter name
+// where the value alone would stop at the first argument).
+func extremeSeeds() [][]byte {
+	index := map[string]byte{}
+	for i, c := range fuzzCalls {
+		index[c.name] = byte(i)
+	}
+	base := 256 - len(fuzzExtremes)
+	byName := func(src string) byte {
+		for i, e := range fuzzExtremes {
+			if e == src {
+				return byte(base + i)
+			}
+		}
+		for i, a := range fuzzArgs {
+			if a == src {
+				return byte(i)
+			}
+		}
+		panic("no fuzz argument " + src)
+	}
+	var seeds [][]byte
+	for i := range fuzzExtremes[:12] {
+		x := byte(base + i)
+		one := byName("1")
+		calls := [][]byte{
+			{index["param"], byName("'csd_lock_timeout'"), x},
+			{index["param"], byName("'panic_on_ipistall'"), x},
+			{index["ipi_delay"], one, x},
+			{index["ipi_drop"], x, x},
+			{index["mdelay"], x},
+			{index["udelay"], x},
+			{index["msleep"], x},
+			{index["smp_call_function_single"], x, byName("f"), byName("nil"), x},
+			{index["smp_xcall"], x, byName("f"), byName("nil"), x},
+			{index["cpu_down"], x},
+			{index["cpuhp_fail"], one, x},
+			{index["run"], x},
+			{index["spawn"], x, byName("f")},
+			{index["smp_call_on_cpu"], x, byName("f"), x, x},
+			{index["smp_xcall_private"], x, byName("csd"), x},
+			{index["cpu_up"], x},
+		}
+		// Two tasks of eight calls, each followed by a short run.
+		var data []byte
+		for t := 0; t < 2; t++ {
+			data = append(data, byte(i+t)%4)
+			for _, c := range calls[8*t : 8*t+8] {
+				data = append(data, c...)
+			}
+			data = append(data, 1)
+		}
+		seeds = append(seeds, data)
+	}
+	return seeds
+}
+
+// TestExtremeSeedsDecode: the seeds call what they mean to, with the
+// extreme values, and older bytes still pick fuzzArgs.
+func TestExtremeSeedsDecode(t *testing.T) {
+	seeds := extremeSeeds()
+	src := script(seeds[3])
+	for _, want := range []string{
+		"pcall(param, 'csd_lock_timeout', 2^63)", "pcall(ipi_delay, 1, 2^63)", "pcall(mdelay, 2^63)",
+		"pcall(smp_call_function_single, 2^63, f, nil, 2^63)", "pcall(run, 2^63)", "pcall(cpu_up, 2^63)",
+	} {
+		if !strings.Contains(src, want) {
+			t.Errorf("seed 3 lacks %s:\n%s", want, src)
+		}
+	}
+	if got := fuzzArg(200); got != fuzzArgs[200%len(fuzzArgs)] {
+		t.Errorf("byte 200 gives %s", got)
+	}
+	if got := fuzzArg(255); got != "'panic_on_ipistall'" {
+		t.Errorf("byte 255 gives %s", got)
+	}
 }

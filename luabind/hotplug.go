@@ -10,6 +10,11 @@ import (
 	"github.com/xcallsh/xcallsh/xcall"
 )
 
+// maxCPUHPFails bounds the cpuhp_fail failures waiting for a bring-up: each
+// is kept until a bring-up of its CPU takes it, so a loop calling
+// cpuhp_fail would otherwise grow memory without end.
+const maxCPUHPFails = 4096
+
 // hotplugAPI: cpu_down/cpu_up (kernel), hook/cpuhp_fail/inject_csd (operator).
 func (s *Session) hotplugAPI() map[string]lua.LGFunction {
 	k := func() *xcall.Kernel { return s.K }
@@ -60,9 +65,9 @@ func (s *Session) hotplugAPI() map[string]lua.LGFunction {
 		"cpuhp_fail": func(L *lua.LState) int {
 			cpu := s.checkCPU(L, 1, "cpuhp_fail")
 			state := checkString(L, 2, "cpuhp_fail")
-			errno := optInt(L, 3, "cpuhp_fail", xcall.ENOMEM)
-			if errno <= 0 || errno > 4095 {
-				argError(L, 3, "cpuhp_fail", "errno must be a positive error number")
+			errno := optIntRange(L, 3, "cpuhp_fail", "errno", 1, maxErrno, xcall.ENOMEM)
+			if n := k().PendingCPUHPFails(); n >= maxCPUHPFails {
+				L.RaiseError("cpuhp_fail: too many failures waiting for a bring-up (limit %d)", maxCPUHPFails)
 			}
 			if !k().CPUHPFail(cpu, state, int(errno)) {
 				argError(L, 2, "cpuhp_fail", fmt.Sprintf("no cpuhp state %q with a startup callback", state))

@@ -2,6 +2,7 @@ package luabind
 
 import (
 	"fmt"
+	"math"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -25,16 +26,16 @@ func (s *Session) kernelAPI() map[string]lua.LGFunction {
 			return 1
 		},
 		"cpu_online": func(L *lua.LState) int {
-			L.Push(lua.LBool(k().Online(int(checkInt(L, 1, "cpu_online")))))
+			L.Push(lua.LBool(k().Online(kernelCPU(L, 1, "cpu_online"))))
 			return 1
 		},
 		"cpu_to_node": func(L *lua.LState) int {
-			cpu := checkInt(L, 1, "cpu_to_node")
-			if cpu < 0 || cpu >= int64(k().NrCPUIDs()) {
+			cpu := kernelCPU(L, 1, "cpu_to_node")
+			if cpu < 0 || cpu >= k().NrCPUIDs() {
 				L.Push(lua.LNumber(-1)) // NUMA_NO_NODE
 				return 1
 			}
-			L.Push(lua.LNumber(k().Node(int(cpu))))
+			L.Push(lua.LNumber(k().Node(cpu)))
 			return 1
 		},
 		"cpu_online_mask": func(L *lua.LState) int {
@@ -50,7 +51,7 @@ func (s *Session) kernelAPI() map[string]lua.LGFunction {
 			return 1
 		},
 		"cpumask_of": func(L *lua.LState) int {
-			s.pushMask(L, xcall.MaskOf(k().NrCPUIDs(), int(checkInt(L, 1, "cpumask_of"))))
+			s.pushMask(L, xcall.MaskOf(k().NrCPUIDs(), kernelCPU(L, 1, "cpumask_of")))
 			return 1
 		},
 		"cpumask": func(L *lua.LState) int {
@@ -74,7 +75,7 @@ func (s *Session) kernelAPI() map[string]lua.LGFunction {
 		},
 		"local_irq_restore": func(L *lua.LState) int {
 			c := s.needCPU(L, "local_irq_restore")
-			flags := checkInt(L, 1, "local_irq_restore")
+			flags := checkIntRange(L, 1, "local_irq_restore", "flags", 0, maxFlags)
 			k().LocalIRQRestore(c, flags != s.irqFlags(false))
 			return 0
 		},
@@ -111,15 +112,15 @@ func (s *Session) kernelAPI() map[string]lua.LGFunction {
 			k().PreemptEnable(s.needCPU(L, "put_cpu"))
 			return 0
 		},
-		"ndelay": s.delay("ndelay", 1),
-		"udelay": s.delay("udelay", 1e3),
-		"mdelay": s.delay("mdelay", 1e6),
+		"ndelay": s.delay("ndelay", "ns", 1),
+		"udelay": s.delay("udelay", "us", 1e3),
+		"mdelay": s.delay("mdelay", "ms", 1e6),
 		"msleep": func(L *lua.LState) int {
 			c := s.needCPU(L, "msleep")
-			ms := checkInt(L, 1, "msleep")
+			d := checkDuration(L, 1, "msleep", "ms", 1e6)
 			s.mightSleep(L, c, "msleep")
-			if ms > 0 {
-				c.Sleep(ms*1e6, "sleeps in msleep")
+			if d > 0 {
+				c.Sleep(d, "sleeps in msleep")
 			}
 			return 0
 		},
@@ -188,19 +189,16 @@ func (s *Session) irqFlags(wasOff bool) int64 {
 }
 
 // delay builds ndelay/udelay/mdelay: a busy wait on this CPU.
-func (s *Session) delay(name string, mult int64) lua.LGFunction {
+func (s *Session) delay(name, unitName string, mult int64) lua.LGFunction {
 	return func(L *lua.LState) int {
 		c := s.needCPU(L, name)
-		n := checkInt(L, 1, name)
-		if n < 0 {
-			argError(L, 1, name, "negative delay")
-		}
+		d := checkDuration(L, 1, name, unitName, mult)
 		frame := "delay_tsc+0x38/0xb0"
 		if s.spec.Arch == machines.ArchARM64 {
 			frame = "__delay+0x4c/0x70"
 		}
 		xcall.Enter(c, frame)
-		c.Delay(n*mult, "busy-waits in "+name)
+		c.Delay(d, "busy-waits in "+name)
 		xcall.Leave(c)
 		return 0
 	}
@@ -215,12 +213,9 @@ func (s *Session) kernelAPI2() map[string]lua.LGFunction {
 		fn()
 		xcall.Leave(c)
 	}
+	// flagsArg: a csd's flags hold the XCALL_TYPE_* in their low byte.
 	flagsArg := func(L *lua.LState, n int, fname string) uint32 {
-		v := checkInt(L, n, fname)
-		if v < 0 || v > 0xff {
-			argError(L, n, fname, fmt.Sprintf("bad flags 0x%x", v))
-		}
-		return uint32(v)
+		return uint32(checkIntRange(L, n, fname, "flags", 0, 0xff))
 	}
 	return map[string]lua.LGFunction{
 		"csd_init": func(L *lua.LState) int {
@@ -314,6 +309,9 @@ func (s *Session) kernelAPI2() map[string]lua.LGFunction {
 			cpu := kernelCPU(L, 1, "smp_call_on_cpu")
 			fn := checkFunc(L, 2, "smp_call_on_cpu")
 			par := L.Get(3)
+			if L.Get(4) != lua.LNil {
+				checkBool(L, 4, "smp_call_on_cpu", "phys") // no vCPUs here: any value works the same
+			}
 			s.mightSleep(L, c, "smp_call_on_cpu")
 			f := s.funcOf(fn)
 			var ret int
@@ -323,8 +321,7 @@ func (s *Session) kernelAPI2() map[string]lua.LGFunction {
 					if err != nil {
 						return 0, err
 					}
-					n, _ := out[0].(lua.LNumber)
-					return int(n), nil
+					return intResult(fn, "smp_call_on_cpu", out[0])
 				}, f.Sym())
 			})
 			L.Push(lua.LNumber(ret))
@@ -396,4 +393,23 @@ func (s *Session) kernelAPI2() map[string]lua.LGFunction {
 			return 1
 		},
 	}
+}
+
+// intResult is the int a Lua function returned to the kernel: a number
+// that is not an int (1.5, 2^40, NaN) fails the run, naming where the
+// function is defined; any other value counts as 0.
+func intResult(fn *lua.LFunction, fname string, v lua.LValue) (int, error) {
+	n, ok := v.(lua.LNumber)
+	if !ok {
+		return 0, nil
+	}
+	f := float64(n)
+	if i, ok := intIn(f, math.MinInt32, math.MaxInt32); ok && isInteger(f) {
+		return int(i), nil
+	}
+	where := ""
+	if fn.Proto != nil {
+		where = fmt.Sprintf("%s:%d: ", fn.Proto.SourceName, fn.Proto.LineDefined)
+	}
+	return 0, &ScriptError{Msg: fmt.Sprintf("%s%s: func returned %s, not an int (%d-%d)", where, fname, numText(f), math.MinInt32, math.MaxInt32)}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -84,14 +85,20 @@ func bindingNames(fns map[string]lua.LGFunction) []string {
 	return sortedBindings.names
 }
 
+// unit builds ns/us/ms/s: x units in ns, rounded to the nearest ns
+// (us(1.1) is 1100, not 1100.0000000000002), from 0 to a year (what run()
+// and the delays accept).
 func unit(name string, mult float64) lua.LGFunction {
 	return func(L *lua.LState) int {
-		v := L.Get(1)
-		n, ok := v.(lua.LNumber)
-		if !ok {
-			argError(L, 1, name, "number expected, got "+typeName(v))
+		x := checkNumber(L, 1, name)
+		d := x * mult
+		if math.IsNaN(d) || math.IsInf(d, 0) {
+			argError(L, 1, name, "number has no integer representation")
 		}
-		L.Push(lua.LNumber(float64(n) * mult))
+		if _, ok := intIn(math.Round(d), 0, maxDuration); !ok {
+			argError(L, 1, name, fmt.Sprintf("%s %s out of range 0-%s", name, numText(x), numText(float64(maxDuration)/mult)))
+		}
+		L.Push(lua.LNumber(math.Round(d)))
 		return 1
 	}
 }
@@ -185,15 +192,12 @@ func (s *Session) luaRun(L *lua.LState) int {
 	if s.inHook > 0 {
 		L.RaiseError("run: not allowed inside a hook (the world is stopped there)")
 	}
-	d := checkInt(L, 1, "run")
-	if d < 0 {
-		argError(L, 1, "run", "negative duration")
-	}
-	if d > maxRun {
-		argError(L, 1, "run", fmt.Sprintf("duration %d ns exceeds the limit of %d s of virtual time per run()", d, maxRun/1e9))
+	d := checkDuration(L, 1, "run", "duration", 1)
+	m := s.K.M
+	if m.Now() > maxVirtualTime-d {
+		argError(L, 1, "run", fmt.Sprintf("duration %d out of range 0-%d (virtual time stops at %d years)", d, maxVirtualTime-m.Now(), maxVirtualTime/maxDuration))
 	}
 	s.started = true
-	m := s.K.M
 	err := m.RunUntil(m.Now() + d)
 	if errors.Is(err, emu.ErrInterrupted) {
 		L.RaiseError("stopped: interrupted") // wrapErr says why
@@ -208,9 +212,6 @@ func (s *Session) luaRun(L *lua.LState) int {
 	L.Push(lua.LString("ok"))
 	return 1
 }
-
-// maxRun bounds the virtual time one run() may cover (a year).
-const maxRun int64 = 365 * 24 * 3600 * 1e9
 
 func (s *Session) luaNow(L *lua.LState) int {
 	L.Push(lua.LNumber(s.K.M.Now()))
@@ -242,11 +243,11 @@ func (s *Session) luaParam(L *lua.LState) int {
 			if b {
 				v = 1
 			}
+		} else if name == "csdlock_debug" {
+			v = checkIntRange(L, 2, "param", name, 0, 1)
 		} else {
-			v = checkInt(L, 2, "param")
-		}
-		if v < 0 {
-			argError(L, 2, "param", "negative value")
+			// The machine file's bound for the same keys: the kernel's int.
+			v = checkIntRange(L, 2, "param", name, 0, machines.MaxTimeoutMS)
 		}
 		switch name {
 		case "csdlock_debug":
@@ -263,21 +264,15 @@ func (s *Session) luaParam(L *lua.LState) int {
 
 func (s *Session) luaIPIDrop(L *lua.LState) int {
 	cpu := s.checkCPU(L, 1, "ipi_drop")
-	n := optInt(L, 2, "ipi_drop", 1)
-	if n < 0 {
-		argError(L, 2, "ipi_drop", "negative count")
-	}
+	// Drops add up: the pending ones and n stay within an int.
+	n := optIntRange(L, 2, "ipi_drop", "n", 0, maxCount-int64(s.K.Faults.PendingDrops(cpu)), 1)
 	s.K.Faults.Drop(cpu, int(n))
 	return 0
 }
 
 func (s *Session) luaIPIDelay(L *lua.LState) int {
 	cpu := s.checkCPU(L, 1, "ipi_delay")
-	d := checkInt(L, 2, "ipi_delay")
-	if d < 0 {
-		argError(L, 2, "ipi_delay", "negative delay")
-	}
-	s.K.Faults.Delay(cpu, d)
+	s.K.Faults.Delay(cpu, checkDuration(L, 2, "ipi_delay", "d", 1))
 	return 0
 }
 
@@ -401,7 +396,7 @@ func (s *Session) registerTypes() {
 	L.SetField(mm, "__index", L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
 		"test": func(L *lua.LState) int {
 			m := checkMaskUD(L)
-			L.Push(lua.LBool(m.m.Test(int(checkInt(L, 2, "test")))))
+			L.Push(lua.LBool(m.m.Test(kernelCPU(L, 2, "test"))))
 			return 1
 		},
 		"weight": func(L *lua.LState) int {

@@ -60,10 +60,9 @@ type Session struct {
 	spec    *machines.Spec
 	started bool // something ran since boot: machine() may no longer switch
 
-	funcs       map[*lua.LFunction]*xcall.Func // lookups only, never ranged
-	pool        []*lua.LState                  // idle Lua threads for handlers
-	sformat     *lua.LFunction                 // the original string.format
-	ctx         *luaContext                    // every Lua thread's: Interrupt cancels it
+	pool        []*lua.LState  // idle Lua threads for handlers
+	sformat     *lua.LFunction // the original string.format
+	ctx         *luaContext    // every Lua thread's: Interrupt cancels it
 	cancel      context.CancelFunc
 	timer       *time.Timer
 	timedOut    atomic.Bool // set by the timer goroutine
@@ -90,7 +89,7 @@ func New(opts Options) (*Session, error) {
 	if opts.Stdout == nil {
 		opts.Stdout = io.Discard
 	}
-	s := &Session{opts: opts, funcs: map[*lua.LFunction]*xcall.Func{}}
+	s := &Session{opts: opts}
 	s.L = lua.NewState(lua.Options{SkipOpenLibs: true, CallStackSize: callStackSize,
 		RegistrySize: registrySize, RegistryGrowStep: registrySize, RegistryMaxSize: 1 << 20})
 	s.ctx, s.cancel = newLuaContext()

@@ -79,6 +79,7 @@ type Event struct {
 	CPU  int // the CPU doing it
 	Dst  int // EvQueue: the target; EvRun: -1 for a local run
 	Type uint32
+	csd  *CSD // the csd itself (the Validator forgets it once collected); nil in made-up events
 }
 
 // EventSink consumes kernel Events.
@@ -93,7 +94,7 @@ func (k *Kernel) emit(kind EventKind, csd *CSD, cpu, dst int) {
 }
 
 func (k *Kernel) emitTo(kind EventKind, csd *CSD, cpu, dst int) {
-	e := Event{T: k.M.Now(), Kind: kind, CSD: csd.ID, CPU: cpu, Dst: dst, Type: csd.Type()}
+	e := Event{T: k.M.Now(), Kind: kind, CSD: csd.ID, CPU: cpu, Dst: dst, Type: csd.Type(), csd: csd}
 	for _, s := range k.Events {
 		s.KernelEvent(e)
 	}

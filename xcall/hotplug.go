@@ -114,6 +114,9 @@ func (k *Kernel) CPUHPFail(cpu int, state string, errno int) bool {
 	return false
 }
 
+// PendingCPUHPFails is how many CPUHPFail failures are still to happen.
+func (k *Kernel) PendingCPUHPFails() int { return len(k.hpFaults) }
+
 type hpFault struct {
 	cpu   int
 	state string

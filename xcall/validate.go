@@ -10,6 +10,10 @@ package xcall
 
 import (
 	"fmt"
+	"maps"
+	"runtime"
+	"slices"
+	"sync"
 
 	"github.com/xcallsh/xcallsh/emu"
 )
@@ -55,12 +59,48 @@ import (
 // Finish adds the end-of-run check (work queued but never run). A
 // Validator is used by one goroutine, the emulation's.
 type Validator struct {
-	csds     []csdState // indexed by csd ID (IDs are small and dense); grown on demand
-	lastT    int64      // the previous time stamp
-	seenT    bool
-	finished bool // Finish ran its end-of-run check
-	errs     []string
-	extra    int // errors beyond maxErrors, counted only
+	csds []csdState // indexed by csd ID, below denseIDs; grown on demand
+	// sparse holds the csds from ID denseIDs on: a script that makes a
+	// csd per call (csd_init in a loop) makes IDs without end. The state
+	// of such a csd is dropped once the csd is collected and its state
+	// has nothing left for Finish to report (not queued, dequeued or
+	// locked): a collected csd has no events to come, so what the
+	// Validator reports does not depend on when the collection happens.
+	sparse    map[int]*csdState
+	dead      *deadCSDs // IDs of collected sparse csds, not yet swept
+	nextSweep int       // sweep when sparse grows to this many entries
+	lastT     int64     // the previous time stamp
+	seenT     bool
+	finished  bool // Finish ran its end-of-run check
+	errs      []string
+	extra     int // errors beyond maxErrors, counted only
+}
+
+// denseIDs is where csd IDs stop indexing Validator.csds: the kernel's own
+// csds (per-CPU csd_data, the many path's per-pair csds, the on-stack
+// pool) stay below it on machines of up to about 500 CPUs, and their state
+// costs 24 MiB at most. A variable for the tests.
+var denseIDs = 1 << 18
+
+// deadCSDs collects the IDs of collected csds: runtime cleanups add them
+// on their own goroutine, the Validator takes them on the emulation's.
+type deadCSDs struct {
+	mu  sync.Mutex
+	ids []int
+}
+
+func (d *deadCSDs) add(id int) {
+	d.mu.Lock()
+	d.ids = append(d.ids, id)
+	d.mu.Unlock()
+}
+
+func (d *deadCSDs) take() []int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ids := d.ids
+	d.ids = nil
+	return ids
 }
 
 // maxErrors bounds the errors a Validator keeps: a broken run can produce
@@ -148,14 +188,57 @@ func (v *Validator) Log(l *emu.LogLine) {
 	v.Time(l.T, func() string { return fmt.Sprintf("log line %q", l.Text) })
 }
 
-func (v *Validator) state(id int) *csdState {
+func (v *Validator) state(id int, csd *CSD) *csdState {
+	if id >= denseIDs {
+		return v.sparseState(id, csd)
+	}
 	if id >= len(v.csds) {
-		n := max(2*len(v.csds), id+1, 64)
+		n := min(max(2*len(v.csds), id+1, 64), denseIDs)
 		v.csds = append(v.csds, make([]csdState, n-len(v.csds))...)
 	}
 	s := &v.csds[id]
 	s.seen = true
 	return s
+}
+
+// sparseState is state for IDs from denseIDs on. csd, when the event
+// carries it, is watched so that its state can go once it is collected.
+func (v *Validator) sparseState(id int, csd *CSD) *csdState {
+	if s, ok := v.sparse[id]; ok {
+		return s
+	}
+	if v.sparse == nil {
+		v.sparse, v.dead, v.nextSweep = map[int]*csdState{}, &deadCSDs{}, 1024
+	}
+	if len(v.sparse) >= v.nextSweep {
+		v.sweep()
+		v.nextSweep = max(2*len(v.sparse), 1024)
+	}
+	s := &csdState{seen: true}
+	v.sparse[id] = s
+	if csd != nil {
+		runtime.AddCleanup(csd, v.dead.add, id)
+	}
+	return s
+}
+
+// sweep drops the state of collected csds that Finish has nothing to say
+// about.
+func (v *Validator) sweep() {
+	n := len(v.sparse)
+	for _, id := range v.dead.take() {
+		if s, ok := v.sparse[id]; ok && !s.queued && !s.dequeued && !s.locked {
+			delete(v.sparse, id)
+		}
+	}
+	if len(v.sparse) < n/4 {
+		// A Go map keeps its size: copy what is left into a small one.
+		small := make(map[int]*csdState, len(v.sparse))
+		for id, s := range v.sparse {
+			small[id] = s
+		}
+		v.sparse = small
+	}
 }
 
 // typeName names a csd type as the kernel's constants do.
@@ -195,7 +278,7 @@ func (v *Validator) KernelEvent(ev Event) {
 		v.errorf(e.T, 0, "%s on CPU %d with invalid csd id %d", e.Kind, e.CPU, e.CSD)
 		return
 	}
-	s := v.state(e.CSD)
+	s := v.state(e.CSD, e.csd)
 	switch e.Kind {
 	case EvLock:
 		v.lock(e, s)
@@ -352,8 +435,18 @@ func (v *Validator) waitDone(e *Event, s *csdState) {
 func (v *Validator) Finish(allowPending bool) []string {
 	if !allowPending && !v.finished {
 		v.finished = true
+		ids := make([]int, 0, len(v.csds)+len(v.sparse))
 		for id := range v.csds {
-			s := &v.csds[id]
+			ids = append(ids, id)
+		}
+		ids = append(ids, slices.Sorted(maps.Keys(v.sparse))...)
+		for _, id := range ids {
+			var s *csdState
+			if id < len(v.csds) {
+				s = &v.csds[id]
+			} else {
+				s = v.sparse[id]
+			}
 			switch {
 			case !s.seen:
 			case s.queued:
