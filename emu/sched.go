@@ -23,12 +23,20 @@ type Decision struct {
 	V uint64
 }
 
+// MaxDepth is the largest PCT bug depth a run accepts (explore's --depth,
+// a report's "depth"). A bug of depth d needs d-1 priority changes at the
+// right events, which PCT finds with probability about 1/(n*k^(d-1)) per
+// run: past a handful of levels no run count finds anything, so 64 only
+// bounds the cost of the change points (d-1 of them, sorted).
+const MaxDepth = 64
+
 // SchedConfig chooses how decisions are made.
 type SchedConfig struct {
 	// Strategy is "random" (the default) or "pct". Both are canonical for
 	// seed 0 unless Replay is set.
 	Strategy string
-	// Depth is PCT's bug depth d (default 3): d-1 priority change points.
+	// Depth is PCT's bug depth d (default 3, at most MaxDepth): d-1
+	// priority change points.
 	Depth int
 	// Steps is PCT's estimate k of the number of events in a run
 	// (default 100000): change points are drawn in 1..k.

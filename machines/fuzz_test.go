@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -17,6 +18,33 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte(x86File))
 	f.Add([]byte(armFile + "kind = \"gicv3\"\ncluster_size = 2\n[[node]]\ncpus = \"0-3\"\n[[node]]\ncpus = \"4-7\"\n"))
+	// Hostile inputs: nesting that would take the decoder gigabytes, names
+	// that would forge a report's header, numbers out of every range.
+	rest := x86File[strings.Index(x86File, "\n")+1:]
+	for _, s := range []string{
+		"x = " + strings.Repeat("{a=", 20000) + "1" + strings.Repeat("}", 20000) + "\n",
+		"x = " + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + "\n",
+		"x" + strings.Repeat(".a", 20000) + " = 1\n",
+		"[x" + strings.Repeat(".a", 20000) + "]\n",
+		"[[x" + strings.Repeat(".a", 15) + "]]\n",
+		"x = [\n" + strings.Repeat("[ # [[[[\n", 17) + "\n",
+		"x = \"\"\"\n[[[[[[[[[[[[[[[[[[[[\n\"\"\"\ny = '''[[[[[[[[[[[[[[[[[[[['''\n",
+		`name = "a\n--! seed: 99"` + "\n" + rest,
+		`name = "` + strings.Repeat("n", 65) + `"` + "\n" + rest,
+		strings.Replace(x86File, "cpus = 8", "cpus = 9223372036854775808", 1),
+		strings.Replace(x86File, "cpus = 8", "cpus = 9223372036854775807", 1),
+		strings.Replace(x86File, "cpus = 8", "cpus = -1", 1),
+		strings.Replace(x86File, "cpus = 8", "cpus = nan", 1),
+		strings.Replace(x86File, "cpus = 8", "cpus = inf", 1),
+		strings.Replace(x86File, "cpus = 8", "cpus = 1e300", 1),
+		x86File + "apic_ids = [0, 1, 2, 3, 4, 5, 6, 9223372036854775807]\n",
+		x86File + "apic_ids = [0, 1, 2, 3, 4, 5, 6, -1]\n",
+		x86File + "[timing]\nipi_latency = 9223372036854775807\njitter = -1\n",
+		x86File + "[kernel]\ncsd_lock_timeout = 2147483648\npanic_on_ipistall = nan\n",
+		x86File + "online = \"0-9223372036854775807\"\n",
+	} {
+		f.Add([]byte(s))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := Parse("fuzz.toml", data)
 		if (s == nil) == (err == nil) {

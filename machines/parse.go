@@ -159,6 +159,9 @@ func (d *decoder) decode() (*Spec, error) {
 	if len(d.text) > MaxFileSize {
 		return nil, &Error{Msg: fmt.Sprintf("file is too large (%d bytes, at most %d)", len(d.text), MaxFileSize)}
 	}
+	if err := checkNesting(d.text); err != nil {
+		return nil, err
+	}
 	var raw rawFile
 	if err := d.decodeTOML(&raw); err != nil {
 		return nil, err
@@ -566,9 +569,29 @@ func (d *decoder) place(err error) error {
 		e.Line = d.locator().line(e.Key)
 	}
 	if e.Line > 0 {
-		e.Excerpt = d.locator().excerpt(e.Line)
+		e.Excerpt = excerpt(d.text, e.Line)
 	}
 	return e
+}
+
+// excerpt returns line n of text, trimmed ("" if out of range). It does not
+// build the locator, which an error about the text's nesting must not need.
+func excerpt(text string, n int) string {
+	text = strings.TrimPrefix(text, "\ufeff")
+	for ; n > 1; n-- {
+		i := strings.IndexByte(text, '\n')
+		if i < 0 {
+			return ""
+		}
+		text = text[i+1:]
+	}
+	if n < 1 {
+		return ""
+	}
+	if i := strings.IndexByte(text, '\n'); i >= 0 {
+		text = text[:i]
+	}
+	return strings.TrimSpace(text)
 }
 
 // locator returns the locator of the text, building it on first use.

@@ -1,8 +1,10 @@
 package machines
 
 import (
+	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -66,8 +68,8 @@ func (s *Spec) Validate() error {
 }
 
 func (s *Spec) validateTop() error {
-	if s.Name == "" {
-		return &Error{Key: "name", Msg: "must not be empty"}
+	if err := CheckName(s.Name); err != nil {
+		return keyError("name", err)
 	}
 	if strings.ContainsAny(s.Description, "\r\n") {
 		return &Error{Key: "description", Msg: "must be one line"}
@@ -86,6 +88,33 @@ func (s *Spec) validateTop() error {
 		return &Error{Key: "online", Msg: "must include CPU 0 (the boot CPU)"}
 	}
 	return nil
+}
+
+// MaxNameLen is the longest machine name, in bytes.
+const MaxNameLen = 64
+
+// CheckName reports whether name can name a machine: 1 to MaxNameLen
+// characters of A-Z a-z 0-9 . _ + - (every built-in name is). A name goes on
+// command lines, in file names and in a report's header, one line that a
+// replay reads back, so it holds no spaces, quotes or line breaks.
+func CheckName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("must not be empty")
+	case len(name) > MaxNameLen:
+		return fmt.Errorf("a name of %d bytes is too long (at most %d)", len(name), MaxNameLen)
+	}
+	for _, r := range name {
+		if r >= 0x80 || !isNameByte(byte(r)) {
+			return fmt.Errorf("%s is not a machine name: it may hold only A-Z a-z 0-9 . _ + -, not %q", strconv.Quote(name), r)
+		}
+	}
+	return nil
+}
+
+// isNameByte reports whether c may appear in a machine name.
+func isNameByte(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '+' || c == '-'
 }
 
 // checkList checks that list is ascending, free of duplicates and within

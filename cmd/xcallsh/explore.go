@@ -62,6 +62,9 @@ func cmdExplore(args []string, stdout, stderr io.Writer) int {
 	if f.runs < 1 || f.jobs < 1 || f.depth < 1 || f.shrink < 0 {
 		return bad("--runs, -j and --depth must be at least 1, --shrink at least 0")
 	}
+	if f.depth > emu.MaxDepth {
+		return bad("--depth %d is out of range 1-%d", f.depth, emu.MaxDepth)
+	}
 	if f.strategy != "random" && f.strategy != "pct" {
 		return bad("unknown strategy %q (random or pct)", f.strategy)
 	}

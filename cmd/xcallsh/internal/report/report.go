@@ -32,9 +32,10 @@
 package report
 
 import (
-	"bufio"
+	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 
@@ -85,15 +86,50 @@ type DamagedError struct{ Msg string }
 
 func (e *DamagedError) Error() string { return e.Msg }
 
+// Limits of a report, which Parse enforces (a report is other people's
+// file) and Write obeys, so that every report Write makes, Parse reads.
+const (
+	// MaxSize is the largest report, in bytes: room for MaxDecisions
+	// decisions (at most 34 bytes each), a machine of machines.MaxFileSize
+	// and a scenario of tens of megabytes.
+	MaxSize = 64 << 20
+	// MaxEvents is the largest event count ("events"): a run at ten
+	// million events a second would take 30 hours to reach it. It keeps
+	// the checksum arithmetic far from overflow.
+	MaxEvents = 1 << 40
+	// MaxBlock is the largest block ("block"): MaxEvents events in MaxSums
+	// blocks.
+	MaxBlock = MaxEvents / MaxSums
+	// MaxDecisions is the longest decision list: 16 MiB once read. A
+	// recorded run that made more non-canonical draws is a report only
+	// once explore has shrunk them.
+	MaxDecisions = 1 << 20
+	// MaxDraw is the largest draw number of a decision: more draws than a
+	// run makes in days.
+	MaxDraw = 1 << 48
+)
+
 // Parse reads the header and trailer of a report named name.
+//
+// Every number has a range, and a report outside one is damaged: seed
+// 0-18446744073709551615, events 0-MaxEvents, block a power of two in
+// 1-MaxBlock, depth 1-emu.MaxDepth, at most MaxDecisions decisions whose
+// draws ascend in 1-MaxDraw and whose values are 0-ffffffffffffffff, at
+// most MaxSums checksums of 4 hex digits, a hash of 16 hex digits. The
+// machine, if named, is a name machines.CheckName accepts; the whole
+// report is at most MaxSize bytes.
 func Parse(name, src string) (*Header, error) {
-	lines := strings.Split(strings.ReplaceAll(src, "\r\n", "\n"), "\n")
 	bad := func(line int, format string, args ...any) error {
 		return &DamagedError{fmt.Sprintf("%s:%d: damaged report: %s", name, line, fmt.Sprintf(format, args...))}
 	}
-	if v := strings.TrimSpace(strings.TrimPrefix(lines[0], Marker)); !IsReport(src) || v != "v1" {
-		return nil, bad(1, "unsupported report version %q (this xcallsh reads v1)", v)
+	first, _, _ := strings.Cut(src, "\n")
+	if v := strings.TrimSpace(strings.TrimPrefix(first, Marker)); !IsReport(src) || v != "v1" {
+		return nil, bad(1, "unsupported report version %s (this xcallsh reads v1)", quote(v))
 	}
+	if len(src) > MaxSize {
+		return nil, bad(1+strings.Count(src[:MaxSize], "\n"), "the report is larger than %d bytes (%d bytes)", MaxSize, len(src))
+	}
+	src = strings.ReplaceAll(src, "\r\n", "\n")
 	h := &Header{}
 	seen := map[string]int{} // key -> line; lookups only
 	set := func(ln int, key, val string) error {
@@ -104,76 +140,103 @@ func Parse(name, src string) (*Header, error) {
 		var err error
 		switch key {
 		case "seed":
-			h.Seed, err = strconv.ParseUint(val, 10, 64)
+			var n uint64
+			n, err = number(key, val, 0, math.MaxUint64)
+			h.Seed = n
 		case "machine":
 			h.Machine = val
+			if val != "" {
+				if cerr := machines.CheckName(val); cerr != nil {
+					return bad(ln, "machine name: %v", cerr)
+				}
+			}
 		case "outcome":
 			switch val {
 			case "ok", "failed", "panic", "stuck":
 				h.Outcome.Kind = val
 			default:
-				return bad(ln, "outcome %q is not one of ok, failed, panic, stuck", val)
+				return bad(ln, "outcome %s is not one of ok, failed, panic, stuck", quote(val))
 			}
 		case "detail":
 			h.Outcome.Detail = val
 			if strings.HasPrefix(val, `"`) {
 				h.Outcome.Detail, err = strconv.Unquote(val)
+				if err != nil {
+					err = fmt.Errorf("detail %s: %v", quote(val), unwrapNum(err))
+				}
 			}
 		case "hash":
 			if len(val) != 16 {
-				return bad(ln, "hash %q: want 16 hex digits", val)
+				return bad(ln, "hash %s: want 16 hex digits", quote(val))
 			}
 			h.Hash, err = strconv.ParseUint(val, 16, 64)
-		case "events":
-			h.Sums.Events, err = strconv.Atoi(val)
-			if err == nil && h.Sums.Events < 0 {
-				return bad(ln, "negative event count")
+			if err != nil {
+				err = fmt.Errorf("hash %s: want 16 hex digits", quote(val))
 			}
+		case "events":
+			var n uint64
+			n, err = number(key, val, 0, MaxEvents)
+			h.Sums.Events = int(n)
 		case "block":
-			h.Sums.Block, err = strconv.Atoi(val)
-			if err == nil && (h.Sums.Block < 1 || h.Sums.Block&(h.Sums.Block-1) != 0) {
-				return bad(ln, "block %d is not a power of two", h.Sums.Block)
+			var n uint64
+			n, err = number(key, val, 1, MaxBlock)
+			h.Sums.Block = int(n)
+			if err == nil && n&(n-1) != 0 {
+				return bad(ln, "block %d is not a power of two", n)
 			}
 		case "strategy":
 			if val != "random" && val != "pct" {
-				return bad(ln, "strategy %q is not random or pct", val)
+				return bad(ln, "strategy %s is not random or pct", quote(val))
 			}
 			h.Strategy = val
 		case "depth":
-			h.Depth, err = strconv.Atoi(val)
+			var n uint64
+			n, err = number(key, val, 1, emu.MaxDepth)
+			h.Depth = int(n)
 		case "decisions":
 			if h.Decisions == nil {
 				h.Decisions = []emu.Decision{}
 			}
-			for _, f := range strings.Fields(val) {
+			for f := range strings.FieldsSeq(val) {
+				if len(h.Decisions) == MaxDecisions {
+					return bad(ln, "more than %d decisions", MaxDecisions)
+				}
 				n, v, ok := strings.Cut(f, "=")
-				dn, err1 := strconv.Atoi(n)
+				dn, err1 := strconv.ParseUint(n, 10, 64)
 				dv, err2 := strconv.ParseUint(v, 16, 64)
-				if !ok || err1 != nil || err2 != nil || dn < 1 {
-					return bad(ln, "decision %q: want DRAW=HEXVALUE", f)
+				switch {
+				case !ok || !isDigits(n) || !isHex(v):
+					return bad(ln, "decision %s: want DRAW=HEXVALUE", quote(f))
+				case err1 != nil || dn < 1 || dn > MaxDraw:
+					return bad(ln, "decision %s: draw %s out of range 1-%d", quote(f), clip(n), uint64(MaxDraw))
+				case err2 != nil:
+					return bad(ln, "decision %s: value %s out of range 0-ffffffffffffffff", quote(f), clip(v))
 				}
-				if k := len(h.Decisions); k > 0 && h.Decisions[k-1].N >= dn {
-					return bad(ln, "decision %q: draws must ascend", f)
+				if k := len(h.Decisions); k > 0 && h.Decisions[k-1].N >= int(dn) {
+					return bad(ln, "decision %s: draws must ascend", quote(f))
 				}
-				h.Decisions = append(h.Decisions, emu.Decision{N: dn, V: dv})
+				h.Decisions = append(h.Decisions, emu.Decision{N: int(dn), V: dv})
 			}
 		case "sum":
-			for _, f := range strings.Fields(val) {
+			for f := range strings.FieldsSeq(val) {
 				v, perr := strconv.ParseUint(f, 16, 16)
 				if perr != nil || len(f) != 4 {
-					return bad(ln, "checksum %q: want 4 hex digits", f)
+					return bad(ln, "checksum %s: want 4 hex digits", quote(f))
+				}
+				if len(h.Sums.Entries) == MaxSums {
+					return bad(ln, "more than %d checksums", MaxSums)
 				}
 				h.Sums.Entries = append(h.Sums.Entries, uint16(v))
 			}
 		case "end":
 		}
 		if err != nil {
-			return bad(ln, "%s %q: %v", key, val, unwrapNum(err))
+			return bad(ln, "%v", err)
 		}
 		return nil
 	}
-	parse := func(i int, allowed map[string]bool) error {
-		t := strings.TrimSpace(lines[i])
+	parse := func(ln int, line string, allowed map[string]bool) error {
+		t := strings.TrimSpace(line)
 		rest, ok := strings.CutPrefix(t, "--!")
 		if !ok {
 			return nil
@@ -182,17 +245,35 @@ func Parse(name, src string) (*Header, error) {
 		key, val = strings.TrimSpace(key), strings.TrimSpace(val)
 		if !allowed[key] {
 			if headKeys[key] || tailKeys[key] {
-				return bad(i+1, "%q does not belong here", key)
+				return bad(ln, "%q does not belong here", key)
 			}
-			return bad(i+1, "unknown key %q", key)
+			return bad(ln, "unknown key %s", quote(key))
 		}
-		return set(i+1, key, val)
+		return set(ln, key, val)
 	}
-	i := 1
-	for ; i < len(lines) && strings.HasPrefix(strings.TrimSpace(lines[i]), "--"); i++ {
-		if err := parse(i, headKeys); err != nil {
+	isComment := func(line string) bool { return strings.HasPrefix(strings.TrimSpace(line), "--") }
+
+	// The lines are read in place, not split: a report may hold millions.
+	// Line n (1-based) runs from an offset to the next newline or the end.
+	lineAt := func(off int) (line string, next int) {
+		if i := strings.IndexByte(src[off:], '\n'); i >= 0 {
+			return src[off : off+i], off + i + 1
+		}
+		return src[off:], len(src) + 1
+	}
+
+	// The header: comment lines after the first.
+	_, off := lineAt(0)
+	i := 1 // 0-based number of the line at off
+	for ; off <= len(src); i++ {
+		line, next := lineAt(off)
+		if !isComment(line) {
+			break
+		}
+		if err := parse(i+1, line, headKeys); err != nil {
 			return nil, err
 		}
+		off = next
 	}
 	headEnd := i
 	for _, k := range []string{"seed", "outcome", "hash", "events", "block"} {
@@ -201,26 +282,40 @@ func Parse(name, src string) (*Header, error) {
 		}
 	}
 	// The trailer: comment lines at the very end, the last one "--! end".
-	j := len(lines) - 1
-	for j > headEnd && strings.TrimSpace(lines[j]) == "" {
+	// Line j runs from jStart to jEnd.
+	j := strings.Count(src, "\n")
+	jStart, jEnd := strings.LastIndexByte(src, '\n')+1, len(src)
+	prev := func() {
 		j--
+		jEnd = jStart - 1
+		jStart = strings.LastIndexByte(src[:jEnd], '\n') + 1
 	}
-	if j <= headEnd || strings.TrimSpace(lines[j]) != "--! end" {
+	for j > headEnd && strings.TrimSpace(src[jStart:jEnd]) == "" {
+		prev()
+	}
+	if j <= headEnd || strings.TrimSpace(src[jStart:jEnd]) != "--! end" {
 		return nil, bad(j+1, "no \"--! end\" line at the end: the report is truncated")
 	}
-	k := j
-	for k > headEnd && strings.HasPrefix(strings.TrimSpace(lines[k-1]), "--") {
-		k--
+	end := j
+	for j > headEnd {
+		k, kStart, kEnd := j, jStart, jEnd
+		prev()
+		if !isComment(src[jStart:jEnd]) {
+			j, jStart, jEnd = k, kStart, kEnd
+			break
+		}
 	}
-	for ; k <= j; k++ {
-		if err := parse(k, tailKeys); err != nil {
+	for off = jStart; j <= end; j++ {
+		line, next := lineAt(off)
+		if err := parse(j+1, line, tailKeys); err != nil {
 			return nil, err
 		}
+		off = next
 	}
 	s := &h.Sums
 	want := (s.Events + s.Block - 1) / s.Block
 	if got := len(s.Entries); got != want && !(s.Events > MaxKeptSums && got > 0 && got < want) {
-		return nil, bad(j+1, "the checksum list has %d entries, want %d for %d events in blocks of %d: the report is truncated or damaged",
+		return nil, bad(end+1, "the checksum list has %d entries, want %d for %d events in blocks of %d: the report is truncated or damaged",
 			got, want, s.Events, s.Block)
 	}
 	return h, nil
@@ -232,11 +327,93 @@ var (
 	tailKeys = map[string]bool{"sum": true, "end": true}
 )
 
+// number reads val, a decimal integer of a header's key, in lo..hi.
+func number(key, val string, lo, hi uint64) (uint64, error) {
+	digits := strings.TrimPrefix(val, "-")
+	if !isDigits(digits) {
+		return 0, fmt.Errorf("%s %s: invalid syntax", key, quote(val))
+	}
+	n, err := strconv.ParseUint(digits, 10, 64)
+	if err != nil || digits != val || n < lo || n > hi {
+		return 0, fmt.Errorf("%s %s out of range %d-%d", key, clip(val), lo, hi)
+	}
+	return n, nil
+}
+
+// isDigits reports whether s is one or more decimal digits.
+func isDigits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
+}
+
+// isHex reports whether s is one or more hex digits.
+func isHex(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789abcdefABCDEF") == ""
+}
+
+// clip shortens s, text from a report, for a message.
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
+}
+
+// quote quotes s, text from a report, for a message, shortened.
+func quote(s string) string {
+	if len(s) > 40 {
+		return strconv.Quote(s[:40]) + "..."
+	}
+	return strconv.Quote(s)
+}
+
 func unwrapNum(err error) error {
 	if ne, ok := err.(*strconv.NumError); ok {
 		return ne.Err
 	}
 	return err
+}
+
+// check reports a header Write cannot write as a report Parse reads back.
+func (h *Header) check() error {
+	if h.Machine != "" {
+		if err := machines.CheckName(h.Machine); err != nil {
+			return fmt.Errorf("machine name: %v", err)
+		}
+	}
+	switch h.Outcome.Kind {
+	case "ok", "failed", "panic", "stuck":
+	default:
+		return fmt.Errorf("outcome %q is not one of ok, failed, panic, stuck", h.Outcome.Kind)
+	}
+	if h.Strategy != "" && h.Strategy != "random" && h.Strategy != "pct" {
+		return fmt.Errorf("strategy %q is not random or pct", h.Strategy)
+	}
+	if h.Depth != 0 && (h.Depth < 1 || h.Depth > emu.MaxDepth) {
+		return fmt.Errorf("depth %d out of range 1-%d", h.Depth, emu.MaxDepth)
+	}
+	s := &h.Sums
+	if s.Block == 0 && s.Events == 0 && s.Entries == nil {
+		return nil // a draft, before the run: written as no events in blocks of 1
+	}
+	if s.Events < 0 || s.Events > MaxEvents {
+		return fmt.Errorf("events %d out of range 0-%d", s.Events, int64(MaxEvents))
+	}
+	if s.Block < 1 || s.Block > MaxBlock || s.Block&(s.Block-1) != 0 {
+		return fmt.Errorf("block %d is not a power of two in 1-%d", s.Block, MaxBlock)
+	}
+	want := (s.Events + s.Block - 1) / s.Block
+	if got := len(s.Entries); got > MaxSums || got != want && !(s.Events > MaxKeptSums && got > 0 && got < want) {
+		return fmt.Errorf("%d checksums for %d events in blocks of %d", got, s.Events, s.Block)
+	}
+	if len(h.Decisions) > MaxDecisions {
+		return fmt.Errorf("%d decisions, more than %d: shrink them (explore --shrink)", len(h.Decisions), MaxDecisions)
+	}
+	for i, d := range h.Decisions {
+		if d.N < 1 || d.N > MaxDraw || i > 0 && d.N <= h.Decisions[i-1].N {
+			return fmt.Errorf("decision %d=%x: draws must ascend in 1-%d", d.N, d.V, int64(MaxDraw))
+		}
+	}
+	return nil
 }
 
 // Body is the Lua part of a report.
@@ -247,9 +424,17 @@ type Body struct {
 	Scenario string         // Lua source of the scenario part (ScriptScenario, ...)
 }
 
-// Write writes a complete report.
+// Write writes a complete report. It refuses, before writing anything, a
+// header that Parse would not read back as it is (a field out of its range,
+// a machine name that is not one) and a report larger than MaxSize. No
+// header field can hold a line break: the detail is quoted when it holds a
+// control character, and so are the names in comments (MadeBy, the
+// scenario's name).
 func Write(w io.Writer, h *Header, b *Body) error {
-	bw := bufio.NewWriter(w)
+	if err := h.check(); err != nil {
+		return fmt.Errorf("cannot write the report: %v", err)
+	}
+	bw := &bytes.Buffer{}
 	detail := h.Outcome.Detail
 	if strings.ContainsFunc(detail, func(r rune) bool { return r < ' ' || r == 0x7f }) || strings.HasPrefix(detail, `"`) ||
 		strings.TrimSpace(detail) != detail {
@@ -281,7 +466,7 @@ func Write(w io.Writer, h *Header, b *Body) error {
 --! hash: %016x
 --! events: %d
 --! block: %d
-`, Marker, b.MadeBy, h.Seed, h.Machine, h.Outcome.Kind, detail, h.Hash, h.Sums.Events, h.Sums.Block)
+`, Marker, commentText(b.MadeBy), h.Seed, h.Machine, h.Outcome.Kind, detail, h.Hash, h.Sums.Events, max(h.Sums.Block, 1))
 	if h.Strategy != "" {
 		fmt.Fprintf(bw, "--! strategy: %s\n", h.Strategy)
 	}
@@ -312,7 +497,7 @@ func Write(w io.Writer, h *Header, b *Body) error {
 	if !strings.HasSuffix(b.Scenario, "\n") {
 		bw.WriteString("\n")
 	}
-	fmt.Fprintf(bw, "\n-- Checksums of the %d trace and log events, one per block of %d.\n", h.Sums.Events, h.Sums.Block)
+	fmt.Fprintf(bw, "\n-- Checksums of the %d trace and log events, one per block of %d.\n", h.Sums.Events, max(h.Sums.Block, 1))
 	for i := 0; i < len(h.Sums.Entries); i += 12 {
 		bw.WriteString("--! sum:")
 		for _, s := range h.Sums.Entries[i:min(i+12, len(h.Sums.Entries))] {
@@ -321,7 +506,20 @@ func Write(w io.Writer, h *Header, b *Body) error {
 		bw.WriteString("\n")
 	}
 	bw.WriteString("--! end\n")
-	return bw.Flush()
+	if bw.Len() > MaxSize {
+		return fmt.Errorf("cannot write the report: it would be %d bytes, more than %d", bw.Len(), MaxSize)
+	}
+	_, err := w.Write(bw.Bytes())
+	return err
+}
+
+// commentText is s for a Lua comment line: Go-quoted if it holds a control
+// character (a line break would end the comment).
+func commentText(s string) string {
+	if strings.ContainsFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		return strconv.Quote(s)
+	}
+	return s
 }
 
 // LongString quotes s as a Lua long string whose value is exactly s (a
@@ -347,7 +545,7 @@ func ScriptScenario(name, src string) string {
 -- they were recorded.
 local scenario = %s
 assert(loadstring(scenario, %s))()
-`, name, LongString(src), LuaQuote(name))
+`, commentText(name), LongString(src), LuaQuote(name))
 }
 
 // LuaQuote quotes s as a Lua 5.1 string literal.
