@@ -103,7 +103,7 @@ type Machine struct {
 	// OnNMI is the body of the NMI handler, started the same way.
 	OnNMI func(c *Context)
 
-	log   []LogLine
+	log   kernelLog
 	sinks []TraceSink
 
 	stopped  bool

@@ -544,16 +544,16 @@ func (t *torture) torout(cpu int, s string) {
 
 // flush writes the log lines printed since the last flush.
 func (t *torture) flush() {
-	log := t.k.M.Log()
-	if t.logged >= len(log) {
+	log, _ := t.k.M.LogSince(t.logged)
+	if len(log) == 0 {
 		return
 	}
 	var b strings.Builder
-	for _, l := range log[t.logged:] {
+	for _, l := range log {
 		b.WriteString(l.String())
 		b.WriteByte('\n')
 	}
-	t.logged = len(log)
+	t.logged = t.k.M.LogPrinted()
 	io.WriteString(t.out, b.String())
 }
 

@@ -695,7 +695,7 @@ func cmdDmesg(sh *Shell, args, line string) error {
 	for _, l := range log[from:] {
 		fmt.Fprintln(sh.out, l.String())
 	}
-	sh.logShown = len(log)
+	sh.logShown = sh.sess.K.M.LogPrinted()
 	return nil
 }
 

@@ -110,7 +110,7 @@ func (sh *Shell) boot() error {
 	}
 	sh.sess, sh.rec = sess, rec
 	sh.steps, sh.ncmd, sh.notes = nil, 0, nil
-	sh.from, sh.to, sh.logShown = 0, 0, len(sess.K.M.Log())
+	sh.from, sh.to, sh.logShown = 0, 0, sess.K.M.LogPrinted()
 	sh.root, sh.rootStop = context.WithCancel(context.Background())
 	return nil
 }
@@ -417,12 +417,14 @@ const timeUp = "time is up"
 
 // console prints the kernel log lines that appeared since the last time.
 func (sh *Shell) console() {
-	log := sh.sess.K.M.Log()
-	if sh.logShown > len(log) {
-		sh.logShown = 0
+	if sh.logShown > sh.sess.K.M.LogPrinted() {
+		sh.logShown = 0 // the script booted another machine
 	}
-	fresh := log[sh.logShown:]
-	sh.logShown = len(log)
+	fresh, lost := sh.sess.K.M.LogSince(sh.logShown)
+	sh.logShown = sh.sess.K.M.LogPrinted()
+	if lost > 0 {
+		fmt.Fprintf(sh.out, "… %d kernel log lines went out of the log buffer before they were shown\n", lost)
+	}
 	for i, l := range fresh {
 		if i == consoleLines {
 			fmt.Fprintf(sh.out, "… %d more kernel log lines (dmesg shows them)\n", len(fresh)-i)
