@@ -15,8 +15,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/xcallsh/xcallsh/luabind/internal/luapm"
 	lua "github.com/yuin/gopher-lua"
-	"github.com/yuin/gopher-lua/pm"
 )
 
 // MaxUnpack bounds the values unpack returns, as Lua 5.1's LUAI_MAXCSTACK
@@ -222,7 +222,10 @@ func (s *Session) strFormat(L *lua.LState) int {
 					v = str
 				}
 			}
-			n += 4 * float64(len(lua.LVAsString(v))+len(v.String())) // %q's escapes at most
+			n += float64(len(v.String()))
+			if verb == 'q' {
+				n = 4*n + 2 // escapes at most
+			}
 		default:
 			switch v := v.(type) {
 			case lua.LNumber:
@@ -254,13 +257,14 @@ const patternChunk = 1024
 
 // findAll calls each(m) for the matches of pat in src from offset on (at
 // most limit of them, limit < 0: all), as gopher-lua's pm.Find finds them,
-// a chunk at a time: between chunks, an interrupted session stops.
-func (s *Session) findAll(L *lua.LState, pat, src string, offset, limit int, each func(m *pm.MatchData)) {
+// a chunk at a time (a bounded number of matches in memory). An
+// interrupted session stops it, between chunks or within a match.
+func (s *Session) findAll(L *lua.LState, pat, src string, offset, limit int, each func(m *luapm.MatchData)) {
 	b := []byte(src)
 	if limit == 0 {
-		ms, err := pm.Find(pat, b, offset, 0)
+		ms, err := luapm.Find(pat, b, offset, 0, s.ctx.Done())
 		if err != nil {
-			L.RaiseError("%s", err.Error())
+			patternError(L, err)
 		}
 		for _, m := range ms {
 			each(m)
@@ -274,9 +278,9 @@ func (s *Session) findAll(L *lua.LState, pat, src string, offset, limit int, eac
 		if limit > 0 {
 			n = min(n, limit)
 		}
-		ms, err := pm.Find(pat, b, sp, n)
+		ms, err := luapm.Find(pat, b, sp, n, s.ctx.Done())
 		if err != nil {
-			L.RaiseError("%s", err.Error())
+			patternError(L, err)
 		}
 		for _, m := range ms {
 			each(m)
@@ -292,6 +296,12 @@ func (s *Session) findAll(L *lua.LState, pat, src string, offset, limit int, eac
 		last := ms[len(ms)-1]
 		sp = max(last.Capture(0)+1, last.Capture(1))
 	}
+}
+
+// patternError raises a pattern's error: malformed, or stopped while
+// matching (wrapErr then names the reason, --timeout say).
+func patternError(L *lua.LState, err error) {
+	L.RaiseError("%s", err.Error())
 }
 
 // checkStop raises the interruption of a session being stopped (by
@@ -323,7 +333,7 @@ func (s *Session) strGsub(L *lua.LState) int {
 		out.WriteString(text)
 		prev = end
 	}
-	s.findAll(L, pat, str, 0, limit, func(m *pm.MatchData) {
+	s.findAll(L, pat, str, 0, limit, func(m *luapm.MatchData) {
 		count++
 		start, end := m.Capture(0), m.Capture(1)
 		switch r := repl.(type) {
@@ -380,7 +390,7 @@ func (s *Session) strGsub(L *lua.LState) int {
 
 // capture is capture idx (an even index into m's captures) of a match, as
 // gopher-lua's gsub reads it: %1 without captures is the whole match.
-func capture(L *lua.LState, m *pm.MatchData, str string, idx int) string {
+func capture(L *lua.LState, m *luapm.MatchData, str string, idx int) string {
 	if idx > 2 && idx >= m.CaptureLength() {
 		L.RaiseError("invalid capture index")
 	}
@@ -395,7 +405,7 @@ func capture(L *lua.LState, m *pm.MatchData, str string, idx int) string {
 
 // expandRepl is a string replacement of gsub for match m: "%%" is "%",
 // "%d" capture d, "%" before anything else is itself, as is a final "%".
-func expandRepl(L *lua.LState, m *pm.MatchData, str, repl string) string {
+func expandRepl(L *lua.LState, m *luapm.MatchData, str, repl string) string {
 	if strings.IndexByte(repl, '%') < 0 {
 		return repl
 	}
@@ -450,8 +460,8 @@ func (s *Session) strFind(L *lua.LState) int {
 		L.Push(lua.LNumber(init + pos + len(pattern)))
 		return 2
 	}
-	var md *pm.MatchData
-	s.findAll(L, pattern, str, init, 1, func(m *pm.MatchData) { md = m })
+	var md *luapm.MatchData
+	s.findAll(L, pattern, str, init, 1, func(m *luapm.MatchData) { md = m })
 	if md == nil {
 		L.Push(lua.LNil)
 		return 1
@@ -482,8 +492,8 @@ func (s *Session) strMatch(L *lua.LState) int {
 	if offset < 0 {
 		offset = 0
 	}
-	var md *pm.MatchData
-	s.findAll(L, pattern, str, offset, 1, func(m *pm.MatchData) { md = m })
+	var md *luapm.MatchData
+	s.findAll(L, pattern, str, offset, 1, func(m *luapm.MatchData) { md = m })
 	if md == nil {
 		return 0 // gopher-lua's string.match returns nothing, not nil
 	}
@@ -511,9 +521,9 @@ func (s *Session) strGmatch(L *lua.LState) int {
 	pattern := L.CheckString(2)
 	sp := 0
 	L.Push(L.NewFunction(func(L *lua.LState) int {
-		var md *pm.MatchData
+		var md *luapm.MatchData
 		if sp <= len(str) {
-			s.findAll(L, pattern, str, sp, 1, func(m *pm.MatchData) { md = m })
+			s.findAll(L, pattern, str, sp, 1, func(m *luapm.MatchData) { md = m })
 		}
 		if md == nil {
 			sp = len(str) + 1
