@@ -5,6 +5,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/yuin/gopher-lua/parse"
+
+	"github.com/xcallsh/xcallsh/scripts"
 )
 
 // run runs src in a fresh session, with a --timeout of 5 s, and returns
@@ -281,5 +285,30 @@ assert(_G.x == 5 and loadstring("return x")() == 5)
 spawn(0, function() assert(x == 5 and _G.x == 5) end)
 run(1000)`); msg != "" {
 		t.Error(msg)
+	}
+}
+
+// Every built-in scenario compiles under the nesting limit, with room to
+// spare.
+func TestScenariosWithinLevels(t *testing.T) {
+	all := scripts.All()
+	if len(all) == 0 {
+		t.Fatal("no scenarios")
+	}
+	for _, sc := range all {
+		chunk, err := parse.Parse(strings.NewReader(sc.Source), sc.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		depth := 0
+		for _, st := range chunk {
+			depth = max(depth, treeDepth(st))
+		}
+		if depth > MaxSyntaxLevels/4 {
+			t.Errorf("%s nests %d levels deep", sc.Name, depth)
+		}
+		if _, err := Compile(sc.Name, sc.Source); err != nil {
+			t.Errorf("%s: %v", sc.Name, err)
+		}
 	}
 }
