@@ -31,6 +31,9 @@ const MaxLoadSize = 1 << 20
 // compileChunk parses src, checks its nesting and compiles it. Errors read
 // like Lua's: "name:line: message".
 func compileChunk(name, src string) (*lua.FunctionProto, error) {
+	if line, ok := prescan(name, src); !ok {
+		return nil, &ScriptError{Msg: fmt.Sprintf("%s:%d: chunk has too many syntax levels", name, line)}
+	}
 	chunk, err := parse.Parse(strings.NewReader(src), name)
 	if err != nil {
 		return nil, &ScriptError{Msg: syntaxMessage(name, src, err)}
@@ -319,4 +322,66 @@ func chunkID(name string) string {
 		return name[1:]
 	}
 	return name
+}
+
+// maxPendingLevels bounds prescan's count. gopher-lua's parser keeps a
+// stack of about 400 bytes per pending symbol: 2 MB of "1^1^1..." made it
+// hold 900 MB before the tree could be checked. The count exceeds the
+// tree's depth by at most a small factor for any chunk the tree check
+// accepts (each pending operator or bracket is a level of the tree, or
+// two operators make one, or it is a parenthesis, which Lua 5.1 counts as
+// a level too), so 1000 refuses nothing MaxSyntaxLevels would accept but
+// a few hundred bare parentheses.
+const maxPendingLevels = 1000
+
+// prescan bounds the nesting gopher-lua's parser would stack up, before
+// it runs: it counts, on the tokens, the open brackets and blocks and, in
+// each, the unary and right-associative operators (not, #, unary -, ^,
+// ..) since the last comma, assignment or keyword. It reports the line of
+// the token where the count passes maxPendingLevels. A chunk the scanner
+// cannot read is left to the parser, which says why.
+func prescan(name, src string) (int, bool) {
+	sc := parse.NewScanner(strings.NewReader(src), name)
+	lx := &parse.Lexer{}
+	frames := []int{0} // per open bracket or block: its pending operators
+	level := 1
+	operand := false // the previous token ends an operand: '-' is binary
+	for {
+		tok, err := sc.Scan(lx)
+		if err != nil || tok.Type == parse.EOF || tok.Type < 0 {
+			return 0, true
+		}
+		lx.PrevTokenType = tok.Type
+		wasOperand := operand
+		operand = false
+		top := len(frames) - 1
+		switch tok.Type {
+		case '(', '[', '{', parse.TFunction, parse.TIf, parse.TDo, parse.TRepeat:
+			frames = append(frames, 0)
+			level++
+		case ')', ']', '}', parse.TEnd, parse.TUntil:
+			operand = tok.Type != parse.TUntil
+			if top > 0 {
+				level -= 1 + frames[top]
+				frames = frames[:top]
+			}
+		case parse.TNot, '#', '^', parse.T2Comma:
+			frames[top]++
+			level++
+		case '-':
+			if !wasOperand {
+				frames[top]++
+				level++
+			}
+		case ',', ';', '=', parse.TLocal, parse.TReturn, parse.TThen, parse.TElse, parse.TElseIf,
+			parse.TIn, parse.TWhile, parse.TFor, parse.TBreak, parse.TGoto:
+			level -= frames[top]
+			frames[top] = 0
+		case parse.TIdent, parse.TNumber, parse.TString, parse.TTrue, parse.TFalse, parse.TNil, parse.T3Comma:
+			operand = true
+		}
+		if level > maxPendingLevels {
+			return tok.Pos.Line, false
+		}
+	}
 }
