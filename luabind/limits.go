@@ -42,6 +42,7 @@ func (s *Session) installLimits() {
 	tab := L.GetGlobal("table").(*lua.LTable)
 	tab.RawSetString("concat", L.NewFunction(tableConcat))
 	str := L.GetGlobal("string").(*lua.LTable)
+	str.RawSetString("byte", L.NewFunction(strByte))
 	str.RawSetString("format", L.NewFunction(s.strFormat))
 	str.RawSetString("gsub", L.NewFunction(s.strGsub))
 	str.RawSetString("find", L.NewFunction(s.strFind))
@@ -67,6 +68,42 @@ func baseUnpack(L *lua.LState) int {
 		L.Push(tb.RawGetInt(int(i)))
 	}
 	return int(n)
+}
+
+// strByte is string.byte(s [, i [, j]]) as gopher-lua has it (without i,
+// all the bytes), at most MaxUnpack of them as in Lua 5.1: "string slice
+// too long". Pushing ten million values took half a minute, deaf to the
+// --timeout.
+func strByte(L *lua.LState) int {
+	str := L.CheckString(1)
+	start := L.OptInt(2, 1) - 1
+	end := L.OptInt(3, -1)
+	l := len(str)
+	if start < 0 {
+		start = l + start + 1
+	}
+	if end < 0 {
+		end = l + end + 1
+	}
+	if L.GetTop() == 2 {
+		if start < 0 || start >= l {
+			return 0
+		}
+		L.Push(lua.LNumber(str[start]))
+		return 1
+	}
+	start = max(start, 0)
+	end = min(end, l)
+	if end < 0 || end <= start || start >= l {
+		return 0
+	}
+	if end-start > MaxUnpack {
+		L.RaiseError("string slice too long")
+	}
+	for i := start; i < end; i++ {
+		L.Push(lua.LNumber(str[i]))
+	}
+	return end - start
 }
 
 // tableConcat is table.concat(t [, sep [, i [, j]]]) as gopher-lua has it
@@ -267,6 +304,7 @@ func (s *Session) findAll(L *lua.LState, pat, src string, offset, limit int, eac
 			patternError(L, err)
 		}
 		for _, m := range ms {
+			checkCaptures(L, m)
 			each(m)
 		}
 		return
@@ -283,6 +321,7 @@ func (s *Session) findAll(L *lua.LState, pat, src string, offset, limit int, eac
 			patternError(L, err)
 		}
 		for _, m := range ms {
+			checkCaptures(L, m)
 			each(m)
 		}
 		if anchored || len(ms) < n {
@@ -295,6 +334,17 @@ func (s *Session) findAll(L *lua.LState, pat, src string, offset, limit int, eac
 		}
 		last := ms[len(ms)-1]
 		sp = max(last.Capture(0)+1, last.Capture(1))
+	}
+}
+
+// MaxCaptures bounds the captures of a pattern, as Lua 5.1's
+// LUA_MAXCAPTURES (32) does: "too many captures". Each capture is a value
+// string.find and string.match return.
+const MaxCaptures = 32
+
+func checkCaptures(L *lua.LState, m *luapm.MatchData) {
+	if m.CaptureLength()/2-1 > MaxCaptures {
+		L.RaiseError("too many captures")
 	}
 }
 

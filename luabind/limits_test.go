@@ -134,6 +134,9 @@ func TestBuiltinResultBounds(t *testing.T) {
 	for _, tc := range []struct{ src, want string }{
 		{"unpack({}, 1, 1e8)", "t.lua:1: too many results to unpack"},
 		{"unpack({}, -2^62, 2^62)", "t.lua:1: too many results to unpack"},
+		{"local s = ('x'):rep(1e7)\nlocal n = select('#', s:byte(1, -1))", "t.lua:2: string slice too long"},
+		{"local s = ('x'):rep(1e7)\nlocal n = select('#', s:byte())", "t.lua:2: string slice too long"},
+		{"string.find(('x'):rep(40), ('(x)'):rep(33))", "t.lua:1: too many captures"},
 		{"print(select('#', unpack({}, 1, 8000)))", ""},
 		{"local s = ('x'):rep(4e7)\nlocal t = table.concat({s, s})", "t.lua:2: bad argument #1 to 'concat' (result of 80000000 bytes exceeds the limit of 64 MiB)"},
 		{"local t = {}\nfor i = 1, 3e6 do t[i] = 'abcdefghijklmnopqrstuvwxyz' end\nlocal s = table.concat(t, ',')", "t.lua:3: bad argument #1 to 'concat' (result of 80999999 bytes exceeds the limit of 64 MiB)"},
@@ -183,6 +186,8 @@ func TestBuiltinSemantics(t *testing.T) {
 		{"print(('hello'):find('(l)(l)'))", "3\t4\tl\tl\n"},
 		{"print(('hello'):match('h(.)l'), ('hello'):match('()ll()'))", "e\t3\t5\n"},
 		{"print(select('#', ('hello'):match('z')))", "0\n"},
+		{"print(('abc'):byte(), ('abc'):byte(2), ('abc'):byte(-1, -1), select('#', ('x'):rep(8000):byte(1, -1)))", "97\t98\t99\t8000\n"},
+		{"print(string.find(('x'):rep(40), ('(x)'):rep(32)) == 1)", "true\n"},
 		{"print(unpack({1, 2, 3}), unpack({1, 2, 3}, 2), unpack({1, 2}, 3))", "1\t2\n"},
 	} {
 		out, msg := runTimed(t, tc.src, 5*time.Second)
