@@ -257,7 +257,7 @@ print(string.format("%s", setmetatable({}, {__tostring = function() return "ther
 // sorted order, in every session.
 func TestGlobalsSorted(t *testing.T) {
 	src := `local out = {}
-for _, t in ipairs({_G, string, math, table, getmetatable("").__index}) do
+for _, t in ipairs({_G, string, math, table, getmetatable("").__index, getmetatable(spawn(0, function() end)).__index}) do
   local names = {}
   for k in pairs(t) do names[#names + 1] = tostring(k) end
   out[#out + 1] = table.concat(names, " ")
@@ -283,7 +283,7 @@ return table.concat(out, "\n")`
 				}
 			}
 		}
-		if !strings.Contains(got, "smp_call_function_single") || !strings.Contains(got, "gsub") {
+		if !strings.Contains(got, "smp_call_function_single") || !strings.Contains(got, "gsub") || strings.Count(got, "\n") != 5 {
 			t.Errorf("missing names: %s", got)
 		}
 		if i == 0 {
