@@ -188,6 +188,7 @@ func TestBuiltinSemantics(t *testing.T) {
 		{"print(select('#', ('hello'):match('z')))", "0\n"},
 		{"print(('abc'):byte(), ('abc'):byte(2), ('abc'):byte(-1, -1), select('#', ('x'):rep(8000):byte(1, -1)))", "97\t98\t99\t8000\n"},
 		{"print(string.find(('x'):rep(40), ('(x)'):rep(32)) == 1)", "true\n"},
+		{"print(#(''):rep(1e15), #(''):rep(1e15, ''), ('ab'):rep(3, ','), ('x'):rep(0, ','))", "0\t0\tab,ab,ab\t\n"},
 		{"print(unpack({1, 2, 3}), unpack({1, 2, 3}, 2), unpack({1, 2}, 3))", "1\t2\n"},
 	} {
 		out, msg := runTimed(t, tc.src, 5*time.Second)

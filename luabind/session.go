@@ -385,11 +385,11 @@ func strRep(L *lua.LState) int {
 	str := L.CheckString(1)
 	n := L.CheckInt64(2)
 	sep := L.OptString(3, "")
-	if n <= 0 {
+	size := float64(len(str))*float64(n) + float64(len(sep))*float64(n-1)
+	if n <= 0 || size == 0 { // an empty result: no loop of n steps
 		L.Push(lua.LString(""))
 		return 1
 	}
-	size := float64(len(str))*float64(n) + float64(len(sep))*float64(n-1)
 	if size > MaxStringRep {
 		luaArgError(L, 2, "rep", tooLong(size))
 	}
