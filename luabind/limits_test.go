@@ -227,6 +227,7 @@ printk("%s %s", {}, t)
 local ok, e = pcall(error, {})
 print(e)
 print(setmetatable({}, {__tostring = function() return "hi" end}))
+assert(tostring(setmetatable({}, {__tostring = function() return 42 end})) == 42)
 print(string.format("%s", setmetatable({}, {__tostring = function() return "there" end})))
 `
 	want := "table: 0x00000001\ttable: 0x00000001\tfunction: 0x00000002\tfunction: 0x00000003\n" +

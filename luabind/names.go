@@ -74,8 +74,15 @@ func (s *Session) ToString(L *lua.LState, v lua.LValue) string {
 	return s.ValueString(v)
 }
 
+// tostring is the scripts' tostring: __tostring's result as it is, as
+// gopher-lua's, else ValueString.
 func (s *Session) tostring(L *lua.LState) int {
-	L.Push(lua.LString(s.ToString(L, L.CheckAny(1))))
+	v := L.CheckAny(1)
+	if _, ok := L.GetMetaField(v, "__tostring").(*lua.LFunction); ok {
+		L.Push(L.ToStringMeta(v))
+		return 1
+	}
+	L.Push(lua.LString(s.ValueString(v)))
 	return 1
 }
 
