@@ -9,10 +9,8 @@ package luabind
 // context between chunks of matching.
 
 import (
-	"cmp"
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 
 	"github.com/xcallsh/xcallsh/luabind/internal/luapm"
@@ -609,84 +607,4 @@ func findInit(init, length int) int {
 		init = length + init + 1
 	}
 	return max(0, init)
-}
-
-// sortTables makes iteration order depend only on names: gopher-lua's
-// tables iterate in insertion order, and its libraries (and some bindings)
-// are set from Go maps, in an order that changes from run to run. Every
-// table reachable from the globals (and the registry's metatables) is
-// replaced by a copy filled in sorted key order; the globals' copy becomes
-// the globals. Run after everything is registered, before any script.
-func (s *Session) sortTables() {
-	L := s.L
-	oldG := L.G.Global
-	strMT, _ := L.GetMetatable(lua.LString("")).(*lua.LTable)
-	copies := map[*lua.LTable]*lua.LTable{} // lookups only, never ranged
-	var functions []*lua.LFunction
-	var sorted func(t *lua.LTable) *lua.LTable
-	sorted = func(t *lua.LTable) *lua.LTable {
-		if c, ok := copies[t]; ok {
-			return c
-		}
-		type kv struct{ k, v lua.LValue }
-		var kvs []kv
-		for k, v := t.Next(lua.LNil); k != lua.LNil; k, v = t.Next(k) {
-			kvs = append(kvs, kv{k, v})
-		}
-		rank := func(v lua.LValue) int {
-			switch v.(type) {
-			case lua.LNumber:
-				return 0
-			case lua.LString:
-				return 1
-			}
-			return 2
-		}
-		slices.SortStableFunc(kvs, func(a, b kv) int {
-			if c := cmp.Compare(rank(a.k), rank(b.k)); c != 0 {
-				return c
-			}
-			switch ak := a.k.(type) {
-			case lua.LNumber:
-				return cmp.Compare(ak, b.k.(lua.LNumber))
-			case lua.LString:
-				return cmp.Compare(ak, b.k.(lua.LString))
-			}
-			return 0
-		})
-		c := L.CreateTable(0, len(kvs))
-		c.Metatable = t.Metatable
-		copies[t] = c
-		for _, e := range kvs {
-			v := e.v
-			switch x := v.(type) {
-			case *lua.LTable:
-				v = sorted(x)
-			case *lua.LFunction:
-				functions = append(functions, x)
-			}
-			c.RawSet(e.k, v)
-		}
-		if mt, ok := c.Metatable.(*lua.LTable); ok {
-			c.Metatable = sorted(mt)
-		}
-		return c
-	}
-	newG := sorted(oldG)
-	reg := L.G.Registry
-	for k, v := reg.Next(lua.LNil); k != lua.LNil; k, v = reg.Next(k) {
-		if t, ok := v.(*lua.LTable); ok && t != reg {
-			reg.RawSet(k, sorted(t)) // an existing key keeps its place
-		}
-	}
-	if strMT != nil {
-		L.SetMetatable(lua.LString(""), sorted(strMT))
-	}
-	for _, fn := range functions {
-		if fn.Env == oldG {
-			fn.Env = newG
-		}
-	}
-	L.G.Global = newG
-	L.Env = newG
 }

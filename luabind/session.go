@@ -95,6 +95,7 @@ func New(opts Options) (*Session, error) {
 		RegistrySize: registrySize, RegistryGrowStep: registrySize, RegistryMaxSize: 1 << 20})
 	s.ctx, s.cancel = newLuaContext()
 	s.L.SetContext(s.ctx)
+	seeded := s.seedTables()
 	s.openSandbox()
 	name := opts.Machine
 	if name == "" {
@@ -110,7 +111,7 @@ func New(opts Options) (*Session, error) {
 		return nil, err
 	}
 	s.register()
-	s.sortTables() // last: after every global is set
+	s.sortTables(seeded) // last: after every global is set
 	return s, nil
 }
 
