@@ -75,7 +75,7 @@ func TestErrorsNameTheLine(t *testing.T) {
 			"t.lua:2: msleep: BUG: sleeping function called from invalid context"},
 		{"spawn(0, function()\n preempt_disable()\n cpu_down(2)\nend)\nrun(ms(1))",
 			"t.lua:3: cpu_down: BUG: sleeping function called from invalid context"},
-		{"local s = string.rep('x', 1e10)", "t.lua:1: bad argument #2 to rep (result of 10000000000 bytes exceeds the limit of 64 MiB)"},
+		{"local s = string.rep('x', 1e10)", "t.lua:1: bad argument #2 to 'rep' (result of 10000000000 bytes exceeds the limit of 64 MiB)"},
 		{"run(-1)", "t.lua:1: bad argument #1 to 'run' (duration -1 out of range 0-31536000000000000)"},
 		{"param('nope')", `t.lua:1: bad argument #1 to 'param' (unknown parameter "nope"`},
 		{"fix('nope', true)", `t.lua:1: bad argument #1 to 'fix' (unknown fix "nope"`},

@@ -21,7 +21,6 @@ import (
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
-	"github.com/yuin/gopher-lua/parse"
 
 	"github.com/xcallsh/xcallsh/emu"
 	"github.com/xcallsh/xcallsh/machines"
@@ -69,8 +68,9 @@ type Session struct {
 	memExceeded atomic.Bool // set by the memory watchdog
 	stopWatch   chan struct{}
 	tasks       int
-	inHook      int  // > 0 while a hook's operator code runs
-	badMachine  bool // machine() refused its argument
+	inHook      int        // > 0 while a hook's operator code runs
+	badMachine  bool       // machine() refused its argument
+	names       valueNames // the stable names tostring prints
 }
 
 // Limits on what a script may use.
@@ -94,6 +94,7 @@ func New(opts Options) (*Session, error) {
 		RegistrySize: registrySize, RegistryGrowStep: registrySize, RegistryMaxSize: 1 << 20})
 	s.ctx, s.cancel = newLuaContext()
 	s.L.SetContext(s.ctx)
+	seeded := s.seedTables()
 	s.openSandbox()
 	name := opts.Machine
 	if name == "" {
@@ -109,6 +110,7 @@ func New(opts Options) (*Session, error) {
 		return nil, err
 	}
 	s.register()
+	s.sortTables(seeded) // last: after every global is set
 	return s, nil
 }
 
@@ -192,9 +194,10 @@ func (s *Session) openSandbox() {
 	str := L.GetGlobal("string").(*lua.LTable)
 	str.RawSetString("dump", lua.LNil)
 	str.RawSetString("rep", L.NewFunction(strRep))
-	s.sformat = str.RawGetString("format").(*lua.LFunction)
 	// load/loadstring compile source text only (gopher-lua has no bytecode
-	// loader), in the sandboxed environment: they stay.
+	// loader), in the sandboxed environment, after checking its nesting.
+	s.installLimits()
+	s.sformat = str.RawGetString("format").(*lua.LFunction)
 	math := L.GetGlobal("math").(*lua.LTable)
 	math.RawSetString("random", L.NewFunction(s.mathRandom))
 	math.RawSetString("randomseed", L.NewFunction(func(L *lua.LState) int { return 0 }))
@@ -205,32 +208,10 @@ func (s *Session) print(L *lua.LState) int {
 	n := L.GetTop()
 	parts := make([]string, n)
 	for i := 1; i <= n; i++ {
-		parts[i-1] = L.ToStringMeta(L.Get(i)).String()
+		parts[i-1] = s.ToString(L, L.Get(i))
 	}
 	fmt.Fprintln(s.opts.Stdout, strings.Join(parts, "\t"))
 	return 0
-}
-
-// mathRandom is math.random on the run's PRNG: (), (m) or (m, n).
-func (s *Session) mathRandom(L *lua.LState) int {
-	r := s.K.M.Rand()
-	switch L.GetTop() {
-	case 0:
-		L.Push(lua.LNumber(r.Float64()))
-	case 1:
-		m := L.CheckInt64(1)
-		if m < 1 {
-			L.ArgError(1, "interval is empty")
-		}
-		L.Push(lua.LNumber(1 + r.Int64N(m)))
-	default:
-		lo, hi := L.CheckInt64(1), L.CheckInt64(2)
-		if lo > hi {
-			L.ArgError(2, "interval is empty")
-		}
-		L.Push(lua.LNumber(lo + r.Int64N(hi-lo+1)))
-	}
-	return 1
 }
 
 // ScriptError is a failure of the script: a Lua error (at top level, in a
@@ -239,11 +220,23 @@ type ScriptError struct{ Msg string }
 
 func (e *ScriptError) Error() string { return e.Msg }
 
-// errMsg extracts the Lua message of err, without the traceback.
+// errMsg extracts the Lua message of err, without the traceback. An error
+// object that is not a string or a number reads as Lua prints it, "(error
+// object is a table value)", located where error() was called; so does a
+// Go panic in a built-in.
 func errMsg(err error) string {
 	var api *lua.ApiError
 	if errors.As(err, &api) && api.Object != nil {
-		return api.Object.String()
+		switch api.Object.(type) {
+		case lua.LString, lua.LNumber:
+			if api.Type == lua.ApiErrorPanic {
+				if m := traceLocRE.FindStringSubmatch(api.StackTrace); m != nil {
+					return m[1] + " " + api.Object.String()
+				}
+			}
+			return api.Object.String()
+		}
+		return errorObject(api)
 	}
 	return err.Error()
 }
@@ -251,9 +244,9 @@ func errMsg(err error) string {
 // Exec runs a chunk of Lua source at operator level. name is the chunk
 // name errors carry ("scripts/hello.lua"). It returns the chunk's values.
 func (s *Session) Exec(name, src string) ([]lua.LValue, error) {
-	fn, err := s.L.Load(strings.NewReader(src), name)
+	fn, err := s.load(name, src)
 	if err != nil {
-		return nil, &ScriptError{Msg: errMsg(err)}
+		return nil, err
 	}
 	return s.run(fn)
 }
@@ -261,15 +254,7 @@ func (s *Session) Exec(name, src string) ([]lua.LValue, error) {
 // Compile compiles a chunk once, for running it in many sessions
 // (ExecCompiled): explore does not parse its scenario for every seed.
 func Compile(name, src string) (*lua.FunctionProto, error) {
-	chunk, err := parse.Parse(strings.NewReader(src), name)
-	if err != nil {
-		return nil, &ScriptError{Msg: fmt.Sprintf("%s: %v", name, err)}
-	}
-	proto, err := lua.Compile(chunk, name)
-	if err != nil {
-		return nil, &ScriptError{Msg: err.Error()}
-	}
-	return proto, nil
+	return compileChunk(name, src)
 }
 
 // ExecCompiled runs a chunk compiled by Compile, like Exec.
@@ -400,13 +385,13 @@ func strRep(L *lua.LState) int {
 	str := L.CheckString(1)
 	n := L.CheckInt64(2)
 	sep := L.OptString(3, "")
-	if n <= 0 {
+	size := float64(len(str))*float64(n) + float64(len(sep))*float64(n-1)
+	if n <= 0 || size == 0 { // an empty result: no loop of n steps
 		L.Push(lua.LString(""))
 		return 1
 	}
-	size := float64(len(str))*float64(n) + float64(len(sep))*float64(n-1)
 	if size > MaxStringRep {
-		L.ArgError(2, fmt.Sprintf("result of %.0f bytes exceeds the limit of %d MiB", size, MaxStringRep>>20))
+		luaArgError(L, 2, "rep", tooLong(size))
 	}
 	var b strings.Builder
 	b.Grow(int(size))
