@@ -47,7 +47,7 @@ func cmdExplore(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.jsonl, "json", false, "print JSON lines (one per failure, one summary) instead of text")
 	fs.Uint64Var(&f.first, "first-seed", 1, "the first seed")
 	fs.IntVar(&f.shrink, "shrink", f.shrink, "runs allowed to shrink each failure (0: do not shrink)")
-	fs.Var(durationFlag{&f.timeout}, "timeout", "host-time limit per run")
+	fs.Var(timeoutFlag{&f.timeout}, "timeout", "host-time limit per run")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return exitBadArgs

@@ -114,13 +114,19 @@ func internalError(stderr io.Writer, r any, args []string) int {
 // writeCrashReport writes what reproduces a crash into the temporary
 // directory and says where (or why it could not).
 func writeCrashReport(r any, args []string) string {
+	return writeCrash(fmt.Sprint(r), args, string(debug.Stack()))
+}
+
+// writeCrash writes the crash file: what happened, the command line, the
+// stack (or a child's whole output) and, for `run`, the script.
+func writeCrash(what string, args []string, stack string) string {
 	f, err := os.CreateTemp("", "xcallsh-crash-*.lua")
 	if err != nil {
 		return "No crash file could be written (" + err.Error() + ")."
 	}
 	defer f.Close()
-	fmt.Fprintf(f, "-- xcallsh crashed (a bug in xcallsh): %v\n-- command line: xcallsh %s\n-- stack:\n", r, strings.Join(args, " "))
-	for _, line := range strings.Split(string(debug.Stack()), "\n") {
+	fmt.Fprintf(f, "-- xcallsh crashed (a bug in xcallsh): %v\n-- command line: xcallsh %s\n-- stack:\n", what, strings.Join(args, " "))
+	for _, line := range strings.Split(stack, "\n") {
 		fmt.Fprintf(f, "--   %s\n", line)
 	}
 	if len(args) >= 2 && args[0] == "run" {
