@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/child"
+)
+
+// A pattern that gopher-lua's matcher takes minutes over, inside one Go
+// call: the in-process --timeout cannot stop it, the backstop does.
+const slowPattern = `print("before")
+local s = string.find(("a"):rep(10000), ".-.-.-.-b")
+`
+
+// A string that doubles until the memory runs out.
+const doubling = `local s = "0123456789abcdef"
+while true do s = s .. s end
+`
+
+func TestRunBackstopTimeout(t *testing.T) {
+	script := tempFile(t, "slow.lua", slowPattern)
+	start := time.Now()
+	st, out, errOut := xcallsh(t, "", "run", script, "--timeout", "2s")
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("took %v", d)
+	}
+	if st != exitFailed || out != "before\n" {
+		t.Errorf("exit %d, stdout %q", st, out)
+	}
+	want := script + ": stopped: the run took longer than the --timeout of 2s (host time)\n" +
+		"xcallsh: x86-4 seed 0: outcome limit (the run was stopped from outside: no trace)\n"
+	if errOut != want {
+		t.Errorf("stderr:\n%s\nwant:\n%s", errOut, want)
+	}
+}
+
+func TestRunBackstopMemory(t *testing.T) {
+	script := tempFile(t, "big.lua", doubling)
+	for _, backstopOnly := range []string{"1", "0"} {
+		t.Setenv(child.EnvNoInProcess, backstopOnly)
+		st, _, errOut := xcallsh(t, "", "run", script, "--memory-limit", "64MiB", "-m", "arm64-8", "--seed", "5")
+		if st != exitFailed {
+			t.Errorf("backstop only %s: exit %d", backstopOnly, st)
+		}
+		// The in-process check (outcome failed) or the backstop (outcome
+		// limit), whichever comes first; the backstop when it is alone.
+		want := "xcallsh: arm64-8 seed 5: "
+		if backstopOnly == "1" {
+			want += "outcome limit"
+		}
+		contains(t, "backstop only "+backstopOnly, errOut, "stopped: the run used more than 64 MiB of memory (the limit)\n", want)
+	}
+}
+
+func TestRunChildFatalError(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("TMPDIR", dir)
+	t.Setenv(child.EnvFatal, "1")
+	st, out, errOut := xcallsh(t, "", "run", "hello", "--seed", "2")
+	if st != exitFailed || out != "" {
+		t.Errorf("exit %d, stdout %q", st, out)
+	}
+	contains(t, "stderr", errOut, "xcallsh: the run's process died: fatal error: stack overflow\n",
+		"This is a bug in xcallsh or a host limit", "xcallsh: x86-4 seed 2: outcome crashed\n")
+	if n := strings.Count(errOut, "\n"); n > 6 || strings.Contains(errOut, "goroutine") {
+		t.Errorf("%d lines on stderr:\n%s", n, errOut)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "xcallsh-crash-*.lua"))
+	if len(files) != 1 {
+		t.Fatalf("crash files: %v", files)
+	}
+	b, _ := os.ReadFile(files[0])
+	contains(t, "crash file", string(b), "-- xcallsh crashed (a bug in xcallsh): fatal error: stack overflow\n",
+		"-- command line: xcallsh run hello --seed 2\n", "goroutine stack exceeds 67108864-byte limit", "greet")
+	if !strings.Contains(errOut, files[0]) {
+		t.Errorf("stderr does not name %s", files[0])
+	}
+}
+
+// xcallshProcess starts the test binary as xcallsh.
+func xcallshProcess(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Env = append(os.Environ(), "XCALLSH_TEST_MAIN=1")
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, &out, &errOut
+}
+
+func TestRunInterrupt(t *testing.T) {
+	for _, c := range []struct{ script, want string }{
+		{"while true do end\n", ":1: stopped: interrupted\nxcallsh: x86-4 seed 0: 0.000000000s virtual, 0 calls, 0 IPIs, 0 reports, 0 warnings, outcome failed"},
+		// Stuck in a Go call, the child does not stop by itself: killed.
+		{slowPattern, ": stopped: interrupted\nxcallsh: x86-4 seed 0: outcome limit"},
+	} {
+		script := tempFile(t, "loop.lua", c.script)
+		cmd, _, errOut := xcallshProcess(t, "run", script)
+		time.Sleep(500 * time.Millisecond) // the script runs
+		cmd.Process.Signal(os.Interrupt)
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != exitFailed {
+			t.Errorf("%q: %v", c.script, err)
+		}
+		contains(t, "stderr", errOut.String(), script+c.want)
+	}
+}
+
+func TestRunOutputWriteErrors(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full")
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--trace", "/dev/full"}, "xcallsh: writing the trace: write /dev/full: no space left on device\n"},
+		{[]string{"--report", "/dev/full"}, "xcallsh: writing the report: write /dev/full: no space left on device\n"},
+	} {
+		st, _, errOut := xcallsh(t, "", append([]string{"run", "hello"}, c.args...)...)
+		if st != exitFailed || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d:\n%s", c.args, st, errOut)
+		}
+	}
+}
+
+func TestRunOutputsOpenedAfterValidation(t *testing.T) {
+	dir := t.TempDir()
+	trace := filepath.Join(dir, "t.txt")
+	rep := filepath.Join(dir, "r.lua")
+	script := tempFile(t, "x.lua", "print(1)\n")
+	inline := tempFile(t, "inline.lua", "machine([[\nname = \"bad\"\ncpus = 0\n]])\nprint(1)\n")
+	for _, args := range [][]string{
+		{"run", script, "-m", "no-such-machine", "--trace", trace, "--report", rep},
+		{"run", inline, "--trace", trace, "--report", rep},
+		{"run", filepath.Join(dir, "missing.lua"), "--trace", trace},
+		{"run", script, "--seed", "x", "--trace", trace},
+	} {
+		os.WriteFile(trace, []byte("keep"), 0o644)
+		os.WriteFile(rep, []byte("keep"), 0o644)
+		st, _, errOut := xcallsh(t, "", args...)
+		if st != exitBadArgs {
+			t.Errorf("%v: exit %d, want 2:\n%s", args, st, errOut)
+		}
+		for _, f := range []string{trace, rep} {
+			if b, _ := os.ReadFile(f); string(b) != "keep" {
+				t.Errorf("%v: %s now holds %q", args, f, b)
+			}
+		}
+	}
+	// An output that cannot be written is a bad invocation, found first.
+	st, _, errOut := xcallsh(t, "", "run", script, "--trace", filepath.Join(dir, "no", "t.txt"))
+	if st != exitBadArgs || !strings.Contains(errOut, "xcallsh: --trace: open "+filepath.Join(dir, "no", "t.txt")+": no such file or directory") {
+		t.Errorf("exit %d: %s", st, errOut)
+	}
+	// Checking that a new output can be written leaves no file behind.
+	os.Remove(trace)
+	if st, _, _ := xcallsh(t, "", "run", inline, "--trace", trace); st != exitBadArgs {
+		t.Errorf("inline bad machine: exit %d", st)
+	}
+	if _, err := os.Stat(trace); err == nil {
+		t.Error("the trace file was created")
+	}
+}
+
+func TestInputSizeLimit(t *testing.T) {
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		t.Skip("no /dev/zero")
+	}
+	st, _, errOut := xcallsh(t, "", "run", "/dev/zero")
+	if want := "xcallsh: reading script: /dev/zero is larger than the limit of 16 MiB\n"; st != exitBadArgs || errOut != want {
+		t.Errorf("run: exit %d: %q", st, errOut)
+	}
+	st, _, errOut = xcallsh(t, "", "explore", "/dev/zero")
+	if want := "xcallsh explore: reading script: /dev/zero is larger than the limit of 16 MiB\n"; st != exitBadArgs || errOut != want {
+		t.Errorf("explore: exit %d: %q", st, errOut)
+	}
+	ts := newTestShell(t, "x86-4", 0)
+	if got := ts.Exec("source /dev/zero"); !strings.Contains(got, "source: /dev/zero is larger than the limit of 16 MiB") {
+		t.Errorf("source: %q", got)
+	}
+}
