@@ -21,6 +21,8 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/child"
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/explore"
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/report"
 )
 
@@ -50,6 +52,15 @@ func mainArgs(args []string, stdin io.Reader, stdout, stderr io.Writer) (status 
 			status = internalError(stderr, r, args)
 		}
 	}()
+	if child.Mode() == "worker" {
+		// An explore worker (explore.Serve), started by explore.Search.
+		child.Setup()
+		if err := explore.Serve(stdin, stdout); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return exitFailed
+		}
+		return exitOK
+	}
 	if len(args) == 0 {
 		return cmdShell(nil, stdin, stdout, stderr)
 	}
