@@ -65,7 +65,9 @@ func cmdExplore(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.out, "out", "", "write one shrunk report per distinct failure into DIR")
 	fs.StringVar(&f.shard, "shard", "0/1", "this shard of the seed space: I/N, 0 <= I < N")
 	fs.BoolVar(&f.jsonl, "json", false, "print JSON lines (one per failure, one summary) instead of text")
-	fs.Uint64Var(&f.first, "first-seed", 1, "the first seed")
+	f.first = 1
+	var firstSet bool
+	fs.Var(seedFlag{&f.first, &firstSet}, "first-seed", "the first seed")
 	fs.IntVar(&f.shrink, "shrink", f.shrink, "runs allowed to shrink each failure (0: do not shrink)")
 	fs.Var(timeoutFlag{&f.timeout}, "timeout", "host-time limit per run (0: none)")
 	f.memLimit = luabind.DefaultMemoryLimit
@@ -199,8 +201,8 @@ func parseShard(s string) (int, int, error) {
 	a, b, ok := strings.Cut(s, "/")
 	i, err1 := strconv.Atoi(a)
 	n, err2 := strconv.Atoi(b)
-	if !ok || err1 != nil || err2 != nil || n < 1 || i < 0 || i >= n {
-		return 0, 0, fmt.Errorf("bad --shard %q (want I/N with 0 <= I < N)", s)
+	if !ok || err1 != nil || err2 != nil || n < 1 || n > maxShards || i < 0 || i >= n {
+		return 0, 0, fmt.Errorf("bad --shard %q (want I/N with 0 <= I < N <= %d)", s, maxShards)
 	}
 	return i, n, nil
 }

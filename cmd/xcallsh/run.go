@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 	"time"
@@ -69,7 +70,7 @@ func (f seedFlag) String() string {
 func (f seedFlag) Set(s string) error {
 	var v uint64
 	if _, err := fmt.Sscan(s, &v); err != nil || fmt.Sprint(v) != s {
-		return fmt.Errorf("bad seed %q (want a non-negative integer)", s)
+		return fmt.Errorf("bad seed %q (want an integer 0-%d)", s, uint64(math.MaxUint64))
 	}
 	*f.v, *f.set = v, true
 	return nil
