@@ -13,7 +13,7 @@ import (
 // is a limit (--timeout) it means no limit.
 func parseDuration(s string) (time.Duration, error) {
 	if v, err := strconv.ParseFloat(s, 64); err == nil {
-		if v == 0 && !strings.HasPrefix(s, "-") {
+		if v == 0 {
 			return 0, nil
 		}
 		return 0, fmt.Errorf("duration %q needs a unit (ns, us, ms, s, m, h)", s)

@@ -194,3 +194,122 @@ func TestInputSizeLimit(t *testing.T) {
 		t.Errorf("source: %q", got)
 	}
 }
+
+func TestExploreLimitsCostOneRunEach(t *testing.T) {
+	slow := tempFile(t, "slow.lua", slowPattern)
+	start := time.Now()
+	st, out, _ := xcallsh(t, "", "explore", slow, "--runs", "2", "-j", "2", "--timeout", "1s", "--out", t.TempDir())
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("took %v", d)
+	}
+	want := "failure 1: limit: stopped: the run took longer than the --timeout of 1s (host time)\n" +
+		"  2 of 2 runs, first seed 1; not shrunk (a limit)\n" +
+		"  no report: whether a run passes a limit depends on the host, not on the schedule\n" +
+		"2 runs (random, shard 0/1), 2 failed, 1 distinct failures\n"
+	if st != exitFailed || out != want {
+		t.Errorf("exit %d:\n%s\nwant:\n%s", st, out, want)
+	}
+
+	// Half the seeds blow the memory up: each costs its run, a fresh worker
+	// goes on with the next, and the others pass.
+	t.Setenv(child.EnvNoInProcess, "1")
+	some := tempFile(t, "some.lua", "if math.random(2) == 1 then\n"+doubling+"end\n")
+	st, out, _ = xcallsh(t, "", "explore", some, "--runs", "12", "-j", "1", "--memory-limit", "64MiB")
+	if st != exitFailed || !strings.Contains(out, "failure 1: limit: stopped: the run used more than 64 MiB of memory (the limit)\n") ||
+		!strings.Contains(out, "12 runs (random, shard 0/1), ") || !strings.Contains(out, " 1 distinct failures\n") ||
+		strings.Contains(out, " 0 failed") || strings.Contains(out, " 12 failed") {
+		t.Errorf("exit %d:\n%s", st, out)
+	}
+	t.Setenv(child.EnvNoInProcess, "0")
+
+	t.Setenv(child.EnvFatal, "1")
+	st, out, _ = xcallsh(t, "", "explore", "hello", "--runs", "3", "-j", "2")
+	if st != exitFailed || !strings.Contains(out, "failure 1: limit: stopped: the run's process died: fatal error: stack overflow") ||
+		!strings.Contains(out, "3 of 3 runs") {
+		t.Errorf("exit %d:\n%s", st, out)
+	}
+}
+
+func TestFlagRanges(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"explore", "hello", "--runs", "0"}, "xcallsh explore: --runs 0 is out of range 1-1000000000\n"},
+		{[]string{"explore", "hello", "--runs", "2000000000"}, "xcallsh explore: --runs 2000000000 is out of range 1-1000000000\n"},
+		{[]string{"explore", "hello", "-j", "0"}, "xcallsh explore: -j 0 is out of range 1-256\n"},
+		{[]string{"explore", "hello", "-j", "100000"}, "xcallsh explore: -j 100000 is out of range 1-256\n"},
+		{[]string{"explore", "hello", "--depth", "0"}, "xcallsh explore: --depth 0 is out of range 1-100\n"},
+		{[]string{"explore", "hello", "--depth", "101"}, "xcallsh explore: --depth 101 is out of range 1-100\n"},
+		{[]string{"explore", "hello", "--shrink", "-1"}, "xcallsh explore: --shrink -1 is out of range 0-1000000\n"},
+		{[]string{"explore", "hello", "--shrink", "1000001"}, "xcallsh explore: --shrink 1000001 is out of range 0-1000000\n"},
+		{[]string{"explore", "hello", "--shard", "0/1000001"}, "xcallsh explore: bad --shard \"0/1000001\" (want I/N with 0 <= I < N <= 1000000)\n"},
+		{[]string{"explore", "hello", "--first-seed", "18446744073709551615", "--runs", "2"},
+			"xcallsh explore: --first-seed 18446744073709551615: the last seed of the shard (first seed + I + (runs-1)*N) passes the largest, 18446744073709551615\n"},
+		{[]string{"explore", "hello", "--first-seed", "18446744073709551000", "--runs", "100", "--shard", "1/10"},
+			"xcallsh explore: --first-seed 18446744073709551000: the last seed"},
+		{[]string{"explore", "hello", "--first-seed", "-1"}, "bad seed \"-1\" (want an integer 0-18446744073709551615)"},
+		{[]string{"explore", "hello", "--memory-limit", "1MiB"}, "1MiB is out of range 32MiB to 1024GiB (0: no limit)"},
+		{[]string{"explore", "hello", "--memory-limit", "512"}, "bad size \"512\" (use e.g. 512MiB, 2GiB; 0: no limit)"},
+		{[]string{"run", "hello", "--memory-limit", "2TiB"}, "2TiB is out of range 32MiB to 1024GiB (0: no limit)"},
+		{[]string{"run", "hello", "--memory-limit", "2GB"}, "bad size \"2GB\": unit \"GB\" (use KiB, MiB, GiB or TiB)"},
+		{[]string{"run", "hello", "--seed", "18446744073709551616"}, "bad seed \"18446744073709551616\" (want an integer 0-18446744073709551615)"},
+		{[]string{"run", "hello", "--timeout", "9000h"}, "9000h is out of range 0 (no limit) to 8760h0m0s"},
+		{[]string{"run", "hello", "--timeout", "-1s"}, "negative duration \"-1s\""},
+		{[]string{"run", "hello", "--timeout", "5"}, "duration \"5\" needs a unit"},
+		{[]string{"torture", "--nthreads", "100000000"}, "xcallsh torture: --nthreads 100000000 is out of range -1 to 8192\n"},
+		{[]string{"torture", "--nthreads", "-2"}, "xcallsh torture: --nthreads -2 is out of range -1 to 8192\n"},
+		{[]string{"torture", "--verbose", "10"}, "xcallsh torture: --verbose 10 is out of range 0-9\n"},
+		{[]string{"torture", "--weight-single-rpc", "1000001"}, "xcallsh torture: --weight-single-rpc 1000001 is out of range -1 to 1000000\n"},
+		{[]string{"torture", "--weight-all-wait", "-5"}, "xcallsh torture: --weight-all-wait -5 is out of range -1 to 1000000\n"},
+		{[]string{"torture", "--duration", "10000000000"}, "invalid value \"10000000000\" for flag -duration: 10000000000 is out of range 0-31536000 (0 to 8760h0m0s)"},
+		{[]string{"torture", "--duration", "9000h"}, "9000h is out of range 0 to 8760h0m0s"},
+		{[]string{"torture", "--holdoff", "-1"}, "-1 is out of range 0-31536000"},
+		{[]string{"torture", "--longwait", "40000000"}, "40000000 is out of range 0-31536000"},
+		{[]string{"torture", "--onoff-holdoff", "40000000"}, "40000000 is out of range 0-31536000"},
+		{[]string{"torture", "--onoff-interval", "40000000000000"}, "40000000000000 is out of range 0-31536000000 "},
+		{[]string{"torture", "--shutdown-secs", "40000000"}, "40000000 is out of range 0-31536000"},
+		{[]string{"torture", "--stat-interval", "40000000"}, "40000000 is out of range 0-31536000"},
+		{[]string{"torture", "--stutter", "40000000000000"}, "40000000000000 is out of range 0-31536000000 "},
+		{[]string{"torture", "--stall-timeout", "9000h"}, "xcallsh torture: --stall-timeout 9000h0m0s is out of range 0 to 8760h0m0s\n"},
+		{[]string{"torture", "--seed", "-1"}, "invalid value \"-1\" for flag -seed"},
+		{[]string{"bench", "--count", "0"}, "xcallsh bench: --count 0 is out of range 1-100\n"},
+		{[]string{"bench", "--count", "101"}, "xcallsh bench: --count 101 is out of range 1-100\n"},
+		{[]string{"bench", "--benchtime", "2m"}, "xcallsh bench: --benchtime 2m0s is out of range 1ns to 1m0s\n"},
+	} {
+		st, out, errOut := xcallsh(t, "", c.args...)
+		if st != exitBadArgs || out != "" || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d, stdout %q, stderr:\n%s\nwant %q", c.args, st, out, errOut, c.want)
+		}
+	}
+}
+
+// 0 is 0 in every spelling: for --timeout, no limit.
+func TestZeroDurations(t *testing.T) {
+	for _, z := range []string{"0", "0s", "0ms", "0.0", "-0", "-0s"} {
+		st, out, errOut := xcallsh(t, "", "run", "hello", "--timeout", z, "--quiet")
+		if st != exitOK || !strings.Contains(out, "hello from CPU 1") {
+			t.Errorf("--timeout %s: exit %d: %s", z, st, errOut)
+		}
+	}
+	// The upper bounds are accepted.
+	if st, _, errOut := xcallsh(t, "", "run", "hello", "--timeout", "8760h", "--memory-limit", "1TiB", "--seed", "18446744073709551615", "--quiet"); st != exitOK {
+		t.Errorf("upper bounds: exit %d: %s", st, errOut)
+	}
+	if st, _, errOut := xcallsh(t, "", "explore", "hello", "--runs", "2", "-j", "1", "--first-seed", "18446744073709551614"); st != exitOK {
+		t.Errorf("last seeds: exit %d: %s", st, errOut)
+	}
+}
+
+func TestTortureOutputWriteError(t *testing.T) {
+	f, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip("no /dev/full")
+	}
+	defer f.Close()
+	var errOut bytes.Buffer
+	if st := mainArgs([]string{"torture", "--duration", "1ms"}, nil, f, &errOut); st != exitFailed ||
+		errOut.String() != "xcallsh torture: writing the output: write /dev/full: no space left on device\n" {
+		t.Errorf("exit %d: %q", st, errOut.String())
+	}
+}
