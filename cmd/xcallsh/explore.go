@@ -54,7 +54,7 @@ const (
 )
 
 func cmdExplore(args []string, stdout, stderr io.Writer) int {
-	f := exploreFlags{runs: 1000, jobs: runtime.NumCPU(), strategy: "random", depth: 3, shrink: 500, timeout: time.Minute}
+	f := exploreFlags{runs: 1000, jobs: min(runtime.NumCPU(), maxJobs), strategy: "random", depth: 3, shrink: 500, timeout: time.Minute}
 	fs := flag.NewFlagSet("explore", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	machineFlags(fs, &f.machine)

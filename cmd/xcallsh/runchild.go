@@ -43,32 +43,51 @@ func limitMessage(limit string, f runFlags) string {
 // ok is false if no child could be started (the run then runs in this
 // process, with the in-process limits only).
 func superviseRun(args []string, name string, f runFlags, machine string, stdout, stderr io.Writer) (status int, ok bool) {
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		return 0, false
+	// The child writes straight to the parent's stdout and stderr when they
+	// are files, which keeps the order of what it prints on both exactly;
+	// otherwise (tests) through pipes.
+	errFile, direct := stderr.(*os.File)
+	var errR *os.File
+	if !direct {
+		var err error
+		if errR, errFile, err = os.Pipe(); err != nil {
+			return 0, false
+		}
 	}
 	ctlR, ctlW, err := os.Pipe()
-	if err != nil {
-		errR.Close()
-		errW.Close()
-		return 0, false
-	}
-	p, err := child.Start(child.Config{Args: append([]string{"run"}, args...), Mode: "run", Memory: f.memLimit,
-		Stdout: stdout, ExtraFiles: []*os.File{errW, ctlW}})
-	errW.Close()
-	ctlW.Close()
-	if err != nil {
-		errR.Close()
+	if err == nil {
+		var p *child.Proc
+		if p, err = child.Start(child.Config{Args: append([]string{"run"}, args...), Mode: "run", Memory: f.memLimit,
+			Stdout: stdout, ExtraFiles: []*os.File{errFile, ctlW}}); err == nil {
+			ctlW.Close() // the child has them now
+			if !direct {
+				errFile.Close()
+			}
+			return watchRun(p, errR, ctlR, args, name, f, machine, stderr), true
+		}
 		ctlR.Close()
-		return 0, false
+		ctlW.Close()
 	}
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		io.Copy(stderr, errR)
+	if !direct {
 		errR.Close()
-	}()
+		errFile.Close()
+	}
+	return 0, false
+}
+
+// watchRun watches a `run` child until it ends and says how it ended, if
+// it did not say so itself. errR (nil: none) is the pipe of its stderr.
+func watchRun(p *child.Proc, errR, ctlR *os.File, args []string, name string, f runFlags, machine string, stderr io.Writer) int {
+	var wg sync.WaitGroup
+	if errR != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			io.Copy(stderr, errR)
+			errR.Close()
+		}()
+	}
+	wg.Add(1)
 	var mu sync.Mutex
 	seed := f.seed
 	go func() {
@@ -121,7 +140,7 @@ func superviseRun(args []string, name string, f runFlags, machine string, stdout
 		if !f.quiet {
 			fmt.Fprintf(stderr, "xcallsh: %s seed %d: outcome limit (the run was stopped from outside: no trace)\n", machine, seed)
 		}
-		return exitFailed, true
+		return exitFailed
 	case ex.Crashed():
 		path := writeChildCrash(ex, args)
 		fmt.Fprintf(stderr, "xcallsh: the run's process died: %s\n"+
@@ -131,9 +150,9 @@ func superviseRun(args []string, name string, f runFlags, machine string, stdout
 		if !f.quiet {
 			fmt.Fprintf(stderr, "xcallsh: %s seed %d: outcome crashed\n", machine, seed)
 		}
-		return exitFailed, true
+		return exitFailed
 	}
-	return ex.Code, true
+	return ex.Code
 }
 
 // writeChildCrash writes what a crashed child printed, the command line
