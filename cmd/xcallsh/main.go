@@ -97,11 +97,12 @@ const usage = `usage:
       --report FILE           write a self-verifying bug report of the run (a Lua file)
       --timeline              print an ASCII timeline of the run
       --quiet                 no summary line
-      --timeout D             host-time limit for the whole run (default 5m)
+      --timeout D             host-time limit for the whole run (default 5m; 0: none)
+      --memory-limit SIZE     memory limit of the run (default 2GiB; 0: none)
   xcallsh explore SCRIPT.lua|NAME [flags] run it under many schedules; shrink and report failures
       -m MACHINE, --runs N (1000), -j N (cores), --strategy random|pct, --depth D (3),
       --out DIR (one report per distinct failure), --shard I/N, --json, --first-seed N,
-      --shrink N (runs per shrink, 500), --timeout D (per run, 1m)
+      --shrink N (runs per shrink, 500), --timeout D (per run, 1m), --memory-limit SIZE (2GiB)
   xcallsh torture [-m M] [--seed N] [--duration D] [scftorture parameters, dashed]
       --nthreads N, --onoff-interval D|jiffies, --stat-interval D|s, --weight-single N, ...
       --fix NAME=off, --ipi-drop CPU:N (see docs/torture.md); exit 0 on SUCCESS
