@@ -256,44 +256,45 @@ func Search(sc Scenario, opts Options, progress func(done, failed int, r Result)
 		p = ws
 	}
 	var mu sync.Mutex
-	done, failed := 0, 0
-	next := 0
+	done, failed, drawn := 0, 0, 0
 	var out []Failure
 	index := map[string]int{} // looked up, never ranged
+	next := func() (Schedule, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if drawn >= opts.Runs {
+			return Schedule{}, false
+		}
+		drawn++
+		return Schedule{Seed: opts.Seed(drawn - 1), Strategy: opts.Strategy, Depth: opts.Depth}, true
+	}
+	deliver := func(r Result) {
+		mu.Lock()
+		defer mu.Unlock()
+		done++
+		if r.Failed {
+			failed++
+			sig := r.Signature()
+			if i, ok := index[sig]; ok {
+				out[i].Count++
+				if r.Schedule.Seed < out[i].First.Schedule.Seed {
+					out[i].First = r
+				}
+			} else {
+				index[sig] = len(out)
+				out = append(out, Failure{Signature: sig, First: r, Count: 1})
+			}
+		}
+		if progress != nil {
+			progress(done, failed, r)
+		}
+	}
 	var wg sync.WaitGroup
 	for w := 0; w < jobs; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
-				mu.Lock()
-				k := next
-				next++
-				mu.Unlock()
-				if k >= opts.Runs {
-					return
-				}
-				r := p.run(w, Schedule{Seed: opts.Seed(k), Strategy: opts.Strategy, Depth: opts.Depth})
-				mu.Lock()
-				done++
-				if r.Failed {
-					failed++
-					sig := r.Signature()
-					if i, ok := index[sig]; ok {
-						out[i].Count++
-						if r.Schedule.Seed < out[i].First.Schedule.Seed {
-							out[i].First = r
-						}
-					} else {
-						index[sig] = len(out)
-						out = append(out, Failure{Signature: sig, First: r, Count: 1})
-					}
-				}
-				if progress != nil {
-					progress(done, failed, r)
-				}
-				mu.Unlock()
-			}
+			p.stream(w, next, deliver)
 		}()
 	}
 	wg.Wait()

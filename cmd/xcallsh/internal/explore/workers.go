@@ -2,6 +2,7 @@ package explore
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +19,9 @@ type pool interface {
 	// run runs s on worker w, 0 <= w < the pool's size; a worker runs one
 	// schedule at a time.
 	run(w int, s Schedule) Result
+	// stream runs on worker w the schedules next gives until it gives no
+	// more, and passes each result to deliver.
+	stream(w int, next func() (Schedule, bool), deliver func(Result))
 	close()
 }
 
@@ -26,6 +30,12 @@ type inProcess struct{ sc Scenario }
 
 func (p inProcess) run(_ int, s Schedule) Result { return Run(p.sc, s) }
 func (inProcess) close()                         {}
+
+func (p inProcess) stream(_ int, next func() (Schedule, bool), deliver func(Result)) {
+	for s, ok := next(); ok; s, ok = next() {
+		deliver(Run(p.sc, s))
+	}
+}
 
 // The worker protocol, over a worker's stdin and stdout, one JSON value a
 // line: the parent sends the Scenario once, then one Schedule per run; the
@@ -43,7 +53,7 @@ type wireScenario struct {
 // Serve is an explore worker: it reads the scenario and then schedules from
 // in, and writes one Result per schedule to out, until in ends.
 func Serve(in io.Reader, out io.Writer) error {
-	dec := json.NewDecoder(bufio.NewReaderSize(in, 64<<10))
+	dec := json.NewDecoder(in)
 	var ws wireScenario
 	if err := dec.Decode(&ws); err != nil {
 		return fmt.Errorf("explore worker: reading the scenario: %v", err)
@@ -68,10 +78,25 @@ func Serve(in io.Reader, out io.Writer) error {
 		if err := enc.Encode(Run(sc, s)); err != nil {
 			return err
 		}
-		if err := w.Flush(); err != nil {
-			return err
+		// The answers go out together when the schedules came together:
+		// once no further schedule waits in the input already read.
+		if !pending(dec) {
+			if err := w.Flush(); err != nil {
+				return err
+			}
 		}
 	}
+}
+
+// pending says whether dec holds more than white space already read.
+func pending(dec *json.Decoder) bool {
+	r, ok := dec.Buffered().(interface{ Len() int })
+	if !ok {
+		return false
+	}
+	b := make([]byte, min(r.Len(), 64))
+	n, _ := dec.Buffered().Read(b)
+	return len(bytes.TrimSpace(b[:n])) > 0
 }
 
 // workers runs schedules in child processes, one run at a time each, and
@@ -87,7 +112,8 @@ type workers struct {
 type worker struct {
 	p       *child.Proc
 	in      io.WriteCloser
-	enc     *json.Encoder
+	bw      *bufio.Writer // on in
+	enc     *json.Encoder // on in, unbuffered
 	replies chan Result
 	timer   *time.Timer
 }
@@ -118,7 +144,7 @@ func (ws *workers) start() (*worker, error) {
 	}
 	w := &worker{p: p, in: inW, replies: make(chan Result, 1)}
 	bw := bufio.NewWriter(inW)
-	w.enc = json.NewEncoder(inW)
+	w.enc, w.bw = json.NewEncoder(inW), bw
 	sc := ws.sc
 	json.NewEncoder(bw).Encode(wireScenario{Name: sc.Name, Source: sc.Source, Machine: sc.Machine,
 		MachineForced: sc.MachineForced, Timeout: sc.Timeout, MemoryLimit: sc.MemoryLimit})
@@ -178,6 +204,110 @@ func (ws *workers) run(i int, s Schedule) Result {
 	for range w.replies {
 	}
 	return Result{Schedule: s, Failed: true, Kind: "limit", Message: ws.deathMessage(ex)}
+}
+
+// A streaming worker is sent schedules ahead of its answers, so that it
+// does not wait for the next one between runs (a round trip through the
+// pipes, and the parent's turn on a busy host, cost as much as a short
+// run): as many as it runs in about aheadTime, between 2 and maxAhead (few
+// enough to fit in a pipe's buffer, and so that at the end of a search no
+// worker holds much more than aheadTime of work while the others idle).
+const (
+	aheadTime = 20 * time.Millisecond
+	maxAhead  = 64
+)
+
+func (ws *workers) stream(i int, next func() (Schedule, bool), deliver func(Result)) {
+	var sent []Schedule   // sent to the worker, not yet answered, oldest first
+	var resend []Schedule // sent to a worker that died, to send again
+	var started time.Time // when the worker began sent[0] (about)
+	more := true
+	ahead := 2
+	var perRun time.Duration // a moving average of the time between answers
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		w := ws.procs[i]
+		if w == nil {
+			var err error
+			if w, err = ws.start(); err != nil {
+				// No process: run the rest here, with the in-process
+				// limits only.
+				for _, s := range append(sent, resend...) {
+					deliver(Run(ws.sc, s))
+				}
+				if more {
+					inProcess{ws.sc}.stream(i, next, deliver)
+				}
+				return
+			}
+			ws.procs[i] = w
+		}
+		// Topped up in batches, which the worker answers in batches: two
+		// writes through the pipes for many runs.
+		refill := len(sent) <= ahead/2 || len(resend) > 0
+		for refill && len(sent) < ahead {
+			var s Schedule
+			if len(resend) > 0 {
+				s, resend = resend[0], resend[1:]
+			} else if more {
+				if s, more = next(); !more {
+					break
+				}
+			} else {
+				break
+			}
+			if len(sent) == 0 {
+				started = time.Now()
+			}
+			sent = append(sent, s)
+			json.NewEncoder(w.bw).Encode(s)
+		}
+		w.bw.Flush() // a dead worker's error shows as its end below
+		if len(sent) == 0 {
+			return
+		}
+		var deadline <-chan time.Time
+		if ws.sc.Timeout > 0 {
+			d := time.Until(started.Add(ws.sc.Timeout + child.Grace))
+			if timer == nil {
+				timer = time.NewTimer(d)
+			} else {
+				timer.Reset(d)
+			}
+			deadline = timer.C
+		}
+		select {
+		case r, ok := <-w.replies:
+			if timer != nil {
+				timer.Stop()
+			}
+			if ok {
+				deliver(r)
+				now := time.Now()
+				perRun += (now.Sub(started) - perRun) / 8
+				ahead = max(2, min(maxAhead, int(aheadTime/max(perRun, time.Microsecond))))
+				sent, started = sent[1:], now
+				continue
+			}
+		case <-deadline:
+			w.p.Kill(child.KilledTimeout)
+		}
+		// The worker is dead or being killed: its current run fails, a
+		// fresh worker takes the ones sent after it.
+		ws.procs[i] = nil
+		w.in.Close()
+		ex := w.p.Wait()
+		for range w.replies {
+		}
+		deliver(Result{Schedule: sent[0], Failed: true, Kind: "limit", Message: ws.deathMessage(ex)})
+		resend = append(append([]Schedule{}, sent[1:]...), resend...)
+		sent = nil
+	}
 }
 
 // deathMessage says which limit stopped a worker, in the words of the
