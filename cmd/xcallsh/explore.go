@@ -11,8 +11,10 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/child"
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/explore"
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/report"
 	"github.com/xcallsh/xcallsh/emu"
@@ -130,6 +132,15 @@ func cmdExplore(args []string, stdout, stderr io.Writer) int {
 		MemoryLimit: memLimit}
 	opts := explore.Options{Runs: f.runs, Jobs: f.jobs, Strategy: f.strategy, Depth: f.depth,
 		Shard: shard, Shards: shards, FirstSeed: f.first, Shrink: f.shrink, Workers: true}
+	// The first worker that dies of a Go fatal error leaves its whole
+	// output in a crash file; the terminal gets one line.
+	var crashOnce sync.Once
+	opts.Crashed = func(ex child.Exit) {
+		crashOnce.Do(func() {
+			path := writeCrash(ex.FatalLine(), append([]string{"explore"}, args...), string(ex.Runtime))
+			fmt.Fprintf(stderr, "xcallsh explore: a worker process died: %s (a bug in xcallsh or a host limit). %s\n", ex.FatalLine(), path)
+		})
+	}
 
 	tty := !f.jsonl && isTerminal(stderr)
 	start := time.Now() // host time, for runs/s only

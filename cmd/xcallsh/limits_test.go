@@ -212,21 +212,37 @@ func TestExploreLimitsCostOneRunEach(t *testing.T) {
 
 	// Half the seeds blow the memory up: each costs its run, a fresh worker
 	// goes on with the next, and the others pass.
-	t.Setenv(child.EnvNoInProcess, "1")
+	// goes on with the next (and the ones sent ahead to the dead worker),
+	// and the others pass: the same runs fail as when the in-process check
+	// stops them.
 	some := tempFile(t, "some.lua", "if math.random(2) == 1 then\n"+doubling+"end\n")
-	st, out, _ = xcallsh(t, "", "explore", some, "--runs", "12", "-j", "1", "--memory-limit", "64MiB")
-	if st != exitFailed || !strings.Contains(out, "failure 1: limit: stopped: the run used more than 64 MiB of memory (the limit)\n") ||
-		!strings.Contains(out, "12 runs (random, shard 0/1), ") || !strings.Contains(out, " 1 distinct failures\n") ||
-		strings.Contains(out, " 0 failed") || strings.Contains(out, " 12 failed") {
-		t.Errorf("exit %d:\n%s", st, out)
+	var summaries []string
+	for _, backstopOnly := range []string{"1", "0"} {
+		t.Setenv(child.EnvNoInProcess, backstopOnly)
+		st, out, _ = xcallsh(t, "", "explore", some, "--runs", "12", "-j", "1", "--memory-limit", "64MiB")
+		if st != exitFailed || !strings.Contains(out, "limit: ") || !strings.Contains(out, "stopped: the run used more than 64 MiB of memory (the limit)\n") ||
+			!strings.Contains(out, "12 runs (random, shard 0/1), ") || !strings.Contains(out, " 1 distinct failures\n") ||
+			strings.Contains(out, " 0 failed") || strings.Contains(out, " 12 failed") {
+			t.Errorf("backstop only %s: exit %d:\n%s", backstopOnly, st, out)
+		}
+		summaries = append(summaries, out[strings.LastIndex(out, "12 runs"):])
+	}
+	if summaries[0] != summaries[1] {
+		t.Errorf("the backstop and the in-process check disagree:\n%s%s", summaries[0], summaries[1])
 	}
 	t.Setenv(child.EnvNoInProcess, "0")
 
+	dir := t.TempDir()
+	t.Setenv("TMPDIR", dir)
 	t.Setenv(child.EnvFatal, "1")
-	st, out, _ = xcallsh(t, "", "explore", "hello", "--runs", "3", "-j", "2")
+	st, out, errOut := xcallsh(t, "", "explore", "hello", "--runs", "3", "-j", "2")
 	if st != exitFailed || !strings.Contains(out, "failure 1: limit: stopped: the run's process died: fatal error: stack overflow") ||
 		!strings.Contains(out, "3 of 3 runs") {
 		t.Errorf("exit %d:\n%s", st, out)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "xcallsh-crash-*.lua"))
+	if len(files) != 1 || strings.Count(errOut, "a worker process died") != 1 || !strings.Contains(errOut, files[0]) {
+		t.Errorf("crash files %v, stderr:\n%s", files, errOut)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/child"
 	"github.com/xcallsh/xcallsh/emu"
 	"github.com/xcallsh/xcallsh/luabind"
 	"github.com/xcallsh/xcallsh/xcall"
@@ -204,6 +205,9 @@ type Options struct {
 	// the search kills when they pass the per-run timeout or the memory
 	// limit; false runs them in this process.
 	Workers bool
+	// Crashed, if set, is told of every worker that died by itself (a Go
+	// fatal error): its output, for a crash file. Calls may be concurrent.
+	Crashed func(child.Exit)
 }
 
 // Seed is the k-th seed of the shard: FirstSeed+Shard+k*Shards.
@@ -251,7 +255,7 @@ func Search(sc Scenario, opts Options, progress func(done, failed int, r Result)
 	jobs := max(opts.Jobs, 1)
 	var p pool = inProcess{sc}
 	if opts.Workers {
-		ws := newWorkers(sc, jobs)
+		ws := newWorkers(sc, jobs, opts.Crashed)
 		defer ws.close()
 		p = ws
 	}

@@ -2,7 +2,6 @@ package explore
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -78,25 +77,12 @@ func Serve(in io.Reader, out io.Writer) error {
 		if err := enc.Encode(Run(sc, s)); err != nil {
 			return err
 		}
-		// The answers go out together when the schedules came together:
-		// once no further schedule waits in the input already read.
-		if !pending(dec) {
-			if err := w.Flush(); err != nil {
-				return err
-			}
+		// Each answer goes out at once: if the worker dies in the next
+		// run, the parent must know which run that was.
+		if err := w.Flush(); err != nil {
+			return err
 		}
 	}
-}
-
-// pending says whether dec holds more than white space already read.
-func pending(dec *json.Decoder) bool {
-	r, ok := dec.Buffered().(interface{ Len() int })
-	if !ok {
-		return false
-	}
-	b := make([]byte, min(r.Len(), 64))
-	n, _ := dec.Buffered().Read(b)
-	return len(bytes.TrimSpace(b[:n])) > 0
 }
 
 // workers runs schedules in child processes, one run at a time each, and
@@ -104,9 +90,10 @@ func pending(dec *json.Decoder) bool {
 // outside: a worker killed or dead costs the one run it was doing, which
 // fails with kind "limit", and a fresh worker takes its place.
 type workers struct {
-	sc    Scenario
-	limit uint64 // memory limit, bytes (0: none)
-	procs []*worker
+	sc      Scenario
+	limit   uint64 // memory limit, bytes (0: none)
+	procs   []*worker
+	crashed func(child.Exit) // Options.Crashed
 }
 
 type worker struct {
@@ -118,8 +105,8 @@ type worker struct {
 	timer   *time.Timer
 }
 
-func newWorkers(sc Scenario, n int) *workers {
-	return &workers{sc: sc, limit: sc.MemoryLimit, procs: make([]*worker, n)}
+func newWorkers(sc Scenario, n int, crashed func(child.Exit)) *workers {
+	return &workers{sc: sc, limit: sc.MemoryLimit, procs: make([]*worker, n), crashed: crashed}
 }
 
 // start starts worker w and sends it the scenario.
@@ -247,8 +234,7 @@ func (ws *workers) stream(i int, next func() (Schedule, bool), deliver func(Resu
 			}
 			ws.procs[i] = w
 		}
-		// Topped up in batches, which the worker answers in batches: two
-		// writes through the pipes for many runs.
+		// Topped up in batches: one write through the pipe for many runs.
 		refill := len(sent) <= ahead/2 || len(resend) > 0
 		for refill && len(sent) < ahead {
 			var s Schedule
@@ -313,6 +299,9 @@ func (ws *workers) stream(i int, next func() (Schedule, bool), deliver func(Resu
 // deathMessage says which limit stopped a worker, in the words of the
 // in-process checks, or what it died of.
 func (ws *workers) deathMessage(ex child.Exit) string {
+	if ex.Crashed() && !ex.OutOfMemory() && ws.crashed != nil {
+		ws.crashed(ex)
+	}
 	switch {
 	case ex.Killed == child.KilledTimeout:
 		return fmt.Sprintf("stopped: the run took longer than the --timeout of %v (host time)", ws.sc.Timeout)
