@@ -135,6 +135,8 @@ func watchRun(p *child.Proc, errR, ctlR *os.File, args []string, name string, f 
 		limit = child.KilledMemory
 	}
 	switch {
+	case ex.BrokenPipe():
+		return exitFailed // its stdout was closed (`| head`): nothing to say
 	case limit != "":
 		fmt.Fprintf(stderr, "%s: %s\n", name, limitMessage(limit, f))
 		if !f.quiet {

@@ -233,8 +233,12 @@ type Exit struct {
 // not choose: a Go fatal error or unrecovered panic (which print on fd 2 and
 // exit 2), or a signal nobody in xcallsh sent.
 func (e Exit) Crashed() bool {
-	return e.Killed == "" && (e.Signal != "" || (e.Code != 0 && len(bytes.TrimSpace(e.Runtime)) > 0))
+	return e.Killed == "" && !e.BrokenPipe() && (e.Signal != "" || (e.Code != 0 && len(bytes.TrimSpace(e.Runtime)) > 0))
 }
+
+// BrokenPipe says whether the child died of writing to a closed stdout
+// (`xcallsh run x.lua | head`), as any program does.
+func (e Exit) BrokenPipe() bool { return e.Signal == syscall.SIGPIPE.String() }
 
 // FatalLine is the line that says what a crashed child died of: the Go
 // runtime's "fatal error: ..." or "panic: ...", else its first line, else
