@@ -161,6 +161,16 @@ func cmdExplore(args []string, stdout, stderr io.Writer) int {
 	status := exitOK
 	for i, fl := range fails {
 		status = exitFailed
+		if fl.Others {
+			if f.jsonl {
+				enc.Encode(map[string]any{"shard": f.shard, "others": true, "count": fl.Count, "seed": fl.First.Schedule.Seed,
+					"kind": fl.First.Kind, "message": fl.First.Message})
+				continue
+			}
+			fmt.Fprintf(stdout, "and %d more failed runs, of more distinct failures than the limit of %d; the first, seed %d: %s\n",
+				fl.Count, explore.MaxDistinct, fl.First.Schedule.Seed, firstLine(fl.First.Kind+": "+fl.First.Message))
+			continue
+		}
 		path := ""
 		if f.out != "" && fl.First.Kind != "limit" {
 			// The shrunk schedule completed in a worker, within the limits;
@@ -194,15 +204,22 @@ func cmdExplore(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "  no report: whether a run passes a limit depends on the host, not on the schedule\n")
 		}
 	}
-	total := 0
+	total, distinct := 0, len(fails)
 	for _, fl := range fails {
 		total += fl.Count
+		if fl.Others {
+			distinct-- // at least one more; how many is not known
+		}
 	}
 	if f.jsonl {
-		enc.Encode(map[string]any{"shard": f.shard, "summary": true, "runs": f.runs, "failed": total, "distinct": len(fails),
+		enc.Encode(map[string]any{"shard": f.shard, "summary": true, "runs": f.runs, "failed": total, "distinct": distinct,
 			"strategy": f.strategy, "first_seed": f.first})
 	} else {
-		fmt.Fprintf(stdout, "%d runs (%s, shard %s), %d failed, %d distinct failures\n", f.runs, f.strategy, f.shard, total, len(fails))
+		more := ""
+		if distinct < len(fails) {
+			more = " and more"
+		}
+		fmt.Fprintf(stdout, "%d runs (%s, shard %s), %d failed, %d distinct failures%s\n", f.runs, f.strategy, f.shard, total, distinct, more)
 	}
 	return status
 }

@@ -329,3 +329,14 @@ func TestTortureOutputWriteError(t *testing.T) {
 		t.Errorf("exit %d: %q", st, errOut.String())
 	}
 }
+
+// More distinct failures than explore tells apart: the rest are counted
+// together, the same in every run of the search.
+func TestExploreBoundsDistinctFailures(t *testing.T) {
+	many := tempFile(t, "many.lua", `error(("x"):rep(math.random(5000)))`)
+	st, out, _ := xcallsh(t, "", "explore", many, "--runs", "2500", "-j", "2", "--shrink", "0")
+	if st != exitFailed || !strings.Contains(out, "\nand 1107 more failed runs, of more distinct failures than the limit of 1000; the first, seed 1115: error: "+many+":1: xxx") ||
+		!strings.HasSuffix(out, "\n2500 runs (random, shard 0/1), 2500 failed, 1000 distinct failures and more\n") {
+		t.Errorf("exit %d:\n%s", st, out[max(0, len(out)-500):])
+	}
+}

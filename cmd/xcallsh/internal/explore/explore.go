@@ -100,6 +100,11 @@ func Run(sc Scenario, sched Schedule) (res Result) {
 	} else {
 		_, err = sess.ExecCompiled(sc.compiled)
 	}
+	defer func() {
+		if n := len(res.Message); n > maxMessage {
+			res.Message = fmt.Sprintf("%s... (%d bytes more)", strings.ToValidUTF8(res.Message[:maxMessage], ""), n-maxMessage)
+		}
+	}()
 	k := sess.K
 	res.Decisions = k.M.Decisions()
 	res.Events = k.M.Executed()
@@ -236,7 +241,20 @@ type Failure struct {
 	First     Result // the run with the lowest seed that failed this way
 	Shrunk    Result // the shrunk schedule (replays First's failure)
 	Count     int    // runs that failed this way
+	// Others marks the last Failure of a search that found more than
+	// MaxDistinct distinct failures: it counts the runs of all the rest,
+	// First being the one with the lowest seed; it is not shrunk.
+	Others bool
 }
+
+// MaxDistinct bounds the distinct failures a search tells apart: each
+// keeps a run's result, and a script whose messages differ from run to run
+// in more than numbers would otherwise grow the search without bound.
+const MaxDistinct = 1000
+
+// maxMessage bounds a failure's message (a script can raise an error of
+// many megabytes): what is kept is its beginning and how much was cut.
+const maxMessage = 64 << 10
 
 // Search runs the scenario under every seed of opts, in parallel, calling
 // progress after each run, and returns the distinct failures in the order
@@ -260,7 +278,7 @@ func Search(sc Scenario, opts Options, progress func(done, failed int, r Result)
 		p = ws
 	}
 	var mu sync.Mutex
-	done, failed, drawn := 0, 0, 0
+	done, failed, drawn, others := 0, 0, 0, -1
 	var out []Failure
 	index := map[string]int{} // looked up, never ranged
 	next := func() (Schedule, bool) {
@@ -272,25 +290,53 @@ func Search(sc Scenario, opts Options, progress func(done, failed int, r Result)
 		drawn++
 		return Schedule{Seed: opts.Seed(drawn - 1), Strategy: opts.Strategy, Depth: opts.Depth}, true
 	}
+	// Results are grouped in seed order, whatever order they come in: a
+	// result waits in pending until those of all lower seeds came (at most
+	// the runs in flight wait), so that which failures are told apart when
+	// there are more than MaxDistinct is the same whatever -j.
+	pending := map[int]Result{} // by draw index; looked up, never ranged
+	grouped := 0
+	group := func(r Result) {
+		sig := r.Signature()
+		i, ok := index[sig]
+		switch {
+		case !ok && len(out) < MaxDistinct:
+			index[sig] = len(out)
+			out = append(out, Failure{Signature: sig, First: r, Count: 1})
+		case !ok && others < 0:
+			others = len(out)
+			out = append(out, Failure{Signature: "others", First: r, Count: 1, Others: true})
+		case !ok:
+			out[others].Count++
+		default:
+			out[i].Count++
+		}
+	}
 	deliver := func(r Result) {
 		mu.Lock()
 		defer mu.Unlock()
 		done++
 		if r.Failed {
 			failed++
-			sig := r.Signature()
-			if i, ok := index[sig]; ok {
-				out[i].Count++
-				if r.Schedule.Seed < out[i].First.Schedule.Seed {
-					out[i].First = r
-				}
-			} else {
-				index[sig] = len(out)
-				out = append(out, Failure{Signature: sig, First: r, Count: 1})
-			}
 		}
 		if progress != nil {
 			progress(done, failed, r)
+		}
+		k := int((r.Schedule.Seed - opts.Seed(0)) / uint64(max(opts.Shards, 1)))
+		if !r.Failed {
+			r = Result{} // only its place in the order is needed
+		}
+		pending[k] = r
+		for {
+			r, ok := pending[grouped]
+			if !ok {
+				break
+			}
+			delete(pending, grouped)
+			grouped++
+			if r.Failed {
+				group(r)
+			}
 		}
 	}
 	var wg sync.WaitGroup
@@ -302,9 +348,15 @@ func Search(sc Scenario, opts Options, progress func(done, failed int, r Result)
 		}()
 	}
 	wg.Wait()
-	sort.SliceStable(out, func(a, b int) bool { return out[a].First.Schedule.Seed < out[b].First.Schedule.Seed })
+	// In the order of their first seed; the others last.
+	sort.SliceStable(out, func(a, b int) bool {
+		if out[a].Others != out[b].Others {
+			return out[b].Others
+		}
+		return out[a].First.Schedule.Seed < out[b].First.Schedule.Seed
+	})
 	for i := range out {
-		if out[i].First.Kind == "limit" {
+		if out[i].First.Kind == "limit" || out[i].Others {
 			out[i].Shrunk = out[i].First
 			continue
 		}

@@ -138,3 +138,32 @@ func TestLimitKind(t *testing.T) {
 		t.Errorf("%s: %s", r.Kind, r.Message)
 	}
 }
+
+// Messages that differ in more than numbers from run to run: the search
+// tells MaxDistinct of them apart and counts the rest together, the same
+// whatever -j.
+func TestSearchBoundsDistinctFailures(t *testing.T) {
+	sc := Scenario{Name: "many.lua", Source: `error(("x"):rep(math.random(5000)))`}
+	summary := func(jobs int) string {
+		fails := Search(sc, Options{Runs: 2500, Jobs: jobs}, nil)
+		total := 0
+		for _, f := range fails {
+			total += f.Count
+		}
+		last := fails[len(fails)-1]
+		if len(fails) != MaxDistinct+1 || !last.Others || total != 2500 {
+			t.Fatalf("-j %d: %d failures, %d runs, the last others=%v", jobs, len(fails), total, last.Others)
+		}
+		return fmt.Sprintf("%d %d %s", last.Count, last.First.Schedule.Seed, fails[0].Signature)
+	}
+	if a, b := summary(1), summary(2); a != b {
+		t.Errorf("-j 1: %s; -j 2: %s", a, b)
+	}
+}
+
+func TestLongMessagesAreCut(t *testing.T) {
+	r := Run(Scenario{Name: "long.lua", Source: `error(("y"):rep(100000))`}, Schedule{Seed: 1})
+	if want := fmt.Sprintf("... (%d bytes more)", len("long.lua:1: ")+100000-maxMessage); len(r.Message) != maxMessage+len(want) || !strings.HasSuffix(r.Message, want) {
+		t.Errorf("%d bytes, ending %q", len(r.Message), r.Message[len(r.Message)-40:])
+	}
+}
