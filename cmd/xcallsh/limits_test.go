@@ -105,7 +105,7 @@ func TestRunInterrupt(t *testing.T) {
 	for _, c := range []struct{ script, want string }{
 		{"while true do end\n", ":1: stopped: interrupted\nxcallsh: x86-4 seed 0: 0.000000000s virtual, 0 calls, 0 IPIs, 0 reports, 0 warnings, outcome failed"},
 		// Stuck in a Go call, the child does not stop by itself: killed.
-		{slowPattern, ": stopped: interrupted\nxcallsh: x86-4 seed 0: outcome limit"},
+		{slowPattern, ": stopped: interrupted\nxcallsh: x86-4 seed 0: outcome failed (the run was stopped from outside: no trace)\n"},
 	} {
 		script := tempFile(t, "loop.lua", c.script)
 		cmd, _, errOut := xcallshProcess(t, "run", script)

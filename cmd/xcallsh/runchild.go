@@ -140,7 +140,11 @@ func watchRun(p *child.Proc, errR, ctlR *os.File, args []string, name string, f 
 	case limit != "":
 		fmt.Fprintf(stderr, "%s: %s\n", name, limitMessage(limit, f))
 		if !f.quiet {
-			fmt.Fprintf(stderr, "xcallsh: %s seed %d: outcome limit (the run was stopped from outside: no trace)\n", machine, seed)
+			kind := "limit"
+			if limit == child.KilledInterrupt {
+				kind = "failed" // as when the run stops by itself on Ctrl-C
+			}
+			fmt.Fprintf(stderr, "xcallsh: %s seed %d: outcome %s (the run was stopped from outside: no trace)\n", machine, seed, kind)
 		}
 		return exitFailed
 	case ex.Crashed():
