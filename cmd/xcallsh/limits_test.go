@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -84,8 +86,9 @@ func TestRunChildFatalError(t *testing.T) {
 	}
 }
 
-// xcallshProcess starts the test binary as xcallsh.
-func xcallshProcess(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
+// xcallshProcess starts the test binary as xcallsh; its stdout is read as
+// it comes.
+func xcallshProcess(t *testing.T, args ...string) (*exec.Cmd, *bufio.Reader, *bytes.Buffer) {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -93,25 +96,34 @@ func xcallshProcess(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer, *by
 	}
 	cmd := exec.Command(exe, args...)
 	cmd.Env = append(os.Environ(), "XCALLSH_TEST_MAIN=1")
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	return cmd, &out, &errOut
+	return cmd, bufio.NewReader(out), &errOut
 }
 
 func TestRunInterrupt(t *testing.T) {
 	for _, c := range []struct{ script, want string }{
-		{"while true do end\n", ":1: stopped: interrupted\nxcallsh: x86-4 seed 0: 0.000000000s virtual, 0 calls, 0 IPIs, 0 reports, 0 warnings, outcome failed"},
+		{"print(\"before\")\nwhile true do end\n", ":2: stopped: interrupted\nxcallsh: x86-4 seed 0: 0.000000000s virtual, 0 calls, 0 IPIs, 0 reports, 0 warnings, outcome failed"},
 		// Stuck in a Go call, the child does not stop by itself: killed.
 		{slowPattern, ": stopped: interrupted\nxcallsh: x86-4 seed 0: outcome failed (the run was stopped from outside: no trace)\n"},
 	} {
 		script := tempFile(t, "loop.lua", c.script)
-		cmd, _, errOut := xcallshProcess(t, "run", script)
-		time.Sleep(500 * time.Millisecond) // the script runs
+		cmd, out, errOut := xcallshProcess(t, "run", script)
+		// Once the script printed, it runs.
+		line, err := out.ReadString('\n')
+		if line != "before\n" {
+			t.Fatalf("%q: stdout %q, %v", c.script, line, err)
+		}
 		cmd.Process.Signal(os.Interrupt)
-		err := cmd.Wait()
+		io.Copy(io.Discard, out) // all of it before Wait
+		err = cmd.Wait()
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) || ee.ExitCode() != exitFailed {
 			t.Errorf("%q: %v", c.script, err)

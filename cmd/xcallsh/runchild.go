@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/child"
@@ -46,6 +47,10 @@ func superviseRun(args []string, name string, f runFlags, machine string, stdout
 	// The child writes straight to the parent's stdout and stderr when they
 	// are files, which keeps the order of what it prints on both exactly;
 	// otherwise (tests) through pipes.
+	// Ctrl-C is the parent's from now on: it passes it on (watchRun).
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt)
+	defer signal.Stop(sigs)
 	errFile, direct := stderr.(*os.File)
 	var errR *os.File
 	if !direct {
@@ -63,7 +68,7 @@ func superviseRun(args []string, name string, f runFlags, machine string, stdout
 			if !direct {
 				errFile.Close()
 			}
-			return watchRun(p, errR, ctlR, args, name, f, machine, stderr), true
+			return watchRun(p, errR, ctlR, sigs, args, name, f, machine, stderr), true
 		}
 		ctlR.Close()
 		ctlW.Close()
@@ -77,7 +82,7 @@ func superviseRun(args []string, name string, f runFlags, machine string, stdout
 
 // watchRun watches a `run` child until it ends and says how it ended, if
 // it did not say so itself. errR (nil: none) is the pipe of its stderr.
-func watchRun(p *child.Proc, errR, ctlR *os.File, args []string, name string, f runFlags, machine string, stderr io.Writer) int {
+func watchRun(p *child.Proc, errR, ctlR *os.File, sigs <-chan os.Signal, args []string, name string, f runFlags, machine string, stderr io.Writer) int {
 	var wg sync.WaitGroup
 	if errR != nil {
 		wg.Add(1)
@@ -109,14 +114,13 @@ func watchRun(p *child.Proc, errR, ctlR *os.File, args []string, name string, f 
 		t := time.AfterFunc(f.timeout+child.Grace, func() { p.Kill(child.KilledTimeout) })
 		defer t.Stop()
 	}
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt)
-	defer signal.Stop(sigs)
+	var interrupted atomic.Bool
 	go func() {
 		select {
 		case <-sigs:
 			// The child stops the run itself and says where; one that does
 			// not within interruptGrace is killed.
+			interrupted.Store(true)
 			p.Signal(os.Interrupt)
 			select {
 			case <-time.After(interruptGrace):
@@ -131,8 +135,11 @@ func watchRun(p *child.Proc, errR, ctlR *os.File, args []string, name string, f 
 	mu.Lock()
 	defer mu.Unlock()
 	limit := ex.Killed
-	if limit == "" && ex.OutOfMemory() {
+	switch {
+	case limit == "" && ex.OutOfMemory():
 		limit = child.KilledMemory
+	case limit == "" && interrupted.Load() && ex.Signal != "":
+		limit = child.KilledInterrupt // Ctrl-C came before the child listened
 	}
 	switch {
 	case ex.BrokenPipe():
