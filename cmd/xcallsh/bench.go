@@ -37,8 +37,14 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "xcallsh bench: unexpected argument %q\n", pos[0])
 		return exitBadArgs
 	}
-	if count < 1 || d <= 0 {
-		fmt.Fprintln(stderr, "xcallsh bench: --count must be at least 1 and --benchtime positive")
+	// --count: each run of every benchmark takes --benchtime or more, so a
+	// hundred is minutes already; --benchtime likewise.
+	if count < 1 || count > 100 {
+		fmt.Fprintf(stderr, "xcallsh bench: --count %d is out of range 1-100\n", count)
+		return exitBadArgs
+	}
+	if d <= 0 || d > time.Minute {
+		fmt.Fprintf(stderr, "xcallsh bench: --benchtime %v is out of range 1ns to 1m0s\n", d)
 		return exitBadArgs
 	}
 	testing.Init()

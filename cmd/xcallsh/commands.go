@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -802,7 +801,7 @@ func cmdSource(sh *Shell, args, line string) error {
 	if args == "" {
 		return errors.New("usage: source FILE")
 	}
-	data, err := os.ReadFile(args)
+	data, err := readInput(args)
 	if err != nil {
 		return fmt.Errorf("source: %v", err)
 	}

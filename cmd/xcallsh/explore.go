@@ -5,13 +5,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/child"
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/explore"
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/report"
 	"github.com/xcallsh/xcallsh/emu"
@@ -31,10 +34,29 @@ type exploreFlags struct {
 	first    uint64
 	shrink   int
 	timeout  time.Duration
+	memLimit uint64
 }
 
+// The ranges of explore's numeric flags.
+const (
+	// maxRuns: at some tenths of a millisecond a run, a billion runs is days
+	// of a core, more than any search is worth; and seeds stay far from
+	// overflowing.
+	maxRuns = 1_000_000_000
+	// maxJobs: each job is a worker process that may use up to the memory
+	// limit.
+	maxJobs = 256
+	// maxDepth: PCT finds a bug of depth d with probability about
+	// 1/(n*k^(d-1)); past a few tens it is no longer a search.
+	maxDepth = 100
+	// maxShrink: runs per shrink; ddmin needs far fewer.
+	maxShrink = 1_000_000
+	// maxShards: shards of the seed space.
+	maxShards = 1_000_000
+)
+
 func cmdExplore(args []string, stdout, stderr io.Writer) int {
-	f := exploreFlags{runs: 1000, jobs: runtime.NumCPU(), strategy: "random", depth: 3, shrink: 500, timeout: time.Minute}
+	f := exploreFlags{runs: 1000, jobs: min(runtime.NumCPU(), maxJobs), strategy: "random", depth: 3, shrink: 500, timeout: time.Minute}
 	fs := flag.NewFlagSet("explore", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	machineFlags(fs, &f.machine)
@@ -45,9 +67,13 @@ func cmdExplore(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.out, "out", "", "write one shrunk report per distinct failure into DIR")
 	fs.StringVar(&f.shard, "shard", "0/1", "this shard of the seed space: I/N, 0 <= I < N")
 	fs.BoolVar(&f.jsonl, "json", false, "print JSON lines (one per failure, one summary) instead of text")
-	fs.Uint64Var(&f.first, "first-seed", 1, "the first seed")
+	f.first = 1
+	var firstSet bool
+	fs.Var(seedFlag{&f.first, &firstSet}, "first-seed", "the first seed")
 	fs.IntVar(&f.shrink, "shrink", f.shrink, "runs allowed to shrink each failure (0: do not shrink)")
-	fs.Var(durationFlag{&f.timeout}, "timeout", "host-time limit per run")
+	fs.Var(timeoutFlag{&f.timeout}, "timeout", "host-time limit per run (0: none)")
+	f.memLimit = luabind.DefaultMemoryLimit
+	fs.Var(memoryFlag{&f.memLimit}, "memory-limit", "memory limit of each run's process (0: none)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return exitBadArgs
@@ -59,8 +85,13 @@ func cmdExplore(args []string, stdout, stderr io.Writer) int {
 	if len(pos) != 1 {
 		return bad("want one script or scenario name, got %d", len(pos))
 	}
-	if f.runs < 1 || f.jobs < 1 || f.depth < 1 || f.shrink < 0 {
-		return bad("--runs, -j and --depth must be at least 1, --shrink at least 0")
+	for _, r := range []struct {
+		flag      string
+		v, lo, hi int
+	}{{"--runs", f.runs, 1, maxRuns}, {"-j", f.jobs, 1, maxJobs}, {"--depth", f.depth, 1, maxDepth}, {"--shrink", f.shrink, 0, maxShrink}} {
+		if r.v < r.lo || r.v > r.hi {
+			return bad("%s %d is out of range %d-%d", r.flag, r.v, r.lo, r.hi)
+		}
 	}
 	if f.depth > emu.MaxDepth {
 		return bad("--depth %d is out of range 1-%d", f.depth, emu.MaxDepth)
@@ -72,17 +103,15 @@ func cmdExplore(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return bad("%v", err)
 	}
+	if first := max(f.first, 1); first+uint64(shard) < first || (math.MaxUint64-first-uint64(shard))/uint64(shards) < uint64(f.runs-1) {
+		return bad("--first-seed %d: the last seed of the shard (first seed + I + (runs-1)*N) passes the largest, %d", f.first, uint64(math.MaxUint64))
+	}
 	name, src, err := loadScript(pos[0])
 	if err != nil {
 		return bad("%v", err)
 	}
 	if report.IsReport(src) {
 		return bad("%s is a report: replay it with xcallsh run", name)
-	}
-	if f.out != "" {
-		if err := os.MkdirAll(f.out, 0o755); err != nil {
-			return bad("%v", err)
-		}
 	}
 	// A machine that does not load is a bad invocation, not a failure.
 	if f.machine != "" {
@@ -92,9 +121,29 @@ func cmdExplore(args []string, stdout, stderr io.Writer) int {
 		}
 		probe.Close()
 	}
-	sc := explore.Scenario{Name: name, Source: src, Machine: f.machine, MachineForced: f.machine != "", Timeout: f.timeout}
+	// The output directory, once every input is known to be good.
+	if f.out != "" {
+		if err := os.MkdirAll(f.out, 0o755); err != nil {
+			return bad("--out: %v", err)
+		}
+	}
+	memLimit := f.memLimit
+	if memLimit == 0 {
+		memLimit = noMemoryLimit
+	}
+	sc := explore.Scenario{Name: name, Source: src, Machine: f.machine, MachineForced: f.machine != "", Timeout: f.timeout,
+		MemoryLimit: memLimit}
 	opts := explore.Options{Runs: f.runs, Jobs: f.jobs, Strategy: f.strategy, Depth: f.depth,
-		Shard: shard, Shards: shards, FirstSeed: f.first, Shrink: f.shrink}
+		Shard: shard, Shards: shards, FirstSeed: f.first, Shrink: f.shrink, Workers: true}
+	// The first worker that dies of a Go fatal error leaves its whole
+	// output in a crash file; the terminal gets one line.
+	var crashOnce sync.Once
+	opts.Crashed = func(ex child.Exit) {
+		crashOnce.Do(func() {
+			path := writeCrash(ex.FatalLine(), append([]string{"explore"}, args...), string(ex.Runtime))
+			fmt.Fprintf(stderr, "xcallsh explore: a worker process died: %s (a bug in xcallsh or a host limit). %s\n", ex.FatalLine(), path)
+		})
+	}
 
 	tty := !f.jsonl && isTerminal(stderr)
 	start := time.Now() // host time, for runs/s only
@@ -112,12 +161,28 @@ func cmdExplore(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr)
 	}
 	enc := json.NewEncoder(stdout)
+	status := exitOK
 	for i, fl := range fails {
+		status = exitFailed
+		if fl.Others {
+			if f.jsonl {
+				enc.Encode(map[string]any{"shard": f.shard, "others": true, "count": fl.Count, "seed": fl.First.Schedule.Seed,
+					"kind": fl.First.Kind, "message": fl.First.Message})
+				continue
+			}
+			fmt.Fprintf(stdout, "and %d more failed runs, of more distinct failures than the limit of %d; the first, seed %d: %s\n",
+				fl.Count, explore.MaxDistinct, fl.First.Schedule.Seed, firstLine(fl.First.Kind+": "+fl.First.Message))
+			continue
+		}
 		path := ""
-		if f.out != "" {
+		if f.out != "" && fl.First.Kind != "limit" {
+			// The shrunk schedule completed in a worker, within the limits;
+			// a run repeats itself exactly, so running it again here to
+			// record its trace stays within them too.
 			path = filepath.Join(f.out, fmt.Sprintf("%s-%d-seed%d.lua", stem(name), i+1, fl.First.Schedule.Seed))
 			if err := writeExploreReport(path, sc, fl); err != nil {
 				fmt.Fprintf(stderr, "xcallsh explore: writing %s: %v\n", path, err)
+				path = ""
 			}
 		}
 		if f.jsonl {
@@ -128,27 +193,38 @@ func cmdExplore(args []string, stdout, stderr io.Writer) int {
 			})
 			continue
 		}
-		fmt.Fprintf(stdout, "failure %d: %s\n  %d of %d runs, first seed %d; shrunk from %d to %d scheduling decisions\n",
-			i+1, firstLine(fl.First.Kind+": "+fl.First.Message), fl.Count, f.runs, fl.First.Schedule.Seed,
-			len(fl.First.Decisions), len(fl.Shrunk.Schedule.Replay))
+		if fl.First.Kind == "limit" {
+			fmt.Fprintf(stdout, "failure %d: %s\n  %d of %d runs, first seed %d; not shrunk (a limit)\n",
+				i+1, firstLine(fl.First.Kind+": "+fl.First.Message), fl.Count, f.runs, fl.First.Schedule.Seed)
+		} else {
+			fmt.Fprintf(stdout, "failure %d: %s\n  %d of %d runs, first seed %d; shrunk from %d to %d scheduling decisions\n",
+				i+1, firstLine(fl.First.Kind+": "+fl.First.Message), fl.Count, f.runs, fl.First.Schedule.Seed,
+				len(fl.First.Decisions), len(fl.Shrunk.Schedule.Replay))
+		}
 		if path != "" {
 			fmt.Fprintf(stdout, "  report: %s (replay: xcallsh run %s)\n", path, path)
+		} else if f.out != "" && fl.First.Kind == "limit" {
+			fmt.Fprintf(stdout, "  no report: whether a run passes a limit depends on the host, not on the schedule\n")
 		}
 	}
-	total := 0
+	total, distinct := 0, len(fails)
 	for _, fl := range fails {
 		total += fl.Count
+		if fl.Others {
+			distinct-- // at least one more; how many is not known
+		}
 	}
 	if f.jsonl {
-		enc.Encode(map[string]any{"shard": f.shard, "summary": true, "runs": f.runs, "failed": total, "distinct": len(fails),
+		enc.Encode(map[string]any{"shard": f.shard, "summary": true, "runs": f.runs, "failed": total, "distinct": distinct,
 			"strategy": f.strategy, "first_seed": f.first})
 	} else {
-		fmt.Fprintf(stdout, "%d runs (%s, shard %s), %d failed, %d distinct failures\n", f.runs, f.strategy, f.shard, total, len(fails))
+		more := ""
+		if distinct < len(fails) {
+			more = " and more"
+		}
+		fmt.Fprintf(stdout, "%d runs (%s, shard %s), %d failed, %d distinct failures%s\n", f.runs, f.strategy, f.shard, total, distinct, more)
 	}
-	if len(fails) > 0 {
-		return exitFailed
-	}
-	return exitOK
+	return status
 }
 
 // parseShard reads "I/N".
@@ -156,8 +232,8 @@ func parseShard(s string) (int, int, error) {
 	a, b, ok := strings.Cut(s, "/")
 	i, err1 := strconv.Atoi(a)
 	n, err2 := strconv.Atoi(b)
-	if !ok || err1 != nil || err2 != nil || n < 1 || i < 0 || i >= n {
-		return 0, 0, fmt.Errorf("bad --shard %q (want I/N with 0 <= I < N)", s)
+	if !ok || err1 != nil || err2 != nil || n < 1 || n > maxShards || i < 0 || i >= n {
+		return 0, 0, fmt.Errorf("bad --shard %q (want I/N with 0 <= I < N <= %d)", s, maxShards)
 	}
 	return i, n, nil
 }

@@ -21,6 +21,8 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/child"
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/explore"
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/report"
 )
 
@@ -50,6 +52,15 @@ func mainArgs(args []string, stdin io.Reader, stdout, stderr io.Writer) (status 
 			status = internalError(stderr, r, args)
 		}
 	}()
+	if child.Mode() == "worker" {
+		// An explore worker (explore.Serve), started by explore.Search.
+		child.Setup()
+		if err := explore.Serve(stdin, stdout); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return exitFailed
+		}
+		return exitOK
+	}
 	if len(args) == 0 {
 		return cmdShell(nil, stdin, stdout, stderr)
 	}
@@ -86,11 +97,12 @@ const usage = `usage:
       --report FILE           write a self-verifying bug report of the run (a Lua file)
       --timeline              print an ASCII timeline of the run
       --quiet                 no summary line
-      --timeout D             host-time limit for the whole run (default 5m)
+      --timeout D             host-time limit for the whole run (default 5m; 0: none)
+      --memory-limit SIZE     memory limit of the run (default 2GiB; 0: none)
   xcallsh explore SCRIPT.lua|NAME [flags] run it under many schedules; shrink and report failures
       -m MACHINE, --runs N (1000), -j N (cores), --strategy random|pct, --depth D (3),
       --out DIR (one report per distinct failure), --shard I/N, --json, --first-seed N,
-      --shrink N (runs per shrink, 500), --timeout D (per run, 1m)
+      --shrink N (runs per shrink, 500), --timeout D (per run, 1m), --memory-limit SIZE (2GiB)
   xcallsh torture [-m M] [--seed N] [--duration D] [scftorture parameters, dashed]
       --nthreads N, --onoff-interval D|jiffies, --stat-interval D|s, --weight-single N, ...
       --fix NAME=off, --ipi-drop CPU:N (see docs/torture.md); exit 0 on SUCCESS
@@ -114,13 +126,19 @@ func internalError(stderr io.Writer, r any, args []string) int {
 // writeCrashReport writes what reproduces a crash into the temporary
 // directory and says where (or why it could not).
 func writeCrashReport(r any, args []string) string {
+	return writeCrash(fmt.Sprint(r), args, string(debug.Stack()))
+}
+
+// writeCrash writes the crash file: what happened, the command line, the
+// stack (or a child's whole output) and, for `run`, the script.
+func writeCrash(what string, args []string, stack string) string {
 	f, err := os.CreateTemp("", "xcallsh-crash-*.lua")
 	if err != nil {
 		return "No crash file could be written (" + err.Error() + ")."
 	}
 	defer f.Close()
-	fmt.Fprintf(f, "-- xcallsh crashed (a bug in xcallsh): %v\n-- command line: xcallsh %s\n-- stack:\n", r, strings.Join(args, " "))
-	for _, line := range strings.Split(string(debug.Stack()), "\n") {
+	fmt.Fprintf(f, "-- xcallsh crashed (a bug in xcallsh): %v\n-- command line: xcallsh %s\n-- stack:\n", what, strings.Join(args, " "))
+	for _, line := range strings.Split(stack, "\n") {
 		fmt.Fprintf(f, "--   %s\n", line)
 	}
 	if len(args) >= 2 && args[0] == "run" {

@@ -6,14 +6,18 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/child"
 )
 
 // TestMain lets the test binary stand in for xcallsh itself (the terminal
 // test runs it under tmux): with XCALLSH_TEST_MAIN=1 it is the command.
+// The children that `run` and explore start are the test binary too.
 func TestMain(m *testing.M) {
 	if os.Getenv("XCALLSH_TEST_MAIN") == "1" {
 		os.Exit(mainArgs(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
+	child.ExtraEnv = []string{"XCALLSH_TEST_MAIN=1"}
 	os.Exit(m.Run())
 }
 

@@ -5,12 +5,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/child"
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/report"
 	"github.com/xcallsh/xcallsh/emu"
+	"github.com/xcallsh/xcallsh/luabind"
 	"github.com/xcallsh/xcallsh/machines"
 	"github.com/xcallsh/xcallsh/scripts"
 )
@@ -25,6 +28,9 @@ type runFlags struct {
 	timeline bool
 	quiet    bool
 	timeout  time.Duration
+	memLimit uint64 // --memory-limit, bytes (0: none)
+
+	hooks *childRunHooks // in a child: talks to the parent
 }
 
 // parseArgs parses flags that may come before or after positionals.
@@ -64,7 +70,7 @@ func (f seedFlag) String() string {
 func (f seedFlag) Set(s string) error {
 	var v uint64
 	if _, err := fmt.Sscan(s, &v); err != nil || fmt.Sprint(v) != s {
-		return fmt.Errorf("bad seed %q (want a non-negative integer)", s)
+		return fmt.Errorf("bad seed %q (want an integer 0-%d)", s, uint64(math.MaxUint64))
 	}
 	*f.v, *f.set = v, true
 	return nil
@@ -81,7 +87,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.timeline, "timeline", false, "print an ASCII timeline of the run")
 	fs.BoolVar(&f.quiet, "quiet", false, "no summary line")
 	f.timeout = 5 * time.Minute
-	fs.Var(durationFlag{&f.timeout}, "timeout", "host-time limit for the whole run")
+	fs.Var(timeoutFlag{&f.timeout}, "timeout", "host-time limit for the whole run (0: none)")
+	f.memLimit = luabind.DefaultMemoryLimit
+	fs.Var(memoryFlag{&f.memLimit}, "memory-limit", "memory limit of the run (0: none)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return exitBadArgs
@@ -95,12 +103,55 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "xcallsh: %v\n", err)
 		return exitBadArgs
 	}
+	if child.Mode() == "run" {
+		// The child of superviseRun: stderr and the parent's control
+		// pipe are fds it was given.
+		child.Setup()
+		errOut := os.NewFile(childStderrFD, "stderr")
+		f.hooks = &childRunHooks{ctl: os.NewFile(childControlFD, "control")}
+		return runScript(name, src, f, stdout, errOut)
+	}
+	// Everything that can be checked before the run is, here, before any
+	// child starts or any output file is touched.
+	machine := machines.Default
+	if report.IsReport(src) {
+		h, err := report.Parse(name, src)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return exitBadArgs
+		}
+		machine = h.Machine
+		if !f.seedSet {
+			f.seed = h.Seed
+		}
+	}
+	if f.machine != "" {
+		probe, err := luabind.New(luabind.Options{Machine: f.machine, MachineForced: true})
+		if err != nil {
+			fmt.Fprintf(stderr, "xcallsh: %v\n", err)
+			return exitBadArgs
+		}
+		machine = probe.Spec().Name
+		probe.Close()
+	}
+	for _, o := range []struct{ flag, name string }{{"--trace", f.trace}, {"--report", f.report}} {
+		if o.name == "" {
+			continue
+		}
+		if err := checkWritable(o.flag, o.name); err != nil {
+			fmt.Fprintf(stderr, "xcallsh: %v\n", err)
+			return exitBadArgs
+		}
+	}
+	if st, ok := superviseRun(args, name, f, machine, stdout, stderr); ok {
+		return st
+	}
 	return runScript(name, src, f, stdout, stderr)
 }
 
 // loadScript reads a script file, or a built-in scenario by name.
 func loadScript(arg string) (name, src string, err error) {
-	if b, ferr := os.ReadFile(arg); ferr == nil {
+	if b, ferr := readInput(arg); ferr == nil {
 		return arg, string(b), nil
 	} else if !errors.Is(ferr, os.ErrNotExist) || strings.HasSuffix(arg, ".lua") || strings.ContainsRune(arg, os.PathSeparator) {
 		return "", "", fmt.Errorf("reading script: %w", ferr)
@@ -131,6 +182,17 @@ func runScript(name, src string, f runFlags, stdout, stderr io.Writer) int {
 	}
 	rec := newRecorder()
 	rec.log.Keep = f.report != ""
+	rec.memLimit = f.memLimit
+	if f.memLimit == 0 {
+		rec.memLimit = noMemoryLimit
+	}
+	timeout := f.timeout
+	if child.BackstopOnly() {
+		rec.memLimit, timeout = noMemoryLimit, 0
+	}
+	if f.hooks != nil {
+		rec.onBoot = f.hooks.boot
+	}
 	if replay != nil {
 		rec.log.Expect(&replay.Sums)
 	}
@@ -138,28 +200,25 @@ func runScript(name, src string, f runFlags, stdout, stderr io.Writer) int {
 	if jsonTrace || f.timeline {
 		rec.act = newActivity()
 	}
-	var traceOut *os.File
-	if f.trace != "" {
-		var err error
-		if traceOut, err = os.Create(f.trace); err != nil {
-			fmt.Fprintf(stderr, "xcallsh: %v\n", err)
-			return exitBadArgs
-		}
-		defer traceOut.Close()
-		if !jsonTrace {
-			rec.ftrace = traceOut
-		}
+	var ftrace *outFile
+	if f.trace != "" && !jsonTrace {
+		// Opened once the run is known to be more than a bad invocation.
+		ftrace = &outFile{name: f.trace}
+		rec.ftrace = ftrace
 	}
 	var sched emu.SchedConfig
 	if replay != nil {
 		sched = replay.Sched()
 	}
-	sess, err := newSession(f.machine, f.machine != "", f.seed, sched, f.timeout, stdout, rec)
+	sess, err := newSession(f.machine, f.machine != "", f.seed, sched, timeout, stdout, rec)
 	if err != nil {
 		fmt.Fprintf(stderr, "xcallsh: %v\n", err)
 		return exitBadArgs
 	}
 	defer sess.Close()
+	if f.hooks != nil {
+		defer watchInterrupt(sess)()
+	}
 	_, execErr := sess.Exec(name, src)
 	oc := outcomeOf(sess, execErr)
 	status := exitOK
@@ -170,9 +229,25 @@ func runScript(name, src string, f runFlags, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintln(stderr, execErr.Error())
 	}
+	if status == exitBadArgs {
+		// A bad invocation writes no output file.
+		if ftrace != nil {
+			ftrace.Discard()
+		}
+		f.trace, f.report, jsonTrace = "", "", false
+	}
 	now := sess.K.M.Now()
+	if ftrace != nil && f.trace != "" {
+		if err := ftrace.Close(); err != nil {
+			fmt.Fprintf(stderr, "xcallsh: writing the trace: %v\n", err)
+			status = exitFailed
+		}
+	}
 	if jsonTrace {
-		if err := rec.act.writeJSON(traceOut, now, sess.K.M.Log(), rec.log.Hash()); err != nil {
+		err := writeFile(f.trace, func(w io.Writer) error {
+			return rec.act.writeJSON(w, now, sess.K.M.Log(), rec.log.Hash())
+		})
+		if err != nil {
 			fmt.Fprintf(stderr, "xcallsh: writing the trace: %v\n", err)
 			status = exitFailed
 		}

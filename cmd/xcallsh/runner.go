@@ -21,7 +21,14 @@ type recorder struct {
 	ftrace io.Writer // nil: no ftrace text
 	k      *xcall.Kernel
 	boots  int
+	// memLimit is the run's memory limit (0: luabind's default).
+	memLimit uint64
+	// onBoot, if set, is told of every boot.
+	onBoot func(k *xcall.Kernel)
 }
+
+// noMemoryLimit is the memory limit that is none.
+const noMemoryLimit = 1 << 62
 
 func newRecorder() *recorder {
 	return &recorder{log: report.NewEventLog()}
@@ -33,6 +40,9 @@ func (r *recorder) setup(k *xcall.Kernel) {
 	r.boots++
 	r.log.Reset()
 	k.M.AddSink(r.log)
+	if r.onBoot != nil {
+		r.onBoot(k)
+	}
 	if r.act != nil {
 		r.act.attach(k)
 	}
@@ -74,6 +84,7 @@ func newSession(machine string, forced bool, seed uint64, sched emu.SchedConfig,
 		Seed:          seed,
 		Sched:         sched,
 		Timeout:       timeout,
+		MemoryLimit:   r.memLimit,
 		Stdout:        stdout,
 		Setup:         r.setup,
 	})

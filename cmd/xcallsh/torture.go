@@ -20,6 +20,26 @@ type unitFlag struct {
 	unit int64
 }
 
+// maxVirtual bounds every time-valued torture parameter: a year of
+// virtual time, longer than any test runs (the kernel's own tests run for
+// hours), and far from overflowing nanoseconds.
+const maxVirtual = int64(365 * 24 * time.Hour)
+
+// Bounds of torture's integer parameters.
+const (
+	maxThreads = 8192    // the largest machine's CPUs; more invokers only queue
+	maxWeight  = 1000000 // relative weights; their sum stays far from overflowing
+	maxVerbose = 9
+)
+
+// rangeErr says that flag's value v is outside lo..hi.
+func rangeErr(flag string, v, lo, hi int64) string {
+	if lo < 0 {
+		return fmt.Sprintf("%s %d is out of range %d to %d", flag, v, lo, hi)
+	}
+	return fmt.Sprintf("%s %d is out of range %d-%d", flag, v, lo, hi)
+}
+
 func (f unitFlag) String() string {
 	if f.dst == nil {
 		return ""
@@ -28,15 +48,23 @@ func (f unitFlag) String() string {
 }
 
 func (f unitFlag) Set(s string) error {
+	var v int64
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		*f.dst = n * f.unit
-		return nil
+		if n < 0 || n > maxVirtual/f.unit {
+			return fmt.Errorf("%s is out of range 0-%d (0 to %v)", s, maxVirtual/f.unit, time.Duration(maxVirtual))
+		}
+		v = n * f.unit
+	} else {
+		d, err := parseDuration(s)
+		if err != nil {
+			return err
+		}
+		if int64(d) > maxVirtual {
+			return fmt.Errorf("%s is out of range 0 to %v", s, time.Duration(maxVirtual))
+		}
+		v = int64(d)
 	}
-	d, err := parseDuration(s)
-	if err != nil {
-		return err
-	}
-	*f.dst = int64(d)
+	*f.dst = v
 	return nil
 }
 
@@ -78,7 +106,7 @@ func cmdTorture(args []string, stdout, stderr io.Writer) int {
 	}
 	fs.Var(&fixes, "fix", "NAME=on|off: a historical fix (repeatable)")
 	fs.Var(&drops, "ipi-drop", "CPU:N: lose every Nth IPI to CPU (repeatable)")
-	fs.Var(durationFlag{&stall}, "stall-timeout", "virtual time without progress that counts as a stall")
+	fs.Var(durationFlag{&stall}, "stall-timeout", "virtual time without progress that counts as a stall (0: the default)")
 	pos, err := parseArgs(fs, args)
 	bad := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "xcallsh torture: "+format+"\n", a...)
@@ -86,6 +114,29 @@ func cmdTorture(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		return exitBadArgs
+	}
+	ints := []struct {
+		flag      string
+		v, lo, hi int
+	}{{"--nthreads", p.Nthreads, -1, maxThreads}, {"--verbose", p.Verbose, 0, maxVerbose}}
+	for _, w := range []struct {
+		name string
+		v    int
+	}{{"resched", p.WeightResched}, {"single", p.WeightSingle}, {"single-rpc", p.WeightSingleRPC},
+		{"single-wait", p.WeightSingleWait}, {"many", p.WeightMany}, {"many-wait", p.WeightManyWait},
+		{"all", p.WeightAll}, {"all-wait", p.WeightAllWait}} {
+		ints = append(ints, struct {
+			flag      string
+			v, lo, hi int
+		}{"--weight-" + w.name, w.v, -1, maxWeight})
+	}
+	for _, r := range ints {
+		if r.v < r.lo || r.v > r.hi {
+			return bad("%s", rangeErr(r.flag, int64(r.v), int64(r.lo), int64(r.hi)))
+		}
+	}
+	if int64(stall) > maxVirtual {
+		return bad("--stall-timeout %v is out of range 0 to %v", stall, time.Duration(maxVirtual))
 	}
 	if len(pos) > 0 {
 		return bad("unexpected argument %q", pos[0])
@@ -118,7 +169,12 @@ func cmdTorture(args []string, stdout, stderr io.Writer) int {
 	if stall > 0 {
 		opts = append(opts, xcall.WithStallTimeout(int64(stall)))
 	}
-	res, err := xcall.RunTorture(spec, seed, p, stdout, opts...)
+	out := &errWriter{w: stdout}
+	res, err := xcall.RunTorture(spec, seed, p, out, opts...)
+	if out.err != nil {
+		fmt.Fprintf(stderr, "xcallsh torture: writing the output: %v\n", out.err)
+		return exitFailed
+	}
 	if err != nil {
 		if errors.Is(err, xcall.ErrZeroWeights) {
 			fmt.Fprintln(stderr, "xcallsh torture:", err)
@@ -130,4 +186,21 @@ func cmdTorture(args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	return exitOK
+}
+
+// errWriter passes writes through and keeps the first error (the writer
+// of torture's output does not look at errors).
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return len(p), nil
+	}
+	if _, err := e.w.Write(p); err != nil {
+		e.err = err
+	}
+	return len(p), nil
 }

@@ -15,6 +15,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/child"
 	"github.com/xcallsh/xcallsh/emu"
 	"github.com/xcallsh/xcallsh/luabind"
 	"github.com/xcallsh/xcallsh/xcall"
@@ -26,6 +27,7 @@ type Scenario struct {
 	Machine       string // -m, or "" for the script's own / the default
 	MachineForced bool
 	Timeout       time.Duration // host time per run (0: none)
+	MemoryLimit   uint64        // bytes (0: luabind's default)
 
 	compiled *lua.FunctionProto // Source, compiled once by Search
 }
@@ -82,7 +84,7 @@ func Run(sc Scenario, sched Schedule) (res Result) {
 	cfg := emu.SchedConfig{Strategy: sched.Strategy, Depth: sched.Depth, Replay: sched.Replay, Record: sched.Record}
 	sess, err := luabind.New(luabind.Options{
 		Machine: sc.Machine, MachineForced: sc.MachineForced, Seed: sched.Seed,
-		Sched: cfg, Timeout: sc.Timeout, Stdout: io.Discard,
+		Sched: cfg, Timeout: sc.Timeout, MemoryLimit: sc.MemoryLimit, Stdout: io.Discard,
 		Setup: func(k *xcall.Kernel) {
 			v = xcall.NewValidator()
 			k.Events = append(k.Events, v)
@@ -98,13 +100,18 @@ func Run(sc Scenario, sched Schedule) (res Result) {
 	} else {
 		_, err = sess.ExecCompiled(sc.compiled)
 	}
+	defer func() {
+		if n := len(res.Message); n > maxMessage {
+			res.Message = fmt.Sprintf("%s... (%d bytes more)", strings.ToValidUTF8(res.Message[:maxMessage], ""), n-maxMessage)
+		}
+	}()
 	k := sess.K
 	res.Decisions = k.M.Decisions()
 	res.Events = k.M.Executed()
 	switch {
 	case err != nil:
 		res.Failed, res.Kind, res.Message = true, "error", err.Error()
-		if strings.HasPrefix(res.Message, "stopped:") {
+		if rest := strings.TrimSpace(res.Message[len(locRE.FindString(res.Message)):]); strings.HasPrefix(rest, "stopped:") {
 			res.Kind = "limit"
 		}
 	case k.Panicked() != "":
@@ -123,6 +130,10 @@ func Run(sc Scenario, sched Schedule) (res Result) {
 // the smallest subset found that still fails with the same signature.
 // budget bounds the number of runs it may make.
 func Shrink(sc Scenario, failing Result, budget int) Result {
+	return shrink(inProcess{sc}, failing, budget)
+}
+
+func shrink(p pool, failing Result, budget int) Result {
 	want := failing.Signature()
 	best := failing
 	cur := failing.Decisions
@@ -133,7 +144,7 @@ func Shrink(sc Scenario, failing Result, budget int) Result {
 		budget--
 		s := failing.Schedule
 		s.Replay, s.Record = append([]emu.Decision{}, subset...), false
-		r := Run(sc, s)
+		r := p.run(0, s)
 		return r, r.Failed && r.Signature() == want
 	}
 	// First: does the canonical schedule (no decision) already fail?
@@ -195,20 +206,31 @@ type Options struct {
 	Shards    int // total shards (>= 1)
 	FirstSeed uint64
 	Shrink    int // run budget per shrink (0: no shrinking)
+	// Workers runs every run in worker processes (package child), which
+	// the search kills when they pass the per-run timeout or the memory
+	// limit; false runs them in this process.
+	Workers bool
+	// Crashed, if set, is told of every worker that died by itself (a Go
+	// fatal error): its output, for a crash file. Calls may be concurrent.
+	Crashed func(child.Exit)
 }
 
-// Seeds lists the seeds of shard i of n: FirstSeed+i, FirstSeed+i+n, ...
+// Seed is the k-th seed of the shard: FirstSeed+Shard+k*Shards.
 // FirstSeed 0 means 1 (seed 0 is the canonical schedule, which plain
 // `xcallsh run` already tries).
-func (o Options) Seeds() []uint64 {
-	n := max(o.Shards, 1)
-	var out []uint64
+func (o Options) Seed(k int) uint64 {
 	base := o.FirstSeed
 	if base == 0 {
 		base = 1
 	}
-	for k := 0; len(out) < o.Runs; k++ {
-		out = append(out, base+uint64(o.Shard)+uint64(k*n))
+	return base + uint64(o.Shard) + uint64(k)*uint64(max(o.Shards, 1))
+}
+
+// Seeds lists the seeds of the shard (tests; Search draws them one by one).
+func (o Options) Seeds() []uint64 {
+	out := make([]uint64, o.Runs)
+	for k := range out {
+		out[k] = o.Seed(k)
 	}
 	return out
 }
@@ -216,72 +238,132 @@ func (o Options) Seeds() []uint64 {
 // Failure is one distinct failure found by a search, shrunk.
 type Failure struct {
 	Signature string
-	First     Result // the first run that failed this way
+	First     Result // the run with the lowest seed that failed this way
 	Shrunk    Result // the shrunk schedule (replays First's failure)
 	Count     int    // runs that failed this way
+	// Others marks the last Failure of a search that found more than
+	// MaxDistinct distinct failures: it counts the runs of all the rest,
+	// First being the one with the lowest seed; it is not shrunk.
+	Others bool
 }
+
+// MaxDistinct bounds the distinct failures a search tells apart: each
+// keeps a run's result, and a script whose messages differ from run to run
+// in more than numbers would otherwise grow the search without bound.
+const MaxDistinct = 1000
+
+// maxMessage bounds a failure's message (a script can raise an error of
+// many megabytes): what is kept is its beginning and how much was cut.
+const maxMessage = 64 << 10
 
 // Search runs the scenario under every seed of opts, in parallel, calling
 // progress after each run, and returns the distinct failures in the order
-// of their first seed.
+// of their first seed. Its memory does not grow with the number of runs:
+// seeds are drawn as workers free up, and of each distinct failure only
+// the count and the run with the lowest seed are kept, which makes the
+// answer the same whatever the order runs finish in (whatever -j).
+//
+// A failure of kind "limit" (a run stopped by the timeout or the memory
+// limit) is neither run again nor shrunk: whether it happens depends on the
+// host, not on the schedule, and each try could cost a whole timeout.
 func Search(sc Scenario, opts Options, progress func(done, failed int, r Result)) []Failure {
 	if proto, err := luabind.Compile(sc.Name, sc.Source); err == nil {
 		sc.compiled = proto // a syntax error is reported by each run instead
 	}
-	seeds := opts.Seeds()
 	jobs := max(opts.Jobs, 1)
-	results := make([]Result, len(seeds))
+	var p pool = inProcess{sc}
+	if opts.Workers {
+		ws := newWorkers(sc, jobs, opts.Crashed)
+		defer ws.close()
+		p = ws
+	}
 	var mu sync.Mutex
-	done, failed := 0, 0
-	next := 0
+	done, failed, drawn, others := 0, 0, 0, -1
+	var out []Failure
+	index := map[string]int{} // looked up, never ranged
+	next := func() (Schedule, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if drawn >= opts.Runs {
+			return Schedule{}, false
+		}
+		drawn++
+		return Schedule{Seed: opts.Seed(drawn - 1), Strategy: opts.Strategy, Depth: opts.Depth}, true
+	}
+	// Results are grouped in seed order, whatever order they come in: a
+	// result waits in pending until those of all lower seeds came (at most
+	// the runs in flight wait), so that which failures are told apart when
+	// there are more than MaxDistinct is the same whatever -j.
+	pending := map[int]Result{} // by draw index; looked up, never ranged
+	grouped := 0
+	group := func(r Result) {
+		sig := r.Signature()
+		i, ok := index[sig]
+		switch {
+		case !ok && len(out) < MaxDistinct:
+			index[sig] = len(out)
+			out = append(out, Failure{Signature: sig, First: r, Count: 1})
+		case !ok && others < 0:
+			others = len(out)
+			out = append(out, Failure{Signature: "others", First: r, Count: 1, Others: true})
+		case !ok:
+			out[others].Count++
+		default:
+			out[i].Count++
+		}
+	}
+	deliver := func(r Result) {
+		mu.Lock()
+		defer mu.Unlock()
+		done++
+		if r.Failed {
+			failed++
+		}
+		if progress != nil {
+			progress(done, failed, r)
+		}
+		k := int((r.Schedule.Seed - opts.Seed(0)) / uint64(max(opts.Shards, 1)))
+		if !r.Failed {
+			r = Result{} // only its place in the order is needed
+		}
+		pending[k] = r
+		for {
+			r, ok := pending[grouped]
+			if !ok {
+				break
+			}
+			delete(pending, grouped)
+			grouped++
+			if r.Failed {
+				group(r)
+			}
+		}
+	}
 	var wg sync.WaitGroup
 	for w := 0; w < jobs; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
-				mu.Lock()
-				i := next
-				next++
-				mu.Unlock()
-				if i >= len(seeds) {
-					return
-				}
-				r := Run(sc, Schedule{Seed: seeds[i], Strategy: opts.Strategy, Depth: opts.Depth})
-				mu.Lock()
-				results[i] = r
-				done++
-				if r.Failed {
-					failed++
-				}
-				if progress != nil {
-					progress(done, failed, r)
-				}
-				mu.Unlock()
-			}
+			p.stream(w, next, deliver)
 		}()
 	}
 	wg.Wait()
-	// Group by signature, in seed order (deterministic whatever -j).
-	var out []Failure
-	index := map[string]int{} // looked up, never ranged
-	for _, r := range results {
-		if !r.Failed {
-			continue
+	// In the order of their first seed; the others last.
+	sort.SliceStable(out, func(a, b int) bool {
+		if out[a].Others != out[b].Others {
+			return out[b].Others
 		}
-		sig := r.Signature()
-		if i, ok := index[sig]; ok {
-			out[i].Count++
-			continue
-		}
-		index[sig] = len(out)
-		out = append(out, Failure{Signature: sig, First: r, Count: 1})
-	}
+		return out[a].First.Schedule.Seed < out[b].First.Schedule.Seed
+	})
 	for i := range out {
+		if out[i].First.Kind == "limit" || out[i].Others {
+			out[i].Shrunk = out[i].First
+			continue
+		}
 		// Run the first failure again, recording its decisions.
 		s := out[i].First.Schedule
 		s.Record = true
-		r := Run(sc, s)
+		r := p.run(0, s)
 		if again := r.Signature(); !r.Failed || again != out[i].Signature {
 			r = out[i].First
 			r.Kind, r.Message = "internal", fmt.Sprintf("internal error (a bug in xcallsh): seed %d did not repeat itself: %s, then %s",
@@ -291,10 +373,9 @@ func Search(sc Scenario, opts Options, progress func(done, failed int, r Result)
 		out[i].Shrunk = out[i].First
 		out[i].Shrunk.Schedule.Replay = out[i].First.Decisions
 		if opts.Shrink > 0 {
-			out[i].Shrunk = Shrink(sc, out[i].First, opts.Shrink)
+			out[i].Shrunk = shrink(p, out[i].First, opts.Shrink)
 		}
 	}
-	sort.SliceStable(out, func(a, b int) bool { return out[a].First.Schedule.Seed < out[b].First.Schedule.Seed })
 	return out
 }
 

@@ -93,3 +93,77 @@ func TestRecordOnlyWhenAsked(t *testing.T) {
 		t.Fatalf("the search's first failure does not carry seed 2's decisions: %+v", fails)
 	}
 }
+
+// Whatever -j, a search keeps of each distinct failure its count and the
+// run with the lowest seed: the same answer however runs interleave.
+func TestSearchSameWhateverJobs(t *testing.T) {
+	src := `local n = math.random(3)
+if n == 1 then error("one") elseif n == 2 then error("two") end
+`
+	sc := Scenario{Name: "three.lua", Source: src}
+	summary := func(jobs int) string {
+		var b strings.Builder
+		for _, f := range Search(sc, Options{Runs: 60, Jobs: jobs}, nil) {
+			fmt.Fprintf(&b, "%s x%d seed %d; ", f.Signature, f.Count, f.First.Schedule.Seed)
+		}
+		return b.String()
+	}
+	one := summary(1)
+	if strings.Count(one, "error: three.lua:") != 2 {
+		t.Fatalf("-j 1: %s", one)
+	}
+	for _, j := range []int{2, 5} {
+		if got := summary(j); got != one {
+			t.Errorf("-j %d: %s\n-j 1: %s", j, got, one)
+		}
+	}
+}
+
+func TestSeedOfLargeShards(t *testing.T) {
+	o := Options{FirstSeed: 10, Shard: 3, Shards: 1000000}
+	if got := o.Seed(999999999); got != 10+3+999999999*1000000 {
+		t.Errorf("seed %d", got)
+	}
+	if got := (Options{}).Seed(0); got != 1 {
+		t.Errorf("first seed 0: %d", got)
+	}
+}
+
+// A run stopped by a limit is of kind limit, its location kept in the
+// message.
+func TestLimitKind(t *testing.T) {
+	r := Run(Scenario{Name: "big.lua", Source: "local s = ('x'):rep(1048576)\nlocal t = {}\nfor i = 1, 1e9 do t[i] = s .. i end\n",
+		MemoryLimit: 64 << 20}, Schedule{Seed: 1})
+	if r.Kind != "limit" || !strings.HasPrefix(r.Message, "big.lua:3: stopped: the run used more than 64 MiB of memory (the limit)") {
+		t.Errorf("%s: %s", r.Kind, r.Message)
+	}
+}
+
+// Messages that differ in more than numbers from run to run: the search
+// tells MaxDistinct of them apart and counts the rest together, the same
+// whatever -j.
+func TestSearchBoundsDistinctFailures(t *testing.T) {
+	sc := Scenario{Name: "many.lua", Source: `error(("x"):rep(math.random(5000)))`}
+	summary := func(jobs int) string {
+		fails := Search(sc, Options{Runs: 2500, Jobs: jobs}, nil)
+		total := 0
+		for _, f := range fails {
+			total += f.Count
+		}
+		last := fails[len(fails)-1]
+		if len(fails) != MaxDistinct+1 || !last.Others || total != 2500 {
+			t.Fatalf("-j %d: %d failures, %d runs, the last others=%v", jobs, len(fails), total, last.Others)
+		}
+		return fmt.Sprintf("%d %d %s", last.Count, last.First.Schedule.Seed, fails[0].Signature)
+	}
+	if a, b := summary(1), summary(2); a != b {
+		t.Errorf("-j 1: %s; -j 2: %s", a, b)
+	}
+}
+
+func TestLongMessagesAreCut(t *testing.T) {
+	r := Run(Scenario{Name: "long.lua", Source: `error(("y"):rep(100000))`}, Schedule{Seed: 1})
+	if want := fmt.Sprintf("... (%d bytes more)", len("long.lua:1: ")+100000-maxMessage); len(r.Message) != maxMessage+len(want) || !strings.HasSuffix(r.Message, want) {
+		t.Errorf("%d bytes, ending %q", len(r.Message), r.Message[len(r.Message)-40:])
+	}
+}
