@@ -28,6 +28,13 @@ while true do s = s .. s end
 
 func TestRunBackstopTimeout(t *testing.T) {
 	script := tempFile(t, "slow.lua", slowPattern)
+	// The pattern matcher checks the timeout itself, with the location.
+	st, _, errOut := xcallsh(t, "", "run", script, "--timeout", "1s")
+	if want := script + ":2: stopped: the run took longer than the --timeout of 1s (host time)\n"; st != exitFailed || !strings.HasPrefix(errOut, want) {
+		t.Errorf("in-process: exit %d, stderr %q", st, errOut)
+	}
+	// Without it, the backstop.
+	t.Setenv(child.EnvNoInProcess, "1")
 	start := time.Now()
 	st, out, errOut := xcallsh(t, "", "run", script, "--timeout", "2s")
 	if d := time.Since(start); d > 20*time.Second {
@@ -111,10 +118,14 @@ func xcallshProcess(t *testing.T, args ...string) (*exec.Cmd, *bufio.Reader, *by
 func TestRunInterrupt(t *testing.T) {
 	for _, c := range []struct{ script, want string }{
 		{"print(\"before\")\nwhile true do end\n", ":2: stopped: interrupted\nxcallsh: x86-4 seed 0: 0.000000000s virtual, 0 calls, 0 IPIs, 0 reports, 0 warnings, outcome failed"},
-		// Stuck in a Go call, the child does not stop by itself: killed.
-		{slowPattern, ": stopped: interrupted\nxcallsh: x86-4 seed 0: outcome failed (the run was stopped from outside: no trace)\n"},
+		// A child that does not stop by itself (one stuck in a Go call; the
+		// test knob makes a plain loop one): killed.
+		{"print(\"before\")\nwhile true do end\n", ": stopped: interrupted\nxcallsh: x86-4 seed 0: outcome failed (the run was stopped from outside: no trace)\n"},
 	} {
 		script := tempFile(t, "loop.lua", c.script)
+		if strings.Contains(c.want, "from outside") {
+			t.Setenv(child.EnvNoInProcess, "1")
+		}
 		cmd, out, errOut := xcallshProcess(t, "run", script)
 		// Once the script printed, it runs.
 		line, err := out.ReadString('\n')
@@ -210,7 +221,9 @@ func TestInputSizeLimit(t *testing.T) {
 func TestExploreLimitsCostOneRunEach(t *testing.T) {
 	slow := tempFile(t, "slow.lua", slowPattern)
 	start := time.Now()
+	t.Setenv(child.EnvNoInProcess, "1") // the pattern would stop itself
 	st, out, _ := xcallsh(t, "", "explore", slow, "--runs", "2", "-j", "2", "--timeout", "1s", "--out", t.TempDir())
+	os.Unsetenv(child.EnvNoInProcess)
 	if d := time.Since(start); d > 20*time.Second {
 		t.Errorf("took %v", d)
 	}

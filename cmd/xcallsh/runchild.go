@@ -193,7 +193,9 @@ func watchInterrupt(sess *luabind.Session) func() {
 	go func() {
 		select {
 		case <-sigs:
-			sess.Interrupt()
+			if !child.BackstopOnly() { // tests: a child that cannot stop itself
+				sess.Interrupt()
+			}
 		case <-done:
 		}
 	}()
