@@ -48,6 +48,80 @@ func (s *Session) installLimits() {
 	gmatch := L.NewFunction(s.strGmatch)
 	str.RawSetString("gmatch", gmatch)
 	str.RawSetString("gfind", gmatch)
+	clampIntArgs(L)
+}
+
+// maxIntArg is where clampIntArgs holds integer arguments: every integer
+// up to it is exact in a float64 and in an int on any host.
+const maxIntArg = 1 << 53
+
+// intArgs are the library functions whose arguments (by position; 0: all
+// of them) are integers the Go code converts with int(x). For NaN, the
+// infinities and anything past ±2^63 that conversion is undefined in Go
+// (amd64 gives the smallest int, arm64 saturates), so string.rep(s, 2^63)
+// was "" on one host and a limit error on another. table.insert's
+// position is only one when it has three arguments.
+var intArgs = []struct {
+	lib, name string
+	pos       []int
+}{
+	{"", "select", []int{1}},
+	{"", "unpack", []int{2, 3}},
+	{"string", "byte", []int{2, 3}},
+	{"string", "char", []int{0}},
+	{"string", "find", []int{3}},
+	{"string", "gsub", []int{4}},
+	{"string", "rep", []int{2}},
+	{"string", "sub", []int{2, 3}},
+	{"table", "concat", []int{3, 4}},
+	{"table", "insert", []int{2}},
+	{"table", "remove", []int{2}},
+}
+
+// clampIntArgs wraps the functions of intArgs so that an integer argument
+// reaches them as the same number on every host: NaN as 0, anything
+// beyond ±maxIntArg as ±maxIntArg (an answer the function gives for any
+// number that large: out of range, or too long).
+func clampIntArgs(L *lua.LState) {
+	for _, f := range intArgs {
+		tb := L.G.Global
+		if f.lib != "" {
+			tb = L.GetGlobal(f.lib).(*lua.LTable)
+		}
+		inner := tb.RawGetString(f.name).(*lua.LFunction).GFunction
+		pos, insert := f.pos, f.name == "insert"
+		tb.RawSetString(f.name, L.NewFunction(func(L *lua.LState) int {
+			top := L.GetTop()
+			if insert && top != 3 {
+				return inner(L)
+			}
+			for _, p := range pos {
+				if p == 0 {
+					for i := 1; i <= top; i++ {
+						clampIntArg(L, i)
+					}
+				} else if p <= top {
+					clampIntArg(L, p)
+				}
+			}
+			return inner(L)
+		}))
+	}
+}
+
+func clampIntArg(L *lua.LState, n int) {
+	v, ok := L.Get(n).(lua.LNumber)
+	if !ok {
+		return
+	}
+	switch x := float64(v); {
+	case x != x:
+		L.Replace(n, lua.LNumber(0))
+	case x > maxIntArg:
+		L.Replace(n, lua.LNumber(maxIntArg))
+	case x < -maxIntArg:
+		L.Replace(n, lua.LNumber(-maxIntArg))
+	}
 }
 
 // baseUnpack is unpack(t [, i [, j]]) with at most MaxUnpack results.
