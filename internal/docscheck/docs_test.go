@@ -38,8 +38,7 @@ var outside = []struct {
 // still cite something outside the repository. Each entry is a file and a
 // piece of the offending line; delete the entry when the line is fixed (an
 // entry that matches nothing fails the test, so none is forgotten).
-var pending = []struct{ file, text string }{
-}
+var pending = []struct{ file, text string }{}
 
 // docsPath is a docs/ path as a comment or a page cites it, with an
 // optional #anchor: it starts a word and ends with a letter or digit (so a
