@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/xcallsh/xcallsh/luabind"
+	"github.com/xcallsh/xcallsh/scftorture"
 	"github.com/xcallsh/xcallsh/xcall"
 )
 
@@ -82,7 +83,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 			return fmt.Sprintf("< 5 ms and < 16 MiB: %.2f ms, %.1f MiB", perOp(r)/1e6, float64(r.AllocedBytesPerOp())/(1<<20))
 		}})
 	}
-	rows = append(rows, benchRow{"Torture", xcall.PerfTorture, func(r testing.BenchmarkResult, _ float64) string {
+	rows = append(rows, benchRow{"Torture", scftorture.PerfTorture, func(r testing.BenchmarkResult, _ float64) string {
 		return fmt.Sprintf(">= 3M handler invocations per host second: %.2fM", 1e3/perOp(r))
 	}})
 	// Host noise only ever adds time, so the fastest of a few runs is the

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/xcallsh/xcallsh/machines"
-	"github.com/xcallsh/xcallsh/xcall"
+	"github.com/xcallsh/xcallsh/scftorture"
 )
 
 // unitFlag is a time-valued scftorture parameter: a duration ("50ms"), or a
@@ -75,7 +75,7 @@ func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 
 func cmdTorture(args []string, stdout, stderr io.Writer) int {
-	p := xcall.DefaultTortureParams()
+	p := scftorture.DefaultParams()
 	var machine string
 	var seed uint64
 	var fixes, drops listFlag
@@ -84,7 +84,7 @@ func cmdTorture(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	machineFlags(fs, &machine)
 	fs.Uint64Var(&seed, "seed", 0, "seed of the run")
-	sec, jiffy := int64(1e9), xcall.Jiffy
+	sec, jiffy := int64(1e9), scftorture.Jiffy
 	fs.Var(unitFlag{&p.Duration, sec}, "duration", "virtual time until rmmod")
 	fs.Var(unitFlag{&p.Holdoff, sec}, "holdoff", "seconds each invoker sleeps before starting")
 	fs.Var(unitFlag{&p.Longwait, sec}, "longwait", "seconds a handler may busy-wait now and then")
@@ -149,13 +149,13 @@ func cmdTorture(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return bad("%v", err)
 	}
-	var opts []xcall.TortureOption
+	var opts []scftorture.Option
 	for _, f := range fixes {
 		n, v, ok := strings.Cut(f, "=")
 		if !ok || (v != "on" && v != "off") {
 			return bad("bad --fix %q (want NAME=on or NAME=off)", f)
 		}
-		opts = append(opts, xcall.WithFix(n, v == "on"))
+		opts = append(opts, scftorture.WithFix(n, v == "on"))
 	}
 	for _, d := range drops {
 		c, n, ok := strings.Cut(d, ":")
@@ -164,19 +164,19 @@ func cmdTorture(args []string, stdout, stderr io.Writer) int {
 		if !ok || err1 != nil || err2 != nil || cpu < 0 || cpu >= spec.CPUs || every < 1 {
 			return bad("bad --ipi-drop %q (want CPU:N, CPU in 0-%d, N >= 1)", d, spec.CPUs-1)
 		}
-		opts = append(opts, xcall.WithIPIDrop(cpu, every))
+		opts = append(opts, scftorture.WithIPIDrop(cpu, every))
 	}
 	if stall > 0 {
-		opts = append(opts, xcall.WithStallTimeout(int64(stall)))
+		opts = append(opts, scftorture.WithStallTimeout(int64(stall)))
 	}
 	out := &errWriter{w: stdout}
-	res, err := xcall.RunTorture(spec, seed, p, out, opts...)
+	res, err := scftorture.Run(spec, seed, p, out, opts...)
 	if out.err != nil {
 		fmt.Fprintf(stderr, "xcallsh torture: writing the output: %v\n", out.err)
 		return exitFailed
 	}
 	if err != nil {
-		if errors.Is(err, xcall.ErrZeroWeights) {
+		if errors.Is(err, scftorture.ErrZeroWeights) {
 			fmt.Fprintln(stderr, "xcallsh torture:", err)
 			return exitFailed
 		}

@@ -323,6 +323,7 @@ var layer = map[string]int{
 	"irqchip":                1,
 	"xcall":                  2,
 	"luabind":                3,
+	"scftorture":             3,
 }
 
 // TestImportRules fails when a package imports one at its own layer or

@@ -33,7 +33,12 @@
 //     the kernel would print RCU CPU stall or hung-task warnings and rmmod
 //     would hang). These print lines of our own, "scftorture: !!! ...".
 
-package xcall
+// Package scftorture is kernel/scftorture.c, the torture test of the
+// smp_call_function() family, as a client of package xcall: it loads onto
+// a booted xcall.Kernel and uses only what a module could, the cross-call
+// API, CPU hotplug, printk, WARN and the invariant validator. Run is the
+// whole test, from insmod to the End line.
+package scftorture
 
 import (
 	"errors"
@@ -46,15 +51,16 @@ import (
 
 	"github.com/xcallsh/xcallsh/emu"
 	"github.com/xcallsh/xcallsh/machines"
+	"github.com/xcallsh/xcallsh/xcall"
 )
 
-// TortureHZ is the jiffy rate the emulated kernel uses for scftorture's
+// HZ is the jiffy rate the emulated kernel uses for scftorture's
 // jiffy-valued parameters (onoff_interval, stutter) and the onoff statistics.
-const TortureHZ = 1000
+const HZ = 1000
 
 // Virtual-time units of scftorture's parameters.
 const (
-	Jiffy     = int64(1_000_000_000 / TortureHZ)
+	Jiffy     = int64(1_000_000_000 / HZ)
 	scfSecond = int64(1_000_000_000)
 	scfUsec   = int64(1000)
 )
@@ -69,10 +75,10 @@ const invokeCost = 100
 // what the RCU CPU stall detector reports after that long.
 const DefaultStallTimeout = 21 * scfSecond
 
-// TortureParams are scftorture's module parameters (scftorture.<name>=).
+// Params are scftorture's module parameters (scftorture.<name>=).
 // Time-valued ones are in virtual nanoseconds; the comment of each names the
 // kernel's own unit, in which the Start and End lines print it.
-type TortureParams struct {
+type Params struct {
 	Holdoff      int64 // holdoff: seconds each invoker sleeps before starting
 	Longwait     int64 // longwait: seconds; if > 0 handlers sometimes busy-wait 1..longwait whole seconds
 	Nthreads     int   // nthreads: invoker kthreads; -1 = num_online_cpus()
@@ -103,10 +109,10 @@ type TortureParams struct {
 	Duration int64
 }
 
-// DefaultTortureParams returns the module's defaults when loaded with
+// DefaultParams returns the module's defaults when loaded with
 // insmod, and a Duration of one virtual second.
-func DefaultTortureParams() TortureParams {
-	return TortureParams{
+func DefaultParams() Params {
+	return Params{
 		Nthreads:         -1,
 		StatInterval:     60 * scfSecond,
 		Stutter:          5 * Jiffy,
@@ -122,9 +128,9 @@ func DefaultTortureParams() TortureParams {
 	}
 }
 
-// TortureStats mirrors struct scf_statistics: what the invokers did, summed
+// Stats mirrors struct scf_statistics: what the invokers did, summed
 // over all threads.
-type TortureStats struct {
+type Stats struct {
 	Resched       int64
 	Single        int64 // smp_call_function_single, no wait
 	SingleOfl     int64 // ... that returned an error (offline or invalid CPU)
@@ -138,7 +144,7 @@ type TortureStats struct {
 	AllWait       int64
 }
 
-func (s *TortureStats) add(o *TortureStats) {
+func (s *Stats) add(o *Stats) {
 	s.Resched += o.Resched
 	s.Single += o.Single
 	s.SingleOfl += o.SingleOfl
@@ -161,8 +167,8 @@ type OnoffStats struct {
 	SumOnline, SumOffline             int64
 }
 
-// TortureResult is what a run of RunTorture found.
-type TortureResult struct {
+// Result is what a Run found.
+type Result struct {
 	// Verdict is "SUCCESS", "FAILURE" or "LOCK_HOTPLUG", as the End line
 	// says; "" when the module printed no End line (init failed, or
 	// nthreads was 0).
@@ -171,7 +177,7 @@ type TortureResult struct {
 	Invocations int64
 	// Calls counts scftorture_invoke_one() runs.
 	Calls int64
-	Stats TortureStats
+	Stats Stats
 	Onoff OnoffStats
 
 	Errs      int // n_errs: a single-CPU handler ran on the wrong CPU
@@ -194,21 +200,21 @@ type TortureResult struct {
 }
 
 // Failed reports whether the verdict is anything but SUCCESS.
-func (r *TortureResult) Failed() bool { return r.Verdict != "SUCCESS" }
+func (r *Result) Failed() bool { return r.Verdict != "SUCCESS" }
 
 // ErrZeroWeights is returned (wrapped) when every weight resolves to zero:
 // scftorture refuses to load with -EINVAL.
 var ErrZeroWeights = errors.New("all zero weights makes no sense")
 
-// TortureOption adjusts a RunTorture run.
-type TortureOption func(*tortureOptions)
+// Option adjusts a Run run.
+type Option func(*options)
 
-type tortureOptions struct {
+type options struct {
 	clock        func() time.Time
 	stallTimeout int64
 	fixes        []fixSetting
 	drops        []ipiDrop
-	setup        func(k *Kernel) error
+	setup        func(k *xcall.Kernel) error
 	stopAfter    int64 // end once this many handler invocations ran (benchmarks)
 }
 
@@ -222,38 +228,38 @@ type ipiDrop struct{ cpu, every int }
 // WithClock sets the host clock read for the final report line (default
 // time.Now). It is read twice, at the start and at the end; the emulation
 // itself never reads it.
-func WithClock(now func() time.Time) TortureOption {
-	return func(o *tortureOptions) { o.clock = now }
+func WithClock(now func() time.Time) Option {
+	return func(o *options) { o.clock = now }
 }
 
 // WithStallTimeout sets how long an invocation or the cleanup may make no
 // progress, in virtual ns, before the test fails (default
 // DefaultStallTimeout).
-func WithStallTimeout(d int64) TortureOption {
-	return func(o *tortureOptions) { o.stallTimeout = d }
+func WithStallTimeout(d int64) Option {
+	return func(o *options) { o.stallTimeout = d }
 }
 
 // WithFix turns the named historical fix (see Fixes) on or off for the run.
-func WithFix(name string, on bool) TortureOption {
-	return func(o *tortureOptions) { o.fixes = append(o.fixes, fixSetting{name, on}) }
+func WithFix(name string, on bool) Option {
+	return func(o *options) { o.fixes = append(o.fixes, fixSetting{name, on}) }
 }
 
 // WithIPIDrop loses every every-th call-function IPI sent to cpu in the
 // interrupt controller (the every-th time a sender finds cpu's
 // call_single_queue empty and kicks it).
-func WithIPIDrop(cpu, every int) TortureOption {
-	return func(o *tortureOptions) { o.drops = append(o.drops, ipiDrop{cpu, every}) }
+func WithIPIDrop(cpu, every int) Option {
+	return func(o *options) { o.drops = append(o.drops, ipiDrop{cpu, every}) }
 }
 
 // WithKernel calls setup with the booted kernel before the module loads:
 // to set parameters (CSDLockDebug, ...), faults, or keep k to Interrupt it.
-func WithKernel(setup func(k *Kernel) error) TortureOption {
-	return func(o *tortureOptions) { o.setup = setup }
+func WithKernel(setup func(k *xcall.Kernel) error) Option {
+	return func(o *options) { o.setup = setup }
 }
 
 // withStopAfter ends the test once n handler invocations ran (benchmarks).
-func withStopAfter(n int64) TortureOption {
-	return func(o *tortureOptions) { o.stopAfter = n }
+func withStopAfter(n int64) Option {
+	return func(o *options) { o.stopAfter = n }
 }
 
 // Primitives, as SCF_PRIM_*.
@@ -314,7 +320,7 @@ type tortureThread struct {
 	doneQ     emu.WaitQueue  // kthread_stop() waiters
 	sleepQ    *emu.WaitQueue // the sleep in progress, for kthread_stop() to cut short
 	busySince int64          // invokers: start of the invocation in progress, -1 if none
-	stats     TortureStats   // invokers: this thread's scf_statistics
+	stats     Stats          // invokers: this thread's scf_statistics
 }
 
 // scfWarnSite is a WARN site in kernel/scftorture.c (line numbers of
@@ -336,7 +342,7 @@ var (
 	nScfWarnSites   = 7
 )
 
-// Frames pushed for call traces (Enter/Leave).
+// Frames pushed for call traces (xcall.Enter, xcall.Leave).
 const (
 	scfFrameKthread   = "kthread+0xf7/0x130"
 	scfFrameInvoker   = "scftorture_invoker+0x1a2/0x2b0 [scftorture]"
@@ -354,9 +360,9 @@ const (
 // pools) by code running on that CPU, as in the kernel. The driver writes
 // fullstop, stutterTill and the log position, between slices.
 type torture struct {
-	k    *Kernel
-	p    TortureParams
-	o    tortureOptions
+	k    *xcall.Kernel
+	p    Params
+	o    options
 	rng  *rand.Rand
 	nr   int
 	out  io.Writer
@@ -372,7 +378,7 @@ type torture struct {
 	sel       []scfSelector
 	totweight uint64
 
-	fnHandler, fnHandler1, fnCleanup *Func
+	fnHandler, fnHandler1, fnCleanup *xcall.Func
 
 	invoked   []int64 // scf_invoked_count, per CPU; written by that CPU's handlers
 	nErrs     int
@@ -412,7 +418,7 @@ type torture struct {
 	dropped []*ipiDropper
 }
 
-// RunTorture boots spec with seed, loads scftorture with parameters p, lets
+// Run boots spec with seed, loads scftorture with parameters p, lets
 // it run for p.Duration (or p.ShutdownSecs) of virtual time, unloads it and
 // returns what it found. Every kernel log line is also written to log (if
 // not nil) as dmesg prints it, and after the verdict one line of our own:
@@ -421,8 +427,8 @@ type torture struct {
 // A FAILURE is a result, not an error. The error is for runs that could not
 // happen: a machine that does not boot, an unknown fix, parameters the
 // module refuses (ErrZeroWeights), no end time, or an Interrupt.
-func RunTorture(spec *machines.Spec, seed uint64, p TortureParams, log io.Writer, opts ...TortureOption) (*TortureResult, error) {
-	o := tortureOptions{clock: time.Now, stallTimeout: DefaultStallTimeout}
+func Run(spec *machines.Spec, seed uint64, p Params, log io.Writer, opts ...Option) (*Result, error) {
+	o := options{clock: time.Now, stallTimeout: DefaultStallTimeout}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -433,7 +439,7 @@ func RunTorture(spec *machines.Spec, seed uint64, p TortureParams, log io.Writer
 		o.stallTimeout = DefaultStallTimeout
 	}
 	hostStart := o.clock()
-	k, err := Boot(spec, seed)
+	k, err := xcall.Boot(spec, seed)
 	if err != nil {
 		return nil, fmt.Errorf("torture: %w", err)
 	}
@@ -465,11 +471,11 @@ func RunTorture(spec *machines.Spec, seed uint64, p TortureParams, log io.Writer
 	// The validator sees the kernel's events only: Attach would also make
 	// it a trace sink, which turns tracing on and formats every tracepoint
 	// (several times slower). The events carry the same time stamps.
-	v := NewValidator()
+	v := xcall.NewValidator()
 	k.Events = append(k.Events, v)
 
 	initErr := t.init()
-	res := &TortureResult{}
+	res := &Result{}
 	if initErr == nil {
 		if err := t.run(v, res); err != nil {
 			t.flush()
@@ -487,7 +493,7 @@ func RunTorture(spec *machines.Spec, seed uint64, p TortureParams, log io.Writer
 }
 
 // summary is our line after the verdict.
-func (t *torture) summary(r *TortureResult) string {
+func (t *torture) summary(r *Result) string {
 	rate := "n/a"
 	if h := r.HostTime.Seconds(); h > 0 {
 		rate = fmt.Sprintf("%.0f", float64(r.Invocations)/h)
@@ -497,8 +503,8 @@ func (t *torture) summary(r *TortureResult) string {
 }
 
 // fill copies the counters into r.
-func (t *torture) fill(r *TortureResult) {
-	r.Stats = TortureStats{}
+func (t *torture) fill(r *Result) {
+	r.Stats = Stats{}
 	for _, kt := range t.invokers {
 		r.Stats.add(&kt.stats)
 	}
@@ -597,10 +603,10 @@ func (t *torture) init() error {
 	for cpu := range t.rpcWhat {
 		t.rpcWhat[cpu] = fmt.Sprintf("waits in wait_for_completion for scf_handler_1 on CPU%d", cpu)
 	}
-	t.fnHandler = &Func{Name: "scf_handler", Size: 0x1a0, Module: "scftorture", Fn: t.scfHandler, NoWait: t.handlerNoWait}
-	t.fnHandler1 = &Func{Name: "scf_handler_1", Size: 0x90, Module: "scftorture", Fn: t.scfHandler1, NoWait: t.handlerNoWait}
-	t.fnCleanup = &Func{Name: "scf_cleanup_handler", Size: 0x10, Module: "scftorture",
-		Fn: func(*emu.Context, any) error { return nil }, NoWait: NeverWaits}
+	t.fnHandler = &xcall.Func{Name: "scf_handler", Size: 0x1a0, Module: "scftorture", Fn: t.scfHandler, NoWait: t.handlerNoWait}
+	t.fnHandler1 = &xcall.Func{Name: "scf_handler_1", Size: 0x90, Module: "scftorture", Fn: t.scfHandler1, NoWait: t.handlerNoWait}
+	t.fnCleanup = &xcall.Func{Name: "scf_cleanup_handler", Size: 0x10, Module: "scftorture",
+		Fn: func(*emu.Context, any) error { return nil }, NoWait: xcall.NeverWaits}
 
 	// torture_init_begin() prints the torture core's own parameters.
 	t.pr(0, "torture module --- scftorture:  disable_onoff_at_boot=0 ftrace_dump_at_shutdown=0 verbose_sleep_frequency=0 verbose_sleep_duration=1 random_shuffle=0")
@@ -673,7 +679,7 @@ func (t *torture) init() error {
 			// set_cpus_allowed_ptr() to an offline CPU fails; the thread
 			// runs where the scheduler puts it.
 			t.warnOnce(nil, 0, scfWarnSetCPUs, "")
-			cpu = k.online.Next(0)
+			cpu = k.CPUOnlineMask().Next(0)
 		}
 		t.invokers = append(t.invokers, t.spawn(emu.KindTask, cpu, "scftorture_invo", i, t.invoker))
 	}
@@ -684,7 +690,7 @@ func (t *torture) init() error {
 func (t *torture) spawn(kind emu.Kind, cpu int, name string, idx int, fn func(kt *tortureThread)) *tortureThread {
 	kt := &tortureThread{idx: idx, busySince: -1}
 	kt.c = t.k.M.SpawnKind(kind, cpu, name, func(c *emu.Context) {
-		Enter(c, scfFrameKthread)
+		xcall.Enter(c, scfFrameKthread)
 		fn(kt)
 		kt.done = true
 		kt.doneQ.Wake(t.k.M, t.k.T.WakeLatency)
@@ -872,7 +878,7 @@ func (t *torture) cpusWriteUnlock() {
 // invoker is scftorture_invoker(): one per thread, on CPU idx % nr_cpu_ids.
 func (t *torture) invoker(kt *tortureThread) {
 	c := kt.c
-	Enter(c, scfFrameInvoker)
+	xcall.Enter(c, scfFrameInvoker)
 	t.verbosef(c.CPU, "scftorture_invoker %d: task started", kt.idx)
 	cpu := kt.idx % t.nr
 	if t.p.Holdoff > 0 {
@@ -891,7 +897,7 @@ func (t *torture) invoker(kt *tortureThread) {
 		t.invokeOne(kt)
 		wasOffline := false
 		for !t.k.Online(cpu) && !t.mustStop(kt) {
-			t.sleep(kt, TortureHZ/5*Jiffy, "sleeps while its CPU is offline")
+			t.sleep(kt, HZ/5*Jiffy, "sleeps while its CPU is offline")
 			wasOffline = true
 		}
 		if wasOffline {
@@ -917,7 +923,7 @@ func (t *torture) stutterWait(kt *tortureThread) {
 // invokeOne is scftorture_invoke_one(): one randomly chosen call.
 func (t *torture) invokeOne(kt *tortureThread) {
 	c, k, st := kt.c, t.k, &kt.stats
-	Enter(c, scfFrameInvokeOne)
+	xcall.Enter(c, scfFrameInvokeOne)
 	kt.busySince = k.M.Now()
 	t.calls++
 	c.Delay(invokeCost, "scftorture_invoke_one")
@@ -979,7 +985,7 @@ func (t *torture) invokeOne(kt *tortureThread) {
 		if chk != nil {
 			chk.in = true
 		}
-		k.SmpCallFunctionMany(c, k.online, t.fnHandler, chk.arg(), sel.wait)
+		k.SmpCallFunctionMany(c, k.CPUOnlineMask(), t.fnHandler, chk.arg(), sel.wait)
 	case scfPrimAll:
 		if sel.wait {
 			st.AllWait++
@@ -1005,28 +1011,28 @@ func (t *torture) invokeOne(kt *tortureThread) {
 	if t.random()&0xfff == 0 {
 		t.sleep(kt, Jiffy, "sleeps in schedule_timeout_uninterruptible")
 	}
-	Leave(c)
+	xcall.Leave(c)
 }
 
-// scfHandler is scf_handler() as a Func.
+// scfHandler is scf_handler() as an xcall.Func.
 func (t *torture) scfHandler(c *emu.Context, info any) error {
-	Enter(c, scfFrameHandler)
+	xcall.Enter(c, scfFrameHandler)
 	t.handle(c, info)
-	Leave(c)
+	xcall.Leave(c)
 	return nil
 }
 
 // scfHandler1 is scf_handler_1(): scf_handler() plus the placement check.
 func (t *torture) scfHandler1(c *emu.Context, info any) error {
-	Enter(c, scfFrameHandler1)
+	xcall.Enter(c, scfFrameHandler1)
 	if chk, _ := info.(*scfCheck); chk != nil && c.CPU != chk.cpu {
 		t.warnOnce(c, c.CPU, scfWarnWrongCPU, fmt.Sprintf("scf_handler_1: Wanted CPU %d got CPU %d", chk.cpu, c.CPU))
 		t.nErrs++
 	}
-	Enter(c, scfFrameHandler)
+	xcall.Enter(c, scfFrameHandler)
 	t.handle(c, info)
-	Leave(c)
-	Leave(c)
+	xcall.Leave(c)
+	xcall.Leave(c)
 	return nil
 }
 
@@ -1087,7 +1093,7 @@ func (t *torture) handlerDelay(r uint64) int64 {
 	}
 }
 
-// handlerNoWait is the handlers' Func.NoWait: the call comes next, so it
+// handlerNoWait is the handlers' xcall.Func.NoWait: the call comes next, so it
 // draws that invocation's random number now and tells whether it delays.
 func (t *torture) handlerNoWait(*emu.Context, any) bool {
 	t.nextR, t.drawn = t.random(), true
@@ -1103,7 +1109,7 @@ func (t *torture) warnOnce(c *emu.Context, cpu int, ws scfWarnSite, text string)
 		}
 		t.warned[ws.id] = true
 	}
-	t.k.warnBanner(c, cpu, "kernel/scftorture.c", ws.line, ws.at, text)
+	t.k.Warn(c, cpu, "kernel/scftorture.c", ws.line, ws.at, text)
 	t.ownWarns++
 }
 
@@ -1112,10 +1118,10 @@ func (t *torture) warnOnce(c *emu.Context, cpu int, ws scfWarnSite, text string)
 // the start; offline it if it is online and hotpluggable, else online it.
 func (t *torture) onoffThread(kt *tortureThread) {
 	c, k := kt.c, t.k
-	Enter(c, scfFrameOnoff)
+	xcall.Enter(c, scfFrameOnoff)
 	t.torout(c.CPU, "torture_onoff task started")
 	maxcpu := -1
-	for cpu := k.online.Next(0); cpu >= 0; cpu = k.online.Next(cpu + 1) {
+	for cpu := k.CPUOnlineMask().Next(0); cpu >= 0; cpu = k.CPUOnlineMask().Next(cpu + 1) {
 		maxcpu = cpu
 	}
 	t.onlineAll(kt, "Initial")
@@ -1140,7 +1146,7 @@ func (t *torture) onoffThread(kt *tortureThread) {
 }
 
 // hotpluggable is cpu_is_hotpluggable(): on x86 the boot CPU is not.
-func (t *torture) hotpluggable(cpu int) bool { return !(cpu == 0 && t.k.x86()) }
+func (t *torture) hotpluggable(cpu int) bool { return t.k.CPUIsHotpluggable(cpu) }
 
 func scfJiffies(ns int64) int64 { return ns / Jiffy }
 
@@ -1218,7 +1224,7 @@ func (t *torture) onlineAll(kt *tortureThread, phase string) {
 // statsLine is the line scf_torture_stats_print() builds with
 // torture_onoff_stats() in the middle. The "!!! " flag, once set, stays.
 func (t *torture) statsLine() string {
-	var s TortureStats
+	var s Stats
 	for _, kt := range t.invokers {
 		s.add(&kt.stats)
 	}
@@ -1239,7 +1245,7 @@ func (t *torture) statsLine() string {
 		s.SingleRPC, 0, s.Many, s.ManyWait, s.All, s.AllWait) +
 		fmt.Sprintf("onoff: %d/%d:%d/%d %d,%d:%d,%d %d:%d (HZ=%d) ",
 			o.OnlineSuccesses, o.OnlineAttempts, o.OfflineSuccesses, o.OfflineAttempts,
-			o.MinOnline, o.MaxOnline, o.MinOffline, o.MaxOffline, o.SumOnline, o.SumOffline, TortureHZ) +
+			o.MinOnline, o.MaxOnline, o.MinOffline, o.MaxOffline, o.SumOnline, o.SumOffline, HZ) +
 		fmt.Sprintf("ste: %d stnmie: %d stnmoe: %d staf: %d", t.nErrs, t.nMBInErrs, t.nMBOut, t.nAllocErr)
 }
 
@@ -1251,7 +1257,7 @@ func (t *torture) statsLine() string {
 // printed by the driver, which adds the checks of its own.
 func (t *torture) cleanup(kt *tortureThread) {
 	c := kt.c
-	Enter(c, scfFrameCleanup)
+	xcall.Enter(c, scfFrameCleanup)
 	t.kthreadStop(c, t.onoffT)
 	t.scfdone = true
 	if t.nthreads == 0 {
@@ -1271,7 +1277,7 @@ func (t *torture) cleanup(kt *tortureThread) {
 }
 
 // run drives the machine from the module's load to its End line.
-func (t *torture) run(v *Validator, res *TortureResult) error {
+func (t *torture) run(v *xcall.Validator, res *Result) error {
 	k, m, p := t.k, t.k.M, &t.p
 	end := p.Duration
 	if p.ShutdownSecs > 0 && (end <= 0 || p.ShutdownSecs < end) {
@@ -1302,7 +1308,7 @@ func (t *torture) run(v *Validator, res *TortureResult) error {
 		if !stopping && (now >= end || t.o.stopAfter > 0 && t.invocations() >= t.o.stopAfter) {
 			stopping, stopAt = true, now
 			t.fullstop = true
-			cpu := k.online.Next(0)
+			cpu := k.CPUOnlineMask().Next(0)
 			t.rmmod = t.spawn(emu.KindTask, cpu, "rmmod", -1, t.cleanup)
 		}
 		if stopping && t.rmmod.done {
@@ -1476,14 +1482,14 @@ func scfSeconds(ns int64) string { return fmt.Sprintf("%d.%03d", ns/scfSecond, n
 // pushes that find cpu's queue empty (each is followed by an IPI to cpu)
 // and arms a drop in the interrupt controller on every every-th.
 type ipiDropper struct {
-	k          *Kernel
+	k          *xcall.Kernel
 	cpu, every int
 	n          int
 }
 
-// KernelEvent implements EventSink.
-func (d *ipiDropper) KernelEvent(e Event) {
-	if e.Kind != EvQueue || e.Dst != d.cpu || d.k.QueueDepth(d.cpu) != 1 {
+// KernelEvent implements xcall.EventSink.
+func (d *ipiDropper) KernelEvent(e xcall.Event) {
+	if e.Kind != xcall.EvQueue || e.Dst != d.cpu || d.k.QueueDepth(d.cpu) != 1 {
 		return
 	}
 	d.n++
@@ -1503,9 +1509,9 @@ func PerfTorture(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	p := DefaultTortureParams()
+	p := DefaultParams()
 	p.Duration = 0
-	res, err := RunTorture(spec, 0, p, nil, withStopAfter(int64(b.N)))
+	res, err := Run(spec, 0, p, nil, withStopAfter(int64(b.N)))
 	if err != nil {
 		b.Fatal(err)
 	}

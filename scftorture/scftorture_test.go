@@ -1,4 +1,4 @@
-package xcall
+package scftorture
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/xcallsh/xcallsh/machines"
+	"github.com/xcallsh/xcallsh/xcall"
 )
 
 // fakeClock advances one host second per reading, so that the final
@@ -21,17 +22,17 @@ func fakeClock() func() time.Time {
 	}
 }
 
-func runTorture(t *testing.T, machine string, seed uint64, p TortureParams, opts ...TortureOption) (*TortureResult, string) {
+func runTorture(t *testing.T, machine string, seed uint64, p Params, opts ...Option) (*Result, string) {
 	t.Helper()
 	spec, err := machines.Builtin(machine)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	opts = append([]TortureOption{WithClock(fakeClock())}, opts...)
-	res, err := RunTorture(spec, seed, p, &out, opts...)
+	opts = append([]Option{WithClock(fakeClock())}, opts...)
+	res, err := Run(spec, seed, p, &out, opts...)
 	if err != nil {
-		t.Fatalf("RunTorture: %v\n%s", err, out.String())
+		t.Fatalf("Run: %v\n%s", err, out.String())
 	}
 	return res, out.String()
 }
@@ -62,7 +63,7 @@ const defaultParmsTail = "verbose=0 holdoff=0 longwait=0 nthreads=%s onoff_holdo
 // TestTortureDefaults checks the init and end output of a run with the
 // module's defaults, line for line.
 func TestTortureDefaults(t *testing.T) {
-	p := DefaultTortureParams()
+	p := DefaultParams()
 	p.Duration = 50_000_000
 	res, log := runTorture(t, "x86-4", 0, p)
 	lines := tortureLines(log)
@@ -115,7 +116,7 @@ var statsRE = regexp.MustCompile(`^scftorture:  (!!! )?scf_invoked_count (ver|VE
 
 // TestTortureHotplug runs the default mix on x86-4 with CPU hotplug.
 func TestTortureHotplug(t *testing.T) {
-	p := DefaultTortureParams()
+	p := DefaultParams()
 	p.Duration = 600_000_000
 	p.OnoffInterval = 15 * Jiffy
 	p.StatInterval = 200_000_000
@@ -163,7 +164,7 @@ func TestTortureHotplug(t *testing.T) {
 
 // TestTortureDeterministic runs the same seed twice: same log, byte for byte.
 func TestTortureDeterministic(t *testing.T) {
-	p := DefaultTortureParams()
+	p := DefaultParams()
 	p.Duration = 150_000_000
 	p.OnoffInterval = 7 * Jiffy
 	p.StatInterval = 50_000_000
@@ -183,7 +184,7 @@ func TestTortureDeterministic(t *testing.T) {
 
 // TestTortureArm64 runs hotplug on arm64, where CPU 0 can go offline too.
 func TestTortureArm64(t *testing.T) {
-	p := DefaultTortureParams()
+	p := DefaultParams()
 	p.Duration = 200_000_000
 	p.OnoffInterval = 5 * Jiffy
 	p.UseCPUsReadLock = true
@@ -200,12 +201,12 @@ func TestTortureArm64(t *testing.T) {
 // so the test tries a few seeds; without stutter pauses about half of
 // 200 ms runs hit it. The seed that fails succeeds with the fix.
 func TestTortureDyingFlushOff(t *testing.T) {
-	p := DefaultTortureParams()
+	p := DefaultParams()
 	p.Duration = 200_000_000
 	p.OnoffInterval = 5 * Jiffy
 	p.Stutter = 0
 	for seed := uint64(0); seed < 10; seed++ {
-		res, log := runTorture(t, "x86-4", seed, p, WithFix(FixDyingFlush, false))
+		res, log := runTorture(t, "x86-4", seed, p, WithFix(xcall.FixDyingFlush, false))
 		if res.Verdict == "SUCCESS" {
 			continue
 		}
@@ -227,9 +228,9 @@ func TestTortureDyingFlushOff(t *testing.T) {
 // With CSD-lock debugging the report re-sends the IPI and rescues the run,
 // unless csd_resend_ipi is off.
 func TestTortureIPIDrop(t *testing.T) {
-	p := DefaultTortureParams()
+	p := DefaultParams()
 	p.Duration = 100_000_000
-	debug := WithKernel(func(k *Kernel) error { k.CSDLockDebug = true; return nil })
+	debug := WithKernel(func(k *xcall.Kernel) error { k.CSDLockDebug = true; return nil })
 
 	res, log := runTorture(t, "x86-4", 0, p, WithIPIDrop(2, 500), WithStallTimeout(2*scfSecond))
 	if res.Verdict != "FAILURE" || len(res.Stalls) == 0 || res.IPIsDropped == 0 {
@@ -246,7 +247,7 @@ func TestTortureIPIDrop(t *testing.T) {
 		t.Fatalf("re-send did not rescue: %q, %d reports:\n%s", res.Verdict, res.CSDReports, log)
 	}
 
-	res, log = runTorture(t, "x86-4", 0, p, WithIPIDrop(2, 500), debug, WithFix(FixCSDResendIPI, false), WithStallTimeout(8*scfSecond))
+	res, log = runTorture(t, "x86-4", 0, p, WithIPIDrop(2, 500), debug, WithFix(xcall.FixCSDResendIPI, false), WithStallTimeout(8*scfSecond))
 	if res.Verdict != "FAILURE" || res.CSDReports == 0 || len(res.Stalls) == 0 {
 		t.Fatalf("verdict %q, %d reports, stalls %q:\n%s", res.Verdict, res.CSDReports, res.Stalls, log)
 	}
@@ -254,12 +255,12 @@ func TestTortureIPIDrop(t *testing.T) {
 
 // TestTortureZeroWeights: the module refuses to load.
 func TestTortureZeroWeights(t *testing.T) {
-	p := DefaultTortureParams()
+	p := DefaultParams()
 	p.WeightResched, p.WeightSingle, p.WeightSingleRPC, p.WeightSingleWait = 0, 0, 0, 0
 	p.WeightMany, p.WeightManyWait, p.WeightAll, p.WeightAllWait = 0, 0, 0, 0
 	spec, _ := machines.Builtin("x86-4")
 	var out bytes.Buffer
-	res, err := RunTorture(spec, 0, p, &out, WithClock(fakeClock()))
+	res, err := Run(spec, 0, p, &out, WithClock(fakeClock()))
 	if !errors.Is(err, ErrZeroWeights) {
 		t.Fatalf("err = %v, want ErrZeroWeights", err)
 	}
@@ -274,7 +275,7 @@ func TestTortureZeroWeights(t *testing.T) {
 
 // TestTortureWeights: explicit weights leave the others at 0.
 func TestTortureWeights(t *testing.T) {
-	p := DefaultTortureParams()
+	p := DefaultParams()
 	p.Duration = 20_000_000
 	p.WeightSingleWait, p.WeightAll = 3, 1
 	res, log := runTorture(t, "x86-4", 0, p)
