@@ -46,7 +46,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/xcallsh/xcallsh/emu"
@@ -257,8 +256,10 @@ func WithKernel(setup func(k *xcall.Kernel) error) Option {
 	return func(o *options) { o.setup = setup }
 }
 
-// withStopAfter ends the test once n handler invocations ran (benchmarks).
-func withStopAfter(n int64) Option {
+// WithStopAfter ends the test once n handler invocations ran, at the
+// driver's next look (every 50 µs of virtual time): the benchmarks' op
+// count. With it, Params.Duration may be 0.
+func WithStopAfter(n int64) Option {
 	return func(o *options) { o.stopAfter = n }
 }
 
@@ -1496,28 +1497,4 @@ func (d *ipiDropper) KernelEvent(e xcall.Event) {
 	if d.n%d.every == 0 {
 		d.k.Faults.Drop(d.cpu, 1)
 	}
-}
-
-// PerfTorture is BenchmarkTorture's body (shared with `xcallsh bench`, as
-// the bodies in perf.go are): one op = one scftorture handler invocation on
-// x86-4 with the default mix and the module's defaults, no hotplug. The
-// torture runs until b.N handlers ran; it reports invocations per host
-// second and the virtual time per invocation.
-func PerfTorture(b *testing.B) {
-	b.ReportAllocs()
-	spec, err := machines.Builtin("x86-4")
-	if err != nil {
-		b.Fatal(err)
-	}
-	p := DefaultParams()
-	p.Duration = 0
-	res, err := Run(spec, 0, p, nil, withStopAfter(int64(b.N)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if res.Verdict != "SUCCESS" {
-		b.Fatalf("verdict %q", res.Verdict)
-	}
-	b.ReportMetric(float64(res.Invocations)/b.Elapsed().Seconds(), "invocations/s")
-	b.ReportMetric(float64(res.VirtualTime)/float64(res.Invocations), "virtual-ns/invocation")
 }

@@ -292,7 +292,3 @@ func TestTortureWeights(t *testing.T) {
 		t.Errorf("stats %+v", s)
 	}
 }
-
-// BenchmarkTorture: one op = one scftorture handler invocation on x86-4
-// with the default mix (the body is PerfTorture).
-func BenchmarkTorture(b *testing.B) { PerfTorture(b) }

@@ -1,24 +1,42 @@
-package xcall
+package xcall_test
 
-import "testing"
+import (
+	"testing"
 
-// The benchmarks of docs/performance.md, by name; the bodies are in perf.go so that
-// `xcallsh bench` runs the same code.
+	"github.com/xcallsh/xcallsh/internal/bench"
+)
 
-func BenchmarkCallSingleSync(b *testing.B) { PerfCallSingleSync(b) }
+// The benchmarks of docs/performance.md, by name; the bodies are in
+// internal/bench so that `xcallsh bench` runs the same code.
+
+// run runs body under b, counting allocations.
+func run(b *testing.B, body bench.Body) {
+	b.ReportAllocs()
+	if err := body(b.N, b); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func BenchmarkCallSingleSync(b *testing.B) { run(b, bench.CallSingleSync) }
 
 func BenchmarkBroadcast(b *testing.B) {
-	for _, n := range BroadcastSizes {
-		b.Run(sizeName(n), PerfBroadcast(n))
+	for _, n := range bench.BroadcastSizes {
+		b.Run(bench.SizeName(n), func(b *testing.B) { run(b, bench.Broadcast(n)) })
 	}
 }
 
-func BenchmarkStall(b *testing.B) { PerfStall(b) }
+func BenchmarkStall(b *testing.B) { run(b, bench.Stall) }
 
 func BenchmarkBoot(b *testing.B) {
-	for _, n := range BootSizes {
-		b.Run(sizeName(n), PerfBoot(n))
+	for _, n := range bench.BootSizes {
+		b.Run(bench.SizeName(n), func(b *testing.B) { run(b, bench.Boot(n)) })
 	}
 }
 
-func BenchmarkChannelRoundTrip(b *testing.B) { PerfChannelRoundTrip(b) }
+// BenchmarkChannelRoundTrip is the yardstick the ratios of `xcallsh bench`
+// divide by (no allocations to count).
+func BenchmarkChannelRoundTrip(b *testing.B) {
+	if err := bench.ChannelRoundTrip(b.N, b); err != nil {
+		b.Fatal(err)
+	}
+}

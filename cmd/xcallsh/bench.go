@@ -5,23 +5,18 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"testing"
 	"time"
 
-	"github.com/xcallsh/xcallsh/luabind"
-	"github.com/xcallsh/xcallsh/scftorture"
-	"github.com/xcallsh/xcallsh/xcall"
+	"github.com/xcallsh/xcallsh/internal/bench"
 )
 
 // benchRow is one line of `xcallsh bench`: a benchmark and its goal.
 type benchRow struct {
 	name string
-	fn   func(b *testing.B)
+	fn   bench.Body
 	// show renders the result against the goal of docs/performance.md.
-	show func(r testing.BenchmarkResult, chanRT float64) string
+	show func(r bench.Result, chanRT float64) string
 }
-
-func perOp(r testing.BenchmarkResult) float64 { return float64(r.T.Nanoseconds()) / float64(r.N) }
 
 func cmdBench(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
@@ -48,71 +43,67 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "xcallsh bench: --benchtime %v is out of range 1ns to 1m0s\n", d)
 		return exitBadArgs
 	}
-	testing.Init()
-	flag.Set("test.benchtime", d.String())
 
 	rows := []benchRow{
-		{"CallSingleSync", xcall.PerfCallSingleSync, func(r testing.BenchmarkResult, rt float64) string {
-			return fmt.Sprintf("<= 250 ns and <= 1 channel RT: %.2f RT", perOp(r)/rt)
+		{"CallSingleSync", bench.CallSingleSync, func(r bench.Result, rt float64) string {
+			return fmt.Sprintf("<= 250 ns and <= 1 channel RT: %.2f RT", r.NsPerOp()/rt)
 		}},
-		{"LuaCallSingleSync", luabind.PerfLuaCallSingleSync, func(r testing.BenchmarkResult, rt float64) string {
-			return fmt.Sprintf("<= 4 channel RT: %.2f RT", perOp(r)/rt)
+		{"LuaCallSingleSync", bench.LuaCallSingleSync, func(r bench.Result, rt float64) string {
+			return fmt.Sprintf("<= 4 channel RT: %.2f RT", r.NsPerOp()/rt)
 		}},
 	}
 	var perTarget64 float64
-	for _, n := range xcall.BroadcastSizes {
-		n := n
-		rows = append(rows, benchRow{fmt.Sprintf("Broadcast/cpus=%d", n), xcall.PerfBroadcast(n), func(r testing.BenchmarkResult, _ float64) string {
-			pt := perOp(r) / float64(n-1)
-			if n == xcall.BroadcastSizes[0] {
+	for _, n := range bench.BroadcastSizes {
+		rows = append(rows, benchRow{fmt.Sprintf("Broadcast/cpus=%d", n), bench.Broadcast(n), func(r bench.Result, _ float64) string {
+			pt := r.NsPerOp() / float64(n-1)
+			if n == bench.BroadcastSizes[0] {
 				perTarget64 = pt
 				return fmt.Sprintf("<= 60 ns/target: %.0f ns/target", pt)
 			}
 			return fmt.Sprintf("<= 60 ns/target, <= 1.3x cpus=64: %.0f ns/target, %.2fx", pt, pt/perTarget64)
 		}})
 	}
-	rows = append(rows, benchRow{"Stall", xcall.PerfStall, func(r testing.BenchmarkResult, _ float64) string {
-		return fmt.Sprintf("<= 20 us: %.1f us", perOp(r)/1e3)
+	rows = append(rows, benchRow{"Stall", bench.Stall, func(r bench.Result, _ float64) string {
+		return fmt.Sprintf("<= 20 us: %.1f us", r.NsPerOp()/1e3)
 	}})
-	for _, n := range xcall.BootSizes {
-		n := n
-		rows = append(rows, benchRow{fmt.Sprintf("Boot/cpus=%d", n), xcall.PerfBoot(n), func(r testing.BenchmarkResult, _ float64) string {
+	for _, n := range bench.BootSizes {
+		rows = append(rows, benchRow{fmt.Sprintf("Boot/cpus=%d", n), bench.Boot(n), func(r bench.Result, _ float64) string {
 			if n != 8192 {
 				return ""
 			}
-			return fmt.Sprintf("< 5 ms and < 16 MiB: %.2f ms, %.1f MiB", perOp(r)/1e6, float64(r.AllocedBytesPerOp())/(1<<20))
+			return fmt.Sprintf("< 5 ms and < 16 MiB: %.2f ms, %.1f MiB", r.NsPerOp()/1e6, float64(r.BytesPerOp())/(1<<20))
 		}})
 	}
-	rows = append(rows, benchRow{"Torture", scftorture.PerfTorture, func(r testing.BenchmarkResult, _ float64) string {
-		return fmt.Sprintf(">= 3M handler invocations per host second: %.2fM", 1e3/perOp(r))
+	rows = append(rows, benchRow{"Torture", bench.Torture, func(r bench.Result, _ float64) string {
+		return fmt.Sprintf(">= 3M handler invocations per host second: %.2fM", 1e3/r.NsPerOp())
 	}})
 	// Host noise only ever adds time, so the fastest of a few runs is the
 	// steadiest estimate of what the code costs; the channel round trip
 	// the ratios divide by is measured the same way. The runs go in
 	// rounds, every benchmark once a round, so that a noisy second slows
 	// one run of a few benchmarks, not every run of one.
-	fns := []func(b *testing.B){xcall.PerfChannelRoundTrip}
+	fns := []bench.Body{bench.ChannelRoundTrip}
 	for _, row := range rows {
 		fns = append(fns, row.fn)
 	}
-	best := make([]testing.BenchmarkResult, len(fns))
+	best := make([]bench.Result, len(fns))
 	failed := make([]bool, len(fns))
 	for i := 0; i < count; i++ {
 		for j, fn := range fns {
 			if failed[j] {
 				continue
 			}
-			r := testing.Benchmark(fn)
-			if r.N == 0 {
+			r, err := bench.Measure(fn, d)
+			if err != nil {
 				failed[j] = true
 				continue
 			}
-			if best[j].N == 0 || perOp(r) < perOp(best[j]) {
+			if best[j].N == 0 || r.NsPerOp() < best[j].NsPerOp() {
 				best[j] = r
 			}
 		}
 	}
-	chanRT := perOp(best[0])
+	chanRT := best[0].NsPerOp()
 	fmt.Fprintf(stdout, "xcallsh bench: %s/%s, %d CPUs, Go %s; fastest of %d runs of %s each, in rounds; channel round trip %.0f ns\n\n",
 		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), count, d, chanRT)
 	fmt.Fprintf(stdout, "%-28s %14s %12s   %s\n", "benchmark", "host time", "allocs/op", "goal")
@@ -122,7 +113,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "%-28s %14s\n", row.name, "failed")
 			continue
 		}
-		fmt.Fprintf(stdout, "%-28s %11.0f ns %12d   %s\n", row.name, perOp(r), r.AllocsPerOp(), row.show(r, chanRT))
+		fmt.Fprintf(stdout, "%-28s %11.0f ns %12d   %s\n", row.name, r.NsPerOp(), r.AllocsPerOp(), row.show(r, chanRT))
 	}
 	return exitOK
 }

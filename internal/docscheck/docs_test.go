@@ -324,10 +324,17 @@ var layer = map[string]int{
 	"xcall":                  2,
 	"luabind":                3,
 	"scftorture":             3,
+	"internal/bench":         4,
 }
 
+// noHostClock are the packages that must not read the host clock
+// (ARCHITECTURE.md's determinism rules): they may not import package time.
+var noHostClock = map[string]bool{"emu": true, "irqchip": true, "xcall": true}
+
 // TestImportRules fails when a package imports one at its own layer or
-// above, or a package of the module the layers do not place.
+// above, or a package of the module the layers do not place; when code
+// that ships imports package testing; or when a package of noHostClock
+// imports package time.
 func TestImportRules(t *testing.T) {
 	root, _ := repo(t)
 	const module = "github.com/xcallsh/xcallsh/"
@@ -351,11 +358,17 @@ func TestImportRules(t *testing.T) {
 			}
 			for _, imp := range f.Imports {
 				ip, _ := strconv.Unquote(imp.Path.Value)
+				rel, _ := filepath.Rel(root, p)
+				switch {
+				case ip == "testing":
+					t.Errorf("%s imports testing: test code belongs in _test.go files", filepath.ToSlash(rel))
+				case ip == "time" && noHostClock[pkg]:
+					t.Errorf("%s imports time: %s reads no host clock", filepath.ToSlash(rel), pkg)
+				}
 				dep, ok := strings.CutPrefix(ip, module)
 				if !ok {
 					continue
 				}
-				rel, _ := filepath.Rel(root, p)
 				l, known := layer[dep]
 				switch {
 				case !known:

@@ -1,0 +1,196 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/xcallsh/xcallsh/emu"
+	"github.com/xcallsh/xcallsh/luabind"
+	"github.com/xcallsh/xcallsh/machines"
+	"github.com/xcallsh/xcallsh/scftorture"
+	"github.com/xcallsh/xcallsh/xcall"
+)
+
+// The benchmarks of docs/performance.md, by name. Setup (booting) is
+// outside the timing where a body says so.
+
+// BroadcastSizes are the machine sizes of BenchmarkBroadcast.
+var BroadcastSizes = []int{64, 512, 4096, 8192}
+
+// BootSizes are the machine sizes of BenchmarkBoot.
+var BootSizes = []int{4, 64, 512, 8192}
+
+// SizeName names the sub-benchmark of a machine of n CPUs ("cpus=64").
+func SizeName(n int) string { return fmt.Sprintf("cpus=%d", n) }
+
+// runTask boots spec, runs body as a task on CPU 0 until it returns, and
+// times only that (the register-write log is off).
+func runTask(h Harness, spec *machines.Spec, body func(k *xcall.Kernel, c *emu.Context)) error {
+	k, err := xcall.Boot(spec, 0)
+	if err != nil {
+		return err
+	}
+	defer k.Close()
+	k.RecordWrites = false
+	done := false
+	k.M.Spawn(0, "bench", func(c *emu.Context) {
+		body(k, c)
+		done = true
+	})
+	h.ResetTimer()
+	defer h.StopTimer()
+	for !done {
+		next, ok := k.M.NextEventTime()
+		if !ok {
+			return errors.New("the machine ran out of events")
+		}
+		k.M.RunUntil(next + 1e9)
+	}
+	return nil
+}
+
+// nop is the Go callback of the benchmarks.
+var nop = &xcall.Func{Name: "nop", Fn: func(*emu.Context, any) error { return nil }, NoWait: xcall.NeverWaits}
+
+// CallSingleSync: one op = one smp_call_function_single(wait=1) from CPU 0
+// to CPU 1 of x86-4, Go callback, otherwise idle machine.
+func CallSingleSync(n int, h Harness) error {
+	spec, err := machines.Builtin("x86-4")
+	if err != nil {
+		return err
+	}
+	return runTask(h, spec, func(k *xcall.Kernel, c *emu.Context) {
+		for range n {
+			k.SmpCallFunctionSingle(c, 1, nop, nil, true)
+		}
+	})
+}
+
+// Broadcast returns the benchmark of one smp_call_function(wait=1) from
+// CPU 0 on an x2APIC-cluster machine of cpus CPUs; it reports ns/target.
+func Broadcast(cpus int) Body {
+	return func(n int, h Harness) error {
+		spec := machines.Synthetic(machines.ArchX86, "x2apic", "cluster", cpus, 0)
+		err := runTask(h, spec, func(k *xcall.Kernel, c *emu.Context) {
+			for range n {
+				k.SmpCallFunction(c, nop, nil, true)
+			}
+		})
+		h.ReportMetric(float64(h.Elapsed().Nanoseconds())/float64(n)/float64(cpus-1), "ns/target")
+		return err
+	}
+}
+
+// Stall: one op = a 60 s irq-off stall of one CPU with a synchronous
+// caller waiting on it, csdlock_debug on, the default timeout. The op
+// includes booting and closing the 4-CPU machine (a few microseconds):
+// stopping the timer around them would cost more than they do.
+func Stall(n int, h Harness) error {
+	spec, err := machines.Builtin("x86-4")
+	if err != nil {
+		return err
+	}
+	for range n {
+		k, err := xcall.Boot(spec, 0)
+		if err != nil {
+			return err
+		}
+		k.CSDLockDebug = true
+		k.RecordWrites = false
+		k.M.Spawn(1, "stall", func(c *emu.Context) {
+			saved := k.LocalIRQSave(c)
+			c.Delay(60e9, "stall")
+			k.LocalIRQRestore(c, saved)
+		})
+		k.M.Spawn(0, "caller", func(c *emu.Context) {
+			k.SmpCallFunctionSingle(c, 1, xcall.DoNothing, nil, true)
+		})
+		k.M.RunUntil(61e9)
+		if k.Stats.Reports == 0 {
+			k.Close()
+			return errors.New("no report")
+		}
+		k.Close()
+	}
+	return nil
+}
+
+// Boot returns the benchmark of booting a machine of cpus CPUs.
+func Boot(cpus int) Body {
+	return func(n int, h Harness) error {
+		spec := machines.Synthetic(machines.ArchX86, "x2apic", "cluster", cpus, 0)
+		for range n {
+			k, err := xcall.Boot(spec, 0)
+			if err != nil {
+				return err
+			}
+			k.Close()
+		}
+		return nil
+	}
+}
+
+// ChannelRoundTrip is the yardstick: one round trip of an unbuffered
+// channel between two goroutines.
+func ChannelRoundTrip(n int, h Harness) error {
+	ping, pong := make(chan int), make(chan int)
+	go func() {
+		for v := range ping {
+			pong <- v
+		}
+		close(pong)
+	}()
+	for i := range n {
+		ping <- i
+		<-pong
+	}
+	close(ping)
+	return nil
+}
+
+// LuaCallSingleSync: one op = one smp_call_function_single(wait=1) from
+// CPU 0 to CPU 1 of x86-4, driven from a Lua task with a Lua callback.
+func LuaCallSingleSync(n int, h Harness) error {
+	s, err := luabind.New(luabind.Options{})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	s.K.RecordWrites = false
+	s.L.SetGlobal("N", lua.LNumber(n))
+	h.ResetTimer()
+	_, err = s.Exec("bench.lua", `
+local function nop() end
+local t = spawn(0, function()
+  for i = 1, N do smp_call_function_single(1, nop, nil, 1) end
+end)
+while not t:done() do run(s(1)) end
+`)
+	h.StopTimer()
+	return err
+}
+
+// Torture: one op = one scftorture handler invocation on x86-4 with the
+// default mix and the module's defaults, no hotplug. The torture runs
+// until n handlers ran; it reports invocations per host second and the
+// virtual time per invocation.
+func Torture(n int, h Harness) error {
+	spec, err := machines.Builtin("x86-4")
+	if err != nil {
+		return err
+	}
+	p := scftorture.DefaultParams()
+	p.Duration = 0
+	res, err := scftorture.Run(spec, 0, p, nil, scftorture.WithStopAfter(int64(n)))
+	if err != nil {
+		return err
+	}
+	if res.Verdict != "SUCCESS" {
+		return fmt.Errorf("verdict %q", res.Verdict)
+	}
+	h.ReportMetric(float64(res.Invocations)/h.Elapsed().Seconds(), "invocations/s")
+	h.ReportMetric(float64(res.VirtualTime)/float64(res.Invocations), "virtual-ns/invocation")
+	return nil
+}
