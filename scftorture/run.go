@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/xcallsh/xcallsh/emu"
 	"github.com/xcallsh/xcallsh/machines"
@@ -53,9 +52,8 @@ type Result struct {
 	CSDReports      int      // "non-responsive CSD lock" reports (not a failure by themselves)
 	IPIsDropped     int      // IPIs lost by WithIPIDrop
 
-	VirtualTime int64         // virtual ns at the End line
-	HostTime    time.Duration // measured with the clock of WithClock
-	Hash        uint64        // emu's hash of the executed event order
+	VirtualTime int64  // virtual ns at the End line
+	Hash        uint64 // emu's hash of the executed event order
 }
 
 // Failed reports whether the verdict is anything but SUCCESS.
@@ -65,7 +63,6 @@ func (r *Result) Failed() bool { return r.Verdict != "SUCCESS" }
 type Option func(*options)
 
 type options struct {
-	clock        func() time.Time
 	stallTimeout int64
 	fixes        []fixSetting
 	drops        []ipiDrop
@@ -79,13 +76,6 @@ type fixSetting struct {
 }
 
 type ipiDrop struct{ cpu, every int }
-
-// WithClock sets the host clock read for the final report line (default
-// time.Now). It is read twice, at the start and at the end; the emulation
-// itself never reads it.
-func WithClock(now func() time.Time) Option {
-	return func(o *options) { o.clock = now }
-}
 
 // WithStallTimeout sets how long an invocation or the cleanup may make no
 // progress, in virtual ns, before the test fails (default
@@ -122,14 +112,14 @@ func WithStopAfter(n int64) Option {
 // Run boots spec with seed, loads scftorture with parameters p, lets
 // it run for p.Duration (or p.ShutdownSecs) of virtual time, unloads it and
 // returns what it found. Every kernel log line is also written to log (if
-// not nil) as dmesg prints it, and after the verdict one line of our own:
-// the virtual time covered and the handler invocations per host second.
+// not nil) as dmesg prints it. It reads no host clock: how fast a run went
+// is its caller's business (xcallsh torture prints it).
 //
 // A FAILURE is a result, not an error. The error is for runs that could not
 // happen: a machine that does not boot, an unknown fix, parameters the
 // module refuses (ErrZeroWeights), no end time, or an Interrupt.
 func Run(spec *machines.Spec, seed uint64, p Params, log io.Writer, opts ...Option) (*Result, error) {
-	o := options{clock: time.Now, stallTimeout: DefaultStallTimeout}
+	o := options{stallTimeout: DefaultStallTimeout}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -139,7 +129,6 @@ func Run(spec *machines.Spec, seed uint64, p Params, log io.Writer, opts ...Opti
 	if o.stallTimeout <= 0 {
 		o.stallTimeout = DefaultStallTimeout
 	}
-	hostStart := o.clock()
 	k, err := xcall.Boot(spec, seed)
 	if err != nil {
 		return nil, fmt.Errorf("torture: %w", err)
@@ -186,21 +175,7 @@ func Run(spec *machines.Spec, seed uint64, p Params, log io.Writer, opts ...Opti
 	}
 	t.fill(res)
 	t.flush()
-	res.HostTime = o.clock().Sub(hostStart)
-	if initErr == nil {
-		fmt.Fprintln(log, t.summary(res))
-	}
 	return res, initErr
-}
-
-// summary is our line after the verdict.
-func (t *torture) summary(r *Result) string {
-	rate := "n/a"
-	if h := r.HostTime.Seconds(); h > 0 {
-		rate = fmt.Sprintf("%.0f", float64(r.Invocations)/h)
-	}
-	return fmt.Sprintf("xcallsh torture: %d.%09d s virtual, %d handler invocations in %.3f s host: %s invocations per host second",
-		r.VirtualTime/scfSecond, r.VirtualTime%scfSecond, r.Invocations, r.HostTime.Seconds(), rate)
 }
 
 // fill copies the counters into r.

@@ -170,7 +170,11 @@ func cmdTorture(args []string, stdout, stderr io.Writer) int {
 		opts = append(opts, scftorture.WithStallTimeout(int64(stall)))
 	}
 	out := &errWriter{w: stdout}
+	start := time.Now()
 	res, err := scftorture.Run(spec, seed, p, out, opts...)
+	if err == nil {
+		fmt.Fprintln(out, speedLine(res, time.Since(start)))
+	}
 	if out.err != nil {
 		fmt.Fprintf(stderr, "xcallsh torture: writing the output: %v\n", out.err)
 		return exitFailed
@@ -186,6 +190,17 @@ func cmdTorture(args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	return exitOK
+}
+
+// speedLine is the line after the module's output: the virtual time the
+// run covered and how fast the host went through it.
+func speedLine(r *scftorture.Result, host time.Duration) string {
+	rate := "n/a"
+	if h := host.Seconds(); h > 0 {
+		rate = fmt.Sprintf("%.0f", float64(r.Invocations)/h)
+	}
+	return fmt.Sprintf("xcallsh torture: %d.%09d s virtual, %d handler invocations in %.3f s host: %s invocations per host second",
+		r.VirtualTime/1e9, r.VirtualTime%1e9, r.Invocations, host.Seconds(), rate)
 }
 
 // errWriter passes writes through and keeps the first error (the writer

@@ -5,6 +5,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/xcallsh/xcallsh/scftorture"
 )
 
 func TestTortureCLI(t *testing.T) {
@@ -28,5 +31,17 @@ func TestTortureCLI(t *testing.T) {
 		if st := mainArgs(args, nil, &out, &errb); st != exitBadArgs {
 			t.Errorf("%v: exit %d, want 2", args, st)
 		}
+	}
+}
+
+// The speed line: virtual time to the nanosecond, host time to the
+// millisecond, the rate rounded; "n/a" if the host took no time at all.
+func TestTortureSpeedLine(t *testing.T) {
+	r := &scftorture.Result{VirtualTime: 1_000_402_771, Invocations: 1509810}
+	if got, want := speedLine(r, 2010*time.Millisecond), "xcallsh torture: 1.000402771 s virtual, 1509810 handler invocations in 2.010 s host: 751149 invocations per host second"; got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	if got := speedLine(r, 0); !strings.HasSuffix(got, "in 0.000 s host: n/a invocations per host second") {
+		t.Errorf("no host time: %q", got)
 	}
 }

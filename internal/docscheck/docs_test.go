@@ -329,7 +329,7 @@ var layer = map[string]int{
 
 // noHostClock are the packages that must not read the host clock
 // (ARCHITECTURE.md's determinism rules): they may not import package time.
-var noHostClock = map[string]bool{"emu": true, "irqchip": true, "xcall": true}
+var noHostClock = map[string]bool{"emu": true, "irqchip": true, "xcall": true, "scftorture": true}
 
 // TestImportRules fails when a package imports one at its own layer or
 // above, or a package of the module the layers do not place; when code
