@@ -6,6 +6,11 @@ package emu
 // (runStackless), and retiring a context (beginTail for a handler's exit
 // cost, finish).
 
+// startHandler enters the handler of vector (-1: the NMI) on cpu: a
+// handler context, recycled if one is free, goes on top of the CPU's
+// stack with interrupts off. It returns the handler, ready to run its
+// body, or nil while its entry cost (Config.IRQEntry) is still to be
+// spent: a wake-up then starts the body.
 func (m *Machine) startHandler(cpu *CPU, vector int) *Context {
 	kind := KindIRQ
 	if vector < 0 {
@@ -37,7 +42,7 @@ func (m *Machine) startHandler(cpu *CPU, vector int) *Context {
 		e := event{t: m.now + m.irqEntry, kind: evWake, ctx: h, gen: h.gen}
 		m.number(&e)
 		if !m.runInPlace(h, &e) {
-			h.state, h.busy, h.ready = ctxWaiting, true, false
+			h.state, h.busy, h.ready, h.waitKind = ctxWaiting, true, false, WaitDelay
 			h.Wait = WaitInfo{What: "enters an interrupt", Owner: -1}
 			m.q.push(&e)
 			return nil
@@ -64,7 +69,7 @@ func (m *Machine) beginTail(c *Context) {
 		m.finish(c) // the next event was the end of the exit
 		return
 	}
-	c.state, c.busy, c.ready = ctxWaiting, true, false
+	c.state, c.busy, c.ready, c.waitKind = ctxWaiting, true, false, WaitDelay
 	c.Wait = WaitInfo{What: "returns from an interrupt", Owner: -1}
 	m.q.push(&e)
 }

@@ -52,8 +52,8 @@ func TestRecordReplay(t *testing.T) {
 }
 
 func TestPCTDeterministic(t *testing.T) {
-	a, _, _ := busy(3, SchedConfig{Strategy: "pct", Depth: 2, Steps: 200})
-	b, _, _ := busy(3, SchedConfig{Strategy: "pct", Depth: 2, Steps: 200})
+	a, _, _ := busy(3, SchedConfig{Strategy: StrategyPCT, Depth: 2, Steps: 200})
+	b, _, _ := busy(3, SchedConfig{Strategy: StrategyPCT, Depth: 2, Steps: 200})
 	c, _, _ := busy(0, SchedConfig{})
 	if a != b {
 		t.Fatal("pct with one seed differs between runs")
