@@ -6,10 +6,13 @@ package emu
 
 import "math/bits"
 
-// CPU is one emulated CPU's execution state. Fields are written only by the
-// contexts running on this CPU and by the driver on their behalf.
+// CPU is one emulated CPU's execution state. Its fields are written by the
+// contexts running on it, and on its behalf by the driver or a context of
+// another CPU (Spawn, Migrate, an interrupt raised): never concurrently,
+// since one context runs at a time.
 type CPU struct {
-	// What every event on the CPU looks at comes first, in 64 bytes.
+	// What every event on the CPU looks at comes first, up to pending, in
+	// 64 bytes (layout_test.go checks it).
 	IRQsOff bool // local interrupts disabled
 	// Parked CPUs (dead, offline) run nothing and take no interrupts;
 	// interrupts raised meanwhile stay pending.

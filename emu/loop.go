@@ -25,9 +25,7 @@ func (m *Machine) runInPlace(c *Context, e *event) bool {
 	if len(cpu.runq) > 0 && cpu.canPreemptNow(c, cpu.runq[0]) {
 		return false
 	}
-	m.now = e.t
-	m.executed++
-	m.order = mix(m.order, uint64(e.t)*0xbf58476d1ce4e5b9+e.seq)
+	m.execute(e)
 	return true
 }
 
@@ -150,6 +148,15 @@ func (m *Machine) catchParked(cpu **CPU) {
 	}
 }
 
+// execute moves the clock to e's time and counts e as executed, folding
+// its (time, seq) into the order hash: what every event does first,
+// popped (step) or executed in place (runInPlace).
+func (m *Machine) execute(e *event) {
+	m.now = e.t
+	m.executed++
+	m.order = mix(m.order, uint64(e.t)*0xbf58476d1ce4e5b9+e.seq)
+}
+
 // step executes the next event.
 func (m *Machine) step() {
 	var e event
@@ -157,12 +164,11 @@ func (m *Machine) step() {
 	if e.t < m.now {
 		panic(fmt.Sprintf("emu: time went backwards: event at %d, now %d", e.t, m.now))
 	}
-	m.now = e.t
-	m.executed++
-	m.order = mix(m.order, uint64(e.t)*0xbf58476d1ce4e5b9+e.seq)
+	m.execute(&e)
 	m.dispatch(&e)
 }
 
+// dispatch does what the popped event e stands for (eventKind).
 func (m *Machine) dispatch(e *event) {
 	switch e.kind {
 	case evWake:

@@ -55,10 +55,10 @@
 //   - handler.go: starting handlers, switching into contexts, handler
 //     bodies on the engine's stack, retiring contexts;
 //   - pool.go: the coroutines contexts run on, and Close;
-//   - context.go: Context, its waits and WaitQueue;
-//   - queue.go: the event queue; sched.go: scheduling decisions;
-//     stuck.go: stuck detection; log.go: printk; trace.go: tracepoints;
-//     shell_support.go: the shell's one hook.
+//   - context.go: Context, its waits (WaitKind) and WaitQueue;
+//   - queue.go: the event queue; sched.go: scheduling decisions
+//     (Strategy); stuck.go: stuck detection; log.go: printk;
+//     trace.go: tracepoints; shell_support.go: the shell's one hook.
 package emu
 
 import (
@@ -74,8 +74,9 @@ type Config struct {
 	// HighVectorFirst takes the highest pending vector first (x86 APIC
 	// priority); otherwise the lowest (GIC SGIs at equal priority).
 	HighVectorFirst bool
-	// IRQEntry is the time from taking an interrupt to the start of its
-	// handler's body (OnInterrupt), in ns.
+	// IRQEntry is the time from taking a maskable interrupt to the start
+	// of its handler's body (OnInterrupt), in ns. An NMI handler's body
+	// starts at once.
 	IRQEntry int64
 	// Sched chooses how scheduling decisions are made (sched.go).
 	Sched SchedConfig
@@ -102,7 +103,7 @@ type Machine struct {
 	workers      []*worker // every coroutine ever made (for Close)
 	nextPID      int
 	blocked      []*Context // contexts that slept without a deadline (for Stuck)
-	threads      []*Context // every thread spawned (pruned of finished ones by Migrate)
+	threads      []*Context // every thread spawned (finished ones pruned by spawn and Migrate)
 	handlers     []*Context // finished handler contexts, for reuse
 	handlerJobFn func(*Context)
 	funcs        map[uint64]func() // the functions of queued evFunc events, by sequence number

@@ -2,7 +2,7 @@ package emu
 
 // The coroutine pool: the workers contexts run on (iter.Pull), the
 // machine's idle ones, the process's spares shared by machines, and Close,
-// which hands idle workers on and unwinds busy ones.
+// which hands idle workers on and stops the others.
 
 import (
 	"iter"
@@ -108,20 +108,21 @@ func (m *Machine) Close() {
 	if len(m.workers) == 0 {
 		return
 	}
-	// Idle coroutines go to the process's spares (as many as fit); the
-	// others are in the middle of a job, which stop unwinds (errKilled),
-	// running the job's deferred code: outside the lock.
-	busy := m.workers[:0]
+	// Idle coroutines go to the process's spares (as many as fit). The
+	// others are stopped, outside the lock: an idle one just ends, one in
+	// the middle of a job unwinds it (errKilled), running the job's
+	// deferred code.
+	stop := m.workers[:0]
 	spare.Lock()
 	for _, w := range m.workers {
 		if w.idle && len(spare.w) < maxSpare {
 			spare.w = append(spare.w, w)
 		} else {
-			busy = append(busy, w)
+			stop = append(stop, w)
 		}
 	}
 	spare.Unlock()
-	for _, w := range busy {
+	for _, w := range stop {
 		w.stop()
 	}
 	m.workers, m.pool = nil, nil
