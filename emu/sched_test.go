@@ -62,3 +62,19 @@ func TestPCTDeterministic(t *testing.T) {
 		t.Log("pct seed 3 happened to match the canonical schedule")
 	}
 }
+
+// A strategy's name reads back as the strategy: reports and explore's
+// --strategy print and parse the same words.
+func TestStrategyNames(t *testing.T) {
+	for _, s := range []Strategy{StrategyRandom, StrategyPCT} {
+		if got, err := ParseStrategy(s.String()); err != nil || got != s {
+			t.Errorf("ParseStrategy(%q) = %v, %v", s.String(), got, err)
+		}
+	}
+	if got, err := ParseStrategy(""); err != nil || got != StrategyRandom {
+		t.Errorf(`ParseStrategy("") = %v, %v; want random`, got, err)
+	}
+	if _, err := ParseStrategy("fifo"); err == nil {
+		t.Error(`ParseStrategy("fifo") took an unknown name`)
+	}
+}
