@@ -1,5 +1,9 @@
 package emu
 
+// Contexts: the Context type and its kinds, spawning threads, the waits
+// kernel code makes (Delay, Spin, Sleep, Block, WaitForever, ..., typed
+// by WaitKind), a handler body's Spend and Continue, and WaitQueue.
+
 import (
 	"fmt"
 	"slices"
@@ -55,6 +59,63 @@ const (
 	ctxDone                     // its job returned
 )
 
+func (s ctxState) String() string {
+	switch s {
+	case ctxRunnable:
+		return "runnable"
+	case ctxRunning:
+		return "running"
+	case ctxWaiting:
+		return "waiting"
+	case ctxDone:
+		return "done"
+	}
+	return fmt.Sprintf("ctxState(%d)", uint8(s))
+}
+
+// WaitKind is the kind of wait a context is in: which call put it there,
+// and so whether it keeps its CPU (busy waits: the CPU spins or is in a
+// handler, interrupts are taken if enabled) or leaves it to other tasks.
+type WaitKind uint8
+
+// The kinds of wait.
+const (
+	WaitNone      WaitKind = iota // not waiting
+	WaitDelay                     // Delay, Spend, a handler's entry or exit cost: busy for a time
+	WaitSpin                      // Spin: busy until a WaitQueue is woken or a deadline
+	WaitSleep                     // Sleep: off the CPU for a time
+	WaitBlock                     // Block: off the CPU until a WaitQueue is woken
+	WaitForever                   // WaitForever: busy for good (a panicked CPU)
+	WaitPreempted                 // PreemptPoint: a higher-ranked kernel thread runs first
+	WaitYield                     // Yield, YieldNow: pending interrupts or due events run first
+)
+
+// keepsCPU reports whether a wait of kind k keeps the CPU (a busy wait).
+// A handler's waits keep it whatever their kind: it cannot leave its CPU.
+func (k WaitKind) keepsCPU() bool { return k != WaitSleep && k != WaitBlock }
+
+func (k WaitKind) String() string {
+	switch k {
+	case WaitNone:
+		return "none"
+	case WaitDelay:
+		return "delay"
+	case WaitSpin:
+		return "spin"
+	case WaitSleep:
+		return "sleep"
+	case WaitBlock:
+		return "block"
+	case WaitForever:
+		return "forever"
+	case WaitPreempted:
+		return "preempted"
+	case WaitYield:
+		return "yield"
+	}
+	return fmt.Sprintf("WaitKind(%d)", uint8(k))
+}
+
 // WaitInfo says what a waiting context waits for, for stuck reports.
 type WaitInfo struct {
 	What  string // "spins on csd", "sleeps in msleep"
@@ -66,10 +127,11 @@ type WaitInfo struct {
 // Its fields are written by its own code and by the driver while it is
 // suspended, never concurrently.
 type Context struct {
-	// The fields every event reads or writes come first, in one 64-byte
-	// line (a Context is a 192-byte allocation, so it starts on a line):
-	// a broadcast to 8192 CPUs keeps 8192 handlers in flight, and each of
-	// their events would otherwise fetch two or three lines from memory.
+	// The fields every event reads or writes come first, up to Wait, in
+	// one 64-byte line (a Context is a 192-byte allocation, so it starts
+	// on a line): a broadcast to 8192 CPUs keeps 8192 handlers in flight,
+	// and each of their events would otherwise fetch two or three lines
+	// from memory. layout_test.go checks both.
 	m            *Machine
 	w            *worker
 	job          func(*Context)
@@ -81,8 +143,9 @@ type Context struct {
 	ready        bool // wait over (or just started); run when on top
 	busy         bool // the current wait keeps the CPU
 	savedIRQsOff bool
-	gen          uint32 // wait generation; wake-ups for older waits are stale
-	vector       int32  // handlers: the vector taken (-1: NMI)
+	waitKind     WaitKind // the kind of the current wait (meaningful while waiting)
+	gen          uint32   // wait generation; wake-ups for older waits are stale
+	vector       int32    // handlers: the vector taken (-1: NMI)
 
 	Wait WaitInfo
 	// Frames is the kernel layer's call stack of this context, outermost
@@ -148,15 +211,25 @@ func (c *Context) Done() bool { return c.state == ctxDone }
 // Waiting reports whether c is suspended in a wait.
 func (c *Context) Waiting() bool { return c.state == ctxWaiting }
 
+// WaitKind is the kind of c's current wait, or WaitNone if c is not
+// waiting.
+func (c *Context) WaitKind() WaitKind {
+	if c.state != ctxWaiting {
+		return WaitNone
+	}
+	return c.waitKind
+}
+
 // Parent is the context c interrupted (handlers), or nil.
 func (c *Context) Parent() *Context { return c.parent }
 
 // cpu is the CPU c runs on.
 func (c *Context) cpu() *CPU { return &c.m.cpus[c.CPU] }
 
-// wait suspends c until a wake-up for this wait generation arrives (or
-// deadline, if >= 0). busy waits keep the CPU; others leave it.
-func (c *Context) wait(busy bool, deadline int64, info WaitInfo) {
+// wait suspends c in a wait of kind kind until a wake-up for this wait
+// generation arrives (or deadline, if >= 0). Busy waits keep the CPU;
+// others leave it.
+func (c *Context) wait(kind WaitKind, deadline int64, info WaitInfo) {
 	m := c.m
 	if m.closed {
 		panic(errKilled{})
@@ -165,9 +238,10 @@ func (c *Context) wait(busy bool, deadline int64, info WaitInfo) {
 		panic("emu: wait called outside the running context")
 	}
 	if c.w == nil {
-		c.waitStackless(deadline, info)
+		c.waitStackless(kind, deadline, info)
 		return
 	}
+	busy := kind.keepsCPU()
 	if c.Kind == KindIRQ || c.Kind == KindNMI {
 		busy = true // a handler cannot leave its CPU
 	}
@@ -185,6 +259,7 @@ func (c *Context) wait(busy bool, deadline int64, info WaitInfo) {
 	}
 	c.state = ctxWaiting
 	c.busy = busy
+	c.waitKind = kind
 	c.Wait = info
 	if !busy {
 		// Leave the CPU; a thread this one preempted continues.
@@ -205,9 +280,9 @@ func (c *Context) wait(busy bool, deadline int64, info WaitInfo) {
 // (Stackless). Waiting for good parks it: the body unwinds to the engine
 // (errParked) and the handler stays on its CPU. Any other wait cannot
 // return later on this stack, so it is a bug in the handler body.
-func (c *Context) waitStackless(deadline int64, info WaitInfo) {
+func (c *Context) waitStackless(kind WaitKind, deadline int64, info WaitInfo) {
 	if deadline < 0 && !c.ready {
-		c.state, c.busy, c.Wait = ctxWaiting, true, info
+		c.state, c.busy, c.waitKind, c.Wait = ctxWaiting, true, kind, info
 		panic(errParked{c.CPU})
 	}
 	panic(fmt.Sprintf("emu: a %s handler on CPU %d %s on the engine's stack: use Spend, or Continue first", c.Kind, c.CPU, info.What))
@@ -249,7 +324,7 @@ func (c *Context) Spend(d int64, what string, then func(*Context)) bool {
 		return true
 	}
 	m.q.push(&e)
-	c.state, c.busy, c.then = ctxWaiting, true, then
+	c.state, c.busy, c.waitKind, c.then = ctxWaiting, true, WaitDelay, then
 	c.Wait = WaitInfo{What: what, Owner: -1}
 	return false
 }
@@ -283,7 +358,7 @@ func (c *Context) Delay(d int64, what string) {
 	end := c.m.now + d
 	for c.m.now < end {
 		// A thread migrated off a dying CPU resumes early: wait out the rest.
-		c.wait(true, end, WaitInfo{What: what, Owner: -1})
+		c.wait(WaitDelay, end, WaitInfo{What: what, Owner: -1})
 	}
 }
 
@@ -297,7 +372,7 @@ func (c *Context) PreemptPoint() {
 	}
 	c.ready = true
 	c.busy = true
-	c.wait(true, -1, WaitInfo{What: "preempted", Owner: -1})
+	c.wait(WaitPreempted, -1, WaitInfo{What: "preempted", Owner: -1})
 }
 
 // ExitAfter, called by a handler body just before it returns, keeps the
@@ -314,7 +389,7 @@ func (c *Context) ExitAfter(d int64) {
 // YieldNow lets every event already due at this instant run first, then
 // continues (used after operator hooks, so what they started runs now).
 func (c *Context) YieldNow() {
-	c.wait(true, c.m.now, WaitInfo{What: "yields", Owner: -1})
+	c.wait(WaitYield, c.m.now, WaitInfo{What: "yields", Owner: -1})
 }
 
 // Spin keeps the CPU busy until q is woken or until deadline (if >= 0);
@@ -322,25 +397,25 @@ func (c *Context) YieldNow() {
 // enabled.
 func (c *Context) Spin(q *WaitQueue, deadline int64, info WaitInfo) {
 	q.add(c)
-	c.wait(true, deadline, info)
+	c.wait(WaitSpin, deadline, info)
 }
 
 // Sleep leaves the CPU for d ns (msleep): another task may run, or the CPU
 // idles and takes interrupts.
 func (c *Context) Sleep(d int64, what string) {
-	c.wait(false, c.m.now+d, WaitInfo{What: what, Owner: -1})
+	c.wait(WaitSleep, c.m.now+d, WaitInfo{What: what, Owner: -1})
 }
 
 // Block leaves the CPU until q is woken (wait_for_completion).
 func (c *Context) Block(q *WaitQueue, info WaitInfo) {
 	q.add(c)
 	c.m.noteBlocked(c)
-	c.wait(false, -1, info)
+	c.wait(WaitBlock, -1, info)
 }
 
 // WaitForever suspends c for good, keeping its CPU (a panicked CPU).
 func (c *Context) WaitForever(what string) {
-	c.wait(true, -1, WaitInfo{What: what, Owner: -1})
+	c.wait(WaitForever, -1, WaitInfo{What: what, Owner: -1})
 }
 
 // Yield lets the CPU take pending interrupts (after interrupts were
@@ -353,7 +428,7 @@ func (c *Context) Yield() {
 	c.gen++
 	c.ready = true
 	c.busy = true
-	c.wait(true, -1, WaitInfo{What: "interrupted", Owner: -1})
+	c.wait(WaitYield, -1, WaitInfo{What: "interrupted", Owner: -1})
 }
 
 // WaitQueue is a set of contexts waiting for one condition.

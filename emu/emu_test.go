@@ -137,3 +137,28 @@ func TestSleepFreesCPUAndSeedOrder(t *testing.T) {
 		t.Log("seed 7 happened to give the canonical order")
 	}
 }
+
+// Each wait reports its kind while it lasts, and WaitNone once over.
+func TestWaitKinds(t *testing.T) {
+	m := New(Config{CPUs: 2})
+	defer m.Close()
+	var q WaitQueue
+	sleeper := m.Spawn(0, "sleeper", func(c *Context) { c.Sleep(100, "msleep") })
+	blocker := m.Spawn(1, "blocker", func(c *Context) { c.Block(&q, WaitInfo{What: "waits", Owner: -1}) })
+	if err := m.RunUntil(50); err != nil {
+		t.Fatal(err)
+	}
+	if got := sleeper.WaitKind(); got != WaitSleep {
+		t.Errorf("sleeper waits in %v, want sleep", got)
+	}
+	if got := blocker.WaitKind(); got != WaitBlock {
+		t.Errorf("blocker waits in %v, want block", got)
+	}
+	q.Wake(m, 0)
+	if err := m.RunUntil(200); err != nil {
+		t.Fatal(err)
+	}
+	if sleeper.WaitKind() != WaitNone || blocker.WaitKind() != WaitNone || !sleeper.Done() || !blocker.Done() {
+		t.Errorf("after the waits: %v %v, done %v %v", sleeper.WaitKind(), blocker.WaitKind(), sleeper.Done(), blocker.Done())
+	}
+}

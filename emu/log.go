@@ -1,5 +1,7 @@
 package emu
 
+// The kernel log: Printk, the lines it keeps, and dmesg's time stamps.
+
 import (
 	"fmt"
 	"strings"

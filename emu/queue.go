@@ -1,5 +1,8 @@
 package emu
 
+// The event queue: events, their (time, tie, sequence) order, and the
+// run-based heap that pops them in that order.
+
 // eventKind says what an event does when it is popped.
 type eventKind uint8
 
@@ -7,7 +10,7 @@ const (
 	evWake  eventKind = iota // resume ctx if its wait generation still matches
 	evIRQ                    // an interrupt (arg = vector) becomes pending on cpu
 	evNMI                    // a non-maskable interrupt becomes pending on cpu
-	evFunc                   // call fn on the driver's stack (operator timers, rare)
+	evFunc                   // call the function At registered under seq (Machine.funcs), on the driver (operator timers, rare)
 	evCheck                  // re-examine cpu: take pending interrupts, resume a ready context
 	evExit                   // a handler's exit cost is over: pop it off its CPU
 )

@@ -1,6 +1,9 @@
 package emu
 
-import "math/rand/v2"
+import (
+	"fmt"
+	"math/rand/v2"
+)
 
 // Scheduling decisions.
 //
@@ -30,11 +33,46 @@ type Decision struct {
 // bounds the cost of the change points (d-1 of them, sorted).
 const MaxDepth = 64
 
+// Strategy is how a seed other than 0 draws decisions.
+type Strategy uint8
+
+// The strategies. Their names are what explore's --strategy and a
+// report's "strategy" line say.
+const (
+	// StrategyRandom draws every decision at random (the default).
+	StrategyRandom Strategy = iota
+	// StrategyPCT draws ties by PCT: random CPU priorities, of which
+	// Depth-1 are lowered at random points of the run.
+	StrategyPCT
+)
+
+func (s Strategy) String() string {
+	switch s {
+	case StrategyRandom:
+		return "random"
+	case StrategyPCT:
+		return "pct"
+	}
+	return fmt.Sprintf("Strategy(%d)", uint8(s))
+}
+
+// ParseStrategy is the strategy named name: "random" or "pct"; "" is
+// the default, random. Another name is an error, and StrategyRandom.
+func ParseStrategy(name string) (Strategy, error) {
+	switch name {
+	case "", "random":
+		return StrategyRandom, nil
+	case "pct":
+		return StrategyPCT, nil
+	}
+	return StrategyRandom, fmt.Errorf("unknown strategy %q (random or pct)", name)
+}
+
 // SchedConfig chooses how decisions are made.
 type SchedConfig struct {
-	// Strategy is "random" (the default) or "pct". Both are canonical for
-	// seed 0 unless Replay is set.
-	Strategy string
+	// Strategy is how decisions are drawn. Every strategy is canonical
+	// for seed 0 unless Replay is set.
+	Strategy Strategy
 	// Depth is PCT's bug depth d (default 3, at most MaxDepth): d-1
 	// priority change points.
 	Depth int
@@ -73,7 +111,7 @@ func newSched(cfg SchedConfig, seed uint64, cpus int) *sched {
 		return s
 	}
 	s.rng = rand.New(rand.NewPCG(seed^0x243f6a8885a308d3, seed))
-	if cfg.Strategy == "pct" {
+	if cfg.Strategy == StrategyPCT {
 		d, k := cfg.Depth, cfg.Steps
 		if d < 1 {
 			d = 3

@@ -52,13 +52,29 @@ func TestRecordReplay(t *testing.T) {
 }
 
 func TestPCTDeterministic(t *testing.T) {
-	a, _, _ := busy(3, SchedConfig{Strategy: "pct", Depth: 2, Steps: 200})
-	b, _, _ := busy(3, SchedConfig{Strategy: "pct", Depth: 2, Steps: 200})
+	a, _, _ := busy(3, SchedConfig{Strategy: StrategyPCT, Depth: 2, Steps: 200})
+	b, _, _ := busy(3, SchedConfig{Strategy: StrategyPCT, Depth: 2, Steps: 200})
 	c, _, _ := busy(0, SchedConfig{})
 	if a != b {
 		t.Fatal("pct with one seed differs between runs")
 	}
 	if a == c {
 		t.Log("pct seed 3 happened to match the canonical schedule")
+	}
+}
+
+// A strategy's name reads back as the strategy: reports and explore's
+// --strategy print and parse the same words.
+func TestStrategyNames(t *testing.T) {
+	for _, s := range []Strategy{StrategyRandom, StrategyPCT} {
+		if got, err := ParseStrategy(s.String()); err != nil || got != s {
+			t.Errorf("ParseStrategy(%q) = %v, %v", s.String(), got, err)
+		}
+	}
+	if got, err := ParseStrategy(""); err != nil || got != StrategyRandom {
+		t.Errorf(`ParseStrategy("") = %v, %v; want random`, got, err)
+	}
+	if _, err := ParseStrategy("fifo"); err == nil {
+		t.Error(`ParseStrategy("fifo") took an unknown name`)
 	}
 }

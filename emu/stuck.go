@@ -1,5 +1,8 @@
 package emu
 
+// Stuck detection: a description of what waits on what when no waiter
+// can ever proceed.
+
 import (
 	"fmt"
 	"strings"

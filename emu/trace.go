@@ -1,5 +1,7 @@
 package emu
 
+// The tracepoint bus: TraceEvent and the sinks it is sent to.
+
 import "fmt"
 
 // TraceEvent is one tracepoint hit, with what ftrace records about the

@@ -258,7 +258,8 @@ func writeExploreReport(path string, sc explore.Scenario, fl explore.Failure) er
 	sched := fl.Shrunk.Schedule
 	rec := newRecorder()
 	rec.log.Keep = true
-	cfg := emu.SchedConfig{Strategy: sched.Strategy, Depth: sched.Depth, Replay: sched.Replay}
+	st, _ := emu.ParseStrategy(sched.Strategy) // checked with the flags
+	cfg := emu.SchedConfig{Strategy: st, Depth: sched.Depth, Replay: sched.Replay}
 	if cfg.Replay == nil {
 		cfg.Replay = []emu.Decision{}
 	}

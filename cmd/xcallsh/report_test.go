@@ -19,7 +19,7 @@ func TestReportWithSchedule(t *testing.T) {
 		sched emu.SchedConfig
 		keep  func(h *report.Header, m *emu.Machine)
 	}{
-		{"pct", emu.SchedConfig{Strategy: "pct", Depth: 3}, func(h *report.Header, m *emu.Machine) {
+		{"pct", emu.SchedConfig{Strategy: emu.StrategyPCT, Depth: 3}, func(h *report.Header, m *emu.Machine) {
 			h.Strategy, h.Depth = "pct", 3
 		}},
 		{"decisions", emu.SchedConfig{Record: true}, func(h *report.Header, m *emu.Machine) {

@@ -81,7 +81,8 @@ func Run(sc Scenario, sched Schedule) (res Result) {
 		}
 	}()
 	var v *xcall.Validator
-	cfg := emu.SchedConfig{Strategy: sched.Strategy, Depth: sched.Depth, Replay: sched.Replay, Record: sched.Record}
+	st, _ := emu.ParseStrategy(sched.Strategy) // the command checks the name
+	cfg := emu.SchedConfig{Strategy: st, Depth: sched.Depth, Replay: sched.Replay, Record: sched.Record}
 	sess, err := luabind.New(luabind.Options{
 		Machine: sc.Machine, MachineForced: sc.MachineForced, Seed: sched.Seed,
 		Sched: cfg, Timeout: sc.Timeout, MemoryLimit: sc.MemoryLimit, Stdout: io.Discard,

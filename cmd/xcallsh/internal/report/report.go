@@ -78,7 +78,8 @@ type Header struct {
 
 // Sched is the scheduling configuration that replays the header's run.
 func (h *Header) Sched() emu.SchedConfig {
-	return emu.SchedConfig{Strategy: h.Strategy, Depth: h.Depth, Replay: h.Decisions}
+	st, _ := emu.ParseStrategy(h.Strategy) // check refuses other names; "" is random
+	return emu.SchedConfig{Strategy: st, Depth: h.Depth, Replay: h.Decisions}
 }
 
 // DamagedError is a report whose header or trailer cannot be read.
