@@ -34,9 +34,9 @@ type flushState struct {
 
 	// Set by a step for run: spend cost (named what) before next, or
 	// run next in a coroutine.
-	cost        int64
-	what        string
-	inCoroutine bool
+	cost          int64
+	what          string
+	needCoroutine bool
 
 	list []*CSD // llist_del_all(), oldest first; the entries pass 1 ran are nil
 	i    int    // the entry the current pass is at (pass 3: in ttwu)
@@ -59,16 +59,17 @@ func (f *flushState) after(cost int64, what string, next flushStep) flushStep {
 	return next
 }
 
-// onStack returns next, to run in a coroutine: it may wait.
-func (f *flushState) onStack(next flushStep) flushStep {
-	f.inCoroutine = true
+// inCoroutine returns next, to run in a coroutine: it may wait.
+func (f *flushState) inCoroutine(next flushStep) flushStep {
+	f.needCoroutine = true
 	return next
 }
 
 // flushQueue is __flush_smp_call_function_queue(warnCPUOffline), called
 // from the IPI handler for vector vec, or from task context (the idle
-// loop, the dying CPU's stopper) with vec -1. From a handler it returns
-// from the interrupt when done; from a task it returns when done.
+// loop, the dying CPU's stopper) with vec -1. A task's flush is over when
+// flushQueue returns; a handler's may go on later, on the engine's stack
+// or in a coroutine, and ends with the return from the interrupt.
 func (k *Kernel) flushQueue(c *emu.Context, warnCPUOffline bool, vec int) {
 	if k.flushOracle != nil {
 		k.flushOracle(c, warnCPUOffline, vec)
@@ -96,8 +97,8 @@ func (f *flushState) run(c *emu.Context) {
 				return
 			}
 		}
-		if f.inCoroutine {
-			f.inCoroutine = false
+		if f.needCoroutine {
+			f.needCoroutine = false
 			c.Continue(f.resume)
 			return
 		}
@@ -136,7 +137,7 @@ func flushTakeQueue(f *flushState, c *emu.Context) flushStep {
 		k.emit(EvDequeue, e, self, self)
 	}
 	if c.Stackless() && k.hasHook("flush_smp_call_function_queue:dequeued") {
-		return f.onStack(flushWarnOffline) // a hook yields
+		return f.inCoroutine(flushWarnOffline) // a hook yields
 	}
 	return flushWarnOffline
 }
@@ -200,7 +201,7 @@ func flushNextSync(f *flushState, c *emu.Context) flushStep {
 func flushRunSync(f *flushState, c *emu.Context) flushStep {
 	k, self, e := f.k, c.CPU, f.cur
 	if !mayRun(c, e.Func, e.Info) {
-		return f.onStack(flushRunSync)
+		return f.inCoroutine(flushRunSync)
 	}
 	k.record(self, e)
 	k.emit(EvRun, e, self, self)
@@ -241,7 +242,7 @@ func flushRunAsync(f *flushState, c *emu.Context) flushStep {
 	k, self, e := f.k, c.CPU, f.cur
 	fn, info := e.Func, e.Info
 	if !mayRun(c, fn, info) {
-		return f.onStack(flushRunAsync)
+		return f.inCoroutine(flushRunAsync)
 	}
 	k.record(self, e)
 	if k.Fix(FixAsyncUnlockBeforeFunc) {
@@ -267,7 +268,7 @@ func flushRunIRQWork(f *flushState, c *emu.Context) flushStep {
 	k, self, e := f.k, c.CPU, f.cur
 	fn, info := e.Func, e.Info
 	if !mayRun(c, fn, info) {
-		return f.onStack(flushRunIRQWork)
+		return f.inCoroutine(flushRunIRQWork)
 	}
 	e.flags = 0
 	k.emit(EvRun, e, self, self)
@@ -307,7 +308,7 @@ func flushTTWUWake(f *flushState, c *emu.Context) flushStep {
 	for ; f.i < len(f.ttwu); f.i++ {
 		e := f.ttwu[f.i]
 		if !mayRun(c, e.Func, e.Info) {
-			return f.onStack(flushTTWUWake)
+			return f.inCoroutine(flushTTWUWake)
 		}
 		k.emit(EvRun, e, self, self)
 		k.call(c, e.Func, e.Info)
