@@ -104,6 +104,9 @@ type Kernel struct {
 
 	hooks map[string]Hook // operator code at points; looked up, never ranged
 
+	// flushOracle, if set (by tests only), runs instead of the flush.
+	flushOracle func(c *emu.Context, warnCPUOffline bool, vec int)
+
 	// CPU hotplug (hotplug.go).
 	hpState   []int8  // cpuhp state of each CPU
 	active    Cpumask // cpu_active_mask

@@ -431,7 +431,7 @@ func (k *Kernel) anyOtherOnline(mask Cpumask, self int) bool {
 // genericSMPCallFunctionSingleInterrupt is the IPI handler body: it runs
 // the flush and then returns from interrupt vector vec (irqReturn).
 func (k *Kernel) genericSMPCallFunctionSingleInterrupt(c *emu.Context, vec int) {
-	k.getFlush(true, vec).run(c)
+	k.flushQueue(c, true, vec)
 }
 
 // FlushSMPCallFunctionQueue is flush_smp_call_function_queue(): the idle
