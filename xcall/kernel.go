@@ -105,9 +105,9 @@ type Kernel struct {
 	hooks map[string]Hook // operator code at points; looked up, never ranged
 
 	// CPU hotplug (hotplug.go).
-	hpState   []int8  // cpuhp state of each CPU
-	active    Cpumask // cpu_active_mask
-	hpBusy    bool    // a hotplug operation is in progress
+	hpState   []cpuhpState // cpuhp state of each CPU
+	active    Cpumask      // cpu_active_mask
+	hpBusy    bool         // a hotplug operation is in progress
 	hpWait    emu.WaitQueue
 	hpFaults  []hpFault
 	booted    Cpumask // cpus_booted_once_mask
@@ -190,7 +190,7 @@ func BootSched(spec *machines.Spec, seed uint64, sc emu.SchedConfig) (*Kernel, e
 		warned:          map[string]bool{},
 	}
 	k.appender, _ = chip.(irqchip.Appender)
-	k.hpState = make([]int8, spec.CPUs)
+	k.hpState = make([]cpuhpState, spec.CPUs)
 	k.booted = NewCpumask(spec.CPUs)
 	k.booted.Set(0)
 	k.active = NewCpumask(spec.CPUs)
@@ -396,12 +396,5 @@ var (
 // CPUState names the state of cpu: "online", "offline", or the name of the
 // cpuhp state a CPU going up or down is in ("smpcfd:dying").
 func (k *Kernel) CPUState(cpu int) string {
-	switch s := int(k.hpState[cpu]); s {
-	case cpuhpOnline:
-		return "online"
-	case cpuhpOffline:
-		return "offline"
-	default:
-		return cpuhpStates[s].name
-	}
+	return k.hpState[cpu].String()
 }
