@@ -37,3 +37,17 @@ func TestCPUHPStates(t *testing.T) {
 		t.Errorf("out of range: %q", got)
 	}
 }
+
+func TestMultiStopStates(t *testing.T) {
+	for s := msNone; s <= msExit; s++ {
+		if s.String() == "" {
+			t.Errorf("state %d has no name", s)
+		}
+		if s != msNone && !IsPoint("stop_machine:"+s.String()) {
+			t.Errorf("no point for %v", s)
+		}
+	}
+	if got := msDisableIRQ.String(); got != "DISABLE_IRQ" {
+		t.Errorf("String() = %q", got)
+	}
+}

@@ -99,8 +99,8 @@ type Kernel struct {
 	nCSDLockStuck int
 	nextCSD       int
 	panicMsg      string
-	fixOff        [8]bool // indexed like Fixes
-	tainted       bool    // a WARN fired (TAINT_WARN)
+	fixOff        [len(Fixes)]bool // indexed by FixID
+	tainted       bool             // a WARN fired (TAINT_WARN)
 
 	hooks map[string]Hook // operator code at points; looked up, never ranged
 

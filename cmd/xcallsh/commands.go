@@ -639,7 +639,7 @@ func cmdFix(sh *Shell, args, line string) error {
 	k := sh.sess.K
 	show := func(fx xcall.Fix) {
 		state := "on "
-		if !k.Fix(fx.Name) {
+		if on, _ := k.FixApplied(fx.Name); !on {
 			state = "off"
 		}
 		fmt.Fprintf(sh.out, "%s  %-28s %s %s\n", state, fx.Name, fx.Commit, fx.Title)
