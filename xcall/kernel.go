@@ -104,6 +104,8 @@ type Kernel struct {
 
 	hooks map[string]Hook // operator code at points; looked up, never ranged
 
+	csdSpins [][]csdSpin // per CPU: csd_lock_wait spins in progress, innermost last (stuck.go)
+
 	// CPU hotplug (hotplug.go).
 	hpState   []cpuhpState // cpuhp state of each CPU
 	active    Cpumask      // cpu_active_mask

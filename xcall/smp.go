@@ -103,7 +103,7 @@ func (k *Kernel) csdLockWait(c *emu.Context, csd *CSD) {
 		return
 	}
 	for csd.Locked() {
-		c.Spin(&csd.waiters, -1, emu.WaitInfo{What: "spins on csd", Num: csd.ID, Owner: csd.on})
+		k.spinOnCSD(c, csd, -1)
 	}
 }
 
