@@ -13,6 +13,7 @@ import (
 	"fmt"
 
 	"github.com/xcallsh/xcallsh/emu"
+	"github.com/xcallsh/xcallsh/irqchip"
 )
 
 // cpuhpState is a step of the walk: include/linux/cpuhotplug.h's enum
@@ -350,9 +351,9 @@ func (k *Kernel) InjectCSD(cpu int, f *Func, info any) *CSD {
 	k.emit(EvLock, csd, -1, -1)
 	k.emit(EvQueue, csd, -1, cpu)
 	if first {
-		vec := vecCallFunctionSingle
+		vec := irqchip.CallFunctionSingleVector
 		if !k.x86() {
-			vec = ipiCallFunc
+			vec = irqchip.IPICallFunc
 		}
 		k.Stats.IPIs++
 		k.M.RaiseIRQ(cpu, vec, k.M.Now()+k.T.IPILatency)

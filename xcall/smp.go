@@ -570,7 +570,7 @@ func (k *Kernel) smpSendReschedule(c *emu.Context, cpu int) {
 			k.M.Trace(c.CPU, "ipi_send_cpu", fmt.Sprintf("cpu=%d callsite=%s callback=0x0", cpu, siteWakeIfIdle))
 		}
 	} else {
-		k.traceRaise(c.CPU, []int{cpu}, "Rescheduling interrupts")
+		k.traceRaise(c.CPU, []int{cpu}, irqchip.IPIReschedule)
 	}
 	p := &k.pc[c.CPU]
 	p.wbuf = k.appendSingle(p.wbuf[:0], c.CPU, cpu, irqchip.Reschedule)

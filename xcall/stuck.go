@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/xcallsh/xcallsh/emu"
+	"github.com/xcallsh/xcallsh/irqchip"
 )
 
 // csdSpin is a csd_lock_wait() spin in progress: context c spins on csd
@@ -98,7 +99,7 @@ func (k *Kernel) Stuck() string {
 // callPending reports whether cpu has a call-function IPI pending.
 func (k *Kernel) callPending(cpu int) bool {
 	for _, v := range k.M.CPU(cpu).PendingVectors() {
-		if k.x86() && (v == vecCallFunctionSingle || v == vecCallFunction) || !k.x86() && v == ipiCallFunc {
+		if k.x86() && (v == irqchip.CallFunctionSingleVector || v == irqchip.CallFunctionVector) || !k.x86() && v == irqchip.IPICallFunc {
 			return true
 		}
 	}
