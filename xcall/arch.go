@@ -20,11 +20,9 @@ import (
 // are counted in WritesDropped, not kept.
 const MaxWrites = 1 << 20
 
-func (k *Kernel) x86() bool { return k.isX86 }
-
 // archSendCallFunctionSingleIPI is arch_send_call_function_single_ipi().
 func (k *Kernel) archSendCallFunctionSingleIPI(c *emu.Context, cpu int) {
-	if !k.x86() {
+	if !k.Spec.IsX86() {
 		k.traceRaise(c.CPU, []int{cpu}, irqchip.IPICallFunc)
 	}
 	p := &k.pc[c.CPU]
@@ -44,7 +42,7 @@ func (k *Kernel) appendSingle(dst []irqchip.Write, self, cpu int, ipi irqchip.IP
 func (k *Kernel) archSendCallFunctionIPIMask(c *emu.Context, mask Cpumask) {
 	k.maskCPUs = mask.AppendCPUs(k.maskCPUs[:0])
 	targets := k.maskCPUs
-	if !k.x86() {
+	if !k.Spec.IsX86() {
 		k.traceRaise(c.CPU, targets, irqchip.IPICallFunc)
 	}
 	p := &k.pc[c.CPU]
@@ -101,7 +99,7 @@ func (k *Kernel) deliver(cpu, vec int) {
 	}
 	k.Stats.IPIs++
 	t := k.M.Now() + k.T.IPILatency + k.M.Jitter(k.T.Jitter) + extra
-	if (k.x86() && vec == irqchip.NMIVector) || (!k.x86() && vec == irqchip.IPICPUBacktrace) {
+	if (k.Spec.IsX86() && vec == irqchip.NMIVector) || (!k.Spec.IsX86() && vec == irqchip.IPICPUBacktrace) {
 		k.M.RaiseNMI(cpu, t)
 		return
 	}
@@ -114,7 +112,7 @@ func (k *Kernel) deliver(cpu, vec int) {
 // The interrupt entry cost (timing.irq_entry) is spent by emu before this
 // runs, and the exit cost after it returns (ExitAfter).
 func (k *Kernel) handleInterrupt(c *emu.Context, vec int) {
-	if k.x86() {
+	if k.Spec.IsX86() {
 		switch vec {
 		case irqchip.CallFunctionSingleVector, irqchip.CallFunctionVector:
 			entry, frame := "call_function_single_entry", "sysvec_call_function_single+0x9c/0xb0"
@@ -153,7 +151,7 @@ func (k *Kernel) handleInterrupt(c *emu.Context, vec int) {
 // irqReturn is the end of the function-call interrupt vec, once its flush
 // is done: the exit tracepoint and the interrupt exit.
 func (k *Kernel) irqReturn(c *emu.Context, vec int) {
-	if k.x86() {
+	if k.Spec.IsX86() {
 		exit := "call_function_single_exit"
 		if vec == irqchip.CallFunctionVector {
 			exit = "call_function_exit"

@@ -155,7 +155,7 @@ func (k *Kernel) handleNMI(c *emu.Context) {
 	under := c.Parent()
 	if under == nil {
 		idle := "default_idle+0x9/0x20"
-		if !k.x86() {
+		if !k.Spec.IsX86() {
 			idle = "cpu_do_idle+0x10/0x18"
 		}
 		k.printk(cpu, fmt.Sprintf("NMI backtrace for cpu %d skipped: idling at %s", cpu, idle))

@@ -217,7 +217,7 @@ func (k *Kernel) CPUDown(c *emu.Context, cpu int) int {
 	switch {
 	case cpu < 0 || cpu >= k.nr:
 		return -EINVAL
-	case cpu == 0 && k.x86():
+	case cpu == 0 && k.Spec.IsX86():
 		return -EPERM
 	}
 	k.hotplugLock(c)
@@ -352,7 +352,7 @@ func (k *Kernel) InjectCSD(cpu int, f *Func, info any) *CSD {
 	k.emit(EvQueue, csd, -1, cpu)
 	if first {
 		vec := irqchip.CallFunctionSingleVector
-		if !k.x86() {
+		if !k.Spec.IsX86() {
 			vec = irqchip.IPICallFunc
 		}
 		k.Stats.IPIs++

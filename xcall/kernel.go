@@ -80,7 +80,6 @@ type Kernel struct {
 	idlePoll        bool
 
 	writes []RegWrite
-	isX86  bool
 	// Modules is the " name name" list WARN banners print after
 	// "Modules linked in:" (scftorture sets it while it is loaded).
 	Modules string
@@ -173,7 +172,7 @@ func BootSched(spec *machines.Spec, seed uint64, sc emu.SchedConfig) (*Kernel, e
 	if err != nil {
 		return nil, fmt.Errorf("booting %q: %w", spec.Name, err)
 	}
-	m := emu.New(emu.Config{CPUs: spec.CPUs, Seed: seed, HighVectorFirst: spec.Arch == machines.ArchX86, Sched: sc,
+	m := emu.New(emu.Config{CPUs: spec.CPUs, Seed: seed, HighVectorFirst: spec.IsX86(), Sched: sc,
 		IRQEntry: spec.Timing.IRQEntry})
 	k := &Kernel{
 		M:               m,
@@ -188,7 +187,6 @@ func BootSched(spec *machines.Spec, seed uint64, sc emu.SchedConfig) (*Kernel, e
 		PanicOnIPIStall: spec.Kernel.PanicOnIPIStall,
 		idlePoll:        spec.Kernel.Idle == "poll",
 		RecordWrites:    true,
-		isX86:           spec.Arch == machines.ArchX86,
 		warned:          map[string]bool{},
 	}
 	k.appender, _ = chip.(irqchip.Appender)
@@ -271,7 +269,7 @@ func (k *Kernel) CSDLockIsStuck() bool { return k.nCSDLockStuck != 0 }
 
 func (k *Kernel) bootLog() {
 	nodes := len(k.Spec.Nodes)
-	if k.Spec.Arch == machines.ArchX86 {
+	if k.Spec.IsX86() {
 		state := "disabled"
 		if k.shorthand {
 			state = "enabled"

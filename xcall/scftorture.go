@@ -1140,7 +1140,7 @@ func (t *torture) onoffThread(kt *tortureThread) {
 }
 
 // hotpluggable is cpu_is_hotpluggable(): on x86 the boot CPU is not.
-func (t *torture) hotpluggable(cpu int) bool { return !(cpu == 0 && t.k.x86()) }
+func (t *torture) hotpluggable(cpu int) bool { return !(cpu == 0 && t.k.Spec.IsX86()) }
 
 func scfJiffies(ns int64) int64 { return ns / Jiffy }
 

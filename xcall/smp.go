@@ -565,7 +565,7 @@ func (k *Kernel) smpSendReschedule(c *emu.Context, cpu int) {
 		}
 		return
 	}
-	if k.x86() {
+	if k.Spec.IsX86() {
 		if k.M.Tracing() {
 			k.M.Trace(c.CPU, "ipi_send_cpu", fmt.Sprintf("cpu=%d callsite=%s callback=0x0", cpu, siteWakeIfIdle))
 		}

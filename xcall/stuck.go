@@ -99,7 +99,7 @@ func (k *Kernel) Stuck() string {
 // callPending reports whether cpu has a call-function IPI pending.
 func (k *Kernel) callPending(cpu int) bool {
 	for _, v := range k.M.CPU(cpu).PendingVectors() {
-		if k.x86() && (v == irqchip.CallFunctionSingleVector || v == irqchip.CallFunctionVector) || !k.x86() && v == irqchip.IPICallFunc {
+		if k.Spec.IsX86() && (v == irqchip.CallFunctionSingleVector || v == irqchip.CallFunctionVector) || !k.Spec.IsX86() && v == irqchip.IPICallFunc {
 			return true
 		}
 	}

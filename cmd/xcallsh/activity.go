@@ -374,11 +374,9 @@ func (a *activity) handlerEnd(cpu int, t int64) {
 	}
 }
 
-func (a *activity) x86() bool { return a.spec.Arch == machines.ArchX86 }
-
 // callVector reports whether vector is the function-call IPI.
 func (a *activity) callVector(vector int) bool {
-	if a.x86() {
+	if a.spec.IsX86() {
 		return vector == irqchip.CallFunctionSingleVector || vector == irqchip.CallFunctionVector
 	}
 	return vector == irqchip.IPICallFunc
@@ -387,12 +385,12 @@ func (a *activity) callVector(vector int) bool {
 // handlerName names a handler slice as the kernel's entry point would be.
 func (a *activity) handlerName(vector int, nmi bool) (string, [][2]string) {
 	if nmi {
-		if a.x86() {
+		if a.spec.IsX86() {
 			return "exc_nmi", nil
 		}
 		return "ipi_cpu_backtrace", nil
 	}
-	if a.x86() {
+	if a.spec.IsX86() {
 		v := [][2]string{{"vector", fmt.Sprintf("0x%x", vector)}}
 		switch vector {
 		case irqchip.CallFunctionSingleVector:

@@ -300,7 +300,7 @@ func clip(s string, n int) string {
 func (sh *Shell) pending(cpu *emu.CPU) string {
 	var out []string
 	for _, v := range cpu.PendingVectors() {
-		if sh.sess.Spec().Arch == machines.ArchX86 {
+		if sh.sess.Spec().IsX86() {
 			out = append(out, fmt.Sprintf("0x%x", v))
 		} else {
 			out = append(out, fmt.Sprintf("IPI%d", v))
