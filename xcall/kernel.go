@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"unsafe"
 
 	"github.com/xcallsh/xcallsh/emu"
 	"github.com/xcallsh/xcallsh/irqchip"
@@ -129,11 +130,22 @@ type RegWrite struct {
 	Value uint64
 }
 
-// percpu is the per-CPU state of kernel/smp.c. Written by its own CPU's
-// contexts, except queue (pushed by any sender) and the csds (see CSD).
+// percpu is the per-CPU state of kernel/smp.c, padded to whole cache
+// lines so that every element of the per-CPU array starts on a line and
+// the fields a cross-call touches on its target, at the head of
+// percpuData, share one line (layout_test.go checks both).
 type percpu struct {
-	// What a cross-call touches on its target comes first, in 64 bytes
-	// (the struct is padded to 192, so each starts on a line).
+	percpuData
+	_ [(cacheLine - unsafe.Sizeof(percpuData{})%cacheLine) % cacheLine]byte
+}
+
+// cacheLine is the host cache-line size the per-CPU array is laid out for.
+const cacheLine = 64
+
+// percpuData is percpu without the padding. Written by its own CPU's
+// contexts, except queue (pushed by any sender) and the csds (see CSD).
+type percpuData struct {
+	// What a cross-call touches on its target comes first, in one line.
 	queue *CSD // call_single_queue: newest first, like an llist
 	qlen  int
 
@@ -153,7 +165,6 @@ type percpu struct {
 	// interrupts are off across a send).
 	wbuf []irqchip.Write
 	cbuf []int
-	_    [8]byte
 }
 
 // ErrPanic wraps the message of an emulated kernel panic.
