@@ -35,7 +35,34 @@ const (
 	IPIIRQWork      = 5 // IPI_IRQ_WORK
 	IPICPUBacktrace = 6 // IPI_CPU_BACKTRACE (= NR_IPI)
 	IPIKGDBRoundup  = 7 // IPI_KGDB_ROUNDUP
+
+	// NrIPI is NR_IPI: the IPIs below it are ordinary interrupts, traced
+	// by ipi_entry/ipi_exit; those from it on are pseudo-NMIs.
+	NrIPI = IPICPUBacktrace
 )
+
+// arm64IPITypes is arch/arm64/kernel/smp.c's ipi_types[]: how
+// /proc/interrupts and the ipi tracepoints describe each IPI.
+var arm64IPITypes = [...]string{
+	IPIReschedule:   "Rescheduling interrupts",
+	IPICallFunc:     "Function call interrupts",
+	IPICPUStop:      "CPU stop interrupts",
+	IPICPUStopNMI:   "CPU stop NMIs",
+	IPITimer:        "Timer broadcast interrupts",
+	IPIIRQWork:      "IRQ work interrupts",
+	IPICPUBacktrace: "CPU backtrace interrupts",
+	IPIKGDBRoundup:  "KGDB roundup interrupts",
+}
+
+// ARM64IPIReason is ipi_types[ipi] ("Function call interrupts"), the
+// reason the ipi_raise, ipi_entry and ipi_exit tracepoints print, or
+// "unknown".
+func ARM64IPIReason(ipi int) string {
+	if ipi >= 0 && ipi < len(arm64IPITypes) {
+		return arm64IPITypes[ipi]
+	}
+	return "unknown"
+}
 
 var arm64IPINames = [...]string{
 	IPIReschedule:   "IPI_RESCHEDULE",

@@ -149,3 +149,21 @@ func TestGICv3Vectors(t *testing.T) {
 		t.Errorf("VectorName(12) = %q", got)
 	}
 }
+
+func TestARM64IPIReason(t *testing.T) {
+	for _, tc := range []struct {
+		ipi  int
+		want string
+	}{
+		{IPIReschedule, "Rescheduling interrupts"},
+		{IPICallFunc, "Function call interrupts"},
+		{IPICPUBacktrace, "CPU backtrace interrupts"},
+		{IPIKGDBRoundup, "KGDB roundup interrupts"},
+		{-1, "unknown"},
+		{IPIKGDBRoundup + 1, "unknown"},
+	} {
+		if got := ARM64IPIReason(tc.ipi); got != tc.want {
+			t.Errorf("ARM64IPIReason(%d) = %q, want %q", tc.ipi, got, tc.want)
+		}
+	}
+}

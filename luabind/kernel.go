@@ -7,7 +7,6 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/xcallsh/xcallsh/emu"
-	"github.com/xcallsh/xcallsh/machines"
 	"github.com/xcallsh/xcallsh/xcall"
 )
 
@@ -176,7 +175,7 @@ func (s *Session) kernelAPI() map[string]lua.LGFunction {
 // irqFlags is what local_irq_save returns: x86 EFLAGS (IF = 0x200) or
 // arm64 DAIF (I = 0x80).
 func (s *Session) irqFlags(wasOff bool) int64 {
-	if s.spec.Arch == machines.ArchX86 {
+	if s.spec.IsX86() {
 		if wasOff {
 			return 0x46
 		}
@@ -194,7 +193,7 @@ func (s *Session) delay(name, unitName string, mult int64) lua.LGFunction {
 		c := s.needCPU(L, name)
 		d := checkDuration(L, 1, name, unitName, mult)
 		frame := "delay_tsc+0x38/0xb0"
-		if s.spec.Arch == machines.ArchARM64 {
+		if !s.spec.IsX86() {
 			frame = "__delay+0x4c/0x70"
 		}
 		xcall.Enter(c, frame)

@@ -290,7 +290,8 @@ func (s *Session) luaFix(L *lua.LState) int {
 	} else if !xcall.IsFix(name) {
 		argError(L, 1, "fix", fmt.Sprintf("unknown fix %q (see fixes())", name))
 	}
-	L.Push(lua.LBool(s.K.Fix(name)))
+	on, _ := s.K.FixApplied(name)
+	L.Push(lua.LBool(on))
 	return 1
 }
 
@@ -301,7 +302,8 @@ func (s *Session) luaFixes(L *lua.LState) int {
 		e.RawSetString("name", lua.LString(f.Name))
 		e.RawSetString("commit", lua.LString(f.Commit))
 		e.RawSetString("title", lua.LString(f.Title))
-		e.RawSetString("on", lua.LBool(s.K.Fix(f.Name)))
+		on, _ := s.K.FixApplied(f.Name)
+		e.RawSetString("on", lua.LBool(on))
 		t.Append(e)
 	}
 	L.Push(t)

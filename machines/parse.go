@@ -424,12 +424,12 @@ func (d *decoder) irqchip(s *Spec, ic *rawIRQChip) error {
 	}
 
 	if ic.APICIDs == nil {
-		if s.Arch == ArchX86 {
+		if s.IsX86() {
 			s.IRQChip.APICIDs = allCPUs(s.CPUs)
 		}
 		return nil
 	}
-	if s.Arch != ArchX86 {
+	if !s.IsX86() {
 		return &Error{Key: "irqchip.apic_ids", Msg: "apic_ids applies to x86_64 only"}
 	}
 	list, ok := ic.APICIDs.([]any)

@@ -19,6 +19,11 @@ const (
 	ArchARM64 Arch = "arm64"
 )
 
+// IsX86 reports whether the machine is x86_64 (otherwise it is arm64): the
+// one way every layer asks which architecture's code, vectors and messages
+// apply.
+func (s *Spec) IsX86() bool { return s.Arch == ArchX86 }
+
 // Spec is a validated machine description.
 type Spec struct {
 	Name        string

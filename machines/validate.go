@@ -193,7 +193,7 @@ func (s *Spec) validateIRQChip() error {
 func (s *Spec) validateAPICIDs() error {
 	ids := s.IRQChip.APICIDs
 	const key = "irqchip.apic_ids"
-	if s.Arch != ArchX86 {
+	if !s.IsX86() {
 		if ids != nil {
 			return &Error{Key: key, Msg: "apic_ids applies to x86_64 only"}
 		}

@@ -197,7 +197,7 @@ func TestTortureDyingFlushOff(t *testing.T) {
 	p.OnoffInterval = 5 * Jiffy
 	p.Stutter = 0
 	for seed := uint64(0); seed < 10; seed++ {
-		res, log := runTorture(t, "x86-4", seed, p, WithFix(xcall.FixDyingFlush, false))
+		res, log := runTorture(t, "x86-4", seed, p, WithFix(xcall.FixDyingFlush.String(), false))
 		if res.Verdict == "SUCCESS" {
 			continue
 		}
@@ -238,7 +238,7 @@ func TestTortureIPIDrop(t *testing.T) {
 		t.Fatalf("re-send did not rescue: %q, %d reports:\n%s", res.Verdict, res.CSDReports, log)
 	}
 
-	res, log = runTorture(t, "x86-4", 0, p, WithIPIDrop(2, 500), debug, WithFix(xcall.FixCSDResendIPI, false), WithStallTimeout(8*scfSecond))
+	res, log = runTorture(t, "x86-4", 0, p, WithIPIDrop(2, 500), debug, WithFix(xcall.FixCSDResendIPI.String(), false), WithStallTimeout(8*scfSecond))
 	if res.Verdict != "FAILURE" || res.CSDReports == 0 || len(res.Stalls) == 0 {
 		t.Fatalf("verdict %q, %d reports, stalls %q:\n%s", res.Verdict, res.CSDReports, res.Stalls, log)
 	}

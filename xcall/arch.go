@@ -12,29 +12,18 @@ import (
 	"github.com/xcallsh/xcallsh/irqchip"
 )
 
-// x86 vectors and arm64 IPI numbers (docs/kernel.md#x86-vectors-and-the-icr,
+// The x86 vectors and arm64 IPI numbers are irqchip's
+// (docs/kernel.md#x86-vectors-and-the-icr,
 // docs/kernel.md#arm64-ipi-numbers-and-icc_sgi1r_el1).
-const (
-	vecNMI                = 0x02
-	vecCallFunctionSingle = 0xfb
-	vecCallFunction       = 0xfc
-	vecReschedule         = 0xfd
-
-	ipiReschedule   = 0
-	ipiCallFunc     = 1
-	ipiCPUBacktrace = 6
-)
 
 // MaxWrites bounds the register-write log (irqchip_writes()); later writes
 // are counted in WritesDropped, not kept.
 const MaxWrites = 1 << 20
 
-func (k *Kernel) x86() bool { return k.isX86 }
-
 // archSendCallFunctionSingleIPI is arch_send_call_function_single_ipi().
 func (k *Kernel) archSendCallFunctionSingleIPI(c *emu.Context, cpu int) {
-	if !k.x86() {
-		k.traceRaise(c.CPU, []int{cpu}, "Function call interrupts")
+	if !k.Spec.IsX86() {
+		k.traceRaise(c.CPU, []int{cpu}, irqchip.IPICallFunc)
 	}
 	p := &k.pc[c.CPU]
 	p.wbuf = k.appendSingle(p.wbuf[:0], c.CPU, cpu, irqchip.CallFunctionSingle)
@@ -53,8 +42,8 @@ func (k *Kernel) appendSingle(dst []irqchip.Write, self, cpu int, ipi irqchip.IP
 func (k *Kernel) archSendCallFunctionIPIMask(c *emu.Context, mask Cpumask) {
 	k.maskCPUs = mask.AppendCPUs(k.maskCPUs[:0])
 	targets := k.maskCPUs
-	if !k.x86() {
-		k.traceRaise(c.CPU, targets, "Function call interrupts")
+	if !k.Spec.IsX86() {
+		k.traceRaise(c.CPU, targets, irqchip.IPICallFunc)
 	}
 	p := &k.pc[c.CPU]
 	if k.appender != nil {
@@ -65,12 +54,12 @@ func (k *Kernel) archSendCallFunctionIPIMask(c *emu.Context, mask Cpumask) {
 	k.send(c, p.wbuf)
 }
 
-// traceRaise is arm64's ipi:ipi_raise "target_mask=%s (%s)".
-func (k *Kernel) traceRaise(self int, targets []int, reason string) {
+// traceRaise is arm64's ipi:ipi_raise "target_mask=%s (%s)" for IPI ipi.
+func (k *Kernel) traceRaise(self int, targets []int, ipi int) {
 	if !k.M.Tracing() {
 		return
 	}
-	k.M.Trace(self, "ipi_raise", fmt.Sprintf("target_mask=%s (%s)", MaskOf(k.nr, targets...).Bitmap(k.nr), reason))
+	k.M.Trace(self, "ipi_raise", fmt.Sprintf("target_mask=%s (%s)", MaskOf(k.nr, targets...).Bitmap(k.nr), irqchip.ARM64IPIReason(ipi)))
 }
 
 // send performs the register writes with local interrupts off (the
@@ -110,7 +99,7 @@ func (k *Kernel) deliver(cpu, vec int) {
 	}
 	k.Stats.IPIs++
 	t := k.M.Now() + k.T.IPILatency + k.M.Jitter(k.T.Jitter) + extra
-	if (k.x86() && vec == vecNMI) || (!k.x86() && vec == ipiCPUBacktrace) {
+	if (k.Spec.IsX86() && vec == irqchip.NMIVector) || (!k.Spec.IsX86() && vec == irqchip.IPICPUBacktrace) {
 		k.M.RaiseNMI(cpu, t)
 		return
 	}
@@ -123,36 +112,36 @@ func (k *Kernel) deliver(cpu, vec int) {
 // The interrupt entry cost (timing.irq_entry) is spent by emu before this
 // runs, and the exit cost after it returns (ExitAfter).
 func (k *Kernel) handleInterrupt(c *emu.Context, vec int) {
-	if k.x86() {
+	if k.Spec.IsX86() {
 		switch vec {
-		case vecCallFunctionSingle, vecCallFunction:
+		case irqchip.CallFunctionSingleVector, irqchip.CallFunctionVector:
 			entry, frame := "call_function_single_entry", "sysvec_call_function_single+0x9c/0xb0"
-			if vec == vecCallFunction {
+			if vec == irqchip.CallFunctionVector {
 				entry, frame = "call_function_entry", "sysvec_call_function+0x9c/0xb0"
 			}
 			Enter(c, frame)
 			k.traceVector(c.CPU, entry, vec)
 			k.genericSMPCallFunctionSingleInterrupt(c, vec)
 			return
-		case vecReschedule:
+		case irqchip.RescheduleVector:
 			k.traceVector(c.CPU, "reschedule_entry", vec)
 			k.traceVector(c.CPU, "reschedule_exit", vec)
 		}
 	} else {
-		reason := arm64IPIName(vec)
-		if vec < 6 && k.M.Tracing() {
+		reason := irqchip.ARM64IPIReason(vec)
+		if vec < irqchip.NrIPI && k.M.Tracing() {
 			k.M.Trace(c.CPU, "ipi_entry", "("+reason+")")
 		}
 		switch vec {
-		case ipiCallFunc:
+		case irqchip.IPICallFunc:
 			Enter(c, "do_handle_IPI+0x2a4/0x2e0")
 			k.genericSMPCallFunctionSingleInterrupt(c, vec)
 			return
-		case ipiReschedule:
+		case irqchip.IPIReschedule:
 		default:
 			k.printk(c.CPU, fmt.Sprintf("CPU%d: Unknown IPI message 0x%x", c.CPU, vec))
 		}
-		if vec < 6 && k.M.Tracing() {
+		if vec < irqchip.NrIPI && k.M.Tracing() {
 			k.M.Trace(c.CPU, "ipi_exit", "("+reason+")")
 		}
 	}
@@ -162,9 +151,9 @@ func (k *Kernel) handleInterrupt(c *emu.Context, vec int) {
 // irqReturn is the end of the function-call interrupt vec, once its flush
 // is done: the exit tracepoint and the interrupt exit.
 func (k *Kernel) irqReturn(c *emu.Context, vec int) {
-	if k.x86() {
+	if k.Spec.IsX86() {
 		exit := "call_function_single_exit"
-		if vec == vecCallFunction {
+		if vec == irqchip.CallFunctionVector {
 			exit = "call_function_exit"
 		}
 		k.traceVector(c.CPU, exit, vec)
@@ -172,7 +161,7 @@ func (k *Kernel) irqReturn(c *emu.Context, vec int) {
 	} else {
 		Leave(c)
 		if k.M.Tracing() {
-			k.M.Trace(c.CPU, "ipi_exit", "("+arm64IPIName(vec)+")")
+			k.M.Trace(c.CPU, "ipi_exit", "("+irqchip.ARM64IPIReason(vec)+")")
 		}
 	}
 	c.ExitAfter(k.T.IRQExit)
@@ -182,14 +171,4 @@ func (k *Kernel) traceVector(cpu int, name string, vec int) {
 	if k.M.Tracing() {
 		k.M.Trace(cpu, name, fmt.Sprintf("vector=%d", vec))
 	}
-}
-
-func arm64IPIName(ipi int) string {
-	names := [...]string{"Rescheduling interrupts", "Function call interrupts", "CPU stop interrupts",
-		"CPU stop NMIs", "Timer broadcast interrupts", "IRQ work interrupts", "CPU backtrace interrupts",
-		"KGDB roundup interrupts"}
-	if ipi >= 0 && ipi < len(names) {
-		return names[ipi]
-	}
-	return "unknown"
 }

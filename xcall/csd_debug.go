@@ -52,7 +52,7 @@ func (k *Kernel) csdLockWaitDebug(c *emu.Context, csd *CSD) {
 			// threshold crossed is one nanosecond past it.
 			deadline = ts1 + t*1_000_000*int64(nmessages+1)*k.reportFactor(nmessages) + 1
 		}
-		c.Spin(&csd.waiters, deadline, emu.WaitInfo{What: "spins on csd", Num: csd.ID, Owner: csd.on})
+		k.spinOnCSD(c, csd, deadline)
 		if !csd.Locked() || deadline < 0 || k.M.Now() < deadline {
 			continue
 		}
@@ -155,7 +155,7 @@ func (k *Kernel) handleNMI(c *emu.Context) {
 	under := c.Parent()
 	if under == nil {
 		idle := "default_idle+0x9/0x20"
-		if !k.x86() {
+		if !k.Spec.IsX86() {
 			idle = "cpu_do_idle+0x10/0x18"
 		}
 		k.printk(cpu, fmt.Sprintf("NMI backtrace for cpu %d skipped: idling at %s", cpu, idle))

@@ -13,7 +13,7 @@ func (k *Kernel) CPUOnlineMask() Cpumask { return k.online }
 
 // CPUIsHotpluggable is cpu_is_hotpluggable(): every CPU but the boot CPU
 // of an x86 machine (which CPUDown refuses).
-func (k *Kernel) CPUIsHotpluggable(cpu int) bool { return !(cpu == 0 && k.x86()) }
+func (k *Kernel) CPUIsHotpluggable(cpu int) bool { return !(cpu == 0 && k.Spec.IsX86()) }
 
 // Warn is __warn() for a WARN in code outside this package, at line of
 // file in function at (as %pS prints it): the banner, text if not empty,

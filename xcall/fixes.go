@@ -1,56 +1,80 @@
 package xcall
 
+import "fmt"
+
 // A Fix is a real kernel commit the emulator models as a switch: with it
-// off, the emulator behaves as the kernel did before the commit.
+// off, the emulator behaves as the kernel did before the commit
+// (docs/fixes.md).
 type Fix struct {
 	Name   string
 	Commit string // abbreviated commit id in torvalds/linux
 	Title  string
 }
 
-// Names of the modelled fixes.
+// FixID names a modelled fix; the kernel code asks k.Fix(id).
+type FixID uint8
+
+// The modelled fixes.
 const (
-	FixDyingFlush            = "dying_flush"
-	FixCSDResendIPI          = "csd_resend_ipi"
-	FixAsyncEBUSY            = "async_ebusy"
-	FixOfflineCheckList      = "offline_check_list"
-	FixAsyncUnlockBeforeFunc = "async_unlock_before_func"
+	FixDyingFlush FixID = iota
+	FixCSDResendIPI
+	FixAsyncEBUSY
+	FixOfflineCheckList
+	FixAsyncUnlockBeforeFunc
 )
 
-// Fixes lists every modelled fix, in a fixed order.
-var Fixes = []Fix{
-	{FixDyingFlush, "8d056c48e486", "CPU hotplug, smp: flush any pending IPI callbacks before CPU offline"},
-	{FixCSDResendIPI, "35feb60474bf", "kernel/smp: Provide CSD lock timeout diagnostics"},
-	{FixAsyncEBUSY, "5a18ceca6350", "smp: Allow smp_call_function_single_async() to insert locked csd"},
-	{FixOfflineCheckList, "9e949a388635", "smp: Fix offline cpu check in flush_smp_call_function_queue()"},
-	{FixAsyncUnlockBeforeFunc, "8053871d0f7f", "smp: Fix smp_call_function_single_async() locking"},
+// Fixes lists every modelled fix, indexed by FixID.
+var Fixes = [...]Fix{
+	FixDyingFlush:            {"dying_flush", "8d056c48e486", "CPU hotplug, smp: flush any pending IPI callbacks before CPU offline"},
+	FixCSDResendIPI:          {"csd_resend_ipi", "35feb60474bf", "kernel/smp: Provide CSD lock timeout diagnostics"},
+	FixAsyncEBUSY:            {"async_ebusy", "5a18ceca6350", "smp: Allow smp_call_function_single_async() to insert locked csd"},
+	FixOfflineCheckList:      {"offline_check_list", "9e949a388635", "smp: Fix offline cpu check in flush_smp_call_function_queue()"},
+	FixAsyncUnlockBeforeFunc: {"async_unlock_before_func", "8053871d0f7f", "smp: Fix smp_call_function_single_async() locking"},
 }
 
-// fixIndex returns the position of name in Fixes, or -1.
-func fixIndex(name string) int {
-	for i, f := range Fixes {
-		if f.Name == name {
-			return i
+// String is the fix's name ("dying_flush").
+func (f FixID) String() string {
+	if int(f) >= len(Fixes) {
+		return fmt.Sprintf("FixID(%d)", int(f))
+	}
+	return Fixes[f].Name
+}
+
+// LookupFix returns the fix called name.
+func LookupFix(name string) (FixID, bool) {
+	for i := range Fixes {
+		if Fixes[i].Name == name {
+			return FixID(i), true
 		}
 	}
-	return -1
+	return 0, false
 }
 
 // IsFix reports whether name is a modelled fix.
-func IsFix(name string) bool { return fixIndex(name) >= 0 }
-
-// Fix reports whether the named fix is applied (all are, at boot).
-func (k *Kernel) Fix(name string) bool {
-	i := fixIndex(name)
-	return i < 0 || !k.fixOff[i]
+func IsFix(name string) bool {
+	_, ok := LookupFix(name)
+	return ok
 }
 
-// SetFix turns a fix on or off; false if there is no such fix.
+// Fix reports whether fix f is applied (all are, at boot).
+func (k *Kernel) Fix(f FixID) bool { return !k.fixOff[f] }
+
+// FixApplied reports whether the named fix is applied; ok is false, and
+// on too, if there is no such fix.
+func (k *Kernel) FixApplied(name string) (on, ok bool) {
+	f, ok := LookupFix(name)
+	if !ok {
+		return false, false
+	}
+	return k.Fix(f), true
+}
+
+// SetFix turns the named fix on or off; false if there is no such fix.
 func (k *Kernel) SetFix(name string, on bool) bool {
-	i := fixIndex(name)
-	if i < 0 {
+	f, ok := LookupFix(name)
+	if !ok {
 		return false
 	}
-	k.fixOff[i] = !on
+	k.fixOff[f] = !on
 	return true
 }

@@ -13,10 +13,44 @@ import (
 	"fmt"
 
 	"github.com/xcallsh/xcallsh/emu"
+	"github.com/xcallsh/xcallsh/irqchip"
 )
 
-// cpuhpState is one step of the walk.
-type cpuhpState struct {
+// cpuhpState is a step of the walk: include/linux/cpuhotplug.h's enum
+// cpuhp_state, reduced to the states the model has. The constants are in
+// the kernel's order, so bring-up walks them upwards and teardown downwards;
+// their values are the model's own (the kernel's depend on the
+// configuration), and a state inserted here renumbers the ones after it
+// everywhere at once.
+type cpuhpState int8
+
+const (
+	cpuhpOffline           cpuhpState = iota // CPUHP_OFFLINE
+	cpuhpCreateThreads                       // CPUHP_CREATE_THREADS
+	cpuhpWorkqueuePrep                       // CPUHP_WORKQUEUE_PREP
+	cpuhpHrtimersPrepare                     // CPUHP_HRTIMERS_PREPARE
+	cpuhpRCUTreePrep                         // CPUHP_RCUTREE_PREP
+	cpuhpSMPCFDPrepare                       // CPUHP_SMPCFD_PREPARE
+	cpuhpMMVmstatDead                        // CPUHP_MM_VMSTAT_DEAD
+	cpuhpBringupCPU                          // CPUHP_BRINGUP_CPU
+	cpuhpAPIdleDead                          // CPUHP_AP_IDLE_DEAD
+	cpuhpAPOffline                           // CPUHP_AP_OFFLINE
+	cpuhpAPSchedStarting                     // CPUHP_AP_SCHED_STARTING
+	cpuhpAPRCUTreeDying                      // CPUHP_AP_RCUTREE_DYING
+	cpuhpAPSMPCFDDying                       // CPUHP_AP_SMPCFD_DYING
+	cpuhpAPHrtimersDying                     // CPUHP_AP_HRTIMERS_DYING
+	cpuhpAPTickDying                         // CPUHP_AP_TICK_DYING
+	cpuhpAPOnline                            // CPUHP_AP_ONLINE
+	cpuhpTeardownCPU                         // CPUHP_TEARDOWN_CPU
+	cpuhpAPOnlineIdle                        // CPUHP_AP_ONLINE_IDLE
+	cpuhpAPSmpbootThreads                    // CPUHP_AP_SMPBOOT_THREADS
+	cpuhpAPWorkqueueOnline                   // CPUHP_AP_WORKQUEUE_ONLINE
+	cpuhpAPActive                            // CPUHP_AP_ACTIVE
+	cpuhpOnline                              // CPUHP_ONLINE
+)
+
+// cpuhpStep is what kernel/cpu.c's cpuhp_hp_states[] holds for a state.
+type cpuhpStep struct {
 	name string
 	// ap: the callback runs on the CPU itself with interrupts off
 	// (STARTING/DYING section).
@@ -25,43 +59,52 @@ type cpuhpState struct {
 	teardown func(k *Kernel, c *emu.Context, cpu int) int
 }
 
-// State numbers used by the code.
-const (
-	cpuhpOffline      = 0
-	cpuhpSMPCFDPrep   = 5
-	cpuhpBringupCPU   = 7
-	cpuhpAPIdleDead   = 8
-	cpuhpAPOffline    = 9
-	cpuhpAPOnline     = 15
-	cpuhpTeardownCPU  = 16
-	cpuhpAPOnlineIdle = 17
-	cpuhpOnline       = 21
-)
+// cpuhpSteps is cpuhp_hp_states[], indexed by state: the names are the
+// kernel's, the callbacks those the model has.
+var cpuhpSteps = [...]cpuhpStep{
+	cpuhpOffline:           {name: "offline"},
+	cpuhpCreateThreads:     {name: "threads:prepare"},
+	cpuhpWorkqueuePrep:     {name: "workqueue:prepare"},
+	cpuhpHrtimersPrepare:   {name: "hrtimers:prepare"},
+	cpuhpRCUTreePrep:       {name: "RCU/tree:prepare"},
+	cpuhpSMPCFDPrepare:     {name: "smpcfd:prepare", startup: smpcfdPrepareCPU, teardown: smpcfdDeadCPU},
+	cpuhpMMVmstatDead:      {name: "mm/vmstat:dead"},
+	cpuhpBringupCPU:        {name: "cpu:bringup"},
+	cpuhpAPIdleDead:        {name: "idle:dead", ap: true},
+	cpuhpAPOffline:         {name: "ap:offline", ap: true},
+	cpuhpAPSchedStarting:   {name: "sched:starting", ap: true, teardown: schedCPUDying},
+	cpuhpAPRCUTreeDying:    {name: "RCU/tree:dying", ap: true},
+	cpuhpAPSMPCFDDying:     {name: "smpcfd:dying", ap: true, teardown: smpcfdDyingCPU},
+	cpuhpAPHrtimersDying:   {name: "hrtimers:dying", ap: true},
+	cpuhpAPTickDying:       {name: "tick:dying", ap: true},
+	cpuhpAPOnline:          {name: "ap:online", ap: true},
+	cpuhpTeardownCPU:       {name: "cpu:teardown"},
+	cpuhpAPOnlineIdle:      {name: "ap:online-idle"},
+	cpuhpAPSmpbootThreads:  {name: "smpboot/threads:online"},
+	cpuhpAPWorkqueueOnline: {name: "workqueue:online"},
+	cpuhpAPActive:          {name: "sched:active", startup: schedCPUActivate, teardown: schedCPUDeactivate},
+	cpuhpOnline:            {name: "online"},
+}
 
-// cpuhpStates is the walk, in bring-up order.
-var cpuhpStates = []cpuhpState{
-	{name: "offline"},
-	{name: "threads:prepare"},
-	{name: "workqueue:prepare"},
-	{name: "hrtimers:prepare"},
-	{name: "RCU/tree:prepare"},
-	{name: "smpcfd:prepare", startup: smpcfdPrepareCPU, teardown: smpcfdDeadCPU},
-	{name: "mm/vmstat:dead"},
-	{name: "cpu:bringup"},
-	{name: "idle:dead", ap: true},
-	{name: "ap:offline", ap: true},
-	{name: "sched:starting", ap: true, teardown: schedCPUDying},
-	{name: "RCU/tree:dying", ap: true},
-	{name: "smpcfd:dying", ap: true, teardown: smpcfdDyingCPU},
-	{name: "hrtimers:dying", ap: true},
-	{name: "tick:dying", ap: true},
-	{name: "ap:online", ap: true},
-	{name: "cpu:teardown"},
-	{name: "ap:online-idle"},
-	{name: "smpboot/threads:online"},
-	{name: "workqueue:online"},
-	{name: "sched:active", startup: schedCPUActivate, teardown: schedCPUDeactivate},
-	{name: "online"},
+// step is the state's entry in cpuhpSteps.
+func (s cpuhpState) step() *cpuhpStep { return &cpuhpSteps[s] }
+
+// String is the state's name in cpuhp_hp_states[] ("smpcfd:dying").
+func (s cpuhpState) String() string {
+	if s < 0 || int(s) >= len(cpuhpSteps) {
+		return fmt.Sprintf("cpuhpState(%d)", int(s))
+	}
+	return cpuhpSteps[s].name
+}
+
+// cpuhpStateNamed returns the state called name.
+func cpuhpStateNamed(name string) (cpuhpState, bool) {
+	for s := range cpuhpSteps {
+		if cpuhpSteps[s].name == name {
+			return cpuhpState(s), true
+		}
+	}
+	return 0, false
 }
 
 // smpcfdPrepareCPU allocates the CPU's cfd data (lazily in the model: the
@@ -105,13 +148,12 @@ func schedCPUDeactivate(k *Kernel, c *emu.Context, cpu int) int { k.active.Clear
 // CPUHPFail makes the next bring-up of cpu fail at the named state's
 // startup callback with -errno; false if no such state has a callback.
 func (k *Kernel) CPUHPFail(cpu int, state string, errno int) bool {
-	for _, st := range cpuhpStates {
-		if st.name == state && st.startup != nil {
-			k.hpFaults = append(k.hpFaults, hpFault{cpu, state, errno})
-			return true
-		}
+	s, ok := cpuhpStateNamed(state)
+	if !ok || s.step().startup == nil {
+		return false
 	}
-	return false
+	k.hpFaults = append(k.hpFaults, hpFault{cpu, s, errno})
+	return true
 }
 
 // PendingCPUHPFails is how many CPUHPFail failures are still to happen.
@@ -119,12 +161,12 @@ func (k *Kernel) PendingCPUHPFails() int { return len(k.hpFaults) }
 
 type hpFault struct {
 	cpu   int
-	state string
+	state cpuhpState
 	errno int
 }
 
 // takeFault consumes an injected failure for (cpu, state).
-func (k *Kernel) takeFault(cpu int, state string) int {
+func (k *Kernel) takeFault(cpu int, state cpuhpState) int {
 	for i, f := range k.hpFaults {
 		if f.cpu == cpu && f.state == state {
 			k.hpFaults = append(k.hpFaults[:i], k.hpFaults[i+1:]...)
@@ -136,9 +178,9 @@ func (k *Kernel) takeFault(cpu int, state string) int {
 
 // invoke runs one state's callback in direction up (startup) or down
 // (teardown), at the cost of one hotplug step, after the point.
-func (k *Kernel) invoke(c *emu.Context, cpu, state int, up bool) int {
-	st := &cpuhpStates[state]
-	k.hpState[cpu] = int8(state)
+func (k *Kernel) invoke(c *emu.Context, cpu int, state cpuhpState, up bool) int {
+	st := state.step()
+	k.hpState[cpu] = state
 	if c != nil {
 		k.pointFor(c, "cpuhp:"+st.name, cpu)
 		k.spend(c, k.T.HotplugStep, "cpuhp "+st.name)
@@ -149,7 +191,7 @@ func (k *Kernel) invoke(c *emu.Context, cpu, state int, up bool) int {
 	}
 	ret := 0
 	if up {
-		ret = k.takeFault(cpu, st.name)
+		ret = k.takeFault(cpu, state)
 	}
 	if ret == 0 && cb != nil {
 		ret = cb(k, c, cpu)
@@ -163,7 +205,7 @@ func (k *Kernel) invoke(c *emu.Context, cpu, state int, up bool) int {
 		if c != nil {
 			pcpu = c.CPU
 		}
-		k.printk(pcpu, fmt.Sprintf("CPU %d %s state %s (%d) failed (%d)", cpu, dir, st.name, state, ret))
+		k.printk(pcpu, fmt.Sprintf("CPU %d %s state %s (%d) failed (%d)", cpu, dir, state, int(state), ret))
 	}
 	return ret
 }
@@ -175,7 +217,7 @@ func (k *Kernel) CPUDown(c *emu.Context, cpu int) int {
 	switch {
 	case cpu < 0 || cpu >= k.nr:
 		return -EINVAL
-	case cpu == 0 && k.x86():
+	case cpu == 0 && k.Spec.IsX86():
 		return -EPERM
 	}
 	k.hotplugLock(c)
@@ -309,9 +351,9 @@ func (k *Kernel) InjectCSD(cpu int, f *Func, info any) *CSD {
 	k.emit(EvLock, csd, -1, -1)
 	k.emit(EvQueue, csd, -1, cpu)
 	if first {
-		vec := vecCallFunctionSingle
-		if !k.x86() {
-			vec = ipiCallFunc
+		vec := irqchip.CallFunctionSingleVector
+		if !k.Spec.IsX86() {
+			vec = irqchip.IPICallFunc
 		}
 		k.Stats.IPIs++
 		k.M.RaiseIRQ(cpu, vec, k.M.Now()+k.T.IPILatency)

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"unsafe"
 
 	"github.com/xcallsh/xcallsh/emu"
 	"github.com/xcallsh/xcallsh/irqchip"
@@ -80,7 +81,6 @@ type Kernel struct {
 	idlePoll        bool
 
 	writes []RegWrite
-	isX86  bool
 	// Modules is the " name name" list WARN banners print after
 	// "Modules linked in:" (scftorture sets it while it is loaded).
 	Modules string
@@ -99,18 +99,20 @@ type Kernel struct {
 	nCSDLockStuck int
 	nextCSD       int
 	panicMsg      string
-	fixOff        [8]bool // indexed like Fixes
-	tainted       bool    // a WARN fired (TAINT_WARN)
+	fixOff        [len(Fixes)]bool // indexed by FixID
+	tainted       bool             // a WARN fired (TAINT_WARN)
 
 	hooks map[string]Hook // operator code at points; looked up, never ranged
 
 	// flushOracle, if set (by tests only), runs instead of the flush.
 	flushOracle func(c *emu.Context, warnCPUOffline bool, vec int)
 
+	csdSpins [][]csdSpin // per CPU: csd_lock_wait spins in progress, innermost last (stuck.go)
+
 	// CPU hotplug (hotplug.go).
-	hpState   []int8  // cpuhp state of each CPU
-	active    Cpumask // cpu_active_mask
-	hpBusy    bool    // a hotplug operation is in progress
+	hpState   []cpuhpState // cpuhp state of each CPU
+	active    Cpumask      // cpu_active_mask
+	hpBusy    bool         // a hotplug operation is in progress
 	hpWait    emu.WaitQueue
 	hpFaults  []hpFault
 	booted    Cpumask // cpus_booted_once_mask
@@ -131,11 +133,22 @@ type RegWrite struct {
 	Value uint64
 }
 
-// percpu is the per-CPU state of kernel/smp.c. Written by its own CPU's
-// contexts, except queue (pushed by any sender) and the csds (see CSD).
+// percpu is the per-CPU state of kernel/smp.c, padded to whole cache
+// lines so that every element of the per-CPU array starts on a line and
+// the fields a cross-call touches on its target, at the head of
+// percpuData, share one line (layout_test.go checks both).
 type percpu struct {
-	// What a cross-call touches on its target comes first, in 64 bytes
-	// (the struct is padded to 192, so each starts on a line).
+	percpuData
+	_ [(cacheLine - unsafe.Sizeof(percpuData{})%cacheLine) % cacheLine]byte
+}
+
+// cacheLine is the host cache-line size the per-CPU array is laid out for.
+const cacheLine = 64
+
+// percpuData is percpu without the padding. Written by its own CPU's
+// contexts, except queue (pushed by any sender) and the csds (see CSD).
+type percpuData struct {
+	// What a cross-call touches on its target comes first, in one line.
 	queue *CSD // call_single_queue: newest first, like an llist
 	qlen  int
 
@@ -155,7 +168,6 @@ type percpu struct {
 	// interrupts are off across a send).
 	wbuf []irqchip.Write
 	cbuf []int
-	_    [8]byte
 }
 
 // ErrPanic wraps the message of an emulated kernel panic.
@@ -174,7 +186,7 @@ func BootSched(spec *machines.Spec, seed uint64, sc emu.SchedConfig) (*Kernel, e
 	if err != nil {
 		return nil, fmt.Errorf("booting %q: %w", spec.Name, err)
 	}
-	m := emu.New(emu.Config{CPUs: spec.CPUs, Seed: seed, HighVectorFirst: spec.Arch == machines.ArchX86, Sched: sc,
+	m := emu.New(emu.Config{CPUs: spec.CPUs, Seed: seed, HighVectorFirst: spec.IsX86(), Sched: sc,
 		IRQEntry: spec.Timing.IRQEntry})
 	k := &Kernel{
 		M:               m,
@@ -189,11 +201,10 @@ func BootSched(spec *machines.Spec, seed uint64, sc emu.SchedConfig) (*Kernel, e
 		PanicOnIPIStall: spec.Kernel.PanicOnIPIStall,
 		idlePoll:        spec.Kernel.Idle == "poll",
 		RecordWrites:    true,
-		isX86:           spec.Arch == machines.ArchX86,
 		warned:          map[string]bool{},
 	}
 	k.appender, _ = chip.(irqchip.Appender)
-	k.hpState = make([]int8, spec.CPUs)
+	k.hpState = make([]cpuhpState, spec.CPUs)
 	k.booted = NewCpumask(spec.CPUs)
 	k.booted.Set(0)
 	k.active = NewCpumask(spec.CPUs)
@@ -272,7 +283,7 @@ func (k *Kernel) CSDLockIsStuck() bool { return k.nCSDLockStuck != 0 }
 
 func (k *Kernel) bootLog() {
 	nodes := len(k.Spec.Nodes)
-	if k.Spec.Arch == machines.ArchX86 {
+	if k.Spec.IsX86() {
 		state := "disabled"
 		if k.shorthand {
 			state = "enabled"
@@ -399,12 +410,5 @@ var (
 // CPUState names the state of cpu: "online", "offline", or the name of the
 // cpuhp state a CPU going up or down is in ("smpcfd:dying").
 func (k *Kernel) CPUState(cpu int) string {
-	switch s := int(k.hpState[cpu]); s {
-	case cpuhpOnline:
-		return "online"
-	case cpuhpOffline:
-		return "offline"
-	default:
-		return cpuhpStates[s].name
-	}
+	return k.hpState[cpu].String()
 }

@@ -31,8 +31,8 @@ var Points = []string{
 }
 
 func init() {
-	for _, st := range cpuhpStates {
-		Points = append(Points, "cpuhp:"+st.name)
+	for s := range cpuhpSteps {
+		Points = append(Points, "cpuhp:"+cpuhpState(s).String())
 	}
 }
 

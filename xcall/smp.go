@@ -103,7 +103,7 @@ func (k *Kernel) csdLockWait(c *emu.Context, csd *CSD) {
 		return
 	}
 	for csd.Locked() {
-		c.Spin(&csd.waiters, -1, emu.WaitInfo{What: "spins on csd", Num: csd.ID, Owner: csd.on})
+		k.spinOnCSD(c, csd, -1)
 	}
 }
 
@@ -565,12 +565,12 @@ func (k *Kernel) smpSendReschedule(c *emu.Context, cpu int) {
 		}
 		return
 	}
-	if k.x86() {
+	if k.Spec.IsX86() {
 		if k.M.Tracing() {
 			k.M.Trace(c.CPU, "ipi_send_cpu", fmt.Sprintf("cpu=%d callsite=%s callback=0x0", cpu, siteWakeIfIdle))
 		}
 	} else {
-		k.traceRaise(c.CPU, []int{cpu}, "Rescheduling interrupts")
+		k.traceRaise(c.CPU, []int{cpu}, irqchip.IPIReschedule)
 	}
 	p := &k.pc[c.CPU]
 	p.wbuf = k.appendSingle(p.wbuf[:0], c.CPU, cpu, irqchip.Reschedule)

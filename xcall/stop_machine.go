@@ -12,22 +12,40 @@ import (
 	"github.com/xcallsh/xcallsh/emu"
 )
 
-// multi_cpu_stop states.
+// multiStopState is kernel/stop_machine.c's enum multi_stop_state; the
+// stoppers go through the states in this order.
+type multiStopState int
+
 const (
-	msNone = iota
-	msPrepare
-	msDisableIRQ
-	msRun
-	msExit
+	msNone       multiStopState = iota // MULTI_STOP_NONE
+	msPrepare                          // MULTI_STOP_PREPARE
+	msDisableIRQ                       // MULTI_STOP_DISABLE_IRQ
+	msRun                              // MULTI_STOP_RUN
+	msExit                             // MULTI_STOP_EXIT
 )
 
-var msNames = [...]string{"NONE", "PREPARE", "DISABLE_IRQ", "RUN", "EXIT"}
+var multiStopNames = [...]string{
+	msNone:       "NONE",
+	msPrepare:    "PREPARE",
+	msDisableIRQ: "DISABLE_IRQ",
+	msRun:        "RUN",
+	msExit:       "EXIT",
+}
+
+// String is the state's name without MULTI_STOP_ ("DISABLE_IRQ"), as
+// the stop_machine points and wait descriptions spell it.
+func (s multiStopState) String() string {
+	if s < 0 || int(s) >= len(multiStopNames) {
+		return fmt.Sprintf("multiStopState(%d)", int(s))
+	}
+	return multiStopNames[s]
+}
 
 // multiStop is struct multi_stop_data: shared by the stoppers of one
 // stop_machine call. Written by the stoppers (ack, state) under the
 // model's one-context-at-a-time rule.
 type multiStop struct {
-	state    int
+	state    multiStopState
 	threads  int // stoppers taking part
 	ack      int // stoppers yet to acknowledge state
 	target   int // the CPU that runs fn in RUN
@@ -61,11 +79,11 @@ func (k *Kernel) multiCPUStop(c *emu.Context, ms *multiStop) {
 	cur := msNone
 	for cur != msExit {
 		if ms.state == cur {
-			c.Spin(&ms.changed, -1, emu.WaitInfo{What: "waits in multi_cpu_stop " + msNames[cur] + " for other CPUs", Owner: -1})
+			c.Spin(&ms.changed, -1, emu.WaitInfo{What: "waits in multi_cpu_stop " + cur.String() + " for other CPUs", Owner: -1})
 			continue
 		}
 		cur = ms.state
-		k.point(c, "stop_machine:"+msNames[cur])
+		k.point(c, "stop_machine:"+cur.String())
 		switch cur {
 		case msDisableIRQ:
 			k.LocalIRQSave(c)

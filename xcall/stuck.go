@@ -3,7 +3,46 @@ package xcall
 import (
 	"fmt"
 	"strings"
+
+	"github.com/xcallsh/xcallsh/emu"
+	"github.com/xcallsh/xcallsh/irqchip"
 )
+
+// csdSpin is a csd_lock_wait() spin in progress: context c spins on csd
+// number id, which was queued on CPU on when the spin began.
+type csdSpin struct {
+	c      *emu.Context
+	id, on int
+}
+
+// spinOnCSD is one spin of csd_lock_wait(): c keeps its CPU until the
+// csd's lock holder wakes it or deadline passes (-1: none). The spin is
+// recorded on c's CPU for the whole wait, innermost last (a handler that
+// interrupted a spinning task may spin too), so that Stuck can tell who
+// waits on which queue.
+func (k *Kernel) spinOnCSD(c *emu.Context, csd *CSD, deadline int64) {
+	if k.csdSpins == nil {
+		k.csdSpins = make([][]csdSpin, k.nr)
+	}
+	k.csdSpins[c.CPU] = append(k.csdSpins[c.CPU], csdSpin{c, csd.ID, csd.on})
+	c.Spin(&csd.waiters, deadline, emu.WaitInfo{What: "spins on csd", Num: csd.ID, Owner: csd.on})
+	s := k.csdSpins[c.CPU]
+	k.csdSpins[c.CPU] = s[:len(s)-1]
+}
+
+// spinningOn returns the csd spin that CPU cpu's running context is
+// waiting in, if that is what it waits for.
+func (k *Kernel) spinningOn(cpu int) (csdSpin, bool) {
+	if k.csdSpins == nil || len(k.csdSpins[cpu]) == 0 {
+		return csdSpin{}, false
+	}
+	s := k.csdSpins[cpu]
+	sp := s[len(s)-1]
+	if t := k.M.CPU(cpu).Top(); t != sp.c || !t.Waiting() {
+		return csdSpin{}, false
+	}
+	return sp, true
+}
 
 // Stuck is emu's stuck detection (no event left while contexts wait, or a
 // cycle of busy waiters with interrupts off) plus what only the kernel
@@ -39,11 +78,11 @@ func (k *Kernel) Stuck() string {
 		// Who waits on a csd queued here?
 		var waiters []string
 		for w := 0; w < k.nr; w++ {
-			t := k.M.CPU(w).Top()
-			if t == nil || !t.Waiting() || t.Wait.Owner != cpu || t.Wait.What != "spins on csd" {
+			sp, ok := k.spinningOn(w)
+			if !ok || sp.on != cpu {
 				continue
 			}
-			waiters = append(waiters, fmt.Sprintf("CPU%d spins on csd #%d queued on CPU%d", w, t.Wait.Num, cpu))
+			waiters = append(waiters, fmt.Sprintf("CPU%d spins on csd #%d queued on CPU%d", w, sp.id, cpu))
 		}
 		if len(waiters) == 0 {
 			continue
@@ -60,7 +99,7 @@ func (k *Kernel) Stuck() string {
 // callPending reports whether cpu has a call-function IPI pending.
 func (k *Kernel) callPending(cpu int) bool {
 	for _, v := range k.M.CPU(cpu).PendingVectors() {
-		if k.x86() && (v == vecCallFunctionSingle || v == vecCallFunction) || !k.x86() && v == ipiCallFunc {
+		if k.Spec.IsX86() && (v == irqchip.CallFunctionSingleVector || v == irqchip.CallFunctionVector) || !k.Spec.IsX86() && v == irqchip.IPICallFunc {
 			return true
 		}
 	}

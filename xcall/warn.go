@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/xcallsh/xcallsh/emu"
-	"github.com/xcallsh/xcallsh/machines"
 )
 
 // Where WARNs and BUGs point (kernel/smp.c line numbers of the mainline
@@ -80,7 +79,7 @@ func (k *Kernel) warnBanner(c *emu.Context, cpu int, file string, line int, at, 
 	k.printk(cpu, fmt.Sprintf("WARNING: CPU: %d PID: %d at %s:%d %s", cpu, pid, file, line, at))
 	k.printk(cpu, "Modules linked in:"+k.Modules)
 	k.printInfo(cpu)
-	if k.x86() {
+	if k.Spec.IsX86() {
 		k.printk(cpu, "RIP: 0010:"+at)
 	} else {
 		k.printk(cpu, "pc : "+at)
@@ -124,7 +123,7 @@ func (k *Kernel) dumpRegsAndStack(c *emu.Context, pc string) {
 	cpu := c.CPU
 	k.printInfo(cpu)
 	if pc != "" {
-		if k.Spec.Arch == machines.ArchX86 {
+		if k.Spec.IsX86() {
 			k.printk(cpu, "RIP: 0010:"+pc)
 		} else {
 			k.printk(cpu, "pc : "+pc)
@@ -164,7 +163,7 @@ func (k *Kernel) bug(c *emu.Context, ws warnSite) {
 	line := fmt.Sprintf("kernel BUG at kernel/smp.c:%d!", ws.line)
 	k.printk(cpu, "------------[ cut here ]------------")
 	k.printk(cpu, line)
-	if k.Spec.Arch == machines.ArchX86 {
+	if k.Spec.IsX86() {
 		k.printk(cpu, "Oops: invalid opcode: 0000 [#1] PREEMPT SMP NOPTI")
 	} else {
 		k.printk(cpu, "Internal error: Oops - BUG: 00000000f2000800 [#1] PREEMPT SMP")
@@ -172,7 +171,7 @@ func (k *Kernel) bug(c *emu.Context, ws warnSite) {
 	k.dumpRegsAndStack(c, ws.at.String())
 	k.printk(cpu, "---[ end trace 0000000000000000 ]---")
 	msg := "Fatal exception"
-	if k.Spec.Arch == machines.ArchARM64 {
+	if !k.Spec.IsX86() {
 		msg = "Oops - BUG: Fatal exception"
 	}
 	k.Panic(c, msg, line)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/xcallsh/xcallsh/emu"
+	"github.com/xcallsh/xcallsh/irqchip"
 	"github.com/xcallsh/xcallsh/machines"
 	"github.com/xcallsh/xcallsh/xcall"
 )
@@ -163,7 +164,7 @@ func (a *activity) Trace(e *emu.TraceEvent) {
 		a.send(e.CPU, e.T, bitmapCPUs(field(e.Args, "cpumask="), a.nr))
 	case "ipi_raise":
 		// arm64 traces ipi_raise right after ipi_send_* for the same IPI.
-		if tr.sendT != e.T && strings.HasSuffix(e.Args, "(Function call interrupts)") {
+		if tr.sendT != e.T && strings.HasSuffix(e.Args, "("+irqchip.ARM64IPIReason(irqchip.IPICallFunc)+")") {
 			a.flowsTo(e.CPU, e.T, bitmapCPUs(field(e.Args, "target_mask="), a.nr))
 		}
 	case "csd_function_entry":
@@ -373,45 +374,35 @@ func (a *activity) handlerEnd(cpu int, t int64) {
 	}
 }
 
-func (a *activity) x86() bool { return a.spec.Arch == machines.ArchX86 }
-
 // callVector reports whether vector is the function-call IPI.
 func (a *activity) callVector(vector int) bool {
-	if a.x86() {
-		return vector == 0xfb || vector == 0xfc
+	if a.spec.IsX86() {
+		return vector == irqchip.CallFunctionSingleVector || vector == irqchip.CallFunctionVector
 	}
-	return vector == 1
+	return vector == irqchip.IPICallFunc
 }
-
-var arm64IPINames = [...]string{"Rescheduling interrupts", "Function call interrupts", "CPU stop interrupts",
-	"CPU stop NMIs", "Timer broadcast interrupts", "IRQ work interrupts", "CPU backtrace interrupts",
-	"KGDB roundup interrupts"}
 
 // handlerName names a handler slice as the kernel's entry point would be.
 func (a *activity) handlerName(vector int, nmi bool) (string, [][2]string) {
 	if nmi {
-		if a.x86() {
+		if a.spec.IsX86() {
 			return "exc_nmi", nil
 		}
 		return "ipi_cpu_backtrace", nil
 	}
-	if a.x86() {
+	if a.spec.IsX86() {
 		v := [][2]string{{"vector", fmt.Sprintf("0x%x", vector)}}
 		switch vector {
-		case 0xfb:
+		case irqchip.CallFunctionSingleVector:
 			return "sysvec_call_function_single", v
-		case 0xfc:
+		case irqchip.CallFunctionVector:
 			return "sysvec_call_function", v
-		case 0xfd:
+		case irqchip.RescheduleVector:
 			return "sysvec_reschedule_ipi", v
 		}
 		return fmt.Sprintf("irq vector 0x%x", vector), v
 	}
-	why := "unknown"
-	if vector >= 0 && vector < len(arm64IPINames) {
-		why = arm64IPINames[vector]
-	}
-	return "do_handle_IPI", [][2]string{{"ipi", strconv.Itoa(vector)}, {"reason", why}}
+	return "do_handle_IPI", [][2]string{{"ipi", strconv.Itoa(vector)}, {"reason", irqchip.ARM64IPIReason(vector)}}
 }
 
 // field returns the value of "key" in a tracepoint's arguments: the text

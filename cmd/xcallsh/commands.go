@@ -300,7 +300,7 @@ func clip(s string, n int) string {
 func (sh *Shell) pending(cpu *emu.CPU) string {
 	var out []string
 	for _, v := range cpu.PendingVectors() {
-		if sh.sess.Spec().Arch == machines.ArchX86 {
+		if sh.sess.Spec().IsX86() {
 			out = append(out, fmt.Sprintf("0x%x", v))
 		} else {
 			out = append(out, fmt.Sprintf("IPI%d", v))
@@ -639,7 +639,7 @@ func cmdFix(sh *Shell, args, line string) error {
 	k := sh.sess.K
 	show := func(fx xcall.Fix) {
 		state := "on "
-		if !k.Fix(fx.Name) {
+		if on, _ := k.FixApplied(fx.Name); !on {
 			state = "off"
 		}
 		fmt.Fprintf(sh.out, "%s  %-28s %s %s\n", state, fx.Name, fx.Commit, fx.Title)
