@@ -154,7 +154,7 @@ var bindings = []binding{
 	{name: "csd_init", args: "func, info", ret: "csd", section: kernelSection, where: anywhere, fn: luaCSDInit,
 		doc: "`INIT_CSD`: a csd for `smp_call_function_single_async` and `smp_xcall_private`; `csd:locked()` tells whether it is in flight"},
 	{name: "csd_lock_is_stuck", ret: "boolean", section: kernelSection, where: anywhere, fn: luaCSDLockIsStuck,
-		doc: "whether a CSD-lock wait has reported a stall (with `csdlock_debug`)"},
+		doc: "whether a CPU is waiting on a CSD lock it has reported as non-responsive (with `csdlock_debug`)"},
 
 	// Kernel functions: the smp_xcall RFC.
 	{name: "smp_xcall", args: "cpu, func, info, flags", ret: "int", section: kernelSection, where: kernelOnly, fn: luaSmpXcall,
@@ -187,7 +187,7 @@ type constant struct {
 // constants are the API's global numbers, in docs/api.md's order.
 var constants = []constant{
 	{"ENXIO", xcall.ENXIO, "no such CPU (an offline or nonexistent target)"},
-	{"EBUSY", xcall.EBUSY, "the csd is still in flight"},
+	{"EBUSY", xcall.EBUSY, "busy: a csd still in flight, or `cpu_down` of the last online CPU"},
 	{"EINVAL", xcall.EINVAL, "an invalid argument (`cpu_down`/`cpu_up` of a CPU that does not exist)"},
 	{"ENOMEM", xcall.ENOMEM, "`cpuhp_fail`'s default errno"},
 	{"XCALL_TYPE_SYNC", xcall.CSDTypeSync, "the `smp_xcall*` flags: a synchronous call"},

@@ -41,7 +41,7 @@ import (
 	"github.com/xcallsh/xcallsh/xcall"
 )
 
-var update = flag.Bool("update", false, "rewrite the expected sections of testdata/scenarios/*.txtar")
+var update = flag.Bool("update", false, "rewrite the expected sections of testdata/scenarios/*.txtar, and docs/api.md's reference part (TestAPIDoc)")
 
 // output is everything a run produces that the tests compare.
 type output struct {
