@@ -11,7 +11,6 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/xcallsh/xcallsh/emu"
-	"github.com/xcallsh/xcallsh/machines"
 	"github.com/xcallsh/xcallsh/xcall"
 )
 
@@ -55,12 +54,12 @@ func luaLocalIRQEnable(x call) int {
 }
 
 func luaLocalIRQSave(x call) int {
-	return x.push(lua.LNumber(x.s.irqFlags(x.k().LocalIRQSave(x.c))))
+	return x.push(lua.LNumber(x.k().IRQFlags(x.k().LocalIRQSave(x.c))))
 }
 
 func luaLocalIRQRestore(x call) int {
 	flags := x.intRange(1, "flags", 0, maxFlags)
-	x.k().LocalIRQRestore(x.c, flags != x.s.irqFlags(false))
+	x.k().LocalIRQRestore(x.c, flags != x.k().IRQFlags(false))
 	return 0
 }
 
@@ -90,31 +89,12 @@ func luaPutCPU(x call) int {
 	return 0
 }
 
-// irqFlags is what local_irq_save returns: x86 EFLAGS (IF = 0x200) or
-// arm64 DAIF (I = 0x80).
-func (s *Session) irqFlags(wasOff bool) int64 {
-	if s.spec.Arch == machines.ArchX86 {
-		if wasOff {
-			return 0x46
-		}
-		return 0x246
-	}
-	if wasOff {
-		return 0x80
-	}
-	return 0
-}
-
 // delay builds ndelay/udelay/mdelay: a busy wait on this CPU, of n units
 // of unit ns.
 func delay(unitName string, unit int64) func(x call) int {
 	return func(x call) int {
 		d := x.duration(1, unitName, unit)
-		frame := "delay_tsc+0x38/0xb0"
-		if x.s.spec.Arch == machines.ArchARM64 {
-			frame = "__delay+0x4c/0x70"
-		}
-		xcall.Enter(x.c, frame)
+		xcall.Enter(x.c, x.k().DelayFrame())
 		x.c.Delay(d, "busy-waits in "+x.name)
 		xcall.Leave(x.c)
 		return 0
@@ -149,11 +129,11 @@ func luaPrintk(x call) int {
 }
 
 // The cross-call entry points push the frame a stack dump shows while they
-// wait, as the kernel's return address inside them.
+// wait (xcall/frames.go).
 
 func luaSmpCallFunctionSingle(x call) int {
 	cpu, fn, wait := x.cpu(1), x.fn(2), x.wait(4)
-	xcall.Enter(x.c, "smp_call_function_single+0x118/0x1a0")
+	xcall.Enter(x.c, xcall.FrameSmpCallFunctionSingle)
 	ret := x.k().SmpCallFunctionSingle(x.c, cpu, x.s.funcOf(fn), x.info(3), wait)
 	xcall.Leave(x.c)
 	return x.push(lua.LNumber(ret))
@@ -161,7 +141,7 @@ func luaSmpCallFunctionSingle(x call) int {
 
 func luaSmpCallFunctionMany(x call) int {
 	mask, fn, wait := x.mask(1), x.fn(2), x.wait(4)
-	xcall.Enter(x.c, "smp_call_function_many_cond+0x35c/0x4e0")
+	xcall.Enter(x.c, xcall.FrameSmpCallFunctionManyCond)
 	x.k().SmpCallFunctionMany(x.c, mask, x.s.funcOf(fn), x.info(3), wait)
 	xcall.Leave(x.c)
 	return 0
@@ -169,7 +149,7 @@ func luaSmpCallFunctionMany(x call) int {
 
 func luaSmpCallFunction(x call) int {
 	fn, wait := x.fn(1), x.wait(3)
-	xcall.Enter(x.c, "smp_call_function+0x3c/0x60")
+	xcall.Enter(x.c, xcall.FrameSmpCallFunction)
 	x.k().SmpCallFunction(x.c, x.s.funcOf(fn), x.info(2), wait)
 	xcall.Leave(x.c)
 	return 0
@@ -190,7 +170,7 @@ func luaCSDLockIsStuck(x call) int { return x.push(lua.LBool(x.k().CSDLockIsStuc
 
 func luaSmpCallFunctionSingleAsync(x call) int {
 	cpu, csd := x.cpu(1), x.csd(2)
-	xcall.Enter(x.c, "smp_call_function_single_async+0x70/0x90")
+	xcall.Enter(x.c, xcall.FrameSmpCallFunctionSingleAsync)
 	ret := x.k().SmpCallFunctionSingleAsync(x.c, cpu, csd)
 	xcall.Leave(x.c)
 	return x.push(lua.LNumber(ret))
@@ -198,7 +178,7 @@ func luaSmpCallFunctionSingleAsync(x call) int {
 
 func luaSmpCallFunctionAny(x call) int {
 	mask, fn, wait := x.mask(1), x.fn(2), x.wait(4)
-	xcall.Enter(x.c, "smp_call_function_any+0x5e/0xa0")
+	xcall.Enter(x.c, xcall.FrameSmpCallFunctionAny)
 	ret := x.k().SmpCallFunctionAny(x.c, mask, x.s.funcOf(fn), x.info(3), wait)
 	xcall.Leave(x.c)
 	return x.push(lua.LNumber(ret))
@@ -207,7 +187,7 @@ func luaSmpCallFunctionAny(x call) int {
 // onEachCPUCondMask is the on_each_cpu family: on_each_cpu_cond_mask with
 // what each leaves out filled in.
 func onEachCPUCondMask(x call, cond *lua.LFunction, fn *lua.LFunction, info any, wait bool, mask xcall.Cpumask) int {
-	xcall.Enter(x.c, "on_each_cpu_cond_mask+0x24/0x40")
+	xcall.Enter(x.c, xcall.FrameOnEachCPUCondMask)
 	x.k().OnEachCPUCondMask(x.c, x.s.condOf(cond), x.s.funcOf(fn), info, wait, mask)
 	xcall.Leave(x.c)
 	return 0
@@ -238,14 +218,14 @@ func luaCPUsPeekForPendingIPI(x call) int {
 }
 
 func luaWakeUpAllIdleCPUs(x call) int {
-	xcall.Enter(x.c, "wake_up_all_idle_cpus+0x4a/0x90")
+	xcall.Enter(x.c, xcall.FrameWakeUpAllIdleCPUs)
 	x.k().WakeUpAllIdleCPUs(x.c)
 	xcall.Leave(x.c)
 	return 0
 }
 
 func luaKickAllCPUsSync(x call) int {
-	xcall.Enter(x.c, "kick_all_cpus_sync+0x1f/0x30")
+	xcall.Enter(x.c, xcall.FrameKickAllCPUsSync)
 	x.k().KickAllCPUsSync(x.c)
 	xcall.Leave(x.c)
 	return 0
@@ -260,7 +240,7 @@ func luaSmpCallOnCPU(x call) int {
 	x.mightSleep()
 	s := x.s
 	f := s.funcOf(fn)
-	xcall.Enter(x.c, "smp_call_on_cpu+0xa8/0x110")
+	xcall.Enter(x.c, xcall.FrameSmpCallOnCPU)
 	ret := x.k().SmpCallOnCPU(x.c, cpu, func(w *emu.Context) (int, error) {
 		out, err := s.callIn(w, fn, 1, par)
 		if err != nil {
@@ -274,7 +254,7 @@ func luaSmpCallOnCPU(x call) int {
 
 func luaSmpXcall(x call) int {
 	cpu, fn, flags := x.cpu(1), x.fn(2), x.xcallFlags(4)
-	xcall.Enter(x.c, "smp_xcall+0x1c/0x30")
+	xcall.Enter(x.c, xcall.FrameSmpXcall)
 	ret := x.k().SmpXcallCond(x.c, cpu, x.s.funcOf(fn), x.info(3), nil, flags)
 	xcall.Leave(x.c)
 	return x.push(lua.LNumber(ret))
@@ -282,7 +262,7 @@ func luaSmpXcall(x call) int {
 
 func luaSmpXcallCond(x call) int {
 	cpu, fn, cond, flags := x.cpu(1), x.fn(2), x.optFn(4), x.xcallFlags(5)
-	xcall.Enter(x.c, "smp_xcall_cond+0x68/0xc0")
+	xcall.Enter(x.c, xcall.FrameSmpXcallCond)
 	ret := x.k().SmpXcallCond(x.c, cpu, x.s.funcOf(fn), x.info(3), x.s.condOf(cond), flags)
 	xcall.Leave(x.c)
 	return x.push(lua.LNumber(ret))
@@ -290,7 +270,7 @@ func luaSmpXcallCond(x call) int {
 
 func luaSmpXcallMask(x call) int {
 	mask, fn, flags := x.mask(1), x.fn(2), x.xcallFlags(4)
-	xcall.Enter(x.c, "smp_xcall_mask+0x34/0x50")
+	xcall.Enter(x.c, xcall.FrameSmpXcallMask)
 	x.k().SmpXcallMaskCond(x.c, mask, x.s.funcOf(fn), x.info(3), nil, flags)
 	xcall.Leave(x.c)
 	return 0
@@ -298,7 +278,7 @@ func luaSmpXcallMask(x call) int {
 
 func luaSmpXcallMaskCond(x call) int {
 	mask, fn, cond, flags := x.mask(1), x.fn(2), x.optFn(4), x.xcallFlags(5)
-	xcall.Enter(x.c, "smp_xcall_mask_cond+0x34/0x50")
+	xcall.Enter(x.c, xcall.FrameSmpXcallMaskCond)
 	x.k().SmpXcallMaskCond(x.c, mask, x.s.funcOf(fn), x.info(3), x.s.condOf(cond), flags)
 	xcall.Leave(x.c)
 	return 0
@@ -311,7 +291,7 @@ func luaSmpXcallPrivate(x call) int {
 		csd = x.csd(2)
 	}
 	flags := x.xcallFlags(3)
-	xcall.Enter(x.c, "smp_xcall_private+0xd0/0x140")
+	xcall.Enter(x.c, xcall.FrameSmpXcallPrivate)
 	ret := x.k().SmpXcallPrivate(x.c, cpu, csd, flags)
 	xcall.Leave(x.c)
 	return x.push(lua.LNumber(ret))
@@ -319,7 +299,7 @@ func luaSmpXcallPrivate(x call) int {
 
 func luaSmpXcallAny(x call) int {
 	mask, fn, flags := x.mask(1), x.fn(2), x.xcallFlags(4)
-	xcall.Enter(x.c, "smp_xcall_any+0x60/0xb0")
+	xcall.Enter(x.c, xcall.FrameSmpXcallAny)
 	ret := x.k().SmpXcallAny(x.c, mask, x.s.funcOf(fn), x.info(3), flags)
 	xcall.Leave(x.c)
 	return x.push(lua.LNumber(ret))
