@@ -42,14 +42,34 @@ const (
 	maxFlags int64 = math.MaxUint32
 )
 
+// checkArg reads argument n as a T, one of Lua's value types; what names
+// the type in the error: bad argument #1 to 'mdelay' (number expected, got
+// string).
+func checkArg[T lua.LValue](L *lua.LState, n int, fname, what string) T {
+	v := L.Get(n)
+	t, ok := v.(T)
+	if !ok {
+		argError(L, n, fname, what+" expected, got "+typeName(v))
+	}
+	return t
+}
+
+// checkUserData reads argument n as a userdata holding a T (a task, a
+// cpumask, a csd); what names it in the error.
+func checkUserData[T any](L *lua.LState, n int, fname, what string) T {
+	if ud, ok := L.Get(n).(*lua.LUserData); ok {
+		if t, ok := ud.Value.(T); ok {
+			return t
+		}
+	}
+	argError(L, n, fname, what+" expected, got "+typeName(L.Get(n)))
+	var zero T
+	return zero
+}
+
 // checkNumber reads argument n as a number.
 func checkNumber(L *lua.LState, n int, fname string) float64 {
-	v := L.Get(n)
-	num, ok := v.(lua.LNumber)
-	if !ok {
-		argError(L, n, fname, "number expected, got "+typeName(v))
-	}
-	return float64(num)
+	return float64(checkArg[lua.LNumber](L, n, fname, "number"))
 }
 
 // isInteger reports whether f is a whole number (not NaN, not ±inf).
@@ -102,39 +122,6 @@ func checkDuration(L *lua.LState, n int, fname, what string, unit int64) int64 {
 	return checkIntRange(L, n, fname, what, 0, maxDuration/unit) * unit
 }
 
-// checkFunc reads argument n as a Lua function.
-func checkFunc(L *lua.LState, n int, fname string) *lua.LFunction {
-	v := L.Get(n)
-	f, ok := v.(*lua.LFunction)
-	if !ok {
-		argError(L, n, fname, "function expected, got "+typeName(v))
-	}
-	return f
-}
-
-// optFunc reads argument n as a function or nil.
-func optFunc(L *lua.LState, n int, fname string) *lua.LFunction {
-	if L.Get(n) == lua.LNil {
-		return nil
-	}
-	return checkFunc(L, n, fname)
-}
-
-// checkString reads argument n as a string.
-func checkString(L *lua.LState, n int, fname string) string {
-	v := L.Get(n)
-	str, ok := v.(lua.LString)
-	if !ok {
-		argError(L, n, fname, "string expected, got "+typeName(v))
-	}
-	return string(str)
-}
-
-// checkWait reads a wait argument: a boolean or 0/1.
-func checkWait(L *lua.LState, n int, fname string) bool {
-	return checkBool(L, n, fname, "wait")
-}
-
 // checkBool reads a C bool argument: a Lua boolean or the number 0 or 1.
 func checkBool(L *lua.LState, n int, fname, what string) bool {
 	switch v := L.Get(n).(type) {
@@ -146,11 +133,6 @@ func checkBool(L *lua.LState, n int, fname, what string) bool {
 		argError(L, n, fname, "boolean or number expected, got "+typeName(v))
 	}
 	return false
-}
-
-// checkCPU reads an operator's CPU argument: it must exist.
-func (s *Session) checkCPU(L *lua.LState, n int, fname string) int {
-	return int(checkIntRange(L, n, fname, "cpu", 0, int64(s.K.NrCPUIDs())-1))
 }
 
 // kernelCPU reads a kernel function's CPU argument: any integer (the
@@ -194,10 +176,64 @@ func (s *Session) operator(L *lua.LState, fname string) {
 	}
 }
 
-// checkMask reads a cpumask argument: a cpumask, a CPU list string or an
-// array of CPU numbers.
-func (s *Session) checkMask(L *lua.LState, n int, fname string) xcall.Cpumask {
-	nr := s.K.NrCPUIDs()
+// The arguments of a binding's call, read with the binding's name for the
+// errors. Each reads argument n, 1-based, or raises a Lua argument error.
+
+func (x call) argError(n int, msg string) { argError(x.L, n, x.name, msg) }
+
+func (x call) number(n int) float64 { return checkNumber(x.L, n, x.name) }
+
+func (x call) str(n int) string { return string(checkArg[lua.LString](x.L, n, x.name, "string")) }
+
+func (x call) fn(n int) *lua.LFunction { return checkArg[*lua.LFunction](x.L, n, x.name, "function") }
+
+// optFn reads a function or nil.
+func (x call) optFn(n int) *lua.LFunction {
+	if x.L.Get(n) == lua.LNil {
+		return nil
+	}
+	return x.fn(n)
+}
+
+func (x call) intRange(n int, what string, lo, hi int64) int64 {
+	return checkIntRange(x.L, n, x.name, what, lo, hi)
+}
+
+func (x call) optIntRange(n int, what string, lo, hi, def int64) int64 {
+	return optIntRange(x.L, n, x.name, what, lo, hi, def)
+}
+
+func (x call) duration(n int, what string, unit int64) int64 {
+	return checkDuration(x.L, n, x.name, what, unit)
+}
+
+func (x call) bool(n int, what string) bool { return checkBool(x.L, n, x.name, what) }
+
+// wait reads a wait argument: a boolean or 0/1.
+func (x call) wait(n int) bool { return x.bool(n, "wait") }
+
+// xcallFlags reads the flags of the smp_xcall family: a csd's flags hold
+// the XCALL_TYPE_* in their low byte.
+func (x call) xcallFlags(n int) uint32 { return uint32(x.intRange(n, "flags", 0, 0xff)) }
+
+// cpu reads a kernel function's CPU (kernelCPU): any integer.
+func (x call) cpu(n int) int { return kernelCPU(x.L, n, x.name) }
+
+// opCPU reads an operator's CPU argument: it must exist.
+func (x call) opCPU(n int) int {
+	return int(x.intRange(n, "cpu", 0, int64(x.k().NrCPUIDs())-1))
+}
+
+func (x call) csd(n int) *xcall.CSD { return checkUserData[*xcall.CSD](x.L, n, x.name, "csd") }
+
+// info reads a cross-call's info argument: any value.
+func (x call) info(n int) any { return infoOf(x.L.Get(n)) }
+
+// mask reads a cpumask argument: a cpumask, a CPU list string or an array
+// of CPU numbers.
+func (x call) mask(n int) xcall.Cpumask {
+	L, fname := x.L, x.name
+	nr := x.k().NrCPUIDs()
 	switch v := L.Get(n).(type) {
 	case *lua.LUserData:
 		if m, ok := v.Value.(*maskValue); ok {
@@ -243,12 +279,27 @@ func (s *Session) checkMask(L *lua.LState, n int, fname string) xcall.Cpumask {
 // maskValue is the userdata behind cpumask values.
 type maskValue struct{ m xcall.Cpumask }
 
+// push pushes the binding's one result.
+func (x call) push(v lua.LValue) int {
+	x.L.Push(v)
+	return 1
+}
+
+// pushMask pushes a cpumask value.
+func (x call) pushMask(m xcall.Cpumask) int {
+	L := x.L
+	ud := L.NewUserData()
+	ud.Value = &maskValue{m}
+	L.SetMetatable(ud, L.GetTypeMetatable("cpumask"))
+	return x.push(ud)
+}
+
 // mightSleep is might_sleep() for the kernel functions that sleep (msleep,
 // smp_call_on_cpu, cpu_down, cpu_up): in a handler, with interrupts or
 // preemption disabled, the call is refused with the kernel's BUG text.
-func (s *Session) mightSleep(L *lua.LState, c *emu.Context, fname string) {
-	k := s.K
+func (x call) mightSleep() {
+	k, c := x.k(), x.c
 	if !k.InTask(c) || k.IRQsDisabled(c) || k.M.CPU(c.CPU).Preempt > 0 {
-		L.RaiseError("%s: BUG: sleeping function called from invalid context (it sleeps: call it from a task with interrupts and preemption enabled)", fname)
+		x.L.RaiseError("%s: BUG: sleeping function called from invalid context (it sleeps: call it from a task with interrupts and preemption enabled)", x.name)
 	}
 }

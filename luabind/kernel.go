@@ -1,5 +1,9 @@
 package luabind
 
+// The kernel functions of the Lua API (bindings in api.go): names, arguments
+// and return values are the kernel's
+// (docs/api.md#kernel-functions-in-tasks-and-cross-called-functions).
+
 import (
 	"fmt"
 	"math"
@@ -10,388 +14,295 @@ import (
 	"github.com/xcallsh/xcallsh/xcall"
 )
 
-// kernelAPI returns the kernel functions: names, arguments and return
-// values are the kernel's (docs/api.md#kernel-functions-in-tasks-and-cross-called-functions).
-func (s *Session) kernelAPI() map[string]lua.LGFunction {
-	k := func() *xcall.Kernel { return s.K }
-	return map[string]lua.LGFunction{
-		"smp_processor_id": func(L *lua.LState) int {
-			c := s.needCPU(L, "smp_processor_id")
-			L.Push(lua.LNumber(c.CPU))
-			return 1
-		},
-		"num_online_cpus": func(L *lua.LState) int {
-			L.Push(lua.LNumber(k().NumOnline()))
-			return 1
-		},
-		"cpu_online": func(L *lua.LState) int {
-			L.Push(lua.LBool(k().Online(kernelCPU(L, 1, "cpu_online"))))
-			return 1
-		},
-		"cpu_to_node": func(L *lua.LState) int {
-			cpu := kernelCPU(L, 1, "cpu_to_node")
-			if cpu < 0 || cpu >= k().NrCPUIDs() {
-				L.Push(lua.LNumber(-1)) // NUMA_NO_NODE
-				return 1
-			}
-			L.Push(lua.LNumber(k().Node(cpu)))
-			return 1
-		},
-		"cpu_online_mask": func(L *lua.LState) int {
-			s.pushMask(L, k().OnlineMask())
-			return 1
-		},
-		"cpu_possible_mask": func(L *lua.LState) int {
-			m := xcall.NewCpumask(k().NrCPUIDs())
-			for c := 0; c < k().NrCPUIDs(); c++ {
-				m.Set(c)
-			}
-			s.pushMask(L, m)
-			return 1
-		},
-		"cpumask_of": func(L *lua.LState) int {
-			s.pushMask(L, xcall.MaskOf(k().NrCPUIDs(), kernelCPU(L, 1, "cpumask_of")))
-			return 1
-		},
-		"cpumask": func(L *lua.LState) int {
-			s.pushMask(L, s.checkMask(L, 1, "cpumask").Copy())
-			return 1
-		},
-		"local_irq_disable": func(L *lua.LState) int {
-			c := s.needCPU(L, "local_irq_disable")
-			k().LocalIRQSave(c)
-			return 0
-		},
-		"local_irq_enable": func(L *lua.LState) int {
-			c := s.needCPU(L, "local_irq_enable")
-			k().LocalIRQRestore(c, false)
-			return 0
-		},
-		"local_irq_save": func(L *lua.LState) int {
-			c := s.needCPU(L, "local_irq_save")
-			L.Push(lua.LNumber(s.irqFlags(k().LocalIRQSave(c))))
-			return 1
-		},
-		"local_irq_restore": func(L *lua.LState) int {
-			c := s.needCPU(L, "local_irq_restore")
-			flags := checkIntRange(L, 1, "local_irq_restore", "flags", 0, maxFlags)
-			k().LocalIRQRestore(c, flags != s.irqFlags(false))
-			return 0
-		},
-		"irqs_disabled": func(L *lua.LState) int {
-			c := s.needCPU(L, "irqs_disabled")
-			L.Push(lua.LBool(k().IRQsDisabled(c)))
-			return 1
-		},
-		"in_task": func(L *lua.LState) int {
-			c := s.needCPU(L, "in_task")
-			L.Push(lua.LBool(k().InTask(c)))
-			return 1
-		},
-		"in_hardirq": func(L *lua.LState) int {
-			c := s.needCPU(L, "in_hardirq")
-			L.Push(lua.LBool(!k().InTask(c)))
-			return 1
-		},
-		"preempt_disable": func(L *lua.LState) int {
-			k().PreemptDisable(s.needCPU(L, "preempt_disable"))
-			return 0
-		},
-		"preempt_enable": func(L *lua.LState) int {
-			k().PreemptEnable(s.needCPU(L, "preempt_enable"))
-			return 0
-		},
-		"get_cpu": func(L *lua.LState) int {
-			c := s.needCPU(L, "get_cpu")
-			k().PreemptDisable(c)
-			L.Push(lua.LNumber(c.CPU))
-			return 1
-		},
-		"put_cpu": func(L *lua.LState) int {
-			k().PreemptEnable(s.needCPU(L, "put_cpu"))
-			return 0
-		},
-		"ndelay": s.delay("ndelay", "ns", 1),
-		"udelay": s.delay("udelay", "us", 1e3),
-		"mdelay": s.delay("mdelay", "ms", 1e6),
-		"msleep": func(L *lua.LState) int {
-			c := s.needCPU(L, "msleep")
-			d := checkDuration(L, 1, "msleep", "ms", 1e6)
-			s.mightSleep(L, c, "msleep")
-			if d > 0 {
-				c.Sleep(d, "sleeps in msleep")
-			}
-			return 0
-		},
-		"printk": func(L *lua.LState) int {
-			n := L.GetTop()
-			L.Push(s.sformat)
-			for i := 1; i <= n; i++ {
-				L.Push(L.Get(i))
-			}
-			L.Call(n, 1)
-			text := L.ToStringMeta(L.Get(-1)).String()
-			L.Pop(1)
-			cpu := 0
-			if c := s.current(); c != nil {
-				cpu = c.CPU
-			}
-			k().M.Printk(cpu, text)
-			return 0
-		},
-		"smp_call_function_single": func(L *lua.LState) int {
-			c := s.needCPU(L, "smp_call_function_single")
-			cpu := kernelCPU(L, 1, "smp_call_function_single")
-			fn := checkFunc(L, 2, "smp_call_function_single")
-			wait := checkWait(L, 4, "smp_call_function_single")
-			xcall.Enter(c, "smp_call_function_single+0x118/0x1a0")
-			ret := k().SmpCallFunctionSingle(c, cpu, s.funcOf(fn), infoOf(L.Get(3)), wait)
-			xcall.Leave(c)
-			L.Push(lua.LNumber(ret))
-			return 1
-		},
-		"smp_call_function_many": func(L *lua.LState) int {
-			c := s.needCPU(L, "smp_call_function_many")
-			mask := s.checkMask(L, 1, "smp_call_function_many")
-			fn := checkFunc(L, 2, "smp_call_function_many")
-			wait := checkWait(L, 4, "smp_call_function_many")
-			xcall.Enter(c, "smp_call_function_many_cond+0x35c/0x4e0")
-			k().SmpCallFunctionMany(c, mask, s.funcOf(fn), infoOf(L.Get(3)), wait)
-			xcall.Leave(c)
-			return 0
-		},
-		"smp_call_function": func(L *lua.LState) int {
-			c := s.needCPU(L, "smp_call_function")
-			fn := checkFunc(L, 1, "smp_call_function")
-			wait := checkWait(L, 3, "smp_call_function")
-			xcall.Enter(c, "smp_call_function+0x3c/0x60")
-			k().SmpCallFunction(c, s.funcOf(fn), infoOf(L.Get(2)), wait)
-			xcall.Leave(c)
-			return 0
-		},
+func luaSmpProcessorID(x call) int { return x.push(lua.LNumber(x.c.CPU)) }
+
+func luaNumOnlineCPUs(x call) int { return x.push(lua.LNumber(x.k().NumOnline())) }
+
+func luaCPUOnline(x call) int { return x.push(lua.LBool(x.k().Online(x.cpu(1)))) }
+
+func luaCPUToNode(x call) int {
+	cpu := x.cpu(1)
+	if cpu < 0 || cpu >= x.k().NrCPUIDs() {
+		return x.push(lua.LNumber(-1)) // NUMA_NO_NODE
 	}
+	return x.push(lua.LNumber(x.k().Node(cpu)))
 }
 
-// irqFlags is what local_irq_save returns: x86 EFLAGS (IF = 0x200) or
-// arm64 DAIF (I = 0x80).
-func (s *Session) irqFlags(wasOff bool) int64 {
-	if s.spec.IsX86() {
-		if wasOff {
-			return 0x46
-		}
-		return 0x246
+func luaCPUOnlineMask(x call) int { return x.pushMask(x.k().OnlineMask()) }
+
+func luaCPUPossibleMask(x call) int {
+	nr := x.k().NrCPUIDs()
+	m := xcall.NewCpumask(nr)
+	for c := 0; c < nr; c++ {
+		m.Set(c)
 	}
-	if wasOff {
-		return 0x80
-	}
+	return x.pushMask(m)
+}
+
+func luaCPUMaskOf(x call) int { return x.pushMask(xcall.MaskOf(x.k().NrCPUIDs(), x.cpu(1))) }
+
+func luaCPUMask(x call) int { return x.pushMask(x.mask(1).Copy()) }
+
+func luaLocalIRQDisable(x call) int {
+	x.k().LocalIRQSave(x.c)
 	return 0
 }
 
-// delay builds ndelay/udelay/mdelay: a busy wait on this CPU.
-func (s *Session) delay(name, unitName string, mult int64) lua.LGFunction {
-	return func(L *lua.LState) int {
-		c := s.needCPU(L, name)
-		d := checkDuration(L, 1, name, unitName, mult)
-		frame := "delay_tsc+0x38/0xb0"
-		if !s.spec.IsX86() {
-			frame = "__delay+0x4c/0x70"
-		}
-		xcall.Enter(c, frame)
-		c.Delay(d, "busy-waits in "+name)
-		xcall.Leave(c)
+func luaLocalIRQEnable(x call) int {
+	x.k().LocalIRQRestore(x.c, false)
+	return 0
+}
+
+func luaLocalIRQSave(x call) int {
+	return x.push(lua.LNumber(x.k().IRQFlags(x.k().LocalIRQSave(x.c))))
+}
+
+func luaLocalIRQRestore(x call) int {
+	flags := x.intRange(1, "flags", 0, maxFlags)
+	x.k().LocalIRQRestore(x.c, flags != x.k().IRQFlags(false))
+	return 0
+}
+
+func luaIRQsDisabled(x call) int { return x.push(lua.LBool(x.k().IRQsDisabled(x.c))) }
+
+func luaInTask(x call) int { return x.push(lua.LBool(x.k().InTask(x.c))) }
+
+func luaInHardirq(x call) int { return x.push(lua.LBool(!x.k().InTask(x.c))) }
+
+func luaPreemptDisable(x call) int {
+	x.k().PreemptDisable(x.c)
+	return 0
+}
+
+func luaPreemptEnable(x call) int {
+	x.k().PreemptEnable(x.c)
+	return 0
+}
+
+func luaGetCPU(x call) int {
+	x.k().PreemptDisable(x.c)
+	return x.push(lua.LNumber(x.c.CPU))
+}
+
+func luaPutCPU(x call) int {
+	x.k().PreemptEnable(x.c)
+	return 0
+}
+
+// delay builds ndelay/udelay/mdelay: a busy wait on this CPU, of n units
+// of unit ns.
+func delay(unitName string, unit int64) func(x call) int {
+	return func(x call) int {
+		d := x.duration(1, unitName, unit)
+		xcall.Enter(x.c, x.k().DelayFrame())
+		x.c.Delay(d, "busy-waits in "+x.name)
+		xcall.Leave(x.c)
 		return 0
 	}
 }
 
-// kernelAPI2 holds the rest of kernel/smp.c and the smp_xcall family.
-func (s *Session) kernelAPI2() map[string]lua.LGFunction {
-	k := func() *xcall.Kernel { return s.K }
-	// call wraps a kernel entry point with its frame for stack dumps.
-	call := func(c *emu.Context, frame string, fn func()) {
-		xcall.Enter(c, frame)
-		fn()
-		xcall.Leave(c)
+func luaMsleep(x call) int {
+	d := x.duration(1, "ms", 1e6)
+	x.mightSleep()
+	if d > 0 {
+		x.c.Sleep(d, "sleeps in msleep")
 	}
-	// flagsArg: a csd's flags hold the XCALL_TYPE_* in their low byte.
-	flagsArg := func(L *lua.LState, n int, fname string) uint32 {
-		return uint32(checkIntRange(L, n, fname, "flags", 0, 0xff))
+	return 0
+}
+
+func luaPrintk(x call) int {
+	L := x.L
+	n := L.GetTop()
+	L.Push(x.s.sformat)
+	for i := 1; i <= n; i++ {
+		L.Push(L.Get(i))
 	}
-	return map[string]lua.LGFunction{
-		"csd_init": func(L *lua.LState) int {
-			fn := checkFunc(L, 1, "csd_init")
-			csd := k().NewCSD(s.funcOf(fn), infoOf(L.Get(2)))
-			ud := L.NewUserData()
-			ud.Value = csd
-			L.SetMetatable(ud, L.GetTypeMetatable("csd"))
-			L.Push(ud)
-			return 1
-		},
-		"csd_lock_is_stuck": func(L *lua.LState) int {
-			L.Push(lua.LBool(k().CSDLockIsStuck()))
-			return 1
-		},
-		"smp_call_function_single_async": func(L *lua.LState) int {
-			c := s.needCPU(L, "smp_call_function_single_async")
-			cpu := kernelCPU(L, 1, "smp_call_function_single_async")
-			csd := checkCSD(L, 2, "smp_call_function_single_async")
-			var ret int
-			call(c, "smp_call_function_single_async+0x70/0x90", func() { ret = k().SmpCallFunctionSingleAsync(c, cpu, csd) })
-			L.Push(lua.LNumber(ret))
-			return 1
-		},
-		"smp_call_function_any": func(L *lua.LState) int {
-			c := s.needCPU(L, "smp_call_function_any")
-			mask := s.checkMask(L, 1, "smp_call_function_any")
-			fn := checkFunc(L, 2, "smp_call_function_any")
-			wait := checkWait(L, 4, "smp_call_function_any")
-			var ret int
-			call(c, "smp_call_function_any+0x5e/0xa0", func() { ret = k().SmpCallFunctionAny(c, mask, s.funcOf(fn), infoOf(L.Get(3)), wait) })
-			L.Push(lua.LNumber(ret))
-			return 1
-		},
-		"on_each_cpu": func(L *lua.LState) int {
-			c := s.needCPU(L, "on_each_cpu")
-			fn := checkFunc(L, 1, "on_each_cpu")
-			wait := checkWait(L, 3, "on_each_cpu")
-			call(c, "on_each_cpu_cond_mask+0x24/0x40", func() {
-				k().OnEachCPUCondMask(c, nil, s.funcOf(fn), infoOf(L.Get(2)), wait, k().OnlineMask())
-			})
-			return 0
-		},
-		"on_each_cpu_mask": func(L *lua.LState) int {
-			c := s.needCPU(L, "on_each_cpu_mask")
-			mask := s.checkMask(L, 1, "on_each_cpu_mask")
-			fn := checkFunc(L, 2, "on_each_cpu_mask")
-			wait := checkWait(L, 4, "on_each_cpu_mask")
-			call(c, "on_each_cpu_cond_mask+0x24/0x40", func() {
-				k().OnEachCPUCondMask(c, nil, s.funcOf(fn), infoOf(L.Get(3)), wait, mask)
-			})
-			return 0
-		},
-		"on_each_cpu_cond": func(L *lua.LState) int {
-			c := s.needCPU(L, "on_each_cpu_cond")
-			cond := checkFunc(L, 1, "on_each_cpu_cond")
-			fn := checkFunc(L, 2, "on_each_cpu_cond")
-			wait := checkWait(L, 4, "on_each_cpu_cond")
-			call(c, "on_each_cpu_cond_mask+0x24/0x40", func() {
-				k().OnEachCPUCondMask(c, s.condOf(cond), s.funcOf(fn), infoOf(L.Get(3)), wait, k().OnlineMask())
-			})
-			return 0
-		},
-		"on_each_cpu_cond_mask": func(L *lua.LState) int {
-			c := s.needCPU(L, "on_each_cpu_cond_mask")
-			cond := checkFunc(L, 1, "on_each_cpu_cond_mask")
-			fn := checkFunc(L, 2, "on_each_cpu_cond_mask")
-			wait := checkWait(L, 4, "on_each_cpu_cond_mask")
-			mask := s.checkMask(L, 5, "on_each_cpu_cond_mask")
-			call(c, "on_each_cpu_cond_mask+0x24/0x40", func() {
-				k().OnEachCPUCondMask(c, s.condOf(cond), s.funcOf(fn), infoOf(L.Get(3)), wait, mask)
-			})
-			return 0
-		},
-		"cpus_peek_for_pending_ipi": func(L *lua.LState) int {
-			L.Push(lua.LBool(k().CPUsPeekForPendingIPI(s.checkMask(L, 1, "cpus_peek_for_pending_ipi"))))
-			return 1
-		},
-		"wake_up_all_idle_cpus": func(L *lua.LState) int {
-			c := s.needCPU(L, "wake_up_all_idle_cpus")
-			call(c, "wake_up_all_idle_cpus+0x4a/0x90", func() { k().WakeUpAllIdleCPUs(c) })
-			return 0
-		},
-		"kick_all_cpus_sync": func(L *lua.LState) int {
-			c := s.needCPU(L, "kick_all_cpus_sync")
-			call(c, "kick_all_cpus_sync+0x1f/0x30", func() { k().KickAllCPUsSync(c) })
-			return 0
-		},
-		"smp_call_on_cpu": func(L *lua.LState) int {
-			c := s.needCPU(L, "smp_call_on_cpu")
-			cpu := kernelCPU(L, 1, "smp_call_on_cpu")
-			fn := checkFunc(L, 2, "smp_call_on_cpu")
-			par := L.Get(3)
-			if L.Get(4) != lua.LNil {
-				checkBool(L, 4, "smp_call_on_cpu", "phys") // no vCPUs here: any value works the same
-			}
-			s.mightSleep(L, c, "smp_call_on_cpu")
-			f := s.funcOf(fn)
-			var ret int
-			call(c, "smp_call_on_cpu+0xa8/0x110", func() {
-				ret = k().SmpCallOnCPU(c, cpu, func(w *emu.Context) (int, error) {
-					out, err := s.callIn(w, fn, 1, par)
-					if err != nil {
-						return 0, err
-					}
-					return intResult(fn, "smp_call_on_cpu", out[0])
-				}, f.Sym())
-			})
-			L.Push(lua.LNumber(ret))
-			return 1
-		},
-		"smp_xcall": func(L *lua.LState) int {
-			c := s.needCPU(L, "smp_xcall")
-			cpu := kernelCPU(L, 1, "smp_xcall")
-			fn := checkFunc(L, 2, "smp_xcall")
-			flags := flagsArg(L, 4, "smp_xcall")
-			var ret int
-			call(c, "smp_xcall+0x1c/0x30", func() { ret = k().SmpXcallCond(c, cpu, s.funcOf(fn), infoOf(L.Get(3)), nil, flags) })
-			L.Push(lua.LNumber(ret))
-			return 1
-		},
-		"smp_xcall_cond": func(L *lua.LState) int {
-			c := s.needCPU(L, "smp_xcall_cond")
-			cpu := kernelCPU(L, 1, "smp_xcall_cond")
-			fn := checkFunc(L, 2, "smp_xcall_cond")
-			cond := optFunc(L, 4, "smp_xcall_cond")
-			flags := flagsArg(L, 5, "smp_xcall_cond")
-			var ret int
-			call(c, "smp_xcall_cond+0x68/0xc0", func() {
-				ret = k().SmpXcallCond(c, cpu, s.funcOf(fn), infoOf(L.Get(3)), s.condOf(cond), flags)
-			})
-			L.Push(lua.LNumber(ret))
-			return 1
-		},
-		"smp_xcall_mask": func(L *lua.LState) int {
-			c := s.needCPU(L, "smp_xcall_mask")
-			mask := s.checkMask(L, 1, "smp_xcall_mask")
-			fn := checkFunc(L, 2, "smp_xcall_mask")
-			flags := flagsArg(L, 4, "smp_xcall_mask")
-			call(c, "smp_xcall_mask+0x34/0x50", func() { k().SmpXcallMaskCond(c, mask, s.funcOf(fn), infoOf(L.Get(3)), nil, flags) })
-			return 0
-		},
-		"smp_xcall_mask_cond": func(L *lua.LState) int {
-			c := s.needCPU(L, "smp_xcall_mask_cond")
-			mask := s.checkMask(L, 1, "smp_xcall_mask_cond")
-			fn := checkFunc(L, 2, "smp_xcall_mask_cond")
-			cond := optFunc(L, 4, "smp_xcall_mask_cond")
-			flags := flagsArg(L, 5, "smp_xcall_mask_cond")
-			call(c, "smp_xcall_mask_cond+0x34/0x50", func() {
-				k().SmpXcallMaskCond(c, mask, s.funcOf(fn), infoOf(L.Get(3)), s.condOf(cond), flags)
-			})
-			return 0
-		},
-		"smp_xcall_private": func(L *lua.LState) int {
-			c := s.needCPU(L, "smp_xcall_private")
-			cpu := kernelCPU(L, 1, "smp_xcall_private")
-			var csd *xcall.CSD
-			if L.Get(2) != lua.LNil {
-				csd = checkCSD(L, 2, "smp_xcall_private")
-			}
-			flags := flagsArg(L, 3, "smp_xcall_private")
-			var ret int
-			call(c, "smp_xcall_private+0xd0/0x140", func() { ret = k().SmpXcallPrivate(c, cpu, csd, flags) })
-			L.Push(lua.LNumber(ret))
-			return 1
-		},
-		"smp_xcall_any": func(L *lua.LState) int {
-			c := s.needCPU(L, "smp_xcall_any")
-			mask := s.checkMask(L, 1, "smp_xcall_any")
-			fn := checkFunc(L, 2, "smp_xcall_any")
-			flags := flagsArg(L, 4, "smp_xcall_any")
-			var ret int
-			call(c, "smp_xcall_any+0x60/0xb0", func() { ret = k().SmpXcallAny(c, mask, s.funcOf(fn), infoOf(L.Get(3)), flags) })
-			L.Push(lua.LNumber(ret))
-			return 1
-		},
+	L.Call(n, 1)
+	text := L.ToStringMeta(L.Get(-1)).String()
+	L.Pop(1)
+	cpu := 0
+	if x.c != nil {
+		cpu = x.c.CPU
 	}
+	x.k().M.Printk(cpu, text)
+	return 0
+}
+
+// The cross-call entry points push the frame a stack dump shows while they
+// wait (xcall/frames.go).
+
+func luaSmpCallFunctionSingle(x call) int {
+	cpu, fn, wait := x.cpu(1), x.fn(2), x.wait(4)
+	xcall.Enter(x.c, xcall.FrameSmpCallFunctionSingle)
+	ret := x.k().SmpCallFunctionSingle(x.c, cpu, x.s.funcOf(fn), x.info(3), wait)
+	xcall.Leave(x.c)
+	return x.push(lua.LNumber(ret))
+}
+
+func luaSmpCallFunctionMany(x call) int {
+	mask, fn, wait := x.mask(1), x.fn(2), x.wait(4)
+	xcall.Enter(x.c, xcall.FrameSmpCallFunctionManyCond)
+	x.k().SmpCallFunctionMany(x.c, mask, x.s.funcOf(fn), x.info(3), wait)
+	xcall.Leave(x.c)
+	return 0
+}
+
+func luaSmpCallFunction(x call) int {
+	fn, wait := x.fn(1), x.wait(3)
+	xcall.Enter(x.c, xcall.FrameSmpCallFunction)
+	x.k().SmpCallFunction(x.c, x.s.funcOf(fn), x.info(2), wait)
+	xcall.Leave(x.c)
+	return 0
+}
+
+func luaCSDInit(x call) int {
+	fn := x.fn(1)
+	csd := x.k().NewCSD(x.s.funcOf(fn), x.info(2))
+	L := x.L
+	ud := L.NewUserData()
+	ud.Value = csd
+	L.SetMetatable(ud, L.GetTypeMetatable("csd"))
+	L.Push(ud)
+	return 1
+}
+
+func luaCSDLockIsStuck(x call) int { return x.push(lua.LBool(x.k().CSDLockIsStuck())) }
+
+func luaSmpCallFunctionSingleAsync(x call) int {
+	cpu, csd := x.cpu(1), x.csd(2)
+	xcall.Enter(x.c, xcall.FrameSmpCallFunctionSingleAsync)
+	ret := x.k().SmpCallFunctionSingleAsync(x.c, cpu, csd)
+	xcall.Leave(x.c)
+	return x.push(lua.LNumber(ret))
+}
+
+func luaSmpCallFunctionAny(x call) int {
+	mask, fn, wait := x.mask(1), x.fn(2), x.wait(4)
+	xcall.Enter(x.c, xcall.FrameSmpCallFunctionAny)
+	ret := x.k().SmpCallFunctionAny(x.c, mask, x.s.funcOf(fn), x.info(3), wait)
+	xcall.Leave(x.c)
+	return x.push(lua.LNumber(ret))
+}
+
+// onEachCPUCondMask is the on_each_cpu family: on_each_cpu_cond_mask with
+// what each leaves out filled in.
+func onEachCPUCondMask(x call, cond *lua.LFunction, fn *lua.LFunction, info any, wait bool, mask xcall.Cpumask) int {
+	xcall.Enter(x.c, xcall.FrameOnEachCPUCondMask)
+	x.k().OnEachCPUCondMask(x.c, x.s.condOf(cond), x.s.funcOf(fn), info, wait, mask)
+	xcall.Leave(x.c)
+	return 0
+}
+
+func luaOnEachCPU(x call) int {
+	fn, wait := x.fn(1), x.wait(3)
+	return onEachCPUCondMask(x, nil, fn, x.info(2), wait, x.k().OnlineMask())
+}
+
+func luaOnEachCPUMask(x call) int {
+	mask, fn, wait := x.mask(1), x.fn(2), x.wait(4)
+	return onEachCPUCondMask(x, nil, fn, x.info(3), wait, mask)
+}
+
+func luaOnEachCPUCond(x call) int {
+	cond, fn, wait := x.fn(1), x.fn(2), x.wait(4)
+	return onEachCPUCondMask(x, cond, fn, x.info(3), wait, x.k().OnlineMask())
+}
+
+func luaOnEachCPUCondMask(x call) int {
+	cond, fn, wait, mask := x.fn(1), x.fn(2), x.wait(4), x.mask(5)
+	return onEachCPUCondMask(x, cond, fn, x.info(3), wait, mask)
+}
+
+func luaCPUsPeekForPendingIPI(x call) int {
+	return x.push(lua.LBool(x.k().CPUsPeekForPendingIPI(x.mask(1))))
+}
+
+func luaWakeUpAllIdleCPUs(x call) int {
+	xcall.Enter(x.c, xcall.FrameWakeUpAllIdleCPUs)
+	x.k().WakeUpAllIdleCPUs(x.c)
+	xcall.Leave(x.c)
+	return 0
+}
+
+func luaKickAllCPUsSync(x call) int {
+	xcall.Enter(x.c, xcall.FrameKickAllCPUsSync)
+	x.k().KickAllCPUsSync(x.c)
+	xcall.Leave(x.c)
+	return 0
+}
+
+func luaSmpCallOnCPU(x call) int {
+	cpu, fn := x.cpu(1), x.fn(2)
+	par := x.L.Get(3)
+	if x.L.Get(4) != lua.LNil {
+		x.bool(4, "phys") // no vCPUs here: any value works the same
+	}
+	x.mightSleep()
+	s := x.s
+	f := s.funcOf(fn)
+	xcall.Enter(x.c, xcall.FrameSmpCallOnCPU)
+	ret := x.k().SmpCallOnCPU(x.c, cpu, func(w *emu.Context) (int, error) {
+		out, err := s.callIn(w, fn, 1, par)
+		if err != nil {
+			return 0, err
+		}
+		return intResult(fn, "smp_call_on_cpu", out[0])
+	}, f.Sym())
+	xcall.Leave(x.c)
+	return x.push(lua.LNumber(ret))
+}
+
+func luaSmpXcall(x call) int {
+	cpu, fn, flags := x.cpu(1), x.fn(2), x.xcallFlags(4)
+	xcall.Enter(x.c, xcall.FrameSmpXcall)
+	ret := x.k().SmpXcallCond(x.c, cpu, x.s.funcOf(fn), x.info(3), nil, flags)
+	xcall.Leave(x.c)
+	return x.push(lua.LNumber(ret))
+}
+
+func luaSmpXcallCond(x call) int {
+	cpu, fn, cond, flags := x.cpu(1), x.fn(2), x.optFn(4), x.xcallFlags(5)
+	xcall.Enter(x.c, xcall.FrameSmpXcallCond)
+	ret := x.k().SmpXcallCond(x.c, cpu, x.s.funcOf(fn), x.info(3), x.s.condOf(cond), flags)
+	xcall.Leave(x.c)
+	return x.push(lua.LNumber(ret))
+}
+
+func luaSmpXcallMask(x call) int {
+	mask, fn, flags := x.mask(1), x.fn(2), x.xcallFlags(4)
+	xcall.Enter(x.c, xcall.FrameSmpXcallMask)
+	x.k().SmpXcallMaskCond(x.c, mask, x.s.funcOf(fn), x.info(3), nil, flags)
+	xcall.Leave(x.c)
+	return 0
+}
+
+func luaSmpXcallMaskCond(x call) int {
+	mask, fn, cond, flags := x.mask(1), x.fn(2), x.optFn(4), x.xcallFlags(5)
+	xcall.Enter(x.c, xcall.FrameSmpXcallMaskCond)
+	x.k().SmpXcallMaskCond(x.c, mask, x.s.funcOf(fn), x.info(3), x.s.condOf(cond), flags)
+	xcall.Leave(x.c)
+	return 0
+}
+
+func luaSmpXcallPrivate(x call) int {
+	cpu := x.cpu(1)
+	var csd *xcall.CSD
+	if x.L.Get(2) != lua.LNil {
+		csd = x.csd(2)
+	}
+	flags := x.xcallFlags(3)
+	xcall.Enter(x.c, xcall.FrameSmpXcallPrivate)
+	ret := x.k().SmpXcallPrivate(x.c, cpu, csd, flags)
+	xcall.Leave(x.c)
+	return x.push(lua.LNumber(ret))
+}
+
+func luaSmpXcallAny(x call) int {
+	mask, fn, flags := x.mask(1), x.fn(2), x.xcallFlags(4)
+	xcall.Enter(x.c, xcall.FrameSmpXcallAny)
+	ret := x.k().SmpXcallAny(x.c, mask, x.s.funcOf(fn), x.info(3), flags)
+	xcall.Leave(x.c)
+	return x.push(lua.LNumber(ret))
 }
 
 // intResult is the int a Lua function returned to the kernel: a number

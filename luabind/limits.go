@@ -21,11 +21,6 @@ import (
 // (8000) does: "too many results to unpack".
 const MaxUnpack = 8000
 
-// luaArgError raises Lua's "bad argument #n to 'fname' (msg)".
-func luaArgError(L *lua.LState, n int, fname, msg string) {
-	L.RaiseError("bad argument #%d to '%s' (%s)", n, fname, msg)
-}
-
 func tooLong(size float64) string {
 	return fmt.Sprintf("result of %.0f bytes exceeds the limit of %d MiB", size, MaxStringRep>>20)
 }
@@ -209,7 +204,7 @@ func tableConcat(L *lua.LState) int {
 		}
 	}
 	if size > MaxStringRep {
-		luaArgError(L, 1, "concat", tooLong(size))
+		argError(L, 1, "concat", tooLong(size))
 	}
 	var b strings.Builder
 	b.Grow(int(size))
@@ -231,7 +226,7 @@ func (s *Session) mathRandom(L *lua.LState) int {
 	arg := func(n int) int64 {
 		f := float64(L.CheckNumber(n))
 		if math.IsNaN(f) || f >= 0x1p63 || f < -0x1p63 {
-			luaArgError(L, n, "random", "number has no integer representation")
+			argError(L, n, "random", "number has no integer representation")
 		}
 		return int64(f)
 	}
@@ -241,17 +236,17 @@ func (s *Session) mathRandom(L *lua.LState) int {
 	case 1:
 		m := arg(1)
 		if m < 1 {
-			luaArgError(L, 1, "random", "interval is empty")
+			argError(L, 1, "random", "interval is empty")
 		}
 		L.Push(lua.LNumber(1 + r.Int64N(m)))
 	case 2:
 		lo, hi := arg(1), arg(2)
 		if lo > hi {
-			luaArgError(L, 2, "random", "interval is empty")
+			argError(L, 2, "random", "interval is empty")
 		}
 		span := uint64(hi) - uint64(lo) // exact: hi >= lo
 		if span >= math.MaxInt64 {
-			luaArgError(L, 2, "random", "interval is too large")
+			argError(L, 2, "random", "interval is too large")
 		}
 		L.Push(lua.LNumber(lo + r.Int64N(int64(span)+1)))
 	default:
@@ -343,7 +338,7 @@ func (s *Session) strFormat(L *lua.LState) int {
 				n += float64(prec) + 330 + 2*float64(len(v))
 			default:
 				if arg <= top {
-					luaArgError(L, arg, "format", "number expected, got "+v.Type().String())
+					argError(L, arg, "format", "number expected, got "+v.Type().String())
 				}
 			}
 		}
@@ -351,7 +346,7 @@ func (s *Session) strFormat(L *lua.LState) int {
 		arg++
 	}
 	if size > MaxStringRep {
-		luaArgError(L, 1, "format", tooLong(size))
+		argError(L, 1, "format", tooLong(size))
 	}
 	// gopher-lua's choice of arguments, kept for its output's sake.
 	npat := strings.Count(format, "%") - strings.Count(format, "%%")
@@ -449,7 +444,7 @@ func (s *Session) strGsub(L *lua.LState) int {
 	prev, count := 0, 0
 	emit := func(start, end int, text string) {
 		if float64(out.Len())+float64(start-prev)+float64(len(text))+float64(len(str)-end) > MaxStringRep {
-			luaArgError(L, 3, "gsub", fmt.Sprintf("result exceeds the limit of %d MiB", MaxStringRep>>20))
+			argError(L, 3, "gsub", fmt.Sprintf("result exceeds the limit of %d MiB", MaxStringRep>>20))
 		}
 		out.WriteString(str[prev:start])
 		out.WriteString(text)

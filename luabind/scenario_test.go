@@ -4,7 +4,7 @@ package luabind_test
 // with the invariant validator (xcall/validate.go) on every run.
 //
 // TestScenarios runs every built-in scenario (package scripts) on every
-// built-in machine. TestGolden runs the txtar-like files of
+// built-in machine. TestGolden runs the txtar files of
 // testdata/scenarios: each names its machine, seed and script and holds the
 // expected output; `go test ./luabind -run TestGolden -update` rewrites the
 // expected sections. Every run happens twice and must give the same bytes.
@@ -34,6 +34,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/tools/txtar"
+
 	"github.com/xcallsh/xcallsh/emu"
 	"github.com/xcallsh/xcallsh/luabind"
 	"github.com/xcallsh/xcallsh/machines"
@@ -41,7 +43,7 @@ import (
 	"github.com/xcallsh/xcallsh/xcall"
 )
 
-var update = flag.Bool("update", false, "rewrite the expected sections of testdata/scenarios/*.txtar")
+var update = flag.Bool("update", false, "rewrite the expected sections of testdata/scenarios/*.txtar, and docs/api.md's reference part (TestAPIDoc)")
 
 // output is everything a run produces that the tests compare.
 type output struct {
@@ -284,22 +286,22 @@ func testGolden(t *testing.T, file string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ar := parseTxtar(data)
+	ar := txtar.Parse(data)
 	for _, f := range ar.Files {
 		if !slices.Contains(inputSections, f.Name) && !slices.Contains(expectedSections, f.Name) {
 			t.Fatalf("%s: unknown section %q (known: %s, %s)", file, f.Name,
 				strings.Join(inputSections, ", "), strings.Join(expectedSections, ", "))
 		}
 	}
-	src, ok := ar.get("script.lua")
+	src, ok := section(ar, "script.lua")
 	if !ok {
 		t.Fatalf("%s: no script.lua section", file)
 	}
 	r := runSpec{chunk: "script.lua", src: src, keepTrace: true}
-	if m, ok := ar.get("machine"); ok {
+	if m, ok := section(ar, "machine"); ok {
 		r.machine, r.forced = strings.TrimSpace(m), true
 	}
-	if s, ok := ar.get("seed"); ok {
+	if s, ok := section(ar, "seed"); ok {
 		r.seed, err = strconv.ParseUint(strings.TrimSpace(s), 10, 64)
 		if err != nil {
 			t.Fatalf("%s: seed section: %v", file, err)
@@ -317,14 +319,14 @@ func testGolden(t *testing.T, file string) {
 	if *update {
 		// stdout and error are always checked, dmesg and trace only when
 		// the file has them; an error section exists only if the run fails.
-		out := &txtar{Comment: ar.Comment}
+		out := &txtar.Archive{Comment: ar.Comment}
 		for _, name := range inputSections {
-			if v, ok := ar.get(name); ok {
-				out.Files = append(out.Files, txtarFile{name, v})
+			if v, ok := section(ar, name); ok {
+				out.Files = append(out.Files, txtar.File{Name: name, Data: []byte(v)})
 			}
 		}
 		for _, name := range expectedSections {
-			_, had := ar.get(name)
+			_, had := section(ar, name)
 			switch name {
 			case "error":
 				had = got.Error != ""
@@ -332,16 +334,16 @@ func testGolden(t *testing.T, file string) {
 				had = true
 			}
 			if had {
-				out.Files = append(out.Files, txtarFile{name, gotSection[name]})
+				out.Files = append(out.Files, txtar.File{Name: name, Data: []byte(gotSection[name])})
 			}
 		}
-		if err := os.WriteFile(file, formatTxtar(out), 0o644); err != nil {
+		if err := os.WriteFile(file, txtar.Format(out), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
 	for _, name := range expectedSections {
-		want, ok := ar.get(name)
+		want, ok := section(ar, name)
 		if !ok && (name == "dmesg" || name == "trace") {
 			continue
 		}
@@ -352,91 +354,14 @@ func testGolden(t *testing.T, file string) {
 	}
 }
 
-// txtar is a txtar-like archive: a free comment, then files, each
-// introduced by a line "-- NAME --". Compare golang.org/x/tools/txtar,
-// which this does not import (the module keeps to three dependencies).
-type txtar struct {
-	Comment string
-	Files   []txtarFile
-}
-
-type txtarFile struct {
-	Name string
-	Data string
-}
-
-func (a *txtar) get(name string) (string, bool) {
+// section returns the data of the archive's file name, if it has one.
+func section(a *txtar.Archive, name string) (string, bool) {
 	for _, f := range a.Files {
 		if f.Name == name {
-			return f.Data, true
+			return string(f.Data), true
 		}
 	}
 	return "", false
-}
-
-// markerName returns NAME if line is "-- NAME --".
-func markerName(line string) (string, bool) {
-	s, ok := strings.CutPrefix(line, "-- ")
-	if !ok {
-		return "", false
-	}
-	s, ok = strings.CutSuffix(s, " --")
-	if !ok {
-		return "", false
-	}
-	s = strings.TrimSpace(s)
-	return s, s != ""
-}
-
-// parseTxtar splits data into its comment and files. Each file's data is
-// its lines, each ending in a newline.
-func parseTxtar(data []byte) *txtar {
-	a := &txtar{}
-	var cur *strings.Builder
-	cur = &strings.Builder{}
-	name := ""
-	flush := func() {
-		if name == "" {
-			a.Comment = cur.String()
-		} else {
-			a.Files = append(a.Files, txtarFile{name, cur.String()})
-		}
-	}
-	text := strings.ReplaceAll(string(data), "\r\n", "\n")
-	lines := strings.SplitAfter(text, "\n")
-	for _, line := range lines {
-		if line == "" {
-			continue
-		}
-		if n, ok := markerName(strings.TrimSuffix(line, "\n")); ok {
-			flush()
-			name, cur = n, &strings.Builder{}
-			continue
-		}
-		cur.WriteString(line)
-		if !strings.HasSuffix(line, "\n") {
-			cur.WriteString("\n")
-		}
-	}
-	flush()
-	return a
-}
-
-// formatTxtar is the inverse of parseTxtar.
-func formatTxtar(a *txtar) []byte {
-	var b bytes.Buffer
-	b.WriteString(a.Comment)
-	if a.Comment != "" && !strings.HasSuffix(a.Comment, "\n") {
-		b.WriteString("\n")
-	}
-	for _, f := range a.Files {
-		fmt.Fprintf(&b, "-- %s --\n", f.Name)
-		b.WriteString(f.Data)
-		if f.Data != "" && !strings.HasSuffix(f.Data, "\n") {
-			b.WriteString("\n")
-		}
-	}
-	return b.Bytes()
 }
 
 // diff shows where want and got first part, with a few lines of context.
@@ -461,20 +386,25 @@ func diff(want, got string) string {
 	return b.String()
 }
 
-func TestTxtarRoundTrip(t *testing.T) {
-	in := "comment line\n\n-- machine --\nx86-4\n-- script.lua --\nprint(1)\n-- x --\n-- stdout --\n1\n2"
-	a := parseTxtar([]byte(in))
-	if a.Comment != "comment line\n\n" {
-		t.Errorf("comment %q", a.Comment)
+// TestGoldenFilesRoundTrip checks that txtar gives back each golden file's
+// bytes, so that -update changes only the sections a run rewrites.
+func TestGoldenFilesRoundTrip(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "scenarios", "*.txtar"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	want := []txtarFile{{"machine", "x86-4\n"}, {"script.lua", "print(1)\n"}, {"x", ""}, {"stdout", "1\n2\n"}}
-	if !slices.Equal(a.Files, want) {
-		t.Errorf("files %q, want %q", a.Files, want)
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out := txtar.Format(txtar.Parse(data)); !bytes.Equal(out, data) {
+			t.Errorf("%s: txtar does not give back the file's bytes:\n%s", file, diff(string(data), string(out)))
+		}
 	}
-	out := string(formatTxtar(a))
-	if out != in+"\n" {
-		t.Errorf("round trip:\n%q\nwant\n%q", out, in+"\n")
-	}
+}
+
+func TestDirectives(t *testing.T) {
 	if d := directives("-- A scenario.\n--   machines: x86-4, arm64-8\n-- validate: allow-pending\nlocal x\n-- machines: y"); d["machines"] != "x86-4, arm64-8" || d["validate"] != "allow-pending" {
 		t.Errorf("directives %q", d)
 	}
@@ -487,7 +417,7 @@ func TestSeedMatters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, _ := parseTxtar(data).get("script.lua")
+	src, _ := section(txtar.Parse(data), "script.lua")
 	r := runSpec{machine: "x86-4", forced: true, chunk: "script.lua", src: src, keepTrace: true}
 	zero := runTwice(t, r)
 	r.seed = 7
@@ -505,7 +435,7 @@ func TestValidatorCatchesLostWork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, _ := parseTxtar(data).get("script.lua")
+	src, _ := section(txtar.Parse(data), "script.lua")
 	o := run(t, runSpec{machine: "arm64-8", forced: true, chunk: "script.lua", src: src})
 	got := strings.Join(o.violations, "\n")
 	t.Logf("violations:\n%s", got)

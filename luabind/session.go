@@ -391,7 +391,7 @@ func strRep(L *lua.LState) int {
 		return 1
 	}
 	if size > MaxStringRep {
-		luaArgError(L, 2, "rep", tooLong(size))
+		argError(L, 2, "rep", tooLong(size))
 	}
 	var b strings.Builder
 	b.Grow(int(size))

@@ -18,16 +18,7 @@ const (
 	scfRunLocal = 1 << 1
 )
 
-// Call sites, as the tracepoints' callsite=%pS prints them.
-var (
-	siteSingleQueue = site{"smp_call_function_single", 0xe4, 0x1a0}
-	siteSingleIPI   = site{"smp_call_function_single", 0x118, 0x1a0}
-	siteAsyncQueue  = site{"smp_call_function_single_async", 0x5c, 0x90}
-	siteAsyncIPI    = site{"smp_call_function_single_async", 0x70, 0x90}
-	siteManyQueue   = site{"smp_call_function_many_cond", 0x1c4, 0x4e0}
-	siteManyIPI     = site{"smp_call_function_many_cond", 0x35c, 0x4e0}
-	siteManyMask    = site{"smp_call_function_many_cond", 0x3a8, 0x4e0}
-)
+// The call sites (site*) are in frames.go.
 
 func (k *Kernel) cpu(c *emu.Context) *emu.CPU { return k.M.CPU(c.CPU) }
 
