@@ -16,7 +16,9 @@ import (
 
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/child"
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/explore"
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/files"
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/report"
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/session"
 	"github.com/xcallsh/xcallsh/emu"
 	"github.com/xcallsh/xcallsh/luabind"
 )
@@ -129,7 +131,7 @@ func cmdExplore(args []string, stdout, stderr io.Writer) int {
 	}
 	memLimit := f.memLimit
 	if memLimit == 0 {
-		memLimit = noMemoryLimit
+		memLimit = session.NoMemoryLimit
 	}
 	sc := explore.Scenario{Name: name, Source: src, Machine: f.machine, MachineForced: f.machine != "", Timeout: f.timeout,
 		MemoryLimit: memLimit}
@@ -256,22 +258,22 @@ func stem(name string) string {
 // trace, and writes the report that replays it.
 func writeExploreReport(path string, sc explore.Scenario, fl explore.Failure) error {
 	sched := fl.Shrunk.Schedule
-	rec := newRecorder()
-	rec.log.Keep = true
+	rec := session.NewRecorder()
+	rec.Log.Keep = true
 	cfg := emu.SchedConfig{Strategy: sched.Strategy, Depth: sched.Depth, Replay: sched.Replay}
 	if cfg.Replay == nil {
 		cfg.Replay = []emu.Decision{}
 	}
-	sess, err := newSession(sc.Machine, sc.MachineForced, sched.Seed, cfg, sc.Timeout, io.Discard, rec)
+	sess, err := session.New(sc.Machine, sc.MachineForced, sched.Seed, cfg, sc.Timeout, io.Discard, rec)
 	if err != nil {
 		return err
 	}
 	defer sess.Close()
 	_, execErr := sess.Exec(sc.Name, sc.Source)
-	h := &report.Header{Seed: sched.Seed, Machine: sess.Spec().Name, Outcome: outcomeOf(sess, execErr),
-		Hash: rec.log.Hash(), Sums: rec.log.Sums(), Strategy: sched.Strategy, Depth: sched.Depth, Decisions: cfg.Replay}
+	h := &report.Header{Seed: sched.Seed, Machine: sess.Spec().Name, Outcome: session.Outcome(sess, execErr),
+		Hash: rec.Log.Hash(), Sums: rec.Log.Sums(), Strategy: sched.Strategy, Depth: sched.Depth, Decisions: cfg.Replay}
 	madeBy := fmt.Sprintf("`xcallsh explore %s`: %s (seed %d, shrunk to %d scheduling decisions)",
 		sc.Name, firstLine(fl.Signature), fl.First.Schedule.Seed, len(cfg.Replay))
 	b := &report.Body{MadeBy: madeBy, Spec: sess.Spec(), Forced: sc.MachineForced, Scenario: report.ScriptScenario(sc.Name, sc.Source)}
-	return writeFile(path, func(w io.Writer) error { return report.Write(w, h, b) })
+	return files.Write(path, func(w io.Writer) error { return report.Write(w, h, b) })
 }

@@ -6,24 +6,30 @@
 //	xcallsh scenarios                 list the built-in scenarios
 //	xcallsh machines                  list the built-in machines
 //
-// The shell (shell.go) is driven by one command table (commands.go,
-// complete.go, docs.go); traces for people are perfetto.go and
-// timeline.go, drawn from what activity.go records; the report format and
-// the event log whose hash and checksums reports carry are in
-// internal/report (shared with explore); runner.go and run.go run scripts
-// and replay reports; shellreport.go turns a shell session into a report.
+// Package main keeps the subcommands: run.go runs a script or replays a
+// report (runchild.go is its side of the child-process backstop),
+// explore.go, torture.go and bench.go are the others; the shell is
+// internal/shell, the traces (ftrace text, Perfetto JSON, the timeline)
+// internal/traces, a watched luabind session internal/session; the report
+// format and the event log whose hash and checksums reports carry are in
+// internal/report (shared with explore).
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"runtime/debug"
 	"strings"
 
+	"github.com/peterh/liner"
+
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/child"
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/explore"
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/report"
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/shell"
+	"github.com/xcallsh/xcallsh/machines"
 )
 
 // Exit statuses (README.md, "Running scenarios").
@@ -150,4 +156,44 @@ func writeCrash(what string, args []string, stack string) string {
 		}
 	}
 	return "What reproduces it is in " + f.Name() + "."
+}
+
+// cmdShell is `xcallsh [-m MACHINE] [--seed N]`: the interactive shell
+// (internal/shell).
+func cmdShell(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("xcallsh", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var machine string
+	var seed uint64
+	var seedSet bool
+	machineFlags(fs, &machine)
+	fs.Var(seedFlag{&seed, &seedSet}, "seed", "schedule seed (0 = the canonical schedule)")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return exitBadArgs
+	}
+	if len(pos) > 0 {
+		fmt.Fprintf(stderr, "xcallsh: unexpected argument %q\n\n%s", pos[0], usage)
+		return exitBadArgs
+	}
+	forced := machine != ""
+	if machine == "" {
+		machine = machines.Default
+	}
+	f, ok := stdin.(*os.File)
+	return shell.Main(shell.Options{Machine: machine, Forced: forced, Seed: seed, Terminal: ok && f == os.Stdin && isTerminal(stdout)},
+		stdin, stdout, stderr)
+}
+
+// isTerminal reports whether stdin and w are a terminal.
+func isTerminal(w io.Writer) bool {
+	if _, err := liner.TerminalMode(); err != nil {
+		return false
+	}
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

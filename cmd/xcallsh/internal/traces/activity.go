@@ -1,4 +1,7 @@
-package main
+// Package traces is what xcallsh draws a run as, for people and for tools:
+// the ftrace text stream (ftrace.go), and the Activity recorder behind the
+// Perfetto JSON trace (perfetto.go) and the ASCII timeline (timeline.go).
+package traces
 
 import (
 	"fmt"
@@ -10,7 +13,7 @@ import (
 	"github.com/xcallsh/xcallsh/xcall"
 )
 
-// activity reconstructs what each CPU did over time from what a run lets
+// Activity reconstructs what each CPU did over time from what a run lets
 // an observer see, for the Perfetto trace and the ASCII timeline:
 //
 //   - interrupt handlers, exactly: it wraps the machine's OnInterrupt and
@@ -30,11 +33,11 @@ import (
 //     and ends at the first sighting that contradicts it, so it can start and
 //     end late by the time between sightings. Task ends are exact (the
 //     context's OnDone), and so are a handler's start (interrupts were on)
-//     and the tasks the shell spawns itself (expect).
+//     and the tasks the shell spawns itself (Expect).
 //
 // It never schedules events or draws random numbers: recording does not
 // change the run.
-type activity struct {
+type Activity struct {
 	m        *emu.Machine
 	spec     *machines.Spec
 	nr       int
@@ -98,11 +101,11 @@ type cpuTrack struct {
 	expectT  int64 // a task the shell spawned starts at this instant
 }
 
-func newActivity() *activity { return &activity{} }
+func New() *Activity { return &Activity{} }
 
-// attach starts recording on a freshly booted kernel.
-func (a *activity) attach(k *xcall.Kernel) {
-	*a = activity{
+// Attach starts recording on a freshly booted kernel.
+func (a *Activity) Attach(k *xcall.Kernel) {
+	*a = Activity{
 		m: k.M, spec: k.Spec, nr: k.NrCPUIDs(), latency: k.T.IPILatency,
 		tracks: make([]cpuTrack, k.NrCPUIDs()), chained: map[ctxKey]bool{},
 		lastScan: -1, scanAll: k.NrCPUIDs() <= scanLimit,
@@ -133,9 +136,9 @@ func (a *activity) attach(k *xcall.Kernel) {
 }
 
 // handlerDone is the OnDone of handler contexts: the handler has returned.
-func (a *activity) handlerDone(c *emu.Context) { a.handlerEnd(c.CPU, a.m.Now()) }
+func (a *Activity) handlerDone(c *emu.Context) { a.handlerEnd(c.CPU, a.m.Now()) }
 
-func (a *activity) open(cpu int, kind spanKind, name string, t int64, args ...[2]string) int {
+func (a *Activity) open(cpu int, kind spanKind, name string, t int64, args ...[2]string) int {
 	if len(a.spans) >= maxSpans {
 		a.dropped++
 		return -1
@@ -144,31 +147,31 @@ func (a *activity) open(cpu int, kind spanKind, name string, t int64, args ...[2
 	return len(a.spans) - 1
 }
 
-func (a *activity) close(i int, t int64) {
+func (a *Activity) close(i int, t int64) {
 	if i >= 0 && a.spans[i].end < 0 {
 		a.spans[i].end = t
 	}
 }
 
 // Trace is the TraceSink side: sightings, IPIs and csd functions.
-func (a *activity) Trace(e *emu.TraceEvent) {
+func (a *Activity) Trace(e *emu.TraceEvent) {
 	a.sight(e.CPU, e.T)
 	tr := &a.tracks[e.CPU]
 	switch e.Name {
 	case "ipi_send_cpu":
-		if cpu, err := strconv.Atoi(field(e.Args, "cpu=")); err == nil {
+		if cpu, err := strconv.Atoi(Field(e.Args, "cpu=")); err == nil {
 			a.send(e.CPU, e.T, []int{cpu})
 		}
 	case "ipi_send_cpumask":
-		a.send(e.CPU, e.T, bitmapCPUs(field(e.Args, "cpumask="), a.nr))
+		a.send(e.CPU, e.T, BitmapCPUs(Field(e.Args, "cpumask="), a.nr))
 	case "ipi_raise":
 		// arm64 traces ipi_raise right after ipi_send_* for the same IPI.
 		if tr.sendT != e.T && strings.HasSuffix(e.Args, "(Function call interrupts)") {
-			a.flowsTo(e.CPU, e.T, bitmapCPUs(field(e.Args, "target_mask="), a.nr))
+			a.flowsTo(e.CPU, e.T, BitmapCPUs(Field(e.Args, "target_mask="), a.nr))
 		}
 	case "csd_function_entry":
-		name, _, _ := strings.Cut(field(e.Args, "func="), ",")
-		i := a.open(e.CPU, spanFunc, name, e.T, [2]string{"csd", field(e.Args, "csd=")})
+		name, _, _ := strings.Cut(Field(e.Args, "func="), ",")
+		i := a.open(e.CPU, spanFunc, name, e.T, [2]string{"csd", Field(e.Args, "csd=")})
 		tr.stack = append(tr.stack, i)
 	case "csd_function_exit":
 		if n := len(tr.stack); n > 0 && a.isFunc(tr.stack[n-1]) {
@@ -183,20 +186,20 @@ func (a *activity) Trace(e *emu.TraceEvent) {
 	a.events = append(a.events, *e)
 }
 
-func (a *activity) isFunc(i int) bool { return i < 0 || a.spans[i].kind == spanFunc }
+func (a *Activity) isFunc(i int) bool { return i < 0 || a.spans[i].kind == spanFunc }
 
 // KernelEvent is the xcall.EventSink side (csd lock, queue, run, unlock):
 // a sighting.
-func (a *activity) KernelEvent(e xcall.Event) {
+func (a *Activity) KernelEvent(e xcall.Event) {
 	if e.CPU >= 0 && e.CPU < a.nr {
 		a.sight(e.CPU, e.T)
 	}
 }
 
-// sightAll looks at every CPU at the end of an instant (the shell steps
+// SightAll looks at every CPU at the end of an instant (the shell steps
 // the machine one instant at a time), which makes task and irqs-off slices
 // exact to the instant.
-func (a *activity) sightAll(t int64) {
+func (a *Activity) SightAll(t int64) {
 	if !a.scanAll {
 		return
 	}
@@ -207,18 +210,18 @@ func (a *activity) sightAll(t int64) {
 }
 
 // Log is the TraceSink side for the kernel log: a sighting.
-func (a *activity) Log(l *emu.LogLine) {
+func (a *Activity) Log(l *emu.LogLine) {
 	if l.CPU >= 0 && l.CPU < a.nr {
 		a.sight(l.CPU, l.T)
 	}
 }
 
-func (a *activity) send(cpu int, t int64, targets []int) {
+func (a *Activity) send(cpu int, t int64, targets []int) {
 	a.tracks[cpu].sendT = t
 	a.flowsTo(cpu, t, targets)
 }
 
-func (a *activity) flowsTo(cpu int, t int64, targets []int) {
+func (a *Activity) flowsTo(cpu int, t int64, targets []int) {
 	for _, to := range targets {
 		if to < 0 || to >= a.nr {
 			continue
@@ -229,7 +232,7 @@ func (a *activity) flowsTo(cpu int, t int64, targets []int) {
 }
 
 // sight looks at cpu at time t, and at every CPU when time has moved on.
-func (a *activity) sight(cpu int, t int64) {
+func (a *Activity) sight(cpu int, t int64) {
 	if a.scanAll && t > a.lastScan {
 		a.lastScan = t
 		for i := range a.tracks {
@@ -241,7 +244,7 @@ func (a *activity) sight(cpu int, t int64) {
 }
 
 // look updates cpu's task and irqs-off spans from what it runs now.
-func (a *activity) look(cpu int, t int64) {
+func (a *Activity) look(cpu int, t int64) {
 	tr := &a.tracks[cpu]
 	c := a.m.CPU(cpu)
 	task := c.Task()
@@ -267,13 +270,13 @@ func (a *activity) look(cpu int, t int64) {
 	}
 }
 
-func (a *activity) closeTask(tr *cpuTrack, t int64) {
+func (a *Activity) closeTask(tr *cpuTrack, t int64) {
 	a.close(tr.offSpan, t)
 	a.close(tr.taskSpan, t)
 	tr.offSpan, tr.taskSpan, tr.task = -1, -1, nil
 }
 
-func (a *activity) openTask(tr *cpuTrack, cpu int, task *emu.Context, t int64) {
+func (a *Activity) openTask(tr *cpuTrack, cpu int, task *emu.Context, t int64) {
 	tr.task = task
 	tr.taskSpan = a.open(cpu, spanTask, task.Name, t,
 		[2]string{"pid", strconv.Itoa(task.PID)}, [2]string{"kind", task.Kind.String()})
@@ -287,7 +290,7 @@ type ctxKey struct {
 }
 
 // chain makes c's OnDone tell the recorder when c's job returns.
-func (a *activity) chain(c *emu.Context) {
+func (a *Activity) chain(c *emu.Context) {
 	key := ctxKey{c, c.PID}
 	if a.chained[key] {
 		return
@@ -303,7 +306,7 @@ func (a *activity) chain(c *emu.Context) {
 }
 
 // taskDone ends c's slice exactly when its job returns.
-func (a *activity) taskDone(c *emu.Context) {
+func (a *Activity) taskDone(c *emu.Context) {
 	if c.CPU < 0 || c.CPU >= a.nr {
 		return
 	}
@@ -312,10 +315,10 @@ func (a *activity) taskDone(c *emu.Context) {
 	}
 }
 
-// expect tells the recorder about a task the shell just spawned: if its
+// Expect tells the recorder about a task the shell just spawned: if its
 // CPU is free it starts now, and its end is recorded exactly. A stall task
 // turns interrupts off first thing.
-func (a *activity) expect(c *emu.Context, stall bool) {
+func (a *Activity) Expect(c *emu.Context, stall bool) {
 	if c == nil || c.CPU < 0 || c.CPU >= a.nr {
 		return
 	}
@@ -333,7 +336,7 @@ func (a *activity) expect(c *emu.Context, stall bool) {
 	}
 }
 
-func (a *activity) handlerStart(cpu, vector int, nmi bool, t int64) {
+func (a *Activity) handlerStart(cpu, vector int, nmi bool, t int64) {
 	a.sight(cpu, t)
 	tr := &a.tracks[cpu]
 	kind := spanHandler
@@ -361,7 +364,7 @@ func (a *activity) handlerStart(cpu, vector int, nmi bool, t int64) {
 	tr.pending = keep
 }
 
-func (a *activity) handlerEnd(cpu int, t int64) {
+func (a *Activity) handlerEnd(cpu int, t int64) {
 	tr := &a.tracks[cpu]
 	for n := len(tr.stack); n > 0; n-- {
 		i := tr.stack[n-1]
@@ -373,10 +376,10 @@ func (a *activity) handlerEnd(cpu int, t int64) {
 	}
 }
 
-func (a *activity) x86() bool { return a.spec.Arch == machines.ArchX86 }
+func (a *Activity) x86() bool { return a.spec.Arch == machines.ArchX86 }
 
 // callVector reports whether vector is the function-call IPI.
-func (a *activity) callVector(vector int) bool {
+func (a *Activity) callVector(vector int) bool {
 	if a.x86() {
 		return vector == 0xfb || vector == 0xfc
 	}
@@ -388,7 +391,7 @@ var arm64IPINames = [...]string{"Rescheduling interrupts", "Function call interr
 	"KGDB roundup interrupts"}
 
 // handlerName names a handler slice as the kernel's entry point would be.
-func (a *activity) handlerName(vector int, nmi bool) (string, [][2]string) {
+func (a *Activity) handlerName(vector int, nmi bool) (string, [][2]string) {
 	if nmi {
 		if a.x86() {
 			return "exc_nmi", nil
@@ -414,9 +417,9 @@ func (a *activity) handlerName(vector int, nmi bool) (string, [][2]string) {
 	return "do_handle_IPI", [][2]string{{"ipi", strconv.Itoa(vector)}, {"reason", why}}
 }
 
-// field returns the value of "key" in a tracepoint's arguments: the text
+// Field returns the value of "key" in a tracepoint's arguments: the text
 // after key up to the next space.
-func field(args, key string) string {
+func Field(args, key string) string {
 	i := strings.Index(args, key)
 	if i < 0 {
 		return ""
@@ -428,8 +431,8 @@ func field(args, key string) string {
 	return v
 }
 
-// bitmapCPUs decodes a %*pb cpumask ("0000000e" or "ff,ffffffff").
-func bitmapCPUs(s string, nr int) []int {
+// BitmapCPUs decodes a %*pb cpumask ("0000000e" or "ff,ffffffff").
+func BitmapCPUs(s string, nr int) []int {
 	var out []int
 	bit := 0
 	for i := len(s) - 1; i >= 0; i-- {
