@@ -57,25 +57,31 @@ const (
 	maxShards = 1_000_000
 )
 
-func cmdExplore(args []string, stdout, stderr io.Writer) int {
-	f := exploreFlags{runs: 1000, jobs: min(runtime.NumCPU(), maxJobs), strategy: "random", depth: 3, shrink: 500, timeout: time.Minute}
-	fs := flag.NewFlagSet("explore", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+// exploreFlagSet is explore's flags, with their defaults, writing into f.
+func exploreFlagSet(f *exploreFlags, stderr io.Writer) *flag.FlagSet {
+	*f = exploreFlags{runs: 1000, jobs: min(runtime.NumCPU(), maxJobs), strategy: "random", depth: 3, shrink: 500, timeout: time.Minute}
+	fs := newFlagSet("explore", stderr)
 	machineFlags(fs, &f.machine)
-	fs.IntVar(&f.runs, "runs", f.runs, "schedules to try (in this shard)")
-	fs.IntVar(&f.jobs, "j", f.jobs, "runs in parallel")
-	fs.StringVar(&f.strategy, "strategy", f.strategy, "random | pct")
-	fs.IntVar(&f.depth, "depth", f.depth, "PCT bug depth d")
-	fs.StringVar(&f.out, "out", "", "write one shrunk report per distinct failure into DIR")
-	fs.StringVar(&f.shard, "shard", "0/1", "this shard of the seed space: I/N, 0 <= I < N")
+	fs.IntVar(&f.runs, "runs", f.runs, "`N` schedules to try (in this shard)")
+	fs.IntVar(&f.jobs, "j", f.jobs, "`N` runs in parallel (default: the host's cores)")
+	fs.StringVar(&f.strategy, "strategy", f.strategy, "schedule strategy: `random|pct`")
+	fs.IntVar(&f.depth, "depth", f.depth, "PCT bug depth `D`")
+	fs.StringVar(&f.out, "out", "", "write one shrunk report per distinct failure into `DIR`")
+	fs.StringVar(&f.shard, "shard", "0/1", "this shard of the seed space: `I/N`, 0 <= I < N")
 	fs.BoolVar(&f.jsonl, "json", false, "print JSON lines (one per failure, one summary) instead of text")
 	f.first = 1
 	var firstSet bool
-	fs.Var(seedFlag{&f.first, &firstSet}, "first-seed", "the first seed")
-	fs.IntVar(&f.shrink, "shrink", f.shrink, "runs allowed to shrink each failure (0: do not shrink)")
-	fs.Var(timeoutFlag{&f.timeout}, "timeout", "host-time limit per run (0: none)")
+	fs.Var(seedFlag{&f.first, &firstSet}, "first-seed", "the first seed `N`")
+	fs.IntVar(&f.shrink, "shrink", f.shrink, "`N` runs allowed to shrink each failure (0: do not shrink)")
+	fs.Var(timeoutFlag{&f.timeout}, "timeout", "host-time limit per run, a duration `D` (0: none)")
 	f.memLimit = luabind.DefaultMemoryLimit
-	fs.Var(memoryFlag{&f.memLimit}, "memory-limit", "memory limit of each run's process (0: none)")
+	fs.Var(memoryFlag{&f.memLimit}, "memory-limit", "memory limit of each run's process, a `SIZE` (0: none)")
+	return fs
+}
+
+func cmdExplore(args []string, stdout, stderr io.Writer) int {
+	var f exploreFlags
+	fs := exploreFlagSet(&f, stderr)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return exitBadArgs

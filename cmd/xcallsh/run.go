@@ -53,9 +53,10 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// machineFlags are -m and --machine, one flag under two names.
 func machineFlags(fs *flag.FlagSet, machine *string) {
-	fs.StringVar(machine, "m", "", "machine: a built-in name or a TOML file")
-	fs.StringVar(machine, "machine", "", "machine: a built-in name or a TOML file")
+	fs.StringVar(machine, "m", "", "MACHINE: a built-in name or a TOML file")
+	fs.StringVar(machine, "machine", "", "MACHINE: a built-in name or a TOML file")
 }
 
 // seedFlag is --seed N, remembering whether it was given.
@@ -80,26 +81,31 @@ func (f seedFlag) Set(s string) error {
 	return nil
 }
 
-func cmdRun(args []string, stdout, stderr io.Writer) int {
-	var f runFlags
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+// runFlagSet is run's flags, with their defaults, writing into f.
+func runFlagSet(f *runFlags, stderr io.Writer) *flag.FlagSet {
+	fs := newFlagSet("run", stderr)
 	machineFlags(fs, &f.machine)
-	fs.Var(seedFlag{&f.seed, &f.seedSet}, "seed", "schedule seed (0 = the canonical schedule)")
-	fs.StringVar(&f.trace, "trace", "", "write the trace to FILE (.json: Perfetto, else ftrace text)")
-	fs.StringVar(&f.report, "report", "", "write a self-verifying bug report of this run to FILE")
+	fs.Var(seedFlag{&f.seed, &f.seedSet}, "seed", "schedule seed `N` (0 = the canonical schedule; a report's own by default)")
+	fs.StringVar(&f.trace, "trace", "", "write the trace to `FILE` (.json: Perfetto, else ftrace text)")
+	fs.StringVar(&f.report, "report", "", "write a self-verifying bug report of this run (a Lua file) to `FILE`")
 	fs.BoolVar(&f.timeline, "timeline", false, "print an ASCII timeline of the run")
 	fs.BoolVar(&f.quiet, "quiet", false, "no summary line")
 	f.timeout = 5 * time.Minute
-	fs.Var(timeoutFlag{&f.timeout}, "timeout", "host-time limit for the whole run (0: none)")
+	fs.Var(timeoutFlag{&f.timeout}, "timeout", "host-time limit for the whole run, a duration `D` (0: none)")
 	f.memLimit = luabind.DefaultMemoryLimit
-	fs.Var(memoryFlag{&f.memLimit}, "memory-limit", "memory limit of the run (0: none)")
+	fs.Var(memoryFlag{&f.memLimit}, "memory-limit", "memory limit of the run, a `SIZE` (0: none)")
+	return fs
+}
+
+func cmdRun(args []string, stdout, stderr io.Writer) int {
+	var f runFlags
+	fs := runFlagSet(&f, stderr)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return exitBadArgs
 	}
 	if len(pos) != 1 {
-		fmt.Fprintf(stderr, "xcallsh run: want one script or scenario name, got %d\n\n%s", len(pos), usage)
+		fmt.Fprintf(stderr, "xcallsh run: want one script or scenario name, got %d\n\n%s", len(pos), usage())
 		return exitBadArgs
 	}
 	name, src, err := loadScript(pos[0])
