@@ -72,7 +72,7 @@ func mainArgs(args []string, stdin io.Reader, stdout, stderr io.Writer) (status 
 		return runSubcommand(shellCommand(), args, stdin, stdout, stderr)
 	}
 	if isHelp(args[0]) {
-		args[0] = "help"
+		return runSubcommand(findSubcommand("help"), args[1:], stdin, stdout, stderr)
 	}
 	c := findSubcommand(args[0])
 	if c == nil {
