@@ -18,13 +18,21 @@ type benchRow struct {
 	show func(r bench.Result, chanRT float64) string
 }
 
+// benchFlagSet is bench's flags, with their defaults, writing into d and
+// count.
+func benchFlagSet(d *time.Duration, count *int, stderr io.Writer) *flag.FlagSet {
+	fs := newFlagSet("bench", stderr)
+	*d = 100 * time.Millisecond
+	*count = 3
+	fs.Var(durationFlag{d}, "benchtime", "time to spend on each run of a benchmark")
+	fs.IntVar(count, "count", *count, "runs of each benchmark; the fastest is shown")
+	return fs
+}
+
 func cmdBench(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	d := 100 * time.Millisecond
-	count := 3
-	fs.Var(durationFlag{&d}, "benchtime", "time to spend on each run of a benchmark")
-	fs.IntVar(&count, "count", count, "runs of each benchmark; the fastest is shown")
+	var d time.Duration
+	var count int
+	fs := benchFlagSet(&d, &count, stderr)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return exitBadArgs

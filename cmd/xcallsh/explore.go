@@ -16,7 +16,9 @@ import (
 
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/child"
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/explore"
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/files"
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/report"
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/session"
 	"github.com/xcallsh/xcallsh/emu"
 	"github.com/xcallsh/xcallsh/luabind"
 )
@@ -55,25 +57,31 @@ const (
 	maxShards = 1_000_000
 )
 
-func cmdExplore(args []string, stdout, stderr io.Writer) int {
-	f := exploreFlags{runs: 1000, jobs: min(runtime.NumCPU(), maxJobs), strategy: "random", depth: 3, shrink: 500, timeout: time.Minute}
-	fs := flag.NewFlagSet("explore", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+// exploreFlagSet is explore's flags, with their defaults, writing into f.
+func exploreFlagSet(f *exploreFlags, stderr io.Writer) *flag.FlagSet {
+	*f = exploreFlags{runs: 1000, jobs: min(runtime.NumCPU(), maxJobs), strategy: "random", depth: 3, shrink: 500, timeout: time.Minute}
+	fs := newFlagSet("explore", stderr)
 	machineFlags(fs, &f.machine)
-	fs.IntVar(&f.runs, "runs", f.runs, "schedules to try (in this shard)")
-	fs.IntVar(&f.jobs, "j", f.jobs, "runs in parallel")
-	fs.StringVar(&f.strategy, "strategy", f.strategy, "random | pct")
-	fs.IntVar(&f.depth, "depth", f.depth, "PCT bug depth d")
-	fs.StringVar(&f.out, "out", "", "write one shrunk report per distinct failure into DIR")
-	fs.StringVar(&f.shard, "shard", "0/1", "this shard of the seed space: I/N, 0 <= I < N")
+	fs.IntVar(&f.runs, "runs", f.runs, "`N` schedules to try (in this shard)")
+	fs.IntVar(&f.jobs, "j", f.jobs, "`N` runs in parallel (default: the host's cores)")
+	fs.StringVar(&f.strategy, "strategy", f.strategy, "schedule strategy: `random|pct`")
+	fs.IntVar(&f.depth, "depth", f.depth, "PCT bug depth `D`")
+	fs.StringVar(&f.out, "out", "", "write one shrunk report per distinct failure into `DIR`")
+	fs.StringVar(&f.shard, "shard", "0/1", "this shard of the seed space: `I/N`, 0 <= I < N")
 	fs.BoolVar(&f.jsonl, "json", false, "print JSON lines (one per failure, one summary) instead of text")
 	f.first = 1
 	var firstSet bool
-	fs.Var(seedFlag{&f.first, &firstSet}, "first-seed", "the first seed")
-	fs.IntVar(&f.shrink, "shrink", f.shrink, "runs allowed to shrink each failure (0: do not shrink)")
-	fs.Var(timeoutFlag{&f.timeout}, "timeout", "host-time limit per run (0: none)")
+	fs.Var(seedFlag{&f.first, &firstSet}, "first-seed", "the first seed `N`")
+	fs.IntVar(&f.shrink, "shrink", f.shrink, "`N` runs allowed to shrink each failure (0: do not shrink)")
+	fs.Var(timeoutFlag{&f.timeout}, "timeout", "host-time limit per run, a duration `D` (0: none)")
 	f.memLimit = luabind.DefaultMemoryLimit
-	fs.Var(memoryFlag{&f.memLimit}, "memory-limit", "memory limit of each run's process (0: none)")
+	fs.Var(memoryFlag{&f.memLimit}, "memory-limit", "memory limit of each run's process, a `SIZE` (0: none)")
+	return fs
+}
+
+func cmdExplore(args []string, stdout, stderr io.Writer) int {
+	var f exploreFlags
+	fs := exploreFlagSet(&f, stderr)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return exitBadArgs
@@ -129,7 +137,7 @@ func cmdExplore(args []string, stdout, stderr io.Writer) int {
 	}
 	memLimit := f.memLimit
 	if memLimit == 0 {
-		memLimit = noMemoryLimit
+		memLimit = session.NoMemoryLimit
 	}
 	sc := explore.Scenario{Name: name, Source: src, Machine: f.machine, MachineForced: f.machine != "", Timeout: f.timeout,
 		MemoryLimit: memLimit}
@@ -256,23 +264,23 @@ func stem(name string) string {
 // trace, and writes the report that replays it.
 func writeExploreReport(path string, sc explore.Scenario, fl explore.Failure) error {
 	sched := fl.Shrunk.Schedule
-	rec := newRecorder()
-	rec.log.Keep = true
+	rec := session.NewRecorder()
+	rec.Log.Keep = true
 	st, _ := emu.ParseStrategy(sched.Strategy) // checked with the flags
 	cfg := emu.SchedConfig{Strategy: st, Depth: sched.Depth, Replay: sched.Replay}
 	if cfg.Replay == nil {
 		cfg.Replay = []emu.Decision{}
 	}
-	sess, err := newSession(sc.Machine, sc.MachineForced, sched.Seed, cfg, sc.Timeout, io.Discard, rec)
+	sess, err := session.New(sc.Machine, sc.MachineForced, sched.Seed, cfg, sc.Timeout, io.Discard, rec)
 	if err != nil {
 		return err
 	}
 	defer sess.Close()
 	_, execErr := sess.Exec(sc.Name, sc.Source)
-	h := &report.Header{Seed: sched.Seed, Machine: sess.Spec().Name, Outcome: outcomeOf(sess, execErr),
-		Hash: rec.log.Hash(), Sums: rec.log.Sums(), Strategy: sched.Strategy, Depth: sched.Depth, Decisions: cfg.Replay}
+	h := &report.Header{Seed: sched.Seed, Machine: sess.Spec().Name, Outcome: session.Outcome(sess, execErr),
+		Hash: rec.Log.Hash(), Sums: rec.Log.Sums(), Strategy: sched.Strategy, Depth: sched.Depth, Decisions: cfg.Replay}
 	madeBy := fmt.Sprintf("`xcallsh explore %s`: %s (seed %d, shrunk to %d scheduling decisions)",
 		sc.Name, firstLine(fl.Signature), fl.First.Schedule.Seed, len(cfg.Replay))
 	b := &report.Body{MadeBy: madeBy, Spec: sess.Spec(), Forced: sc.MachineForced, Scenario: report.ScriptScenario(sc.Name, sc.Source)}
-	return writeFile(path, func(w io.Writer) error { return report.Write(w, h, b) })
+	return files.Write(path, func(w io.Writer) error { return report.Write(w, h, b) })
 }

@@ -3,27 +3,34 @@
 //
 //	xcallsh [-m MACHINE] [--seed N]   the interactive shell
 //	xcallsh run SCRIPT.lua|NAME       run a scenario, or replay a report
-//	xcallsh scenarios                 list the built-in scenarios
-//	xcallsh machines                  list the built-in machines
+//	xcallsh help [COMMAND]            every command, or one, with all its flags
 //
-// The shell (shell.go) is driven by one command table (commands.go,
-// complete.go, docs.go); traces for people are perfetto.go and
-// timeline.go, drawn from what activity.go records; the report format and
-// the event log whose hash and checksums reports carry are in
-// internal/report (shared with explore); runner.go and run.go run scripts
-// and replay reports; shellreport.go turns a shell session into a report.
+// Package main keeps the subcommands, one table (subcommands.go) that
+// dispatches them and writes their help: run.go runs a script or replays a
+// report (runchild.go is its side of the child-process backstop),
+// explore.go, torture.go and bench.go are the others; the shell is
+// internal/shell, the traces (ftrace text, Perfetto JSON, the timeline)
+// internal/traces, a watched luabind session internal/session; the report
+// format and the event log whose hash and checksums reports carry are in
+// internal/report (shared with explore).
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"runtime/debug"
 	"strings"
 
+	"github.com/peterh/liner"
+
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/child"
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/explore"
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/report"
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/shell"
+	"github.com/xcallsh/xcallsh/machines"
 )
 
 // Exit statuses (README.md, "Running scenarios").
@@ -61,56 +68,36 @@ func mainArgs(args []string, stdin io.Reader, stdout, stderr io.Writer) (status 
 		}
 		return exitOK
 	}
-	if len(args) == 0 {
-		return cmdShell(nil, stdin, stdout, stderr)
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") && !isHelp(args[0]) {
+		return runSubcommand(shellCommand(), args, stdin, stdout, stderr)
 	}
-	switch args[0] {
-	case "run":
-		return cmdRun(args[1:], stdout, stderr)
-	case "machines":
-		return cmdMachines(args[1:], stdout, stderr)
-	case "scenarios":
-		return cmdScenarios(args[1:], stdout, stderr)
-	case "explore":
-		return cmdExplore(args[1:], stdout, stderr)
-	case "bench":
-		return cmdBench(args[1:], stdout, stderr)
-	case "torture":
-		return cmdTorture(args[1:], stdout, stderr)
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, usage)
-		return exitOK
+	if isHelp(args[0]) {
+		return runSubcommand(findSubcommand("help"), args[1:], stdin, stdout, stderr)
 	}
-	if len(args[0]) > 0 && args[0][0] == '-' {
-		return cmdShell(args, stdin, stdout, stderr)
+	c := findSubcommand(args[0])
+	if c == nil {
+		fmt.Fprintf(stderr, "xcallsh: unknown command %q\n\n%s", args[0], usage())
+		return exitBadArgs
 	}
-	fmt.Fprintf(stderr, "xcallsh: unknown command %q\n\n%s", args[0], usage)
-	return exitBadArgs
+	return runSubcommand(c, args[1:], stdin, stdout, stderr)
 }
 
-const usage = `usage:
-  xcallsh [-m MACHINE] [--seed N]         interactive shell (type help in it)
-  xcallsh run SCRIPT.lua|NAME [flags]     run a scenario (NAME: a built-in one), or replay a report
-      -m, --machine MACHINE   built-in machine name or TOML file (default x86-4)
-      --seed N                schedule seed (0 = the canonical schedule; a report's own by default)
-      --trace FILE            write the trace: FILE.json Perfetto JSON, else ftrace text
-      --report FILE           write a self-verifying bug report of the run (a Lua file)
-      --timeline              print an ASCII timeline of the run
-      --quiet                 no summary line
-      --timeout D             host-time limit for the whole run (default 5m; 0: none)
-      --memory-limit SIZE     memory limit of the run (default 2GiB; 0: none)
-  xcallsh explore SCRIPT.lua|NAME [flags] run it under many schedules; shrink and report failures
-      -m MACHINE, --runs N (1000), -j N (cores), --strategy random|pct, --depth D (3),
-      --out DIR (one report per distinct failure), --shard I/N, --json, --first-seed N,
-      --shrink N (runs per shrink, 500), --timeout D (per run, 1m), --memory-limit SIZE (2GiB)
-  xcallsh torture [-m M] [--seed N] [--duration D] [scftorture parameters, dashed]
-      --nthreads N, --onoff-interval D|jiffies, --stat-interval D|s, --weight-single N, ...
-      --fix NAME=off, --ipi-drop CPU:N (see docs/torture.md); exit 0 on SUCCESS
-  xcallsh bench [flags]                   the emulator's own speed on this host (docs/performance.md)
-      --count N (3 runs of each benchmark, the fastest shown), --benchtime D (each run, 100ms)
-  xcallsh scenarios                       list the built-in scenarios
-  xcallsh machines                        list the built-in machines
-`
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help"
+}
+
+// runSubcommand runs c with its arguments; a -h or --help among its flags
+// prints c's usage instead, and exits 0.
+func runSubcommand(c *subcommand, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if c.flags != nil {
+		if _, err := parseArgs(c.flags(io.Discard), args); errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, c.usage())
+			return exitOK
+		}
+	}
+	return c.run(args, stdin, stdout, stderr)
+}
 
 // internalError reports a Go panic as what it is: a bug in xcallsh, in one
 // paragraph, and writes a file that reproduces it: for `run`, the machine
@@ -150,4 +137,53 @@ func writeCrash(what string, args []string, stack string) string {
 		}
 	}
 	return "What reproduces it is in " + f.Name() + "."
+}
+
+// shellFlags are the flags of the shell, `xcallsh [-m MACHINE] [--seed N]`.
+type shellFlags struct {
+	machine string
+	seed    uint64
+	seedSet bool
+}
+
+// shellFlagSet is the shell's flags, writing into f.
+func shellFlagSet(f *shellFlags, stderr io.Writer) *flag.FlagSet {
+	fs := newFlagSet("xcallsh", stderr)
+	machineFlags(fs, &f.machine)
+	fs.Var(seedFlag{&f.seed, &f.seedSet}, "seed", "schedule seed `N` (0 = the canonical schedule)")
+	return fs
+}
+
+// cmdShell is `xcallsh [-m MACHINE] [--seed N]`: the interactive shell
+// (internal/shell).
+func cmdShell(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	var f shellFlags
+	pos, err := parseArgs(shellFlagSet(&f, stderr), args)
+	if err != nil {
+		return exitBadArgs
+	}
+	if len(pos) > 0 {
+		fmt.Fprintf(stderr, "xcallsh: unexpected argument %q\n\n%s", pos[0], usage())
+		return exitBadArgs
+	}
+	machine, forced := f.machine, f.machine != ""
+	if machine == "" {
+		machine = machines.Default
+	}
+	file, ok := stdin.(*os.File)
+	return shell.Main(shell.Options{Machine: machine, Forced: forced, Seed: f.seed, Terminal: ok && file == os.Stdin && isTerminal(stdout)},
+		stdin, stdout, stderr)
+}
+
+// isTerminal reports whether stdin and w are a terminal.
+func isTerminal(w io.Writer) bool {
+	if _, err := liner.TerminalMode(); err != nil {
+		return false
+	}
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/child"
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/shell"
 )
 
 // TestMain lets the test binary stand in for xcallsh itself (the terminal
@@ -32,14 +33,14 @@ func xcallsh(t *testing.T, stdin string, args ...string) (int, string, string) {
 
 // testShell is a shell whose output goes to one buffer.
 type testShell struct {
-	*Shell
+	*shell.Shell
 	buf bytes.Buffer
 }
 
 func newTestShell(t *testing.T, machine string, seed uint64) *testShell {
 	t.Helper()
 	ts := &testShell{}
-	sh, err := newShell(machine, machine != "x86-4", seed, &ts.buf, &ts.buf)
+	sh, err := shell.New(machine, machine != "x86-4", seed, &ts.buf, &ts.buf)
 	if err != nil {
 		t.Fatal(err)
 	}

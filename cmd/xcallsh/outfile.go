@@ -4,7 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"io"
+
 	"os"
 )
 
@@ -123,28 +123,4 @@ func checkWritable(flagName, name string) error {
 		return fmt.Errorf("%s: %w", flagName, err)
 	}
 	return f.Close()
-}
-
-// maxInputSize bounds a script, report or sourced file read from disk: the
-// largest built-in scenario is some kilobytes and a report some hundreds,
-// so 16 MiB is far beyond any real one, yet reading it costs a fraction of
-// a second (and /dev/zero or a huge file is refused, not read forever).
-const maxInputSize = 16 << 20
-
-// readInput reads a script or report file, refusing one larger than
-// maxInputSize.
-func readInput(name string) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxInputSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxInputSize {
-		return nil, fmt.Errorf("%s is larger than the limit of %d MiB", name, maxInputSize>>20)
-	}
-	return b, nil
 }

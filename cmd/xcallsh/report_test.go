@@ -7,7 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/files"
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/report"
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/session"
 	"github.com/xcallsh/xcallsh/emu"
 )
 
@@ -29,17 +31,17 @@ func TestReportWithSchedule(t *testing.T) {
 			}
 		}},
 	} {
-		rec := newRecorder()
-		rec.log.Keep = true
-		sess, err := newSession("arm64-8", true, 9, c.sched, 0, io.Discard, rec)
+		rec := session.NewRecorder()
+		rec.Log.Keep = true
+		sess, err := session.New("arm64-8", true, 9, c.sched, 0, io.Discard, rec)
 		if err != nil {
 			t.Fatal(err)
 		}
 		_, execErr := sess.Exec("bcast.lua", broadcast)
-		h := &report.Header{Seed: 9, Machine: "arm64-8", Outcome: outcomeOf(sess, execErr), Hash: rec.log.Hash(), Sums: rec.log.Sums()}
+		h := &report.Header{Seed: 9, Machine: "arm64-8", Outcome: session.Outcome(sess, execErr), Hash: rec.Log.Hash(), Sums: rec.Log.Sums()}
 		c.keep(h, sess.K.M)
 		file := filepath.Join(t.TempDir(), c.name+".lua")
-		err = writeFile(file, func(w io.Writer) error {
+		err = files.Write(file, func(w io.Writer) error {
 			return report.Write(w, h, &report.Body{MadeBy: "a test", Spec: sess.Spec(), Forced: true,
 				Scenario: report.ScriptScenario("bcast.lua", broadcast)})
 		})

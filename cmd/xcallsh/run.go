@@ -11,7 +11,11 @@ import (
 	"time"
 
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/child"
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/files"
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/report"
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/session"
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/shell"
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/traces"
 	"github.com/xcallsh/xcallsh/emu"
 	"github.com/xcallsh/xcallsh/luabind"
 	"github.com/xcallsh/xcallsh/machines"
@@ -49,9 +53,10 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// machineFlags are -m and --machine, one flag under two names.
 func machineFlags(fs *flag.FlagSet, machine *string) {
-	fs.StringVar(machine, "m", "", "machine: a built-in name or a TOML file")
-	fs.StringVar(machine, "machine", "", "machine: a built-in name or a TOML file")
+	fs.StringVar(machine, "m", "", "MACHINE: a built-in name or a TOML file")
+	fs.StringVar(machine, "machine", "", "MACHINE: a built-in name or a TOML file")
 }
 
 // seedFlag is --seed N, remembering whether it was given.
@@ -76,26 +81,31 @@ func (f seedFlag) Set(s string) error {
 	return nil
 }
 
-func cmdRun(args []string, stdout, stderr io.Writer) int {
-	var f runFlags
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+// runFlagSet is run's flags, with their defaults, writing into f.
+func runFlagSet(f *runFlags, stderr io.Writer) *flag.FlagSet {
+	fs := newFlagSet("run", stderr)
 	machineFlags(fs, &f.machine)
-	fs.Var(seedFlag{&f.seed, &f.seedSet}, "seed", "schedule seed (0 = the canonical schedule)")
-	fs.StringVar(&f.trace, "trace", "", "write the trace to FILE (.json: Perfetto, else ftrace text)")
-	fs.StringVar(&f.report, "report", "", "write a self-verifying bug report of this run to FILE")
+	fs.Var(seedFlag{&f.seed, &f.seedSet}, "seed", "schedule seed `N` (0 = the canonical schedule; a report's own by default)")
+	fs.StringVar(&f.trace, "trace", "", "write the trace to `FILE` (.json: Perfetto, else ftrace text)")
+	fs.StringVar(&f.report, "report", "", "write a self-verifying bug report of this run (a Lua file) to `FILE`")
 	fs.BoolVar(&f.timeline, "timeline", false, "print an ASCII timeline of the run")
 	fs.BoolVar(&f.quiet, "quiet", false, "no summary line")
 	f.timeout = 5 * time.Minute
-	fs.Var(timeoutFlag{&f.timeout}, "timeout", "host-time limit for the whole run (0: none)")
+	fs.Var(timeoutFlag{&f.timeout}, "timeout", "host-time limit for the whole run, a duration `D` (0: none)")
 	f.memLimit = luabind.DefaultMemoryLimit
-	fs.Var(memoryFlag{&f.memLimit}, "memory-limit", "memory limit of the run (0: none)")
+	fs.Var(memoryFlag{&f.memLimit}, "memory-limit", "memory limit of the run, a `SIZE` (0: none)")
+	return fs
+}
+
+func cmdRun(args []string, stdout, stderr io.Writer) int {
+	var f runFlags
+	fs := runFlagSet(&f, stderr)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return exitBadArgs
 	}
 	if len(pos) != 1 {
-		fmt.Fprintf(stderr, "xcallsh run: want one script or scenario name, got %d\n\n%s", len(pos), usage)
+		fmt.Fprintf(stderr, "xcallsh run: want one script or scenario name, got %d\n\n%s", len(pos), usage())
 		return exitBadArgs
 	}
 	name, src, err := loadScript(pos[0])
@@ -151,7 +161,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 
 // loadScript reads a script file, or a built-in scenario by name.
 func loadScript(arg string) (name, src string, err error) {
-	if b, ferr := readInput(arg); ferr == nil {
+	if b, ferr := files.Read(arg); ferr == nil {
 		return arg, string(b), nil
 	} else if !errors.Is(ferr, os.ErrNotExist) || strings.HasSuffix(arg, ".lua") || strings.ContainsRune(arg, os.PathSeparator) {
 		return "", "", fmt.Errorf("reading script: %w", ferr)
@@ -180,37 +190,37 @@ func runScript(name, src string, f runFlags, stdout, stderr io.Writer) int {
 			f.seed = h.Seed
 		}
 	}
-	rec := newRecorder()
-	rec.log.Keep = f.report != ""
-	rec.memLimit = f.memLimit
+	rec := session.NewRecorder()
+	rec.Log.Keep = f.report != ""
+	rec.MemLimit = f.memLimit
 	if f.memLimit == 0 {
-		rec.memLimit = noMemoryLimit
+		rec.MemLimit = session.NoMemoryLimit
 	}
 	timeout := f.timeout
 	if child.BackstopOnly() {
-		rec.memLimit, timeout = noMemoryLimit, 0
+		rec.MemLimit, timeout = session.NoMemoryLimit, 0
 	}
 	if f.hooks != nil {
-		rec.onBoot = f.hooks.boot
+		rec.OnBoot = f.hooks.boot
 	}
 	if replay != nil {
-		rec.log.Expect(&replay.Sums)
+		rec.Log.Expect(&replay.Sums)
 	}
 	jsonTrace := strings.HasSuffix(strings.ToLower(f.trace), ".json")
 	if jsonTrace || f.timeline {
-		rec.act = newActivity()
+		rec.Act = traces.New()
 	}
 	var ftrace *outFile
 	if f.trace != "" && !jsonTrace {
 		// Opened once the run is known to be more than a bad invocation.
 		ftrace = &outFile{name: f.trace}
-		rec.ftrace = ftrace
+		rec.Ftrace = ftrace
 	}
 	var sched emu.SchedConfig
 	if replay != nil {
 		sched = replay.Sched()
 	}
-	sess, err := newSession(f.machine, f.machine != "", f.seed, sched, timeout, stdout, rec)
+	sess, err := session.New(f.machine, f.machine != "", f.seed, sched, timeout, stdout, rec)
 	if err != nil {
 		fmt.Fprintf(stderr, "xcallsh: %v\n", err)
 		return exitBadArgs
@@ -220,7 +230,7 @@ func runScript(name, src string, f runFlags, stdout, stderr io.Writer) int {
 		defer watchInterrupt(sess)()
 	}
 	_, execErr := sess.Exec(name, src)
-	oc := outcomeOf(sess, execErr)
+	oc := session.Outcome(sess, execErr)
 	status := exitOK
 	if execErr != nil {
 		status = exitFailed
@@ -244,8 +254,8 @@ func runScript(name, src string, f runFlags, stdout, stderr io.Writer) int {
 		}
 	}
 	if jsonTrace {
-		err := writeFile(f.trace, func(w io.Writer) error {
-			return rec.act.writeJSON(w, now, sess.K.M.Log(), rec.log.Hash())
+		err := files.Write(f.trace, func(w io.Writer) error {
+			return rec.Act.WriteJSON(w, now, sess.K.M.Log(), rec.Log.Hash())
 		})
 		if err != nil {
 			fmt.Fprintf(stderr, "xcallsh: writing the trace: %v\n", err)
@@ -253,7 +263,7 @@ func runScript(name, src string, f runFlags, stdout, stderr io.Writer) int {
 		}
 	}
 	if f.timeline {
-		fmt.Fprint(stdout, rec.act.timeline(0, now, now, nil))
+		fmt.Fprint(stdout, rec.Act.Timeline(0, now, now, nil))
 	}
 	if f.report != "" {
 		flags := ""
@@ -263,28 +273,28 @@ func runScript(name, src string, f runFlags, stdout, stderr io.Writer) int {
 		if f.seed != 0 {
 			flags += fmt.Sprintf(" --seed %d", f.seed)
 		}
-		h := &report.Header{Seed: f.seed, Machine: sess.Spec().Name, Outcome: oc, Hash: rec.log.Hash(), Sums: rec.log.Sums()}
+		h := &report.Header{Seed: f.seed, Machine: sess.Spec().Name, Outcome: oc, Hash: rec.Log.Hash(), Sums: rec.Log.Sums()}
 		if replay != nil {
 			h.Strategy, h.Depth, h.Decisions = replay.Strategy, replay.Depth, replay.Decisions
 		}
 		b := &report.Body{MadeBy: fmt.Sprintf("`xcallsh run %s%s`", name, flags), Spec: sess.Spec(),
 			Forced: f.machine != "", Scenario: report.ScriptScenario(name, src)}
-		if err := writeFile(f.report, func(w io.Writer) error { return report.Write(w, h, b) }); err != nil {
+		if err := files.Write(f.report, func(w io.Writer) error { return report.Write(w, h, b) }); err != nil {
 			fmt.Fprintf(stderr, "xcallsh: writing the report: %v\n", err)
 			status = exitFailed
 		}
 	}
 	if replay != nil {
-		status = verdict(stdout, replay, oc, rec.log.Hash(), rec.log.Events(), rec.log.Finish())
+		status = verdict(stdout, replay, oc, rec.Log.Hash(), rec.Log.Events(), rec.Log.Finish())
 	}
 	if !f.quiet {
-		fmt.Fprintln(stderr, summary(sess, oc.Kind, rec.log.Hash()))
+		fmt.Fprintln(stderr, session.Summary(sess, oc.Kind, rec.Log.Hash()))
 	}
 	return status
 }
 
 // verdict compares a replay with its report and says so.
-func verdict(w io.Writer, want *report.Header, got outcome, hash uint64, events int, diff *report.Divergence) int {
+func verdict(w io.Writer, want *report.Header, got report.Outcome, hash uint64, events int, diff *report.Divergence) int {
 	if got == want.Outcome && hash == want.Hash {
 		fmt.Fprintf(w, "reproduced: outcome %s, trace %016x (%d events)\n", got.Kind, hash, events)
 		return exitOK
@@ -302,36 +312,13 @@ func verdict(w io.Writer, want *report.Header, got outcome, hash uint64, events 
 	return exitFailed
 }
 
-// writeFile creates name and writes it with fn.
-func writeFile(name string, fn func(io.Writer) error) error {
-	f, err := os.Create(name)
-	if err != nil {
-		return err
-	}
-	if err := fn(f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
 func cmdMachines(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		fmt.Fprintf(stderr, "xcallsh machines: no arguments expected\n")
 		return exitBadArgs
 	}
-	listMachines(stdout)
+	shell.ListMachines(stdout)
 	return exitOK
-}
-
-func listMachines(w io.Writer) {
-	for _, m := range machines.Builtins() {
-		def := ""
-		if m.Name == machines.Default {
-			def = " (default)"
-		}
-		fmt.Fprintf(w, "%-12s %s%s\n", m.Name, m.Description, def)
-	}
 }
 
 func cmdScenarios(args []string, stdout, stderr io.Writer) int {

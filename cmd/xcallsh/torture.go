@@ -74,16 +74,13 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 
-func cmdTorture(args []string, stdout, stderr io.Writer) int {
-	p := scftorture.DefaultParams()
-	var machine string
-	var seed uint64
-	var fixes, drops listFlag
-	var stall time.Duration
-	fs := flag.NewFlagSet("torture", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	machineFlags(fs, &machine)
-	fs.Uint64Var(&seed, "seed", 0, "seed of the run")
+// tortureFlagSet is torture's flags, with their defaults, writing into
+// the given variables.
+func tortureFlagSet(p *scftorture.Params, machine *string, seed *uint64, fixes, drops *listFlag, stall *time.Duration, stderr io.Writer) *flag.FlagSet {
+	*p = scftorture.DefaultParams()
+	fs := newFlagSet("torture", stderr)
+	machineFlags(fs, machine)
+	fs.Uint64Var(seed, "seed", 0, "seed of the run")
 	sec, jiffy := int64(1e9), scftorture.Jiffy
 	fs.Var(unitFlag{&p.Duration, sec}, "duration", "virtual time until rmmod")
 	fs.Var(unitFlag{&p.Holdoff, sec}, "holdoff", "seconds each invoker sleeps before starting")
@@ -104,9 +101,19 @@ func cmdTorture(args []string, stdout, stderr io.Writer) int {
 		{"all", &p.WeightAll}, {"all-wait", &p.WeightAllWait}} {
 		fs.IntVar(w.dst, "weight-"+w.name, *w.dst, "relative weight of "+w.name)
 	}
-	fs.Var(&fixes, "fix", "NAME=on|off: a historical fix (repeatable)")
-	fs.Var(&drops, "ipi-drop", "CPU:N: lose every Nth IPI to CPU (repeatable)")
-	fs.Var(durationFlag{&stall}, "stall-timeout", "virtual time without progress that counts as a stall (0: the default)")
+	fs.Var(fixes, "fix", "NAME=on|off: a historical fix (repeatable)")
+	fs.Var(drops, "ipi-drop", "CPU:N: lose every Nth IPI to CPU (repeatable)")
+	fs.Var(durationFlag{stall}, "stall-timeout", "virtual time without progress that counts as a stall (0: the default)")
+	return fs
+}
+
+func cmdTorture(args []string, stdout, stderr io.Writer) int {
+	var p scftorture.Params
+	var machine string
+	var seed uint64
+	var fixes, drops listFlag
+	var stall time.Duration
+	fs := tortureFlagSet(&p, &machine, &seed, &fixes, &drops, &stall, stderr)
 	pos, err := parseArgs(fs, args)
 	bad := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "xcallsh torture: "+format+"\n", a...)

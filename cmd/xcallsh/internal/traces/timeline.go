@@ -1,8 +1,10 @@
-package main
+package traces
 
 import (
 	"fmt"
 	"strings"
+
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/units"
 )
 
 // The ASCII timeline: one row per CPU, one column per time bucket, 80
@@ -37,8 +39,8 @@ func spanGlyph(k spanKind) byte {
 	return 'H'
 }
 
-// timeline draws [from, to] for the CPUs in cpus (nil: choose).
-func (a *activity) timeline(from, to, now int64, cpus []int) string {
+// Timeline draws [from, to] for the CPUs in cpus (nil: choose).
+func (a *Activity) Timeline(from, to, now int64, cpus []int) string {
 	if to <= from {
 		to = from + 1
 	}
@@ -98,9 +100,9 @@ func (a *activity) timeline(from, to, now int64, cpus []int) string {
 		mark(f.from, f.t, f.t, '>')
 		nIPI++
 		if len(ipis) < timelineIPIs {
-			line := fmt.Sprintf("CPU%d > CPU%d  sent %s", f.from, f.to, "+"+fmtDur(f.t-from))
+			line := fmt.Sprintf("CPU%d > CPU%d  sent %s", f.from, f.to, "+"+units.Dur(f.t-from))
 			if f.handler >= 0 {
-				line += fmt.Sprintf(", taken %s by %s", "+"+fmtDur(taken-from), a.spans[f.handler].name)
+				line += fmt.Sprintf(", taken %s by %s", "+"+units.Dur(taken-from), a.spans[f.handler].name)
 			} else {
 				line += ", not taken yet"
 			}
@@ -122,8 +124,8 @@ func (a *activity) timeline(from, to, now int64, cpus []int) string {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "timeline %s .. %s, %s per column\n", fmtVirtual(from), fmtVirtual(to), fmtDur(bucket))
-	label := fmt.Sprintf("+%s", fmtDur(width))
+	fmt.Fprintf(&b, "timeline %s .. %s, %s per column\n", units.Virtual(from), units.Virtual(to), units.Dur(bucket))
+	label := fmt.Sprintf("+%s", units.Dur(width))
 	fmt.Fprintf(&b, "        %s%*s\n", "0", cols-1, label)
 	shown := 0
 	for _, c := range cpus {

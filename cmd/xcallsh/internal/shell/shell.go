@@ -1,10 +1,16 @@
-package main
+// Package shell is xcallsh's interactive shell (docs/shell.md): Main reads
+// lines from a terminal (line editing, completion, history, Ctrl-C) or a
+// pipe; New and Exec run them one at a time. Its commands are one table
+// (commands.go), which also completes them (complete.go), prints their
+// help and generates docs/commands.md (docs.go); report turns a session
+// into a self-verifying report (shellreport.go); luafmt.go prints Lua
+// values.
+package shell
 
 import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -18,9 +24,10 @@ import (
 	"github.com/peterh/liner"
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/session"
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/traces"
 	"github.com/xcallsh/xcallsh/emu"
 	"github.com/xcallsh/xcallsh/luabind"
-	"github.com/xcallsh/xcallsh/machines"
 )
 
 // Shell is the interactive shell: one machine, a Lua session at operator
@@ -43,7 +50,7 @@ type Shell struct {
 	seed    uint64
 
 	sess  *luabind.Session
-	rec   *recorder
+	rec   *session.Recorder
 	steps []shellStep
 	ncmd  int      // commands since boot: numbers the chunk names
 	notes []string // why a report might not replay this session exactly
@@ -87,8 +94,15 @@ const (
 	escalate = 150 * time.Millisecond
 )
 
-// newShell creates a shell and boots its machine.
-func newShell(machine string, forced bool, seed uint64, out, errOut io.Writer) (*Shell, error) {
+// Exit statuses of Main (README.md, "Running scenarios").
+const (
+	exitOK      = 0
+	exitFailed  = 1
+	exitBadArgs = 2
+)
+
+// New creates a shell and boots its machine.
+func New(machine string, forced bool, seed uint64, out, errOut io.Writer) (*Shell, error) {
 	sh := &Shell{out: out, errOut: errOut, machine: machine, forced: forced, seed: seed}
 	if err := sh.boot(); err != nil {
 		return nil, err
@@ -99,9 +113,9 @@ func newShell(machine string, forced bool, seed uint64, out, errOut io.Writer) (
 // boot starts a fresh session on sh.machine: a new Lua state, a new
 // machine, no steps.
 func (sh *Shell) boot() error {
-	rec := newRecorder()
-	rec.act = newActivity()
-	sess, err := newSession(sh.machine, sh.forced, sh.seed, emu.SchedConfig{}, 0, sh.out, rec)
+	rec := session.NewRecorder()
+	rec.Act = traces.New()
+	sess, err := session.New(sh.machine, sh.forced, sh.seed, emu.SchedConfig{}, 0, sh.out, rec)
 	if err != nil {
 		return err
 	}
@@ -250,7 +264,7 @@ type machineMark struct {
 
 func (sh *Shell) mark() machineMark {
 	m := sh.sess.K.M
-	return machineMark{m.Now(), m.Executed(), sh.rec.log.Events()}
+	return machineMark{m.Now(), m.Executed(), sh.rec.Log.Events()}
 }
 
 // recordInterrupted notes a chunk Ctrl-C stopped: it is not a step (it
@@ -367,7 +381,7 @@ func (sh *Shell) afterInterrupt(ran bool) {
 func (sh *Shell) advance(done func() bool, limit int64, task bool) (adv int64, why string, level int) {
 	m := sh.sess.K.M
 	start := m.Now()
-	act := sh.rec.act
+	act := sh.rec.Act
 	level = sh.guard(func() {
 		for steps := 1; ; steps++ {
 			if done() || sh.stopped.Load() {
@@ -396,7 +410,7 @@ func (sh *Shell) advance(done func() bool, limit int64, task bool) (adv int64, w
 			if err := m.RunUntil(next); errors.Is(err, emu.ErrInterrupted) {
 				return
 			}
-			act.sightAll(m.Now())
+			act.SightAll(m.Now())
 			if task && steps%1024 == 0 {
 				if st := m.Stuck(); st != "" {
 					why = "stuck: " + st
@@ -462,50 +476,30 @@ func (sh *Shell) incomplete(line string) bool {
 
 // --- the two front ends -------------------------------------------------
 
-// cmdShell is `xcallsh [-m MACHINE] [--seed N]`.
-func cmdShell(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("xcallsh", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var machine string
-	var seed uint64
-	var seedSet bool
-	machineFlags(fs, &machine)
-	fs.Var(seedFlag{&seed, &seedSet}, "seed", "schedule seed (0 = the canonical schedule)")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return exitBadArgs
-	}
-	if len(pos) > 0 {
-		fmt.Fprintf(stderr, "xcallsh: unexpected argument %q\n\n%s", pos[0], usage)
-		return exitBadArgs
-	}
-	forced := machine != ""
-	if machine == "" {
-		machine = machines.Default
-	}
-	sh, err := newShell(machine, forced, seed, stdout, stderr)
+// Options are how the shell starts: the machine to boot (a built-in name or
+// a TOML file), whether it was given (-m: the script's machine() calls are
+// then ignored), the seed, and whether stdin and stdout are a terminal.
+type Options struct {
+	Machine  string
+	Forced   bool
+	Seed     uint64
+	Terminal bool
+}
+
+// Main is `xcallsh [-m MACHINE] [--seed N]` once its flags are read: it
+// boots the machine and reads commands from stdin until the end, a quit,
+// or (on a terminal) Ctrl-D, and returns the exit status.
+func Main(o Options, stdin io.Reader, stdout, stderr io.Writer) int {
+	sh, err := New(o.Machine, o.Forced, o.Seed, stdout, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "xcallsh: %v\n", err)
 		return exitBadArgs
 	}
 	defer sh.Close()
-	if f, ok := stdin.(*os.File); ok && f == os.Stdin && isTerminal(stdout) {
+	if o.Terminal {
 		return sh.terminal()
 	}
 	return sh.piped(stdin)
-}
-
-// isTerminal reports whether stdin and w are a terminal.
-func isTerminal(w io.Writer) bool {
-	if _, err := liner.TerminalMode(); err != nil {
-		return false
-	}
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // piped reads commands from r: no prompt, no line editing, no escape codes.
@@ -610,5 +604,5 @@ func saveHistory(ln *liner.State, path string, errOut io.Writer) {
 
 // summary is the session's summary line.
 func (sh *Shell) summary() string {
-	return summary(sh.sess, outcomeOf(sh.sess, nil).Kind, sh.rec.log.Hash())
+	return session.Summary(sh.sess, session.Outcome(sh.sess, nil).Kind, sh.rec.Log.Hash())
 }

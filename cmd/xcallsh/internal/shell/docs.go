@@ -1,4 +1,4 @@
-package main
+package shell
 
 import (
 	"fmt"
@@ -6,14 +6,14 @@ import (
 )
 
 // commandsDoc renders docs/commands.md from the command table. A test
-// (TestCommandsDoc) keeps the file current; `go test ./cmd/xcallsh -run
+// (TestCommandsDoc) keeps the file current; `go test ./cmd/xcallsh/internal/shell -run
 // TestCommandsDoc -update` rewrites it.
 func commandsDoc() string {
 	var b strings.Builder
 	b.WriteString(`# xcallsh shell commands
 
-<!-- Generated from the command table in cmd/xcallsh/commands.go by
-     go test ./cmd/xcallsh -run TestCommandsDoc -update
+<!-- Generated from the command table in cmd/xcallsh/internal/shell/commands.go by
+     go test ./cmd/xcallsh/internal/shell -run TestCommandsDoc -update
      Do not edit by hand. -->
 
 The shell (` + "`xcallsh [-m MACHINE] [--seed N]`" + `, see [shell.md](shell.md)) reads one line at

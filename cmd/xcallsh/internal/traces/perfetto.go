@@ -1,4 +1,4 @@
-package main
+package traces
 
 import (
 	"bufio"
@@ -9,6 +9,8 @@ import (
 	"strconv"
 
 	"github.com/xcallsh/xcallsh/emu"
+
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/units"
 )
 
 // The Chrome Trace Event / Perfetto JSON writer (docs/traces.md#perfetto-json):
@@ -50,11 +52,11 @@ func jstr(s string) string {
 	return string(b)
 }
 
-// writeJSON writes the whole recording, up to virtual time now.
-func (a *activity) writeJSON(w io.Writer, now int64, log []emu.LogLine, hash uint64) error {
+// WriteJSON writes the whole recording, up to virtual time now.
+func (a *Activity) WriteJSON(w io.Writer, now int64, log []emu.LogLine, hash uint64) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"machine\":%s,\"seed\":%d,\"trace_hash\":\"%016x\",\"end\":%s,\"spans_dropped\":%d,\"tracepoints_dropped\":%d},\n\"traceEvents\":[\n",
-		jstr(a.spec.Name), a.m.Seed(), hash, jstr(fmtVirtual(now)), a.dropped, a.dropEvs)
+		jstr(a.spec.Name), a.m.Seed(), hash, jstr(units.Virtual(now)), a.dropped, a.dropEvs)
 	fmt.Fprintf(bw, "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":1,\"args\":{\"name\":%s}}", jstr(a.spec.Name))
 	for cpu := 0; cpu < a.nr; cpu++ {
 		fmt.Fprintf(bw, ",\n{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":1,\"tid\":%d,\"args\":{\"name\":\"CPU %d\"}}", cpu, cpu)
@@ -72,7 +74,7 @@ func (a *activity) writeJSON(w io.Writer, now int64, log []emu.LogLine, hash uin
 // their parents (a slice that started by sighting may overlap an exact one;
 // Perfetto needs proper nesting), at least 1 ns long, sorted per CPU by
 // start, longest first.
-func (a *activity) nested(now int64) []span {
+func (a *Activity) nested(now int64) []span {
 	out := make([]span, len(a.spans))
 	for i, s := range a.spans {
 		s.end = s.endAt(now)
@@ -114,7 +116,7 @@ func (a *activity) nested(now int64) []span {
 	return out
 }
 
-func (a *activity) jsonEvents(now int64, log []emu.LogLine) []jsonEvent {
+func (a *Activity) jsonEvents(now int64, log []emu.LogLine) []jsonEvent {
 	var evs []jsonEvent
 	spans := a.nested(now)
 	for _, s := range spans {

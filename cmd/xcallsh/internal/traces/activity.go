@@ -1,4 +1,7 @@
-package main
+// Package traces is what xcallsh draws a run as, for people and for tools:
+// the ftrace text stream (ftrace.go), and the Activity recorder behind the
+// Perfetto JSON trace (perfetto.go) and the ASCII timeline (timeline.go).
+package traces
 
 import (
 	"fmt"
@@ -11,7 +14,7 @@ import (
 	"github.com/xcallsh/xcallsh/xcall"
 )
 
-// activity reconstructs what each CPU did over time from what a run lets
+// Activity reconstructs what each CPU did over time from what a run lets
 // an observer see, for the Perfetto trace and the ASCII timeline:
 //
 //   - interrupt handlers, exactly: it wraps the machine's OnInterrupt and
@@ -31,11 +34,11 @@ import (
 //     and ends at the first sighting that contradicts it, so it can start and
 //     end late by the time between sightings. Task ends are exact (the
 //     context's OnDone), and so are a handler's start (interrupts were on)
-//     and the tasks the shell spawns itself (expect).
+//     and the tasks the shell spawns itself (Expect).
 //
 // It never schedules events or draws random numbers: recording does not
 // change the run.
-type activity struct {
+type Activity struct {
 	m        *emu.Machine
 	spec     *machines.Spec
 	nr       int
@@ -99,11 +102,11 @@ type cpuTrack struct {
 	expectT  int64 // a task the shell spawned starts at this instant
 }
 
-func newActivity() *activity { return &activity{} }
+func New() *Activity { return &Activity{} }
 
-// attach starts recording on a freshly booted kernel.
-func (a *activity) attach(k *xcall.Kernel) {
-	*a = activity{
+// Attach starts recording on a freshly booted kernel.
+func (a *Activity) Attach(k *xcall.Kernel) {
+	*a = Activity{
 		m: k.M, spec: k.Spec, nr: k.NrCPUIDs(), latency: k.T.IPILatency,
 		tracks: make([]cpuTrack, k.NrCPUIDs()), chained: map[ctxKey]bool{},
 		lastScan: -1, scanAll: k.NrCPUIDs() <= scanLimit,
@@ -134,9 +137,9 @@ func (a *activity) attach(k *xcall.Kernel) {
 }
 
 // handlerDone is the OnDone of handler contexts: the handler has returned.
-func (a *activity) handlerDone(c *emu.Context) { a.handlerEnd(c.CPU, a.m.Now()) }
+func (a *Activity) handlerDone(c *emu.Context) { a.handlerEnd(c.CPU, a.m.Now()) }
 
-func (a *activity) open(cpu int, kind spanKind, name string, t int64, args ...[2]string) int {
+func (a *Activity) open(cpu int, kind spanKind, name string, t int64, args ...[2]string) int {
 	if len(a.spans) >= maxSpans {
 		a.dropped++
 		return -1
@@ -145,31 +148,31 @@ func (a *activity) open(cpu int, kind spanKind, name string, t int64, args ...[2
 	return len(a.spans) - 1
 }
 
-func (a *activity) close(i int, t int64) {
+func (a *Activity) close(i int, t int64) {
 	if i >= 0 && a.spans[i].end < 0 {
 		a.spans[i].end = t
 	}
 }
 
 // Trace is the TraceSink side: sightings, IPIs and csd functions.
-func (a *activity) Trace(e *emu.TraceEvent) {
+func (a *Activity) Trace(e *emu.TraceEvent) {
 	a.sight(e.CPU, e.T)
 	tr := &a.tracks[e.CPU]
 	switch e.Name {
 	case "ipi_send_cpu":
-		if cpu, err := strconv.Atoi(field(e.Args, "cpu=")); err == nil {
+		if cpu, err := strconv.Atoi(Field(e.Args, "cpu=")); err == nil {
 			a.send(e.CPU, e.T, []int{cpu})
 		}
 	case "ipi_send_cpumask":
-		a.send(e.CPU, e.T, bitmapCPUs(field(e.Args, "cpumask="), a.nr))
+		a.send(e.CPU, e.T, BitmapCPUs(Field(e.Args, "cpumask="), a.nr))
 	case "ipi_raise":
 		// arm64 traces ipi_raise right after ipi_send_* for the same IPI.
 		if tr.sendT != e.T && strings.HasSuffix(e.Args, "("+irqchip.ARM64IPIReason(irqchip.IPICallFunc)+")") {
-			a.flowsTo(e.CPU, e.T, bitmapCPUs(field(e.Args, "target_mask="), a.nr))
+			a.flowsTo(e.CPU, e.T, BitmapCPUs(Field(e.Args, "target_mask="), a.nr))
 		}
 	case "csd_function_entry":
-		name, _, _ := strings.Cut(field(e.Args, "func="), ",")
-		i := a.open(e.CPU, spanFunc, name, e.T, [2]string{"csd", field(e.Args, "csd=")})
+		name, _, _ := strings.Cut(Field(e.Args, "func="), ",")
+		i := a.open(e.CPU, spanFunc, name, e.T, [2]string{"csd", Field(e.Args, "csd=")})
 		tr.stack = append(tr.stack, i)
 	case "csd_function_exit":
 		if n := len(tr.stack); n > 0 && a.isFunc(tr.stack[n-1]) {
@@ -184,20 +187,20 @@ func (a *activity) Trace(e *emu.TraceEvent) {
 	a.events = append(a.events, *e)
 }
 
-func (a *activity) isFunc(i int) bool { return i < 0 || a.spans[i].kind == spanFunc }
+func (a *Activity) isFunc(i int) bool { return i < 0 || a.spans[i].kind == spanFunc }
 
 // KernelEvent is the xcall.EventSink side (csd lock, queue, run, unlock):
 // a sighting.
-func (a *activity) KernelEvent(e xcall.Event) {
+func (a *Activity) KernelEvent(e xcall.Event) {
 	if e.CPU >= 0 && e.CPU < a.nr {
 		a.sight(e.CPU, e.T)
 	}
 }
 
-// sightAll looks at every CPU at the end of an instant (the shell steps
+// SightAll looks at every CPU at the end of an instant (the shell steps
 // the machine one instant at a time), which makes task and irqs-off slices
 // exact to the instant.
-func (a *activity) sightAll(t int64) {
+func (a *Activity) SightAll(t int64) {
 	if !a.scanAll {
 		return
 	}
@@ -208,18 +211,18 @@ func (a *activity) sightAll(t int64) {
 }
 
 // Log is the TraceSink side for the kernel log: a sighting.
-func (a *activity) Log(l *emu.LogLine) {
+func (a *Activity) Log(l *emu.LogLine) {
 	if l.CPU >= 0 && l.CPU < a.nr {
 		a.sight(l.CPU, l.T)
 	}
 }
 
-func (a *activity) send(cpu int, t int64, targets []int) {
+func (a *Activity) send(cpu int, t int64, targets []int) {
 	a.tracks[cpu].sendT = t
 	a.flowsTo(cpu, t, targets)
 }
 
-func (a *activity) flowsTo(cpu int, t int64, targets []int) {
+func (a *Activity) flowsTo(cpu int, t int64, targets []int) {
 	for _, to := range targets {
 		if to < 0 || to >= a.nr {
 			continue
@@ -230,7 +233,7 @@ func (a *activity) flowsTo(cpu int, t int64, targets []int) {
 }
 
 // sight looks at cpu at time t, and at every CPU when time has moved on.
-func (a *activity) sight(cpu int, t int64) {
+func (a *Activity) sight(cpu int, t int64) {
 	if a.scanAll && t > a.lastScan {
 		a.lastScan = t
 		for i := range a.tracks {
@@ -242,7 +245,7 @@ func (a *activity) sight(cpu int, t int64) {
 }
 
 // look updates cpu's task and irqs-off spans from what it runs now.
-func (a *activity) look(cpu int, t int64) {
+func (a *Activity) look(cpu int, t int64) {
 	tr := &a.tracks[cpu]
 	c := a.m.CPU(cpu)
 	task := c.Task()
@@ -268,13 +271,13 @@ func (a *activity) look(cpu int, t int64) {
 	}
 }
 
-func (a *activity) closeTask(tr *cpuTrack, t int64) {
+func (a *Activity) closeTask(tr *cpuTrack, t int64) {
 	a.close(tr.offSpan, t)
 	a.close(tr.taskSpan, t)
 	tr.offSpan, tr.taskSpan, tr.task = -1, -1, nil
 }
 
-func (a *activity) openTask(tr *cpuTrack, cpu int, task *emu.Context, t int64) {
+func (a *Activity) openTask(tr *cpuTrack, cpu int, task *emu.Context, t int64) {
 	tr.task = task
 	tr.taskSpan = a.open(cpu, spanTask, task.Name, t,
 		[2]string{"pid", strconv.Itoa(task.PID)}, [2]string{"kind", task.Kind.String()})
@@ -288,7 +291,7 @@ type ctxKey struct {
 }
 
 // chain makes c's OnDone tell the recorder when c's job returns.
-func (a *activity) chain(c *emu.Context) {
+func (a *Activity) chain(c *emu.Context) {
 	key := ctxKey{c, c.PID}
 	if a.chained[key] {
 		return
@@ -304,7 +307,7 @@ func (a *activity) chain(c *emu.Context) {
 }
 
 // taskDone ends c's slice exactly when its job returns.
-func (a *activity) taskDone(c *emu.Context) {
+func (a *Activity) taskDone(c *emu.Context) {
 	if c.CPU < 0 || c.CPU >= a.nr {
 		return
 	}
@@ -313,10 +316,10 @@ func (a *activity) taskDone(c *emu.Context) {
 	}
 }
 
-// expect tells the recorder about a task the shell just spawned: if its
+// Expect tells the recorder about a task the shell just spawned: if its
 // CPU is free it starts now, and its end is recorded exactly. A stall task
 // turns interrupts off first thing.
-func (a *activity) expect(c *emu.Context, stall bool) {
+func (a *Activity) Expect(c *emu.Context, stall bool) {
 	if c == nil || c.CPU < 0 || c.CPU >= a.nr {
 		return
 	}
@@ -334,7 +337,7 @@ func (a *activity) expect(c *emu.Context, stall bool) {
 	}
 }
 
-func (a *activity) handlerStart(cpu, vector int, nmi bool, t int64) {
+func (a *Activity) handlerStart(cpu, vector int, nmi bool, t int64) {
 	a.sight(cpu, t)
 	tr := &a.tracks[cpu]
 	kind := spanHandler
@@ -362,7 +365,7 @@ func (a *activity) handlerStart(cpu, vector int, nmi bool, t int64) {
 	tr.pending = keep
 }
 
-func (a *activity) handlerEnd(cpu int, t int64) {
+func (a *Activity) handlerEnd(cpu int, t int64) {
 	tr := &a.tracks[cpu]
 	for n := len(tr.stack); n > 0; n-- {
 		i := tr.stack[n-1]
@@ -375,7 +378,7 @@ func (a *activity) handlerEnd(cpu int, t int64) {
 }
 
 // callVector reports whether vector is the function-call IPI.
-func (a *activity) callVector(vector int) bool {
+func (a *Activity) callVector(vector int) bool {
 	if a.spec.IsX86() {
 		return vector == irqchip.CallFunctionSingleVector || vector == irqchip.CallFunctionVector
 	}
@@ -383,7 +386,7 @@ func (a *activity) callVector(vector int) bool {
 }
 
 // handlerName names a handler slice as the kernel's entry point would be.
-func (a *activity) handlerName(vector int, nmi bool) (string, [][2]string) {
+func (a *Activity) handlerName(vector int, nmi bool) (string, [][2]string) {
 	if nmi {
 		if a.spec.IsX86() {
 			return "exc_nmi", nil
@@ -405,9 +408,9 @@ func (a *activity) handlerName(vector int, nmi bool) (string, [][2]string) {
 	return "do_handle_IPI", [][2]string{{"ipi", strconv.Itoa(vector)}, {"reason", irqchip.ARM64IPIReason(vector)}}
 }
 
-// field returns the value of "key" in a tracepoint's arguments: the text
+// Field returns the value of "key" in a tracepoint's arguments: the text
 // after key up to the next space.
-func field(args, key string) string {
+func Field(args, key string) string {
 	i := strings.Index(args, key)
 	if i < 0 {
 		return ""
@@ -419,8 +422,8 @@ func field(args, key string) string {
 	return v
 }
 
-// bitmapCPUs decodes a %*pb cpumask ("0000000e" or "ff,ffffffff").
-func bitmapCPUs(s string, nr int) []int {
+// BitmapCPUs decodes a %*pb cpumask ("0000000e" or "ff,ffffffff").
+func BitmapCPUs(s string, nr int) []int {
 	var out []int
 	bit := 0
 	for i := len(s) - 1; i >= 0; i-- {

@@ -1,4 +1,4 @@
-package main
+package shell
 
 import (
 	"flag"
@@ -11,7 +11,7 @@ var update = flag.Bool("update", false, "rewrite docs/commands.md from the comma
 
 // TestCommandsDoc keeps docs/commands.md in step with the command table.
 func TestCommandsDoc(t *testing.T) {
-	path := filepath.Join("..", "..", "docs", "commands.md")
+	path := filepath.Join("..", "..", "..", "..", "docs", "commands.md")
 	want := commandsDoc()
 	if *update {
 		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
@@ -21,10 +21,10 @@ func TestCommandsDoc(t *testing.T) {
 	}
 	got, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (go test ./cmd/xcallsh -run TestCommandsDoc -update writes it)", err)
+		t.Fatalf("%v (go test ./cmd/xcallsh/internal/shell -run TestCommandsDoc -update writes it)", err)
 	}
 	if string(got) != want {
-		t.Errorf("%s is stale: the command table changed; run\n\tgo test ./cmd/xcallsh -run TestCommandsDoc -update", path)
+		t.Errorf("%s is stale: the command table changed; run\n\tgo test ./cmd/xcallsh/internal/shell -run TestCommandsDoc -update", path)
 	}
 }
 

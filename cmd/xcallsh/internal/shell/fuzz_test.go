@@ -1,4 +1,4 @@
-package main
+package shell
 
 import (
 	"io"
@@ -22,7 +22,7 @@ func FuzzShellLine(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, input string) {
 		t.Chdir(t.TempDir()) // a command that writes a file writes it there
-		sh, err := newShell("x86-4", false, 0, io.Discard, io.Discard)
+		sh, err := New("x86-4", false, 0, io.Discard, io.Discard)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,11 +1,13 @@
-package main
+package shell
 
 import (
 	"fmt"
 	"io"
 	"strings"
 
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/files"
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/report"
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/session"
 	"github.com/xcallsh/xcallsh/emu"
 	"github.com/xcallsh/xcallsh/machines"
 )
@@ -39,7 +41,7 @@ end
 	return b.String()
 }
 
-// report writes the session as a report. To record the outcome, trace
+// report writes the session as a report. To record the report.Outcome, trace
 // hash and checksums that `xcallsh run FILE` will check, it replays the
 // report in a fresh session first; that replay also shows whether the
 // report matches what this session did.
@@ -51,15 +53,15 @@ func (sh *Shell) writeReport(file string) error {
 		Forced:   sh.forced,
 		Scenario: sh.scenario(),
 	}
-	h := &report.Header{Seed: sh.seed, Machine: spec.Name, Outcome: outcome{Kind: "ok"}}
+	h := &report.Header{Seed: sh.seed, Machine: spec.Name, Outcome: report.Outcome{Kind: "ok"}}
 	var draft strings.Builder
 	if err := report.Write(&draft, h, body); err != nil {
 		return fmt.Errorf("report: %v", err)
 	}
 
-	rec := newRecorder()
-	rec.log.Keep = true
-	replay, err := newSession(machines.Default, false, sh.seed, emu.SchedConfig{}, 0, io.Discard, rec)
+	rec := session.NewRecorder()
+	rec.Log.Keep = true
+	replay, err := session.New(machines.Default, false, sh.seed, emu.SchedConfig{}, 0, io.Discard, rec)
 	if err != nil {
 		return fmt.Errorf("report: %v", err)
 	}
@@ -73,21 +75,21 @@ func (sh *Shell) writeReport(file string) error {
 	if level > 0 {
 		return fmt.Errorf("report: interrupted while replaying the session; %s not written", file)
 	}
-	h.Outcome = outcomeOf(replay, err)
-	h.Hash = rec.log.Hash()
-	h.Sums = rec.log.Sums()
-	if err := writeFile(file, func(w io.Writer) error { return report.Write(w, h, body) }); err != nil {
+	h.Outcome = session.Outcome(replay, err)
+	h.Hash = rec.Log.Hash()
+	h.Sums = rec.Log.Sums()
+	if err := files.Write(file, func(w io.Writer) error { return report.Write(w, h, body) }); err != nil {
 		return fmt.Errorf("report: %v", err)
 	}
 	fmt.Fprintf(sh.out, "wrote %s: %d steps; its replay ends with outcome %s, trace %016x (%d events)\n",
 		file, len(sh.steps), h.Outcome.Kind, h.Hash, h.Sums.Events)
-	liveOC := outcomeOf(sh.sess, nil)
-	if liveOC == h.Outcome && sh.rec.log.Hash() == h.Hash {
+	liveOC := session.Outcome(sh.sess, nil)
+	if liveOC == h.Outcome && sh.rec.Log.Hash() == h.Hash {
 		fmt.Fprintln(sh.out, "it reproduces this session exactly; replay it with: xcallsh run "+file)
 		return nil
 	}
 	fmt.Fprintf(sh.out, "note: this session is at outcome %s, trace %016x: the report does not reproduce it exactly\n",
-		liveOC.Kind, sh.rec.log.Hash())
+		liveOC.Kind, sh.rec.Log.Hash())
 	for _, n := range sh.notes {
 		fmt.Fprintln(sh.out, "  "+n)
 	}

@@ -1,4 +1,4 @@
-package main
+package shell
 
 import (
 	"errors"
@@ -11,7 +11,9 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/files"
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/report"
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/units"
 	"github.com/xcallsh/xcallsh/emu"
 	"github.com/xcallsh/xcallsh/luabind"
 	"github.com/xcallsh/xcallsh/machines"
@@ -188,7 +190,7 @@ func commandTable() []*command {
 // --- Machine -------------------------------------------------------------
 
 func cmdMachinesShell(sh *Shell, args, line string) error {
-	listMachines(sh.out)
+	ListMachines(sh.out)
 	return nil
 }
 
@@ -361,12 +363,12 @@ func (sh *Shell) taskCommand(line, name, spawn string, done func([]lua.LValue)) 
 	if t == nil {
 		return fmt.Errorf("%s: spawn returned no task", name)
 	}
-	sh.rec.act.expect(t.Context(), false)
+	sh.rec.Act.Expect(t.Context(), false)
 	from := sh.sess.K.M.Now()
 	adv, why, level := sh.advance(t.Finished, onLimit, true)
 	sh.interval(from, from+adv)
 	if level <= 1 {
-		sh.steps = append(sh.steps, shellStep{line: line, name: name, src: spawn + "\nrun(" + luaDur(adv) + ")"})
+		sh.steps = append(sh.steps, shellStep{line: line, name: name, src: spawn + "\nrun(" + units.Lua(adv) + ")"})
 	} else {
 		sh.notes = append(sh.notes, fmt.Sprintf("%q was interrupted inside its task; the report leaves it out", line))
 	}
@@ -376,10 +378,10 @@ func (sh *Shell) taskCommand(line, name, spawn string, done func([]lua.LValue)) 
 		return nil
 	}
 	if why == timeUp {
-		why = fmt.Sprintf("still not done after %s of virtual time (run DURATION goes on)", fmtDur(onLimit))
+		why = fmt.Sprintf("still not done after %s of virtual time (run DURATION goes on)", units.Dur(onLimit))
 	}
 	if level == 1 {
-		return fmt.Errorf("%s: interrupted at %s; the task is still there (run goes on)", name, fmtVirtual(sh.sess.K.M.Now()))
+		return fmt.Errorf("%s: interrupted at %s; the task is still there (run goes on)", name, units.Virtual(sh.sess.K.M.Now()))
 	}
 	if level > 1 {
 		return fmt.Errorf("%s: interrupted inside its task, which failed and stopped the machine (boot starts over)", name)
@@ -398,7 +400,7 @@ func cmdRunShell(sh *Shell, args, line string) error {
 	if args == "" {
 		return errors.New("usage: run DURATION (e.g. 6s, 250ms, 10us)")
 	}
-	d, err := parseDuration(args)
+	d, err := units.ParseDuration(args)
 	if err != nil {
 		return fmt.Errorf("run: %v", err)
 	}
@@ -424,16 +426,16 @@ func cmdRunShell(sh *Shell, args, line string) error {
 	sh.interval(from, from+adv)
 	switch {
 	case level == 0:
-		sh.steps = append(sh.steps, shellStep{line: line, name: name, src: "return run(" + luaDur(d.Nanoseconds()) + ")"})
+		sh.steps = append(sh.steps, shellStep{line: line, name: name, src: "return run(" + units.Lua(d.Nanoseconds()) + ")"})
 	case level == 1:
-		sh.steps = append(sh.steps, shellStep{line: line, name: name, src: "return run(" + luaDur(adv) + ")"})
+		sh.steps = append(sh.steps, shellStep{line: line, name: name, src: "return run(" + units.Lua(adv) + ")"})
 	default:
 		sh.notes = append(sh.notes, fmt.Sprintf("%q was interrupted inside a task; the report leaves it out", line))
 	}
 	sh.console()
 	switch {
 	case level == 1:
-		return fmt.Errorf("%s: interrupted at virtual time %s", name, fmtVirtual(sh.sess.K.M.Now()))
+		return fmt.Errorf("%s: interrupted at virtual time %s", name, units.Virtual(sh.sess.K.M.Now()))
 	case level > 1:
 		return fmt.Errorf("%s: interrupted inside a task, which failed and stopped the machine (boot starts over)", name)
 	case sh.sess.K.Panicked() != "":
@@ -444,7 +446,7 @@ func cmdRunShell(sh *Shell, args, line string) error {
 	if st := sh.sess.K.Stuck(); st != "" {
 		fmt.Fprintf(sh.out, "stuck: %s\n", st)
 	}
-	fmt.Fprintf(sh.out, "virtual time %s\n", fmtVirtual(sh.sess.K.M.Now()))
+	fmt.Fprintf(sh.out, "virtual time %s\n", units.Virtual(sh.sess.K.M.Now()))
 	return nil
 }
 
@@ -460,14 +462,14 @@ func cmdStall(sh *Shell, args, line string) error {
 	if err != nil {
 		return err
 	}
-	d, err := parseDuration(f[1])
+	d, err := units.ParseDuration(f[1])
 	if err != nil {
 		return fmt.Errorf("stall: %v", err)
 	}
 	sh.ncmd++
 	name := fmt.Sprintf("stall#%d", sh.ncmd)
 	src := fmt.Sprintf("return spawn(%d, \"stall\", function() local flags = local_irq_save() ndelay(%s) local_irq_restore(flags) end)",
-		cpu, luaDur(d.Nanoseconds()))
+		cpu, units.Lua(d.Nanoseconds()))
 	c := sh.sess.K.M.CPU(cpu)
 	busy := c.Top() != nil || c.RunQueue() > 0
 	vals, err := sh.run(line, name, src, true)
@@ -475,13 +477,13 @@ func cmdStall(sh *Shell, args, line string) error {
 		return err
 	}
 	if t := luabind.TaskOf(first(vals)); t != nil {
-		sh.rec.act.expect(t.Context(), true)
+		sh.rec.Act.Expect(t.Context(), true)
 	}
-	when := "from " + fmtVirtual(sh.sess.K.M.Now())
+	when := "from " + units.Virtual(sh.sess.K.M.Now())
 	if busy {
 		when = fmt.Sprintf("once CPU%d is free", cpu)
 	}
-	fmt.Fprintf(sh.out, "CPU%d: interrupts off for %s, %s (run lets time pass)\n", cpu, fmtDur(d.Nanoseconds()), when)
+	fmt.Fprintf(sh.out, "CPU%d: interrupts off for %s, %s (run lets time pass)\n", cpu, units.Dur(d.Nanoseconds()), when)
 	return nil
 }
 
@@ -592,7 +594,7 @@ func cmdParam(sh *Shell, args, line string) error {
 	default:
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
-			d, derr := parseDuration(s)
+			d, derr := units.ParseDuration(s)
 			if derr != nil || d.Nanoseconds()%1e6 != 0 {
 				return fmt.Errorf("param: bad value %q (an integer, on/off, or a whole number of ms such as 5s)", s)
 			}
@@ -707,13 +709,13 @@ func (sh *Shell) span() (int64, int64) {
 }
 
 func cmdTrace(sh *Shell, args, line string) error {
-	a := sh.rec.act
+	a := sh.rec.Act
 	if args != "" {
 		return sh.writeTrace(args)
 	}
 	from, to := sh.span()
 	var lines []string
-	for _, e := range a.events {
+	for _, e := range a.Events() {
 		if e.T >= from && e.T <= to {
 			lines = append(lines, e.String())
 		}
@@ -727,31 +729,20 @@ func cmdTrace(sh *Shell, args, line string) error {
 		fmt.Fprintln(sh.out, l)
 	}
 	if len(lines) == 0 {
-		fmt.Fprintf(sh.out, "no tracepoint hits from %s to %s\n", fmtVirtual(from), fmtVirtual(to))
+		fmt.Fprintf(sh.out, "no tracepoint hits from %s to %s\n", units.Virtual(from), units.Virtual(to))
 	}
 	return nil
 }
 
 func (sh *Shell) writeTrace(file string) error {
-	a := sh.rec.act
+	a := sh.rec.Act
 	m := sh.sess.K.M
 	json := strings.HasSuffix(strings.ToLower(file), ".json")
-	err := writeFile(file, func(w io.Writer) error {
+	err := files.Write(file, func(w io.Writer) error {
 		if json {
-			return a.writeJSON(w, m.Now(), m.Log(), sh.rec.log.Hash())
+			return a.WriteJSON(w, m.Now(), m.Log(), sh.rec.Log.Hash())
 		}
-		if _, err := io.WriteString(w, ftraceHeader); err != nil {
-			return err
-		}
-		if a.dropEvs > 0 {
-			fmt.Fprintf(w, "# (the %d oldest events were dropped)\n", a.dropEvs)
-		}
-		for i := range a.events {
-			if _, err := fmt.Fprintln(w, a.events[i].String()); err != nil {
-				return err
-			}
-		}
-		return nil
+		return a.WriteFtrace(w)
 	})
 	if err != nil {
 		return fmt.Errorf("trace: %v", err)
@@ -760,7 +751,7 @@ func (sh *Shell) writeTrace(file string) error {
 	if json {
 		what = "Perfetto JSON (open it in ui.perfetto.dev)"
 	}
-	fmt.Fprintf(sh.out, "wrote %s: %s, %d tracepoint hits, %d IPIs, up to %s\n", file, what, len(a.events), len(a.flows), fmtVirtual(m.Now()))
+	fmt.Fprintf(sh.out, "wrote %s: %s, %d tracepoint hits, %d IPIs, up to %s\n", file, what, len(a.Events()), a.IPIs(), units.Virtual(m.Now()))
 	return nil
 }
 
@@ -779,7 +770,7 @@ func cmdTimeline(sh *Shell, args, line string) error {
 		}
 		cpus = append(cpus, list...)
 	}
-	fmt.Fprint(sh.out, sh.rec.act.timeline(from, to, now, cpus))
+	fmt.Fprint(sh.out, sh.rec.Act.Timeline(from, to, now, cpus))
 	return nil
 }
 
@@ -801,7 +792,7 @@ func cmdSource(sh *Shell, args, line string) error {
 	if args == "" {
 		return errors.New("usage: source FILE")
 	}
-	data, err := readInput(args)
+	data, err := files.Read(args)
 	if err != nil {
 		return fmt.Errorf("source: %v", err)
 	}
@@ -868,4 +859,16 @@ Any other line is Lua at operator level (the API of scripts: spawn, run, param, 
 its values are printed. Durations read like 6s, 250ms, 10us, 100ns. Type help COMMAND for more.
 `)
 	return nil
+}
+
+// ListMachines lists the built-in machines, one a line, the default marked
+// (the shell's machines command and `xcallsh machines`).
+func ListMachines(w io.Writer) {
+	for _, m := range machines.Builtins() {
+		def := ""
+		if m.Name == machines.Default {
+			def = " (default)"
+		}
+		fmt.Fprintf(w, "%-12s %s%s\n", m.Name, m.Description, def)
+	}
 }
