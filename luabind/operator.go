@@ -140,7 +140,12 @@ func luaRun(x call) int {
 
 func luaNow(x call) int { return x.push(lua.LNumber(x.k().M.Now())) }
 
+// paramNames are the kernel parameters param() gets and sets, in the order
+// messages and the shell list them.
 var paramNames = []string{"csdlock_debug", "csd_lock_timeout", "panic_on_ipistall"}
+
+// ParamNames are the kernel parameters param() knows (a copy).
+func ParamNames() []string { return append([]string(nil), paramNames...) }
 
 // luaParam is param(name [, value]).
 func luaParam(x call) int {

@@ -540,7 +540,8 @@ func errnoName(e int) string {
 
 // --- Faults and parameters -----------------------------------------------
 
-var paramNames = []string{"csdlock_debug", "csd_lock_timeout", "panic_on_ipistall"}
+// paramNames are luabind's: the shell's param command passes them to param().
+var paramNames = luabind.ParamNames()
 
 // peek evaluates a read-only Lua expression, unrecorded.
 func (sh *Shell) peek(expr string) (lua.LValue, error) {
