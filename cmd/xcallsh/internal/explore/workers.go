@@ -185,6 +185,14 @@ func (ws *workers) run(i int, s Schedule) Result {
 	}
 	// The worker is dead or being killed: this run fails, a fresh worker
 	// takes the next.
+	return ws.retire(i, s)
+}
+
+// retire ends worker i, which died or is being killed while it ran s, and
+// returns s's result: a failure of kind limit that says why. The next run
+// starts a fresh worker.
+func (ws *workers) retire(i int, s Schedule) Result {
+	w := ws.procs[i]
 	ws.procs[i] = nil
 	w.in.Close()
 	ex := w.p.Wait()
@@ -285,12 +293,7 @@ func (ws *workers) stream(i int, next func() (Schedule, bool), deliver func(Resu
 		}
 		// The worker is dead or being killed: its current run fails, a
 		// fresh worker takes the ones sent after it.
-		ws.procs[i] = nil
-		w.in.Close()
-		ex := w.p.Wait()
-		for range w.replies {
-		}
-		deliver(Result{Schedule: sent[0], Failed: true, Kind: "limit", Message: ws.deathMessage(ex)})
+		deliver(ws.retire(i, sent[0]))
 		resend = append(append([]Schedule{}, sent[1:]...), resend...)
 		sent = nil
 	}
