@@ -68,6 +68,9 @@ func mainArgs(args []string, stdin io.Reader, stdout, stderr io.Writer) (status 
 		}
 		return exitOK
 	}
+	if len(args) > 0 && args[0] == "--version" {
+		return runSubcommand(findSubcommand("version"), args[1:], stdin, stdout, stderr)
+	}
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") && !isHelp(args[0]) {
 		return runSubcommand(shellCommand(), args, stdin, stdout, stderr)
 	}

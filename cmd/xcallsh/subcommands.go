@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/report"
 	"github.com/xcallsh/xcallsh/scftorture"
 )
 
@@ -61,9 +62,22 @@ func subcommandTable() []*subcommand {
 			run:   noStdin(cmdBench)},
 		{name: "scenarios", summary: "list the built-in scenarios", flags: noFlags, run: noStdin(cmdScenarios)},
 		{name: "machines", summary: "list the built-in machines", flags: noFlags, run: noStdin(cmdMachines)},
+		{name: "version", summary: "which xcallsh this is: version, revision, Go release (also --version)",
+			flags: noFlags, run: noStdin(cmdVersion)},
 		{name: "help", args: "[COMMAND]", summary: "this text, or one command's usage with all its flags",
 			flags: noFlags, run: noStdin(cmdHelp)},
 	}
+}
+
+// cmdVersion is `xcallsh version` and `xcallsh --version`: the build's
+// identity, the line reports record as made-by.
+func cmdVersion(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		fmt.Fprintf(stderr, "xcallsh version: no arguments expected\n")
+		return exitBadArgs
+	}
+	fmt.Fprintln(stdout, report.Identity())
+	return exitOK
 }
 
 // findSubcommand returns the subcommand called name, or nil.
