@@ -301,6 +301,11 @@ func verdict(w io.Writer, want *report.Header, got report.Outcome, hash uint64, 
 	}
 	fmt.Fprintf(w, "diverged: the report recorded outcome %s, trace %016x (%d events);\n", want.Outcome, want.Hash, want.Sums.Events)
 	fmt.Fprintf(w, "          the replay ended with outcome %s, trace %016x (%d events)\n", got, hash, events)
+	if want.Build != "" && want.Build != report.Identity() {
+		// A different build is no divergence by itself; when there is
+		// one, it may be the reason.
+		fmt.Fprintf(w, "the report was made by %s; this replay ran on %s\n", want.Build, report.Identity())
+	}
 	switch {
 	case diff != nil:
 		fmt.Fprintln(w, diff)

@@ -16,6 +16,7 @@
 //	--! strategy: pct                         optional: the schedule (explore)
 //	--! depth: 3                              optional
 //	--! decisions: 12=3 40=ff                 optional, repeatable: a recorded schedule
+//	--! made-by: xcallsh devel (go1.26.8)     the build that wrote it (Identity)
 //
 //	machine([==[ ...the TOML... ]==])         the machine, inline
 //	...the scenario...                        a script, or the shell's steps
@@ -74,6 +75,10 @@ type Header struct {
 	Strategy  string
 	Depth     int
 	Decisions []emu.Decision
+	// Build is the identity of the xcallsh that made the report (its
+	// made-by line; "" in reports older than the line). Write records the
+	// running build, whatever Build says.
+	Build string
 }
 
 // Sched is the scheduling configuration that replays the header's run.
@@ -218,6 +223,8 @@ func Parse(name, src string) (*Header, error) {
 				}
 				h.Decisions = append(h.Decisions, emu.Decision{N: int(dn), V: dv})
 			}
+		case "made-by":
+			h.Build = val
 		case "sum":
 			for f := range strings.FieldsSeq(val) {
 				v, perr := strconv.ParseUint(f, 16, 16)
@@ -324,7 +331,7 @@ func Parse(name, src string) (*Header, error) {
 
 var (
 	headKeys = map[string]bool{"seed": true, "machine": true, "outcome": true, "detail": true, "hash": true,
-		"events": true, "block": true, "strategy": true, "depth": true, "decisions": true}
+		"events": true, "block": true, "strategy": true, "depth": true, "decisions": true, "made-by": true}
 	tailKeys = map[string]bool{"sum": true, "end": true}
 )
 
@@ -486,6 +493,7 @@ func Write(w io.Writer, h *Header, b *Body) error {
 			bw.WriteString("\n")
 		}
 	}
+	fmt.Fprintf(bw, "--! made-by: %s\n", commentText(Identity()))
 	bw.WriteString("\n-- The machine: its description, inline (xcallsh machines lists the built-in ones).\n")
 	fmt.Fprintf(bw, "machine(%s)\n", LongString(b.Spec.Source))
 	if b.Forced {
