@@ -47,3 +47,17 @@ func TestReportMadeBy(t *testing.T) {
 		}
 	}
 }
+
+// A replay under another --seed than the report's own is never
+// "reproduced": the seed is named as the difference, exit 1. The report's
+// own seed, given explicitly, reproduces.
+func TestReplayOtherSeed(t *testing.T) {
+	file := tempFile(t, "r.lua", makeReport(t, "hello", "--seed", "7"))
+	st, out, _ := xcallsh(t, "", "run", file, "--seed", "0")
+	if st != exitFailed || !strings.Contains(out, "diverged: the report was made with seed 7; this replay used --seed 0\n") {
+		t.Errorf("--seed 0: exit %d\n%s", st, out)
+	}
+	if st, out, _ := xcallsh(t, "", "run", file, "--seed", "7"); st != exitOK || !strings.Contains(out, "reproduced:") {
+		t.Errorf("--seed 7: exit %d\n%s", st, out)
+	}
+}

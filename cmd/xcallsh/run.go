@@ -285,7 +285,7 @@ func runScript(name, src string, f runFlags, stdout, stderr io.Writer) int {
 		}
 	}
 	if replay != nil {
-		status = verdict(stdout, replay, oc, rec.Log.Hash(), rec.Log.Events(), rec.Log.Finish())
+		status = verdict(stdout, replay, f.seed, oc, rec.Log.Hash(), rec.Log.Events(), rec.Log.Finish())
 	}
 	if !f.quiet {
 		fmt.Fprintln(stderr, session.Summary(sess, oc.Kind, rec.Log.Hash()))
@@ -293,13 +293,25 @@ func runScript(name, src string, f runFlags, stdout, stderr io.Writer) int {
 	return status
 }
 
-// verdict compares a replay with its report and says so.
-func verdict(w io.Writer, want *report.Header, got report.Outcome, hash uint64, events int, diff *report.Divergence) int {
-	if got == want.Outcome && hash == want.Hash {
+// verdict compares a replay, run with seed, with its report and says so.
+// A replay under another seed than the report's is never "reproduced": the
+// seed is then the difference it names first.
+func verdict(w io.Writer, want *report.Header, seed uint64, got report.Outcome, hash uint64, events int, diff *report.Divergence) int {
+	same := got == want.Outcome && hash == want.Hash
+	if seed == want.Seed && same {
 		fmt.Fprintf(w, "reproduced: outcome %s, trace %016x (%d events)\n", got.Kind, hash, events)
 		return exitOK
 	}
-	fmt.Fprintf(w, "diverged: the report recorded outcome %s, trace %016x (%d events);\n", want.Outcome, want.Hash, want.Sums.Events)
+	if seed != want.Seed {
+		fmt.Fprintf(w, "diverged: the report was made with seed %d; this replay used --seed %d\n", want.Seed, seed)
+		if same {
+			fmt.Fprintf(w, "          the replay still ended with the recorded outcome %s, trace %016x (%d events)\n", got.Kind, hash, events)
+			return exitFailed
+		}
+		fmt.Fprintf(w, "          the report recorded outcome %s, trace %016x (%d events);\n", want.Outcome, want.Hash, want.Sums.Events)
+	} else {
+		fmt.Fprintf(w, "diverged: the report recorded outcome %s, trace %016x (%d events);\n", want.Outcome, want.Hash, want.Sums.Events)
+	}
 	fmt.Fprintf(w, "          the replay ended with outcome %s, trace %016x (%d events)\n", got, hash, events)
 	if want.Build != "" && want.Build != report.Identity() {
 		// A different build is no divergence by itself; when there is
