@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -30,6 +31,9 @@ func TestReportMadeBy(t *testing.T) {
 	text := makeReport(t, "hello", "--seed", "3")
 	line := "--! made-by: " + report.Identity() + "\n"
 	contains(t, "report", text, line)
+	// Another build's report would carry its own seal; this one, edited,
+	// goes without (TestReportEditedLines tests the seal).
+	text = regexp.MustCompile(`(?m)^--! header-sum: .*\n`).ReplaceAllString(text, "")
 	other := "--! made-by: xcallsh v0.1.0 rev 0123abcd (go1.20)\n"
 	for _, c := range []struct {
 		name, text string
@@ -59,5 +63,60 @@ func TestReplayOtherSeed(t *testing.T) {
 	}
 	if st, out, _ := xcallsh(t, "", "run", file, "--seed", "7"); st != exitOK || !strings.Contains(out, "reproduced:") {
 		t.Errorf("--seed 7: exit %d\n%s", st, out)
+	}
+}
+
+// An edit of any "--!" line of a sealed report is found by its header-sum:
+// the report is damaged (exit 2), and the message names the header or the
+// trailer and, when the replay tells, the kind of line. A report without a
+// header-sum (older than it) is replayed as before.
+func TestReportEditedLines(t *testing.T) {
+	text := makeReport(t, "csd_stall", "--seed", "7")
+	contains(t, "report", text, "--! header-sum: ")
+	header := `r.lua: damaged report: a "--!" line of its header was edited (the header-sum does not match)`
+	trailer := `r.lua: damaged report: a "--!" line of its trailer was edited (the header-sum does not match)`
+	edit := func(re, repl string) string {
+		t.Helper()
+		edited := regexp.MustCompile(re).ReplaceAllString(text, repl)
+		if edited == text {
+			t.Fatalf("%s: no such line", re)
+		}
+		return edited
+	}
+	for _, c := range []struct {
+		name, text string
+		want       []string
+	}{
+		{"seed", edit(`(?m)^--! seed: 7$`, "--! seed: 8"), []string{header, "the edited line does not change the run"}},
+		{"hash", edit(`(?m)^--! hash: .(.*)$`, "--! hash: 0$1"), []string{header, "the report's hash line was edited"}},
+		{"sum", edit(`(?m)^(--! sum: ...)(.)`, "${1}x"), nil},
+		{"end", edit(`(?m)^--! end$`, "--! end  "), []string{trailer, "the report's end line was edited"}},
+		{"machine", edit(`(?m)^--! machine: x86-4$`, "--! machine: arm64-8"),
+			[]string{header, "the report's machine line was edited: it says arm64-8, the machine in the report is x86-4"}},
+		{"outcome", edit(`(?m)^--! outcome: ok$`, "--! outcome: failed"),
+			[]string{header, "the report's outcome lines were edited: the replay reproduces the trace and checksums, and ends with outcome ok, not failed"}},
+	} {
+		if c.name == "sum" {
+			// A hex digit for a hex digit, so that the line still parses.
+			c.text = regexp.MustCompile(`(?m)^(--! sum: ...).`).ReplaceAllStringFunc(text, func(s string) string {
+				if s[len(s)-1] == '0' {
+					return s[:len(s)-1] + "1"
+				}
+				return s[:len(s)-1] + "0"
+			})
+			c.want = []string{trailer, "the report's sum lines were edited: the replay reproduces the recorded outcome ok"}
+		}
+		st, out, errOut := xcallsh(t, "", "run", tempFile(t, "r.lua", c.text))
+		if st != exitBadArgs {
+			t.Errorf("%s: exit %d, want %d\n%s%s", c.name, st, exitBadArgs, out, errOut)
+		}
+		contains(t, c.name, out, c.want...)
+	}
+	// Without its header-sum, a report is read as before: an edited
+	// checksum the replay does not notice is no divergence.
+	old := regexp.MustCompile(`(?m)^--! header-sum: .*\n`).ReplaceAllString(text, "")
+	old = regexp.MustCompile(`(?m)^--! end$`).ReplaceAllString(old, "--! end  ")
+	if st, out, _ := xcallsh(t, "", "run", tempFile(t, "r.lua", old)); st != exitOK || !strings.Contains(out, "reproduced:") {
+		t.Errorf("old report: exit %d\n%s", st, out)
 	}
 }

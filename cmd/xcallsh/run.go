@@ -285,12 +285,61 @@ func runScript(name, src string, f runFlags, stdout, stderr io.Writer) int {
 		}
 	}
 	if replay != nil {
-		status = verdict(stdout, replay, f.seed, oc, rec.Log.Hash(), rec.Log.Events(), rec.Log.Finish())
+		diff := rec.Log.Finish()
+		if replay.Seal.Edited() {
+			machine := sess.Spec().Name
+			if f.machine != "" {
+				machine = replay.Machine // -m chose it: the line cannot be checked
+			}
+			status = editedVerdict(stdout, name, replay, machine, oc, rec.Log.Hash(), rec.Log.Events(), diff)
+		} else {
+			status = verdict(stdout, replay, f.seed, oc, rec.Log.Hash(), rec.Log.Events(), diff)
+		}
 	}
 	if !f.quiet {
 		fmt.Fprintln(stderr, session.Summary(sess, oc.Kind, rec.Log.Hash()))
 	}
 	return status
+}
+
+// editedVerdict is the verdict on a report whose "--!" lines are not those
+// its header-sum sealed: the report is damaged (exit 2), whatever the replay
+// did. The replay, which ran anyway, tells which kind of line was edited
+// when it can: a replay that reproduces the recorded outcome and trace hash
+// but not the checksums says the sum lines were edited; one that matches
+// every checksum but not the hash says the hash line was; and so on.
+func editedVerdict(w io.Writer, name string, want *report.Header, machine string, got report.Outcome, hash uint64, events int, diff *report.Divergence) int {
+	where := "its header"
+	switch {
+	case want.Seal.HeaderEdited && want.Seal.TrailerEdited:
+		where = "its header and its trailer"
+	case want.Seal.TrailerEdited:
+		where = "its trailer"
+	}
+	fmt.Fprintf(w, "%s: damaged report: a \"--!\" line of %s was edited (the header-sum does not match)\n", name, where)
+	sumsSame, hashSame, outSame := diff == nil, hash == want.Hash, got == want.Outcome
+	switch {
+	case want.Seal.TrailerEdited && !want.Seal.HeaderEdited && hashSame && outSame && !sumsSame:
+		fmt.Fprintf(w, "the report's sum lines were edited: the replay reproduces the recorded outcome %s and trace %016x, not the checksums\n%s\n",
+			got.Kind, hash, diff)
+	case want.Seal.TrailerEdited && !want.Seal.HeaderEdited && hashSame && outSame:
+		fmt.Fprintln(w, "the report's end line was edited: the replay reproduces the recorded outcome, trace and checksums")
+	case want.Seal.HeaderEdited && !want.Seal.TrailerEdited && sumsSame && !hashSame && events == want.Sums.Events:
+		fmt.Fprintf(w, "the report's hash line was edited: the replay matches every checksum, and ends with trace %016x, not %016x\n", hash, want.Hash)
+	case want.Seal.HeaderEdited && !want.Seal.TrailerEdited && sumsSame && hashSame && !outSame:
+		fmt.Fprintf(w, "the report's outcome lines were edited: the replay reproduces the trace and checksums, and ends with outcome %s, not %s\n", got, want.Outcome)
+	case want.Seal.HeaderEdited && !want.Seal.TrailerEdited && sumsSame && hashSame && want.Machine != machine:
+		fmt.Fprintf(w, "the report's machine line was edited: it says %s, the machine in the report is %s\n", want.Machine, machine)
+	case want.Seal.HeaderEdited && !want.Seal.TrailerEdited && sumsSame && hashSame:
+		fmt.Fprintln(w, "the edited line does not change the run: the seed (for a run that does not depend on it), the detail, made-by or another")
+	default:
+		fmt.Fprintf(w, "and the replay went another way: the report says outcome %s, trace %016x (%d events);\n", want.Outcome, want.Hash, want.Sums.Events)
+		fmt.Fprintf(w, "the replay ended with outcome %s, trace %016x (%d events)\n", got, hash, events)
+		if diff != nil {
+			fmt.Fprintln(w, diff)
+		}
+	}
+	return exitBadArgs
 }
 
 // verdict compares a replay, run with seed, with its report and says so.

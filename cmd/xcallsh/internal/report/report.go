@@ -17,6 +17,7 @@
 //	--! depth: 3                              optional
 //	--! decisions: 12=3 40=ff                 optional, repeatable: a recorded schedule
 //	--! made-by: xcallsh devel (go1.26.8)     the build that wrote it (Identity)
+//	--! header-sum: 0123...cdef 4567...89ab   hashes of the other "--!" lines (Seal)
 //
 //	machine([==[ ...the TOML... ]==])         the machine, inline
 //	...the scenario...                        a script, or the shell's steps
@@ -79,7 +80,44 @@ type Header struct {
 	// made-by line; "" in reports older than the line). Write records the
 	// running build, whatever Build says.
 	Build string
+	// Seal is what the header-sum line says of the other "--!" lines.
+	Seal Seal
 }
+
+// Seal is the report's check of its own "--!" lines: its header-sum line
+// holds a hash of the header's "--!" lines (the marker included) and one of
+// the trailer's, each over their exact text, so that an edit of any of them
+// shows, and shows where. Reports older than the line are not sealed.
+type Seal struct {
+	Sealed        bool // the report has a header-sum line
+	HeaderEdited  bool // a header "--!" line is not the one written
+	TrailerEdited bool // a trailer "--!" line is not the one written
+}
+
+// Edited reports whether a "--!" line of a sealed report was edited.
+func (s Seal) Edited() bool { return s.HeaderEdited || s.TrailerEdited }
+
+// sealHash is FNV-1a (64 bits) over each "--!" line of text, its exact
+// text and a newline, skipping the header-sum line itself.
+func sealHash(h uint64, line string) uint64 {
+	t := strings.TrimSpace(line)
+	rest, ok := strings.CutPrefix(t, "--!")
+	if !ok {
+		return h
+	}
+	if key, _, _ := strings.Cut(rest, ":"); strings.TrimSpace(key) == "header-sum" {
+		return h
+	}
+	for i := 0; i < len(line); i++ {
+		h = (h ^ uint64(line[i])) * fnvPrime
+	}
+	return (h ^ '\n') * fnvPrime
+}
+
+const (
+	fnvOffset = 0xcbf29ce484222325
+	fnvPrime  = 0x100000001b3
+)
 
 // Sched is the scheduling configuration that replays the header's run.
 func (h *Header) Sched() emu.SchedConfig {
@@ -137,7 +175,8 @@ func Parse(name, src string) (*Header, error) {
 	}
 	src = strings.ReplaceAll(src, "\r\n", "\n")
 	h := &Header{}
-	seen := map[string]int{} // key -> line; lookups only
+	var sealHead, sealTail uint64 // the header-sum line's hashes
+	seen := map[string]int{}      // key -> line; lookups only
 	set := func(ln int, key, val string) error {
 		if first, dup := seen[key]; dup && key != "sum" && key != "decisions" {
 			return bad(ln, "%q appears twice (first on line %d)", key, first)
@@ -225,6 +264,17 @@ func Parse(name, src string) (*Header, error) {
 			}
 		case "made-by":
 			h.Build = val
+		case "header-sum":
+			a, b, _ := strings.Cut(val, " ")
+			var err1, err2 error
+			if len(a) == 16 && len(b) == 16 && isHex(a) && isHex(b) {
+				sealHead, err1 = strconv.ParseUint(a, 16, 64)
+				sealTail, err2 = strconv.ParseUint(b, 16, 64)
+			}
+			if len(a) != 16 || len(b) != 16 || !isHex(a) || !isHex(b) || err1 != nil || err2 != nil {
+				return bad(ln, "header-sum %s: want two hashes of 16 hex digits", quote(val))
+			}
+			h.Seal.Sealed = true
 		case "sum":
 			for f := range strings.FieldsSeq(val) {
 				v, perr := strconv.ParseUint(f, 16, 16)
@@ -271,7 +321,8 @@ func Parse(name, src string) (*Header, error) {
 	}
 
 	// The header: comment lines after the first.
-	_, off := lineAt(0)
+	marker, off := lineAt(0)
+	headSum, tailSum := sealHash(fnvOffset, marker), uint64(fnvOffset)
 	i := 1 // 0-based number of the line at off
 	for ; off <= len(src); i++ {
 		line, next := lineAt(off)
@@ -281,6 +332,7 @@ func Parse(name, src string) (*Header, error) {
 		if err := parse(i+1, line, headKeys); err != nil {
 			return nil, err
 		}
+		headSum = sealHash(headSum, line)
 		off = next
 	}
 	headEnd := i
@@ -318,7 +370,11 @@ func Parse(name, src string) (*Header, error) {
 		if err := parse(j+1, line, tailKeys); err != nil {
 			return nil, err
 		}
+		tailSum = sealHash(tailSum, line)
 		off = next
+	}
+	if h.Seal.Sealed {
+		h.Seal.HeaderEdited, h.Seal.TrailerEdited = headSum != sealHead, tailSum != sealTail
 	}
 	s := &h.Sums
 	want := (s.Events + s.Block - 1) / s.Block
@@ -331,7 +387,8 @@ func Parse(name, src string) (*Header, error) {
 
 var (
 	headKeys = map[string]bool{"seed": true, "machine": true, "outcome": true, "detail": true, "hash": true,
-		"events": true, "block": true, "strategy": true, "depth": true, "decisions": true, "made-by": true}
+		"events": true, "block": true, "strategy": true, "depth": true, "decisions": true, "made-by": true,
+		"header-sum": true}
 	tailKeys = map[string]bool{"sum": true, "end": true}
 )
 
@@ -494,6 +551,25 @@ func Write(w io.Writer, h *Header, b *Body) error {
 		}
 	}
 	fmt.Fprintf(bw, "--! made-by: %s\n", commentText(Identity()))
+	trailer := &bytes.Buffer{}
+	for i := 0; i < len(h.Sums.Entries); i += 12 {
+		trailer.WriteString("--! sum:")
+		for _, s := range h.Sums.Entries[i:min(i+12, len(h.Sums.Entries))] {
+			fmt.Fprintf(trailer, " %04x", s)
+		}
+		trailer.WriteString("\n")
+	}
+	trailer.WriteString("--! end\n")
+	// The seal goes last in the header: it hashes the lines above and the
+	// trailer, as Parse reads them.
+	headSum, tailSum := uint64(fnvOffset), uint64(fnvOffset)
+	for line := range strings.Lines(bw.String()) {
+		headSum = sealHash(headSum, strings.TrimSuffix(line, "\n"))
+	}
+	for line := range strings.Lines(trailer.String()) {
+		tailSum = sealHash(tailSum, strings.TrimSuffix(line, "\n"))
+	}
+	fmt.Fprintf(bw, "--! header-sum: %016x %016x\n", headSum, tailSum)
 	bw.WriteString("\n-- The machine: its description, inline (xcallsh machines lists the built-in ones).\n")
 	fmt.Fprintf(bw, "machine(%s)\n", LongString(b.Spec.Source))
 	if b.Forced {
@@ -507,14 +583,7 @@ func Write(w io.Writer, h *Header, b *Body) error {
 		bw.WriteString("\n")
 	}
 	fmt.Fprintf(bw, "\n-- Checksums of the %d trace and log events, one per block of %d.\n", h.Sums.Events, max(h.Sums.Block, 1))
-	for i := 0; i < len(h.Sums.Entries); i += 12 {
-		bw.WriteString("--! sum:")
-		for _, s := range h.Sums.Entries[i:min(i+12, len(h.Sums.Entries))] {
-			fmt.Fprintf(bw, " %04x", s)
-		}
-		bw.WriteString("\n")
-	}
-	bw.WriteString("--! end\n")
+	bw.Write(trailer.Bytes())
 	if bw.Len() > MaxSize {
 		return fmt.Errorf("cannot write the report: it would be %d bytes, more than %d", bw.Len(), MaxSize)
 	}
