@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +28,7 @@ while true do s = s .. s end
 `
 
 func TestRunBackstopTimeout(t *testing.T) {
+	needBackstop(t)
 	script := tempFile(t, "slow.lua", slowPattern)
 	// The pattern matcher checks the timeout itself, with the location.
 	st, _, errOut := xcallsh(t, "", "run", script, "--timeout", "1s")
@@ -51,6 +53,7 @@ func TestRunBackstopTimeout(t *testing.T) {
 }
 
 func TestRunBackstopMemory(t *testing.T) {
+	needBackstop(t)
 	script := tempFile(t, "big.lua", doubling)
 	for _, backstopOnly := range []string{"1", "0"} {
 		t.Setenv(child.EnvNoInProcess, backstopOnly)
@@ -69,6 +72,7 @@ func TestRunBackstopMemory(t *testing.T) {
 }
 
 func TestRunChildFatalError(t *testing.T) {
+	needBackstop(t)
 	dir := t.TempDir()
 	t.Setenv("TMPDIR", dir)
 	t.Setenv(child.EnvFatal, "1")
@@ -116,6 +120,7 @@ func xcallshProcess(t *testing.T, args ...string) (*exec.Cmd, *bufio.Reader, *by
 }
 
 func TestRunInterrupt(t *testing.T) {
+	needBackstop(t)
 	for _, c := range []struct{ script, want string }{
 		{"print(\"before\")\nwhile true do end\n", ":2: stopped: interrupted\nxcallsh: x86-4 seed 0: 0.000000000s virtual, 0 calls, 0 IPIs, 0 reports, 0 warnings, outcome failed"},
 		// A child that does not stop by itself (one stuck in a Go call; the
@@ -219,6 +224,7 @@ func TestInputSizeLimit(t *testing.T) {
 }
 
 func TestExploreLimitsCostOneRunEach(t *testing.T) {
+	needBackstop(t)
 	slow := tempFile(t, "slow.lua", slowPattern)
 	start := time.Now()
 	t.Setenv(child.EnvNoInProcess, "1") // the pattern would stop itself
@@ -363,5 +369,14 @@ func TestExploreBoundsDistinctFailures(t *testing.T) {
 	if st != exitFailed || !strings.Contains(out, "\nand 1107 more failed runs, of more distinct failures than the limit of 1000; the first, seed 1115: error: "+many+":1: xxx") ||
 		!strings.HasSuffix(out, "\n2500 runs (random, shard 0/1), 2500 failed, 1000 distinct failures and more\n") {
 		t.Errorf("exit %d:\n%s", st, out[max(0, len(out)-500):])
+	}
+}
+
+// needBackstop skips a test of the child-process backstop where there is
+// none: it needs Linux (internal/child), elsewhere runs stay in-process.
+func needBackstop(t *testing.T) {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skipf("the child-process backstop is Linux-only; this is %s", runtime.GOOS)
 	}
 }

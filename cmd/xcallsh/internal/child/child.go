@@ -14,6 +14,7 @@ package child
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -80,7 +81,7 @@ func Mode() string { return os.Getenv(EnvMode) }
 // memory limit so that the collector works harder before the in-process
 // check or the backstop fires.
 func Setup() {
-	syscall.Setrlimit(syscall.RLIMIT_CORE, &syscall.Rlimit{})
+	setupOS()
 	debug.SetMaxStack(MaxStack)
 	if n, err := strconv.ParseUint(os.Getenv(EnvMemory), 10, 64); err == nil && n > 0 && !BackstopOnly() {
 		debug.SetMemoryLimit(int64(min(n, 1<<62)))
@@ -135,8 +136,12 @@ type Proc struct {
 
 // Start starts a child. Its fd 2 is kept for the Go runtime's output
 // (Exit.Runtime); what the child means to print on stderr goes through one
-// of ExtraFiles.
+// of ExtraFiles. Only on Linux: elsewhere it returns errors.ErrUnsupported
+// and the caller runs in its own process.
 func Start(c Config) (*Proc, error) {
+	if !supported {
+		return nil, errors.ErrUnsupported
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -146,9 +151,7 @@ func Start(c Config) (*Proc, error) {
 	cmd.Stdin = c.Stdin
 	cmd.Stdout = c.Stdout
 	cmd.ExtraFiles = c.ExtraFiles
-	// Its own process group, so that Ctrl-C reaches the parent only, which
-	// decides; and it dies with the parent.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = sysProcAttr()
 	p := &Proc{cmd: cmd, limit: c.Memory, done: make(chan struct{})}
 	errPipe, err := cmd.StderrPipe()
 	if err != nil {
