@@ -87,7 +87,9 @@ func (s *Session) tostring(L *lua.LState) int {
 }
 
 // errorObject is the message of a run ended by error(v) with v not a
-// string or a number: Lua's "(error object is a table value)", located
+// string or a number: "(error object is a table value)", as the standalone
+// lua of Lua 5.2 and later words it (5.1's says only "(error object is not
+// a string)", which names no type), located
 // where error was called (the first Lua frame of the traceback).
 func errorObject(api *lua.ApiError) string {
 	msg := fmt.Sprintf("(error object is a %s value)", api.Object.Type())
