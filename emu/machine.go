@@ -116,8 +116,11 @@ type Machine struct {
 	// OnNMI is the body of the NMI handler, started the same way.
 	OnNMI func(c *Context)
 
-	log   kernelLog
-	sinks []TraceSink
+	log    kernelLog
+	sinks  []TraceSink
+	recs   []Recorder // the event record's readers (record.go)
+	recSeq uint64     // events recorded
+	ipiSeq uint64     // IPI ids handed out (NewIPIID)
 
 	stopped  bool
 	stopWhy  error
