@@ -42,8 +42,8 @@ const (
 
 	// Scheduling (include/trace/events/sched.h).
 	EvSchedSwitch  // PrevComm, PrevPID, PrevState, NextComm, NextPID
-	EvSchedWakeup  // Comm, PID of the wakee (not of the CPU's context: see Task), Target (its CPU)
-	EvSchedMigrate // Task: Comm, PID; Source, Target (from, to)
+	EvSchedWakeup  // TaskComm, TaskPID: the wakee (Comm and PID are the waker's CPU's), Target (its CPU)
+	EvSchedMigrate // TaskComm, TaskPID; Source, Target (from, to); recorded on the CPU left
 	EvIdleEnter    // the CPU has nothing to run
 	EvIdleExit     // the CPU leaves idle
 
@@ -166,6 +166,8 @@ type Event struct {
 	CSDType uint32 // CSD_TYPE_* of the csd's flags
 
 	// Scheduling.
+	TaskComm  string // EvSchedWakeup, EvSchedMigrate: the task the event is about (Comm and PID are the CPU's)
+	TaskPID   int
 	PrevComm  string
 	PrevPID   int
 	PrevState string // "R", "S", "D", "X", ... as sched_switch prints prev_state
@@ -196,7 +198,10 @@ type Recorder interface {
 }
 
 // AddRecorder attaches r to the record.
-func (m *Machine) AddRecorder(r Recorder) { m.recs = append(m.recs, r) }
+func (m *Machine) AddRecorder(r Recorder) {
+	m.recs = append(m.recs, r)
+	m.initRec()
+}
 
 // Recording reports whether anything reads the record. Code that builds
 // an event (and anything costly for it: a slice, a name) checks it first.

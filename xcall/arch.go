@@ -69,7 +69,9 @@ func (k *Kernel) traceRaise(self int, targets []int, ipi int) {
 // later, unless fault injection drops or delays it.
 func (k *Kernel) send(c *emu.Context, writes []irqchip.Write) {
 	flags := k.LocalIRQSave(c)
-	for _, w := range writes {
+	p := &k.pc[c.CPU]
+	decoded := -1 // writes[decoded:] are decoded into p.tbuf
+	for i, w := range writes {
 		k.spend(c, k.T.RegWrite, "ICR write")
 		if !k.RecordWrites {
 			// not kept (benchmarks, torture)
@@ -78,32 +80,108 @@ func (k *Kernel) send(c *emu.Context, writes []irqchip.Write) {
 		} else {
 			k.WritesDropped++
 		}
-		var vec int
-		p := &k.pc[c.CPU]
-		if k.appender != nil {
-			p.cbuf, vec = k.appender.AppendDecode(p.cbuf[:0], c.CPU, w, k.onlineFn)
-		} else {
-			p.cbuf, vec = k.Chip.Decode(c.CPU, w, k.onlineFn)
+		if decoded < 0 {
+			var vec int
+			if k.appender != nil {
+				p.cbuf, vec = k.appender.AppendDecode(p.cbuf[:0], c.CPU, w, k.onlineFn)
+			} else {
+				p.cbuf, vec = k.Chip.Decode(c.CPU, w, k.onlineFn)
+			}
+			if len(p.cbuf) == 0 {
+				continue // a write that reaches no CPU (ICR2, an empty set)
+			}
+			k.decodeSend(c, writes, i, vec)
+			decoded = i
 		}
-		for _, t := range p.cbuf {
-			k.deliver(t, vec)
+		lo := 0
+		if i > decoded {
+			lo = p.tend[i-decoded-1]
+		}
+		vec := p.tvec[i-decoded]
+		for j := lo; j < p.tend[i-decoded]; j++ {
+			k.deliver(c.CPU, p.tbuf[j], vec, p.ids[j])
 		}
 	}
+	p.site = site{}
 	k.LocalIRQRestore(c, flags)
 }
 
-func (k *Kernel) deliver(cpu, vec int) {
+// decodeSend decodes, at the send's first write that reaches a CPU (write
+// i, whose targets are in p.cbuf), that write and the ones after it, takes
+// an IPI id per target and records the send (EvIPISend). Directed writes
+// route the same whenever they are decoded, and a shorthand is a send's
+// only write, so decoding them here rather than write by write changes no
+// routing.
+func (k *Kernel) decodeSend(c *emu.Context, writes []irqchip.Write, i, vec int) {
+	p := &k.pc[c.CPU]
+	p.tbuf = append(p.tbuf[:0], p.cbuf...)
+	p.tend = append(p.tend[:0], len(p.tbuf))
+	p.tvec = append(p.tvec[:0], vec)
+	for _, w := range writes[i+1:] {
+		var v int
+		if k.appender != nil {
+			p.cbuf, v = k.appender.AppendDecode(p.cbuf[:0], c.CPU, w, k.onlineFn)
+		} else {
+			p.cbuf, v = k.Chip.Decode(c.CPU, w, k.onlineFn)
+		}
+		p.tbuf = append(p.tbuf, p.cbuf...)
+		p.tend = append(p.tend, len(p.tbuf))
+		p.tvec = append(p.tvec, v)
+	}
+	p.ids = p.ids[:0]
+	for range p.tbuf {
+		p.ids = append(p.ids, k.M.NewIPIID())
+	}
+	if !k.M.Recording() {
+		return
+	}
+	e := &emu.Event{Kind: emu.EvIPISend, Vector: k.recVector(vec)}
+	if s := p.site; s.fn != "" {
+		e.Site = s.String()
+	}
+	e.Targets = append([]int(nil), p.tbuf...)
+	e.IDs = append([]uint64(nil), p.ids...)
+	for _, w := range writes {
+		e.Writes = append(e.Writes, emu.RegWrite{Reg: w.Reg, Value: w.Value})
+	}
+	k.M.Emit(c.CPU, e)
+}
+
+// isNMI reports whether vec, as decoded, is the NMI sent as an IPI (x86
+// NMI delivery, arm64 CPU_BACKTRACE).
+func (k *Kernel) isNMI(vec int) bool {
+	return (k.Spec.IsX86() && vec == irqchip.NMIVector) || (!k.Spec.IsX86() && vec == irqchip.IPICPUBacktrace)
+}
+
+// recVector is vec as the record spells it: -1 for the NMI.
+func (k *Kernel) recVector(vec int) int {
+	if k.isNMI(vec) {
+		return -1
+	}
+	return vec
+}
+
+// deliver routes IPI id (vector vec) from self to cpu: an IPI latency
+// later, unless fault injection drops or delays it. A drop is recorded on
+// the target, at the send (EvIPIDrop); a delay on the sender (EvIPIDelay).
+func (k *Kernel) deliver(self, cpu, vec int, id uint64) {
 	dropped, extra := k.Faults.Filter(cpu)
 	if dropped {
+		if k.M.Recording() {
+			k.M.Emit(cpu, &emu.Event{Kind: emu.EvIPIDrop, ID: id, Vector: k.recVector(vec), Source: self, Reason: emu.DropFault})
+		}
 		return
+	}
+	if extra > 0 && k.M.Recording() {
+		k.M.Emit(self, &emu.Event{Kind: emu.EvIPIDelay, ID: id, Vector: k.recVector(vec), Target: cpu, Delay: extra})
 	}
 	k.Stats.IPIs++
 	t := k.M.Now() + k.T.IPILatency + k.M.Jitter(k.T.Jitter) + extra
-	if (k.Spec.IsX86() && vec == irqchip.NMIVector) || (!k.Spec.IsX86() && vec == irqchip.IPICPUBacktrace) {
-		k.M.RaiseNMI(cpu, t)
+	if k.isNMI(vec) {
+		k.M.RaiseIPI(cpu, -1, t, id)
 		return
 	}
-	k.M.RaiseIRQ(cpu, vec, t)
+	k.M.RaiseIPI(cpu, vec, t, id)
 }
 
 // handleInterrupt is the hard-irq entry: x86 sysvec_call_function(_single)

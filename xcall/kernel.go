@@ -168,6 +168,14 @@ type percpuData struct {
 	// interrupts are off across a send).
 	wbuf []irqchip.Write
 	cbuf []int
+	site site // the callsite of the send under way (EvIPISend's Site)
+	// The targets of the send under way, decoded at its first write that
+	// reaches a CPU: tbuf holds them, write i's are tbuf[tend[i-1]:tend[i]]
+	// for vector tvec[i]; ids the IPI id of each.
+	tbuf []int
+	tend []int
+	tvec []int
+	ids  []uint64
 }
 
 // ErrPanic wraps the message of an emulated kernel panic.
