@@ -67,10 +67,17 @@ func (k *Kernel) traceRaise(self int, targets []int, ipi int) {
 // by a handler sending its own IPI), records each write, and lets the
 // controller route it: every destination gets the interrupt an IPI latency
 // later, unless fault injection drops or delays it.
+//
+// The writes are decoded when the send begins, where the kernel traces it
+// (ipi_send_cpu, ipi_raise): each target then takes its IPI id and the
+// send is recorded (EvIPISend). Directed writes route the same whenever
+// they are decoded; a shorthand, a send's only write, reaches the CPUs
+// online when the send begins.
 func (k *Kernel) send(c *emu.Context, writes []irqchip.Write) {
 	flags := k.LocalIRQSave(c)
 	p := &k.pc[c.CPU]
-	decoded := -1 // writes[decoded:] are decoded into p.tbuf
+	k.decodeSend(c, writes)
+	lo := 0
 	for i, w := range writes {
 		k.spend(c, k.T.RegWrite, "ICR write")
 		if !k.RecordWrites {
@@ -80,49 +87,31 @@ func (k *Kernel) send(c *emu.Context, writes []irqchip.Write) {
 		} else {
 			k.WritesDropped++
 		}
-		if decoded < 0 {
-			var vec int
-			if k.appender != nil {
-				p.cbuf, vec = k.appender.AppendDecode(p.cbuf[:0], c.CPU, w, k.onlineFn)
-			} else {
-				p.cbuf, vec = k.Chip.Decode(c.CPU, w, k.onlineFn)
-			}
-			if len(p.cbuf) == 0 {
-				continue // a write that reaches no CPU (ICR2, an empty set)
-			}
-			k.decodeSend(c, writes, i, vec)
-			decoded = i
-		}
-		lo := 0
-		if i > decoded {
-			lo = p.tend[i-decoded-1]
-		}
-		vec := p.tvec[i-decoded]
-		for j := lo; j < p.tend[i-decoded]; j++ {
+		vec := p.tvec[i]
+		for j := lo; j < p.tend[i]; j++ {
 			k.deliver(c.CPU, p.tbuf[j], vec, p.ids[j])
 		}
+		lo = p.tend[i]
 	}
-	p.site = site{}
 	k.LocalIRQRestore(c, flags)
 }
 
-// decodeSend decodes, at the send's first write that reaches a CPU (write
-// i, whose targets are in p.cbuf), that write and the ones after it, takes
-// an IPI id per target and records the send (EvIPISend). Directed writes
-// route the same whenever they are decoded, and a shorthand is a send's
-// only write, so decoding them here rather than write by write changes no
-// routing.
-func (k *Kernel) decodeSend(c *emu.Context, writes []irqchip.Write, i, vec int) {
+// decodeSend decodes the writes of a send into p.tbuf, p.tend and p.tvec,
+// takes an IPI id per target (whether or not anything records) and records
+// the send.
+func (k *Kernel) decodeSend(c *emu.Context, writes []irqchip.Write) {
 	p := &k.pc[c.CPU]
-	p.tbuf = append(p.tbuf[:0], p.cbuf...)
-	p.tend = append(p.tend[:0], len(p.tbuf))
-	p.tvec = append(p.tvec[:0], vec)
-	for _, w := range writes[i+1:] {
+	p.tbuf, p.tend, p.tvec = p.tbuf[:0], p.tend[:0], p.tvec[:0]
+	vec := -1
+	for _, w := range writes {
 		var v int
 		if k.appender != nil {
 			p.cbuf, v = k.appender.AppendDecode(p.cbuf[:0], c.CPU, w, k.onlineFn)
 		} else {
 			p.cbuf, v = k.Chip.Decode(c.CPU, w, k.onlineFn)
+		}
+		if len(p.cbuf) > 0 && vec < 0 {
+			vec = v
 		}
 		p.tbuf = append(p.tbuf, p.cbuf...)
 		p.tend = append(p.tend, len(p.tbuf))
@@ -132,11 +121,13 @@ func (k *Kernel) decodeSend(c *emu.Context, writes []irqchip.Write, i, vec int) 
 	for range p.tbuf {
 		p.ids = append(p.ids, k.M.NewIPIID())
 	}
+	s := p.site
+	p.site = site{}
 	if !k.M.Recording() {
 		return
 	}
 	e := &emu.Event{Kind: emu.EvIPISend, Vector: k.recVector(vec)}
-	if s := p.site; s.fn != "" {
+	if s.fn != "" {
 		e.Site = s.String()
 	}
 	e.Targets = append([]int(nil), p.tbuf...)
