@@ -17,6 +17,7 @@ type raised struct {
 // pendingID is an IPI id pending on a CPU, for vector vec (-1: the NMI).
 type pendingID struct {
 	vec int
+	src int
 	id  uint64
 }
 
@@ -86,7 +87,7 @@ func (m *Machine) recArrive(cpu *CPU, e *event, vector int) {
 	if vector < 0 && cpu.nmi || vector >= 0 && cpu.isPending(vector) {
 		kind = EvIPIMerge
 	}
-	m.rs.pend[cpu.ID] = append(m.rs.pend[cpu.ID], pendingID{vec: vector, id: r.id})
+	m.rs.pend[cpu.ID] = append(m.rs.pend[cpu.ID], pendingID{vec: vector, src: r.src, id: r.id})
 	m.Emit(cpu.ID, &Event{Kind: kind, ID: r.id, Vector: vector, Source: r.src})
 }
 
@@ -111,7 +112,7 @@ func (m *Machine) recIRQEntry(cpu *CPU, vector int) {
 // cleared (ClearPending: a CPU coming back up).
 func (m *Machine) recCleared(cpu *CPU) {
 	for _, x := range m.rs.pend[cpu.ID] {
-		m.Emit(cpu.ID, &Event{Kind: EvIPIDrop, ID: x.id, Vector: x.vec, Source: -1, Reason: DropOffline})
+		m.Emit(cpu.ID, &Event{Kind: EvIPIDrop, ID: x.id, Vector: x.vec, Source: x.src, Reason: DropOffline})
 	}
 	m.rs.pend[cpu.ID] = m.rs.pend[cpu.ID][:0]
 }

@@ -119,7 +119,7 @@ func (k *Kernel) multiCPUStop(c *emu.Context, ms *multiStop) {
 // (set_state(): PREPARE on the caller, each later one on the stopper that
 // acknowledged last), as EvStopMachine.
 func (k *Kernel) recStopState(c *emu.Context, ms *multiStop) {
-	if k.M.Recording() {
+	if ms.state <= msExit && k.M.Recording() { // past EXIT: the stoppers are leaving, no state is set
 		k.M.Emit(c.CPU, &emu.Event{Kind: emu.EvStopMachine, State: int(ms.state), StateName: ms.state.String()})
 	}
 }
