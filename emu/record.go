@@ -66,6 +66,14 @@ const (
 	EvPoint    // Name: a hook point reached
 	EvDecision // N (the decision's number), V (the value drawn), Max (0: a tie)
 
+	// The body of an IPI's handler, between EvIRQEntry (plus the entry
+	// cost) and EvIRQExit (minus the exit cost): where the kernel traces
+	// ipi:ipi_entry and ipi_exit (arm64: do_handle_IPI) and the vector's
+	// irq_vectors entry and exit (x86: sysvec_call_function_single and
+	// the others). Vector.
+	EvIPIEntry
+	EvIPIExit
+
 	numEventKinds
 )
 
@@ -79,6 +87,7 @@ var eventKindNames = [numEventKinds]string{
 	"cpuhp_enter", "cpuhp_multi_enter", "cpuhp_exit", "cpu_online", "cpu_offline",
 	"stop_machine",
 	"printk", "point", "decision",
+	"ipi_entry", "ipi_exit",
 }
 
 // String is the kind's name, as breakpoints and the shell spell it.

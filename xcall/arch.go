@@ -7,6 +7,7 @@ package xcall
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/xcallsh/xcallsh/emu"
 	"github.com/xcallsh/xcallsh/irqchip"
@@ -198,6 +199,7 @@ func (k *Kernel) handleInterrupt(c *emu.Context, vec int) {
 		}
 	} else {
 		reason := irqchip.ARM64IPIReason(vec)
+		k.recIPIBody(c.CPU, emu.EvIPIEntry, vec)
 		if vec < irqchip.NrIPI && k.M.Tracing() {
 			k.M.Trace(c.CPU, "ipi_entry", "("+reason+")")
 		}
@@ -210,6 +212,7 @@ func (k *Kernel) handleInterrupt(c *emu.Context, vec int) {
 		default:
 			k.printk(c.CPU, fmt.Sprintf("CPU%d: Unknown IPI message 0x%x", c.CPU, vec))
 		}
+		k.recIPIBody(c.CPU, emu.EvIPIExit, vec)
 		if vec < irqchip.NrIPI && k.M.Tracing() {
 			k.M.Trace(c.CPU, "ipi_exit", "("+reason+")")
 		}
@@ -229,6 +232,7 @@ func (k *Kernel) irqReturn(c *emu.Context, vec int) {
 		Leave(c)
 	} else {
 		Leave(c)
+		k.recIPIBody(c.CPU, emu.EvIPIExit, vec)
 		if k.M.Tracing() {
 			k.M.Trace(c.CPU, "ipi_exit", "("+irqchip.ARM64IPIReason(vec)+")")
 		}
@@ -237,7 +241,22 @@ func (k *Kernel) irqReturn(c *emu.Context, vec int) {
 }
 
 func (k *Kernel) traceVector(cpu int, name string, vec int) {
+	if k.M.Recording() {
+		kind := emu.EvIPIEntry
+		if strings.HasSuffix(name, "_exit") {
+			kind = emu.EvIPIExit
+		}
+		k.M.Emit(cpu, &emu.Event{Kind: kind, Vector: vec})
+	}
 	if k.M.Tracing() {
 		k.M.Trace(cpu, name, fmt.Sprintf("vector=%d", vec))
+	}
+}
+
+// recIPIBody records arm64's ipi_entry or ipi_exit for IPI vec, where the
+// kernel traces it (for the IPIs ipi_types[] names).
+func (k *Kernel) recIPIBody(cpu int, kind emu.EventKind, vec int) {
+	if vec < irqchip.NrIPI && k.M.Recording() {
+		k.M.Emit(cpu, &emu.Event{Kind: kind, Vector: vec})
 	}
 }

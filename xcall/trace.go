@@ -27,7 +27,11 @@ func (k *Kernel) traceFunc(self int, name string, f *Func, csd *CSD) {
 		if name == "csd_function_exit" {
 			kind = emu.EvCSDFuncExit
 		}
-		k.M.Emit(self, &emu.Event{Kind: kind, CSD: uint64(csd.ID), Func: f.PS(), CSDType: csd.Type()})
+		e := &emu.Event{Kind: kind, Func: f.PS()}
+		if csd != nil { // nil: a local call runs its function without a csd (csd=0x0)
+			e.CSD, e.CSDType = uint64(csd.ID), csd.Type()
+		}
+		k.M.Emit(self, e)
 	}
 	if !k.M.Tracing() {
 		return
