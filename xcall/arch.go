@@ -76,8 +76,7 @@ func (k *Kernel) traceRaise(self int, targets []int, ipi int) {
 // online when the send begins.
 func (k *Kernel) send(c *emu.Context, writes []irqchip.Write) {
 	flags := k.LocalIRQSave(c)
-	p := &k.pc[c.CPU]
-	k.decodeSend(c, writes)
+	sb := k.decodeSend(c, writes)
 	lo := 0
 	for i, w := range writes {
 		k.spend(c, k.T.RegWrite, "ICR write")
@@ -88,55 +87,58 @@ func (k *Kernel) send(c *emu.Context, writes []irqchip.Write) {
 		} else {
 			k.WritesDropped++
 		}
-		vec := p.tvec[i]
-		for j := lo; j < p.tend[i]; j++ {
-			k.deliver(c.CPU, p.tbuf[j], vec, p.ids[j])
+		vec := sb.tvec[i]
+		for j := lo; j < sb.tend[i]; j++ {
+			k.deliver(c.CPU, sb.tbuf[j], vec, sb.ids[j])
 		}
-		lo = p.tend[i]
+		lo = sb.tend[i]
 	}
 	k.LocalIRQRestore(c, flags)
 }
 
-// decodeSend decodes the writes of a send into p.tbuf, p.tend and p.tvec,
+// decodeSend decodes the writes of a send into the CPU's sendScratch,
 // takes an IPI id per target (whether or not anything records) and records
 // the send.
-func (k *Kernel) decodeSend(c *emu.Context, writes []irqchip.Write) {
-	p := &k.pc[c.CPU]
-	p.tbuf, p.tend, p.tvec = p.tbuf[:0], p.tend[:0], p.tvec[:0]
+func (k *Kernel) decodeSend(c *emu.Context, writes []irqchip.Write) *sendScratch {
+	sb := k.scratch(c.CPU)
+	sb.tbuf, sb.tend, sb.tvec = sb.tbuf[:0], sb.tend[:0], sb.tvec[:0]
 	vec := -1
 	for _, w := range writes {
+		n := len(sb.tbuf)
 		var v int
 		if k.appender != nil {
-			p.cbuf, v = k.appender.AppendDecode(p.cbuf[:0], c.CPU, w, k.onlineFn)
+			sb.tbuf, v = k.appender.AppendDecode(sb.tbuf, c.CPU, w, k.onlineFn)
 		} else {
-			p.cbuf, v = k.Chip.Decode(c.CPU, w, k.onlineFn)
+			var cpus []int
+			cpus, v = k.Chip.Decode(c.CPU, w, k.onlineFn)
+			sb.tbuf = append(sb.tbuf, cpus...)
 		}
-		if len(p.cbuf) > 0 && vec < 0 {
+		if len(sb.tbuf) > n && vec < 0 {
 			vec = v
 		}
-		p.tbuf = append(p.tbuf, p.cbuf...)
-		p.tend = append(p.tend, len(p.tbuf))
-		p.tvec = append(p.tvec, v)
+		sb.tend = append(sb.tend, len(sb.tbuf))
+		sb.tvec = append(sb.tvec, v)
 	}
-	p.ids = p.ids[:0]
-	for range p.tbuf {
-		p.ids = append(p.ids, k.M.NewIPIID())
+	sb.ids = sb.ids[:0]
+	for range sb.tbuf {
+		sb.ids = append(sb.ids, k.M.NewIPIID())
 	}
-	s := p.site
-	p.site = site{}
+	s := sb.site
+	sb.site = site{}
 	if !k.M.Recording() {
-		return
+		return sb
 	}
 	e := &emu.Event{Kind: emu.EvIPISend, Vector: k.recVector(vec)}
 	if s.fn != "" {
 		e.Site = s.String()
 	}
-	e.Targets = append([]int(nil), p.tbuf...)
-	e.IDs = append([]uint64(nil), p.ids...)
+	e.Targets = append([]int(nil), sb.tbuf...)
+	e.IDs = append([]uint64(nil), sb.ids...)
 	for _, w := range writes {
 		e.Writes = append(e.Writes, emu.RegWrite{Reg: w.Reg, Value: w.Value})
 	}
 	k.M.Emit(c.CPU, e)
+	return sb
 }
 
 // isNMI reports whether vec, as decoded, is the NMI sent as an IPI (x86
@@ -260,3 +262,15 @@ func (k *Kernel) recIPIBody(cpu int, kind emu.EventKind, vec int) {
 		k.M.Emit(cpu, &emu.Event{Kind: kind, Vector: vec})
 	}
 }
+
+// scratch is cpu's sendScratch.
+func (k *Kernel) scratch(cpu int) *sendScratch {
+	p := &k.pc[cpu]
+	if p.sb == nil {
+		p.sb = &sendScratch{}
+	}
+	return p.sb
+}
+
+// sendSite gives the callsite of cpu's next send, for the record.
+func (k *Kernel) sendSite(cpu int, s site) { k.scratch(cpu).site = s }

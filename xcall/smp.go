@@ -164,7 +164,7 @@ func (k *Kernel) sendCallFunctionSingleIPI(c *emu.Context, cpu int, s site) {
 		return
 	}
 	k.traceSendCPU(c.CPU, cpu, s)
-	k.pc[c.CPU].site = s
+	k.sendSite(c.CPU, s)
 	k.archSendCallFunctionSingleIPI(c, cpu)
 }
 
@@ -382,7 +382,7 @@ func (k *Kernel) smpCallFunctionManyCond(c *emu.Context, mask Cpumask, f *Func, 
 			k.sendCallFunctionSingleIPI(c, lastCPU, siteManyIPI)
 		case nrCPUs > 1:
 			k.traceSendMask(self, p.cfdIPI, siteManyMask)
-			p.site = siteManyMask
+			k.sendSite(self, siteManyMask)
 			k.archSendCallFunctionIPIMask(c, p.cfdIPI)
 		}
 	}
@@ -586,7 +586,7 @@ func (k *Kernel) smpSendReschedule(c *emu.Context, cpu int) {
 		k.traceRaise(c.CPU, []int{cpu}, irqchip.IPIReschedule)
 	}
 	p := &k.pc[c.CPU]
-	p.site = siteWakeIfIdle
+	k.sendSite(c.CPU, siteWakeIfIdle)
 	p.wbuf = k.appendSingle(p.wbuf[:0], c.CPU, cpu, irqchip.Reschedule)
 	k.send(c, p.wbuf)
 }
