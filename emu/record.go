@@ -24,14 +24,14 @@ const (
 	// IPIs. Vector is the x86 vector or the arm64 IPI number (-1: NMI).
 	EvIPISend    // on the sender: Targets, IDs (one per target), Vector, Writes, Site
 	EvIPIDeliver // on the target: ID, Vector, Source (the sender). The vector is now pending
-	EvIPIDrop    // on the target: ID, Vector, Source. Lost (Reason: DropFault, DropOffline)
-	EvIPIDelay   // on the sender, at the send: ID, Vector, Target, Delay (ns added by fault injection)
+	EvIPIDrop    // on the target: ID, Vector, Source. Lost (Reason: DropFault, at the write; DropOffline, when the CPU's pending vectors are cleared)
+	EvIPIDelay   // on the sender, at the write: ID, Vector, Target, Delay (ns added by fault injection)
 	EvIPIElide   // on the sender: Target. No IPI sent: the target polls need-resched in idle
 	EvIPIMerge   // on the target: ID, Vector, Source. Arrived while Vector was already pending
 
 	// Interrupt handlers.
-	EvIRQEntry // Vector (-1: NMI), IDs: the IPIs this handler takes
-	EvIRQExit  // Vector
+	EvIRQEntry // Vector (-1: NMI), IDs: the IPIs this handler takes. When the handler goes on the CPU, before the entry cost
+	EvIRQExit  // Vector. When the handler leaves the CPU, after the exit cost
 
 	// Cross calls (include/trace/events/csd.h).
 	EvCSDQueue     // CSD, Func, Site, Target (the CPU whose queue), CSDType
@@ -41,7 +41,7 @@ const (
 	EvCSDWaitEnd   // CSD, Target, Func
 
 	// Scheduling (include/trace/events/sched.h).
-	EvSchedSwitch  // PrevComm, PrevPID, PrevState, NextComm, NextPID
+	EvSchedSwitch  // PrevComm, PrevPID, PrevState ("X" ended, "S" Sleep, "D" Block, "R" otherwise), NextComm, NextPID; idle is "swapper/N", pid 0
 	EvSchedWakeup  // TaskComm, TaskPID: the wakee (Comm and PID are the waker's CPU's), Target (its CPU)
 	EvSchedMigrate // TaskComm, TaskPID; Source, Target (from, to); recorded on the CPU left
 	EvIdleEnter    // the CPU has nothing to run
@@ -54,17 +54,19 @@ const (
 	// CPU hotplug (include/trace/events/cpuhp.h).
 	EvCpuhpEnter      // Target (the CPU), State, StateName, Fn, Dest (the target state)
 	EvCpuhpMultiEnter // as EvCpuhpEnter, for one instance of a multi-instance state
-	EvCpuhpExit       // Target, State, StateName, Idx, Ret
+	EvCpuhpExit       // Target, State, StateName, Idx (= State: the model's walk is at the state it invokes), Ret
 	EvCPUOnline       // Target came online
 	EvCPUOffline      // Target went offline
 
-	// stop_machine: State, StateName (kernel/stop_machine.c's multi_stop_state).
+	// stop_machine: State, StateName (kernel/stop_machine.c's multi_stop_state),
+	// when the shared state is set: PREPARE by the caller, each later one by
+	// the stopper that acknowledged last.
 	EvStopMachine
 
 	// The rest.
 	EvPrintk   // Text: one line of the kernel log
 	EvPoint    // Name: a hook point reached
-	EvDecision // N (the decision's number), V (the value drawn), Max (0: a tie)
+	EvDecision // N (the decision's number), V (the value drawn), Max (0: a tie). Canonical ties are not drawn, not recorded
 
 	// The body of an IPI's handler, between EvIRQEntry (plus the entry
 	// cost) and EvIRQExit (minus the exit cost): where the kernel traces
