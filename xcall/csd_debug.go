@@ -30,11 +30,55 @@ func (k *Kernel) reportFactor(nmessages int) int64 {
 	return int64((bits.Len(uint(n))-1)/2 + 1)
 }
 
+// csdDebug is the state CSD-lock debugging keeps beside the per-CPU data.
+// All of it is lazy: a run that never skews a clock pays nothing.
+type csdDebug struct {
+	// clock is, per CPU, how far the clock csd_lock_wait_toolong() reads
+	// (sched_clock() in the kernels of docs/fixes.md's clock_backward_check,
+	// ktime_get_mono_fast_ns() today) is off the machine's time; nil while
+	// no clock_skew() ran.
+	clock []int64
+	// waits is, per CPU, the csds that CPU waits on in csdLockWaitDebug,
+	// innermost last (allocated on the first debug wait): a clock step
+	// re-checks them.
+	waits [][]*CSD
+}
+
+// waitClock is the clock the CSD-lock wait reads on cpu.
+func (k *Kernel) waitClock(cpu int) int64 {
+	if k.dbg.clock == nil {
+		return k.M.Now()
+	}
+	return k.M.Now() + k.dbg.clock[cpu]
+}
+
+// SkewClock steps cpu's clock (the one the CSD-lock wait reads) by ns,
+// backward if ns < 0, as an unstable TSC or a firmware clock write does.
+// A CPU waiting on a csd at that moment re-checks its timeout at once, as
+// the kernel's polling loop would at its next poll.
+func (k *Kernel) SkewClock(cpu int, ns int64) {
+	if k.dbg.clock == nil {
+		k.dbg.clock = make([]int64, k.nr)
+	}
+	k.dbg.clock[cpu] += ns
+	if k.dbg.waits != nil {
+		for _, csd := range k.dbg.waits[cpu] {
+			csd.waiters.Wake(k.M, 0)
+		}
+	}
+}
+
 // csdLockWaitDebug is __csd_lock_wait() with csd_lock_wait_toolong().
+// The clock is the CPU's own (waitClock): ts0 and ts1 are read from it,
+// and the timeout test subtracts as the kernel does, unsigned, so a clock
+// that steps back below ts1 makes the difference wrap and pass the test.
 func (k *Kernel) csdLockWaitDebug(c *emu.Context, csd *CSD) {
 	Enter(c, "csd_lock_wait_toolong+0x1b0/0x3c0")
 	defer Leave(c)
-	ts0 := k.M.Now()
+	self := c.CPU
+	k.dbg.push(k.nr, self, csd)
+	defer k.dbg.pop(self)
+	ts0 := k.waitClock(self)
 	ts1 := ts0
 	bugID, nmessages := 0, 0
 	for {
@@ -46,17 +90,40 @@ func (k *Kernel) csdLockWaitDebug(c *emu.Context, csd *CSD) {
 			}
 			return
 		}
-		deadline := int64(-1)
+		deadline, limit := int64(-1), int64(0)
 		if t := k.CSDLockTimeout; t > 0 {
 			// Quiet while delta <= T*(n+1)*k: the first poll that sees the
 			// threshold crossed is one nanosecond past it.
-			deadline = ts1 + t*1_000_000*int64(nmessages+1)*k.reportFactor(nmessages) + 1
+			limit = t * 1_000_000 * int64(nmessages+1) * k.reportFactor(nmessages)
+			// The deadline is in machine time; a skew forward may put it
+			// before boot, which is no reason to wait for ever.
+			deadline = max(ts1+limit+1-(k.waitClock(self)-k.M.Now()), 0)
 		}
 		k.spinOnCSD(c, csd, deadline)
-		if !csd.Locked() || deadline < 0 || k.M.Now() < deadline {
+		if !csd.Locked() || deadline < 0 {
+			continue
+		}
+		// Woken before the deadline: the lock changed hands, or this
+		// CPU's clock stepped (SkewClock); only a step can cross the
+		// threshold early.
+		if k.M.Now() < deadline && (k.dbg.clock == nil || uint64(k.waitClock(self)-ts1) <= uint64(limit)) {
 			continue
 		}
 		k.csdLockWaitToolong(c, csd, ts0, &ts1, &bugID, &nmessages)
+	}
+}
+
+// push and pop track the csd a CPU waits on.
+func (d *csdDebug) push(nr, cpu int, csd *CSD) {
+	if d.waits == nil {
+		d.waits = make([][]*CSD, nr)
+	}
+	d.waits[cpu] = append(d.waits[cpu], csd)
+}
+
+func (d *csdDebug) pop(cpu int) {
+	if d.waits != nil && len(d.waits[cpu]) > 0 {
+		d.waits[cpu] = d.waits[cpu][:len(d.waits[cpu])-1]
 	}
 }
 
@@ -73,7 +140,14 @@ func (csd *CSD) target() int {
 // threshold has passed).
 func (k *Kernel) csdLockWaitToolong(c *emu.Context, csd *CSD, ts0 int64, ts1 *int64, bugID, nmessages *int) {
 	self := c.CPU
-	ts2 := k.M.Now()
+	ts2 := k.waitClock(self)
+	if ts0 > ts2 && k.Fix(FixClockBackward) {
+		// This CPU's own clock went back: blame nobody, restart the
+		// timeout from now.
+		k.printk(self, fmt.Sprintf("smp: sched_clock on CPU %d went backward by %d ns", self, ts0-ts2))
+		*ts1 = ts2
+		return
+	}
 	first := *bugID == 0
 	if first {
 		k.csdBugCount++

@@ -21,6 +21,7 @@ const (
 	FixAsyncEBUSY
 	FixOfflineCheckList
 	FixAsyncUnlockBeforeFunc
+	FixClockBackward
 )
 
 // Fixes lists every modelled fix, indexed by FixID.
@@ -30,6 +31,7 @@ var Fixes = [...]Fix{
 	FixAsyncEBUSY:            {"async_ebusy", "5a18ceca6350", "smp: Allow smp_call_function_single_async() to insert locked csd"},
 	FixOfflineCheckList:      {"offline_check_list", "9e949a388635", "smp: Fix offline cpu check in flush_smp_call_function_queue()"},
 	FixAsyncUnlockBeforeFunc: {"async_unlock_before_func", "8053871d0f7f", "smp: Fix smp_call_function_single_async() locking"},
+	FixClockBackward:         {"clock_backward_check", "9fbaa44114ca", "smp: print only local CPU info when sched_clock goes backward"},
 }
 
 // String is the fix's name ("dying_flush").

@@ -121,6 +121,8 @@ type Kernel struct {
 	backtraceMask Cpumask       // CPUs asked for an NMI backtrace
 	backtraceDone emu.WaitQueue // requesters waiting for those backtraces
 
+	dbg csdDebug // CSD-lock debugging's extra state: clock skews, pile-up, csd lifetimes (csd_debug.go)
+
 	// Validator receives the kernel's own events (queue, run, unlock...).
 	Events []EventSink
 }
