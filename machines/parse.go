@@ -56,6 +56,7 @@ const (
 //	wake_latency = 100
 //	jitter = 200
 //	hotplug_step = 10000
+//	nmi_backtrace = 0         # a CPU printing its NMI backtrace
 //
 //	[kernel]                  # boot parameters
 //	csdlock_debug = 0         # 0 or 1, or false or true
@@ -122,6 +123,7 @@ type (
 		WakeLatency any `toml:"wake_latency"`
 		Jitter      any `toml:"jitter"`
 		HotplugStep any `toml:"hotplug_step"`
+		NMIBack     any `toml:"nmi_backtrace"`
 	}
 	rawKernel struct {
 		CSDLockDebug    any `toml:"csdlock_debug"`
@@ -142,7 +144,8 @@ var schema = map[string]bool{
 	"timing": true, "timing.ipi_latency": false, "timing.reg_write": false,
 	"timing.irq_entry": false, "timing.irq_exit": false, "timing.csd_setup": false,
 	"timing.callback": false, "timing.wake_latency": false, "timing.jitter": false, "timing.hotplug_step": false,
-	"kernel": true, "kernel.csdlock_debug": false, "kernel.csd_lock_timeout": false,
+	"timing.nmi_backtrace": false,
+	"kernel":               true, "kernel.csdlock_debug": false, "kernel.csd_lock_timeout": false,
 	"kernel.panic_on_ipistall": false, "kernel.idle": false,
 }
 
@@ -510,6 +513,7 @@ func (d *decoder) timing(s *Spec, t *rawTiming) error {
 		{"timing.wake_latency", t.WakeLatency, &s.Timing.WakeLatency},
 		{"timing.jitter", t.Jitter, &s.Timing.Jitter},
 		{"timing.hotplug_step", t.HotplugStep, &s.Timing.HotplugStep},
+		{"timing.nmi_backtrace", t.NMIBack, &s.Timing.NMIBacktrace},
 	} {
 		if f.v == nil {
 			continue

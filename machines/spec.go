@@ -70,6 +70,10 @@ type Timing struct {
 	WakeLatency int64 // a store (e.g. a csd unlock) becomes visible to a CPU spinning on it
 	Jitter      int64 // seeds != 0: every IPI latency gets a uniform 0..Jitter extra
 	HotplugStep int64 // one cpuhp state callback during cpu_down/cpu_up
+	// NMIBacktrace is the time a CPU spends in nmi_cpu_backtrace()
+	// printing its backtrace (to a slow console); 0, the default, makes
+	// the NMI free.
+	NMIBacktrace int64
 }
 
 // DefaultTiming is the timing used for keys a machine file leaves out.

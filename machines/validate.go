@@ -285,6 +285,7 @@ func (s *Spec) validateTimingKernel() error {
 		{"timing.wake_latency", t.WakeLatency},
 		{"timing.jitter", t.Jitter},
 		{"timing.hotplug_step", t.HotplugStep},
+		{"timing.nmi_backtrace", t.NMIBacktrace},
 	} {
 		if err := checkRange(f.key, f.v, 0, MaxCost); err != nil {
 			return err

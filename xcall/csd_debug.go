@@ -42,6 +42,9 @@ type csdDebug struct {
 	// innermost last (allocated on the first debug wait): a clock step
 	// re-checks them.
 	waits [][]*CSD
+	// backtraceBusy is lib/nmi_backtrace.c's backtrace_flag: a CPU is
+	// waiting for an NMI backtrace.
+	backtraceBusy bool
 }
 
 // waitClock is the clock the CSD-lock wait reads on cpu.
@@ -183,8 +186,13 @@ func (k *Kernel) csdLockWaitToolong(c *emu.Context, csd *CSD, ts0 int64, ts1 *in
 	default:
 		k.printk(self, fmt.Sprintf("smp: \tcsd: CSD lock (#%d) handling this request.", *bugID))
 	}
+	once := k.Fix(FixCSDNMIOnce)
 	if cpu >= 0 {
-		if p := &k.pc[cpu]; !p.noBacktrace {
+		// With the fix, trigger_backtrace: the first waiter to see it
+		// armed disarms it and asks for the backtrace; the target re-arms
+		// it when it next flushes its queue. Without it, every report of
+		// every waiter asks.
+		if p := &k.pc[cpu]; !once || !p.noBacktrace {
 			p.noBacktrace = true
 			k.dumpCPUTask(c, cpu)
 		}
@@ -194,7 +202,7 @@ func (k *Kernel) csdLockWaitToolong(c *emu.Context, csd *CSD, ts0 int64, ts1 *in
 			k.archSendCallFunctionSingleIPI(c, cpu)
 		}
 	}
-	if first {
+	if first || !once {
 		k.dumpStack(c)
 	}
 	*ts1 = ts2
@@ -204,7 +212,14 @@ func (k *Kernel) csdLockWaitToolong(c *emu.Context, csd *CSD, ts0 int64, ts1 *in
 // (trigger_single_cpu_backtrace). Both arches are modelled with an NMI
 // (arm64: IPI_CPU_BACKTRACE as a pseudo-NMI), so a CPU with interrupts
 // off still answers. The requester waits for the answer, up to 10 s.
+// One backtrace runs at a time (lib/nmi_backtrace.c: backtrace_flag): a
+// request while another is in progress returns at once, printing nothing.
 func (k *Kernel) dumpCPUTask(c *emu.Context, cpu int) {
+	if k.dbg.backtraceBusy {
+		return
+	}
+	k.dbg.backtraceBusy = true
+	defer func() { k.dbg.backtraceBusy = false }()
 	k.printk(c.CPU, fmt.Sprintf("Sending NMI from CPU %d to CPUs %d:", c.CPU, cpu))
 	if k.backtraceMask.w == nil {
 		k.backtraceMask = NewCpumask(k.nr)
@@ -241,6 +256,16 @@ func (k *Kernel) handleNMI(c *emu.Context) {
 		}
 		k.dumpRegsAndStack(under, pc)
 	}
-	k.backtraceMask.Clear(cpu)
+	// Printing takes the time of [timing] nmi_backtrace; the requester
+	// sees the answer when it is done.
+	if !c.Spend(k.T.NMIBacktrace, "nmi_cpu_backtrace", k.nmiBacktraceDone) {
+		return
+	}
+	k.nmiBacktraceDone(c)
+}
+
+// nmiBacktraceDone ends nmi_cpu_backtrace(): the CPU leaves the mask.
+func (k *Kernel) nmiBacktraceDone(c *emu.Context) {
+	k.backtraceMask.Clear(c.CPU)
 	k.backtraceDone.Wake(k.M, k.T.WakeLatency)
 }

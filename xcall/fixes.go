@@ -22,6 +22,7 @@ const (
 	FixOfflineCheckList
 	FixAsyncUnlockBeforeFunc
 	FixClockBackward
+	FixCSDNMIOnce
 )
 
 // Fixes lists every modelled fix, indexed by FixID.
@@ -32,6 +33,7 @@ var Fixes = [...]Fix{
 	FixOfflineCheckList:      {"offline_check_list", "9e949a388635", "smp: Fix offline cpu check in flush_smp_call_function_queue()"},
 	FixAsyncUnlockBeforeFunc: {"async_unlock_before_func", "8053871d0f7f", "smp: Fix smp_call_function_single_async() locking"},
 	FixClockBackward:         {"clock_backward_check", "9fbaa44114ca", "smp: print only local CPU info when sched_clock goes backward"},
+	FixCSDNMIOnce:            {"csd_nmi_once", "0d3a00b37042", "smp: Reduce NMI traffic from CSD waiters to CSD destination"},
 }
 
 // String is the fix's name ("dying_flush").
