@@ -3,22 +3,221 @@ package traces
 import (
 	"fmt"
 	"io"
+	"strconv"
 
 	"github.com/xcallsh/xcallsh/emu"
+	"github.com/xcallsh/xcallsh/irqchip"
+	"github.com/xcallsh/xcallsh/xcall"
 )
 
-// FtraceSink writes the trace as ftrace text, one tracepoint a line, as
-// the kernel's trace file prints them after FtraceHeader
-// (docs/traces.md#ftrace-text).
+// The ftrace text: the record as a 6.x kernel's /sys/kernel/tracing/trace
+// prints it with the nop tracer and the default trace options
+// (docs/traces.md#ftrace-text). The header is print_func_help_header_irq()'s
+// (kernel/trace/trace.c), each line trace_print_context() and
+// trace_print_lat_fmt()'s context (kernel/trace/trace_output.c) followed by
+// the event's name and its TP_printk output (tracepoints in
+// tracedat_events.go).
+
+// Ftrace formats events of the record as ftrace text lines.
+type Ftrace struct {
+	arch tpArch
+	hits []tpHit
+}
+
+// NewFtrace returns the formatter for the machine of kernel k.
+func NewFtrace(k *xcall.Kernel) *Ftrace {
+	return newFtrace(k.Spec.IsX86(), k.Chip, k.NrCPUIDs())
+}
+
+func newFtrace(x86 bool, chip irqchip.Chip, nr int) *Ftrace {
+	return &Ftrace{arch: newTPArch(x86, chip, nr)}
+}
+
+// Append appends the lines e is shown as (none for a kind with no kernel
+// tracepoint, two for an arm64 IPI send: ipi_send_cpu and ipi_raise) and
+// returns the number of lines.
+func (f *Ftrace) Append(dst []byte, e *emu.Event) ([]byte, int) {
+	if e.CPU < 0 {
+		return dst, 0 // the operator is no CPU: nothing the kernel would trace
+	}
+	f.hits = f.arch.hitsOf(f.hits[:0], e)
+	for i := range f.hits {
+		dst = appendContext(dst, e)
+		dst = append(dst, f.hits[i].tp.name...)
+		dst = append(dst, ": "...)
+		dst = f.appendPrint(dst, &f.hits[i])
+		dst = append(dst, '\n')
+	}
+	return dst, len(f.hits)
+}
+
+// appendContext is trace_print_context() with the irq-info option:
+// "%16s-%-7d [%03d] " then the five latency flags, then " %5lu.%06lu: ",
+// the time rounded to the microsecond (ns2usecs()).
+func appendContext(b []byte, e *emu.Event) []byte {
+	comm := commOf(e.Comm)
+	pid := strconv.Itoa(e.PID)
+	for n := len(comm); n < 16; n++ {
+		b = append(b, ' ')
+	}
+	b = append(b, comm...)
+	b = append(b, '-')
+	b = append(b, pid...)
+	for n := len(pid); n < 7; n++ {
+		b = append(b, ' ')
+	}
+	b = fmt.Appendf(b, " [%03d] ", e.CPU)
+	b = append(b, e.Flags[:]...)
+	us := (e.T + 500) / 1000
+	return fmt.Appendf(b, " %5d.%06d: ", us/1e6, us%1e6)
+}
+
+// commOf is a comm as the kernel keeps it: TASK_COMM_LEN-1 bytes.
+func commOf(s string) string {
+	if len(s) > 15 {
+		return s[:15]
+	}
+	return s
+}
+
+// sym prints a symbol field: %pS / %ps of NULL is "0x0".
+func sym(s string) string {
+	if s == "" {
+		return "0x0"
+	}
+	return s
+}
+
+// appendPrint appends h's TP_printk output.
+func (f *Ftrace) appendPrint(b []byte, h *tpHit) []byte {
+	switch h.tp {
+	case tpIPIRaise:
+		b = append(b, "target_mask="...)
+		b = appendBitmap(b, h.mask, maskBits(f.arch.nr))
+		return fmt.Appendf(b, " (%s)", h.s[1])
+	case tpIPISendCPU:
+		return fmt.Appendf(b, "cpu=%d callsite=%s callback=%s", uint32(h.n[0]), sym(h.s[1]), sym(h.s[2]))
+	case tpIPISendCPUMask:
+		b = append(b, "cpumask="...)
+		b = appendBitmap(b, h.mask, maskBits(f.arch.nr))
+		return fmt.Appendf(b, " callsite=%s callback=%s", sym(h.s[1]), sym(h.s[2]))
+	case tpIPIEntry, tpIPIExit:
+		return fmt.Appendf(b, "(%s)", h.s[0])
+	case tpCSDQueue:
+		return fmt.Appendf(b, "cpu=%d callsite=%s func=%s csd=%016x", uint32(h.n[0]), sym(h.s[1]), sym(h.s[2]), uint64(h.n[3]))
+	case tpCSDFuncEntry, tpCSDFuncExit:
+		return fmt.Appendf(b, "func=%s, csd=%016x", sym(h.s[0]), uint64(h.n[1]))
+	case tpSchedSwitch:
+		return fmt.Appendf(b, "prev_comm=%s prev_pid=%d prev_prio=%d prev_state=%s ==> next_comm=%s next_pid=%d next_prio=%d",
+			commOf(h.s[0]), h.n[1], h.n[2], prevStateString(h.n[3]), commOf(h.s[4]), h.n[5], h.n[6])
+	case tpSchedWakeup:
+		return fmt.Appendf(b, "comm=%s pid=%d prio=%d target_cpu=%03d", commOf(h.s[0]), h.n[1], h.n[2], h.n[3])
+	case tpSchedMigrate:
+		return fmt.Appendf(b, "comm=%s pid=%d prio=%d orig_cpu=%d dest_cpu=%d", commOf(h.s[0]), h.n[1], h.n[2], h.n[3], h.n[4])
+	case tpWakeIdle:
+		return fmt.Appendf(b, "cpu=%d", h.n[0])
+	case tpCpuhpEnter, tpCpuhpMultiEnter:
+		return fmt.Appendf(b, "cpu: %04d target: %3d step: %3d (%s)", uint32(h.n[0]), h.n[1], h.n[2], sym(h.s[3]))
+	case tpCpuhpExit:
+		return fmt.Appendf(b, " cpu: %04d  state: %3d step: %3d ret: %d", uint32(h.n[0]), h.n[1], h.n[2], h.n[3])
+	}
+	// irq_vectors
+	return fmt.Appendf(b, "vector=%d", h.n[0])
+}
+
+// appendBitmap appends the CPUs as the kernel's %*pb of nbits bits: hex
+// in 32-bit chunks, most significant first, separated by commas, the
+// first chunk only as wide as its bits need.
+func appendBitmap(b []byte, cpus []int, nbits int) []byte {
+	chunks := (nbits + 31) / 32
+	words := make([]uint32, chunks)
+	for _, c := range cpus {
+		if c >= 0 && c < nbits {
+			words[c/32] |= 1 << (c % 32)
+		}
+	}
+	for ci := chunks - 1; ci >= 0; ci-- {
+		width := 8
+		if ci == chunks-1 && nbits%32 != 0 {
+			width = (nbits%32 + 3) / 4
+		}
+		b = fmt.Appendf(b, "%0*x", width, words[ci])
+		if ci > 0 {
+			b = append(b, ',')
+		}
+	}
+	return b
+}
+
+// FtraceHeaderFor is the header of the trace file of the nop tracer with
+// the default options (irq-info on, record-tgid off):
+// print_func_help_header_irq() after "# tracer: nop", with entries
+// events in the buffer (none lost) and cpus CPUs online.
+func FtraceHeaderFor(entries uint64, cpus int) string {
+	return fmt.Sprintf(`# tracer: nop
+#
+# entries-in-buffer/entries-written: %d/%d   #P:%d
+#
+#                                _-----=> irqs-off/BH-disabled
+#                               / _----=> need-resched
+#                              | / _---=> hardirq/softirq
+#                              || / _--=> preempt-depth
+#                              ||| / _-=> migrate-disable
+#                              |||| /     delay
+#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION
+#              | |         |   |||||     |         |
+`, entries, entries, cpus)
+}
+
+// FtraceWriter is a Recorder that keeps the ftrace text of a run: the
+// lines as they come, and the header, which needs their count, at the end
+// (WriteTo).
+type FtraceWriter struct {
+	f       *Ftrace
+	k       *xcall.Kernel
+	body    []byte
+	entries uint64
+}
+
+// NewFtraceWriter returns a writer for the record of kernel k; attach it
+// with k.M.AddRecorder.
+func NewFtraceWriter(k *xcall.Kernel) *FtraceWriter {
+	return &FtraceWriter{f: NewFtrace(k), k: k}
+}
+
+// Record is the emu.Recorder side.
+func (w *FtraceWriter) Record(e *emu.Event) {
+	var n int
+	w.body, n = w.f.Append(w.body, e)
+	w.entries += uint64(n)
+}
+
+// Entries is the number of lines recorded.
+func (w *FtraceWriter) Entries() uint64 { return w.entries }
+
+// WriteTo writes the header and every line recorded so far; #P is the
+// number of CPUs online now, as the kernel prints num_online_cpus() when
+// the file is read.
+func (w *FtraceWriter) WriteTo(out io.Writer) (int64, error) {
+	n, err := io.WriteString(out, FtraceHeaderFor(w.entries, w.k.NumOnline()))
+	if err != nil {
+		return int64(n), err
+	}
+	m, err := out.Write(w.body)
+	return int64(n + m), err
+}
+
+// FtraceSink writes the old tracepoint bus as ftrace text, one tracepoint a
+// line, after FtraceHeader. It goes once every view reads the record.
 type FtraceSink struct{ W io.Writer }
 
 func (s *FtraceSink) Trace(e *emu.TraceEvent) { fmt.Fprintln(s.W, e.String()) }
 func (s *FtraceSink) Log(*emu.LogLine)        {}
 
-// FtraceHeader opens an ftrace text file: the nop tracer's header.
+// FtraceHeader opens FtraceSink's text: the nop tracer's header of old.
 const FtraceHeader = `# tracer: nop
 #
-#                                _-----=> irqs-off/BH-disabled
+#                                _-----=> irqs-off
 #                               / _----=> need-resched
 #                              | / _---=> hardirq/softirq
 #                              || / _--=> preempt-depth
