@@ -243,7 +243,9 @@ func TestCSDPtrMatchesXcall(t *testing.T) {
 func TestFtraceWriterDeterministic(t *testing.T) {
 	k := bootFor(t, "x86-4")
 	events := []*emu.Event{
-		ev(emu.EvCSDQueue, 0, 10, "sh", 7, "...1.", func(e *emu.Event) { e.Target, e.Func, e.CSD, e.Site = 1, "do_nothing", 1, "smp_call_function_single+0x6e/0xa0" }),
+		ev(emu.EvCSDQueue, 0, 10, "sh", 7, "...1.", func(e *emu.Event) {
+			e.Target, e.Func, e.CSD, e.Site = 1, "do_nothing", 1, "smp_call_function_single+0x6e/0xa0"
+		}),
 		ev(emu.EvIPISend, 0, 20, "sh", 7, "d..1.", func(e *emu.Event) {
 			e.Targets, e.IDs, e.Vector = []int{1}, []uint64{1}, irqchip.CallFunctionSingleVector
 		}),
