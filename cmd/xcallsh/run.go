@@ -86,7 +86,7 @@ func runFlagSet(f *runFlags, stderr io.Writer) *flag.FlagSet {
 	fs := newFlagSet("run", stderr)
 	machineFlags(fs, &f.machine)
 	fs.Var(seedFlag{&f.seed, &f.seedSet}, "seed", "schedule seed `N` (0 = the canonical schedule; a report's own by default)")
-	fs.StringVar(&f.trace, "trace", "", "write the trace to `FILE` (.json: Perfetto, else ftrace text)")
+	fs.StringVar(&f.trace, "trace", "", "write the trace to `FILE` (.json: Perfetto, .dat: trace-cmd's trace.dat, else ftrace text)")
 	fs.StringVar(&f.report, "report", "", "write a self-verifying bug report of this run (a Lua file) to `FILE`")
 	fs.BoolVar(&f.timeline, "timeline", false, "print an ASCII timeline of the run")
 	fs.BoolVar(&f.quiet, "quiet", false, "no summary line")
@@ -210,8 +210,12 @@ func runScript(name, src string, f runFlags, stdout, stderr io.Writer) int {
 	if jsonTrace || f.timeline {
 		rec.Act = traces.New()
 	}
+	datTrace := traces.IsTraceDat(f.trace)
+	if datTrace {
+		rec.TraceFile = f.trace
+	}
 	var ftrace *outFile
-	if f.trace != "" && !jsonTrace {
+	if f.trace != "" && !jsonTrace && !datTrace {
 		// Opened once the run is known to be more than a bad invocation.
 		ftrace = &outFile{name: f.trace}
 		rec.Ftrace = ftrace
@@ -244,11 +248,21 @@ func runScript(name, src string, f runFlags, stdout, stderr io.Writer) int {
 		if ftrace != nil {
 			ftrace.Discard()
 		}
-		f.trace, f.report, jsonTrace = "", "", false
+		f.trace, f.report, jsonTrace, datTrace = "", "", false, false
 	}
 	now := sess.K.M.Now()
 	if ftrace != nil && f.trace != "" {
 		if err := ftrace.Close(); err != nil {
+			fmt.Fprintf(stderr, "xcallsh: writing the trace: %v\n", err)
+			status = exitFailed
+		}
+	}
+	if datTrace && rec.Trace != nil {
+		err := files.Write(f.trace, func(w io.Writer) error {
+			_, err := rec.Trace.WriteTo(w)
+			return err
+		})
+		if err != nil {
 			fmt.Fprintf(stderr, "xcallsh: writing the trace: %v\n", err)
 			status = exitFailed
 		}

@@ -25,8 +25,12 @@ type Recorder struct {
 	Log    *report.EventLog
 	Act    *traces.Activity // nil: not recording slices and flows
 	Ftrace io.Writer        // nil: no ftrace text
-	K      *xcall.Kernel
-	boots  int
+	// TraceFile, if set, names the trace file written from the record
+	// (traces.NewFile); Trace is its writer since the last boot.
+	TraceFile string
+	Trace     traces.File
+	K         *xcall.Kernel
+	boots     int
 	// MemLimit is the run's memory limit (0: luabind's default).
 	MemLimit uint64
 	// OnBoot, if set, is told of every boot.
@@ -52,6 +56,13 @@ func (r *Recorder) setup(k *xcall.Kernel) {
 	}
 	if r.Act != nil {
 		r.Act.Attach(k)
+	}
+	if r.TraceFile != "" {
+		if c, ok := r.Trace.(io.Closer); ok {
+			c.Close()
+		}
+		r.Trace = traces.NewFile(r.TraceFile, k)
+		k.M.AddRecorder(r.Trace)
 	}
 	if r.Ftrace != nil {
 		if f, ok := r.Ftrace.(interface {

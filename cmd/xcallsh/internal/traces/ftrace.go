@@ -3,7 +3,9 @@ package traces
 import (
 	"fmt"
 	"io"
+	"os"
 	"strconv"
+	"strings"
 
 	"github.com/xcallsh/xcallsh/emu"
 	"github.com/xcallsh/xcallsh/irqchip"
@@ -171,13 +173,19 @@ func FtraceHeaderFor(entries uint64, cpus int) string {
 
 // FtraceWriter is a Recorder that keeps the ftrace text of a run: the
 // lines as they come, and the header, which needs their count, at the end
-// (WriteTo).
+// (WriteTo). Past ftraceSpill bytes the lines go to a temporary file, so
+// a long run's text costs no memory.
 type FtraceWriter struct {
 	f       *Ftrace
 	k       *xcall.Kernel
 	body    []byte
+	spill   *os.File // the lines before body, once spilled
+	err     error    // the first error of the spill file
 	entries uint64
 }
+
+// ftraceSpill is how many bytes of lines an FtraceWriter keeps in memory.
+const ftraceSpill = 4 << 20
 
 // NewFtraceWriter returns a writer for the record of kernel k; attach it
 // with k.M.AddRecorder.
@@ -190,6 +198,18 @@ func (w *FtraceWriter) Record(e *emu.Event) {
 	var n int
 	w.body, n = w.f.Append(w.body, e)
 	w.entries += uint64(n)
+	if len(w.body) >= ftraceSpill && w.err == nil {
+		if w.spill == nil {
+			w.spill, w.err = os.CreateTemp("", "xcallsh-ftrace-*")
+			if w.err != nil {
+				return // keep the lines in memory
+			}
+			os.Remove(w.spill.Name()) // gone with the last close
+		}
+		if _, w.err = w.spill.Write(w.body); w.err == nil {
+			w.body = w.body[:0]
+		}
+	}
 }
 
 // Entries is the number of lines recorded.
@@ -200,11 +220,51 @@ func (w *FtraceWriter) Entries() uint64 { return w.entries }
 // the file is read.
 func (w *FtraceWriter) WriteTo(out io.Writer) (int64, error) {
 	n, err := io.WriteString(out, FtraceHeaderFor(w.entries, w.k.NumOnline()))
+	total := int64(n)
 	if err != nil {
-		return int64(n), err
+		return total, err
+	}
+	if w.spill != nil {
+		if w.err != nil {
+			return total, w.err
+		}
+		m, err := io.Copy(out, io.NewSectionReader(w.spill, 0, 1<<62))
+		total += m
+		if err != nil {
+			return total, err
+		}
 	}
 	m, err := out.Write(w.body)
-	return int64(n + m), err
+	return total + int64(m), err
+}
+
+// Close drops the lines kept in a temporary file.
+func (w *FtraceWriter) Close() error {
+	if w.spill != nil {
+		w.spill.Close()
+		w.spill = nil
+	}
+	w.body = nil
+	return nil
+}
+
+// File is a trace file written from the record at the end of a run.
+type File interface {
+	emu.Recorder
+	io.WriterTo
+}
+
+// IsTraceDat reports whether a --trace file name asks for trace-cmd's
+// trace.dat (it ends in .dat).
+func IsTraceDat(name string) bool { return strings.HasSuffix(strings.ToLower(name), ".dat") }
+
+// NewFile returns the writer of the trace file name for kernel k: a
+// TraceDat for a .dat file, else the ftrace text.
+func NewFile(name string, k *xcall.Kernel) File {
+	if IsTraceDat(name) {
+		return NewTraceDat(k)
+	}
+	return NewFtraceWriter(k)
 }
 
 // FtraceSink writes the old tracepoint bus as ftrace text, one tracepoint a
