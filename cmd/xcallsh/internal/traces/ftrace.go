@@ -57,8 +57,9 @@ func (f *Ftrace) Append(dst []byte, e *emu.Event) ([]byte, int) {
 // "%16s-%-7d [%03d] " then the five latency flags, then " %5lu.%06lu: ",
 // the time rounded to the microsecond (ns2usecs()).
 func appendContext(b []byte, e *emu.Event) []byte {
-	comm := commOf(e.Comm)
-	pid := strconv.Itoa(e.PID)
+	c, p := contextOf(e)
+	comm := commOf(c)
+	pid := strconv.Itoa(p)
 	for n := len(comm); n < 16; n++ {
 		b = append(b, ' ')
 	}

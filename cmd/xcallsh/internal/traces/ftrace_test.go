@@ -102,6 +102,11 @@ func TestFtraceLinePerKind(t *testing.T) {
 			e.Targets, e.IDs, e.Vector, e.Site = []int{5}, []uint64{1}, irqchip.IPIReschedule, "wake_up_if_idle+0x6e/0xa0"
 		}), "             cat-300     [000] d..1.     2.000000: ipi_send_cpu: cpu=5 callsite=wake_up_if_idle+0x6e/0xa0 callback=0x0\n" +
 			"             cat-300     [000] d..1.     2.000000: ipi_raise: target_mask=00000000,00000020 (Rescheduling interrupts)"},
+		// kernel/smp.c: csd_lock_wait_toolong() resends with
+		// arch_send_call_function_single_ipi(): only arm64's ipi_raise
+		{"arm64 resend", arm, ev(emu.EvIPISend, 0, 5_000_000_000, "cat", 300, "d..1.", func(e *emu.Event) {
+			e.Targets, e.IDs, e.Vector = []int{1}, []uint64{9}, irqchip.IPICallFunc
+		}), "             cat-300     [000] d..1.     5.000000: ipi_raise: target_mask=00000000,00000002 (Function call interrupts)"},
 		// include/trace/events/ipi.h: ipi_handler "(%s)"
 		{"ipi_entry", arm, ev(emu.EvIRQEntry, 1, 2_000_061_000, "<idle>", 0, "d.h1.", func(e *emu.Event) {
 			e.Vector = irqchip.IPICallFunc
@@ -113,6 +118,10 @@ func TestFtraceLinePerKind(t *testing.T) {
 		{"sched_switch", x86, ev(emu.EvSchedSwitch, 1, 5_000_000_000, "<idle>", 0, "d..2.", func(e *emu.Event) {
 			e.PrevComm, e.PrevPID, e.PrevState, e.NextComm, e.NextPID = "swapper/1", 0, "R", "kworker/1:1", 45
 		}), "          <idle>-0       [001] d..2.     5.000000: sched_switch: prev_comm=swapper/1 prev_pid=0 prev_prio=120 prev_state=R ==> next_comm=kworker/1:1 next_pid=45 next_prio=120"},
+		// traced before the switch: the TASK column is prev's, whatever runs now
+		{"sched_switch in prev", x86, ev(emu.EvSchedSwitch, 1, 5_000_000_000, "stall", 100, "d..2.", func(e *emu.Event) {
+			e.PrevComm, e.PrevPID, e.PrevState, e.NextComm, e.NextPID = "swapper/1", 0, "R", "stall", 100
+		}), "          <idle>-0       [001] d..2.     5.000000: sched_switch: prev_comm=swapper/1 prev_pid=0 prev_prio=120 prev_state=R ==> next_comm=stall next_pid=100 next_prio=120"},
 		{"sched_switch sleeping", x86, ev(emu.EvSchedSwitch, 1, 5_000_000_000, "kworker/1:1", 45, "d..2.", func(e *emu.Event) {
 			e.PrevComm, e.PrevPID, e.PrevState, e.NextComm, e.NextPID = "kworker/1:1", 45, "D", "swapper/1", 0
 		}), "     kworker/1:1-45      [001] d..2.     5.000000: sched_switch: prev_comm=kworker/1:1 prev_pid=45 prev_prio=120 prev_state=D ==> next_comm=swapper/1 next_pid=0 next_prio=120"},
@@ -186,6 +195,13 @@ func TestFtraceSilentKinds(t *testing.T) {
 		ev(emu.EvIRQEntry, 1, 1, "sh", 1, "d.Z..", func(e *emu.Event) { e.Vector = -1 }),
 		ev(emu.EvIRQExit, 1, 1, "sh", 1, "d.Z..", func(e *emu.Event) { e.Vector = -1 }),
 	}
+	// x86's resend from csd_lock_wait_toolong() has no tracepoint.
+	resend := ev(emu.EvIPISend, 0, 1, "sh", 1, "d....", func(e *emu.Event) {
+		e.Vector, e.Targets = irqchip.CallFunctionSingleVector, []int{1}
+	})
+	if out, n := x86.Append(nil, resend); n != 0 {
+		t.Errorf("x86 resend printed %q", out)
+	}
 	for _, e := range nmi {
 		for _, f := range []*Ftrace{x86, arm} {
 			if out, n := f.Append(nil, e); n != 0 {
@@ -247,7 +263,7 @@ func TestFtraceWriterDeterministic(t *testing.T) {
 			e.Target, e.Func, e.CSD, e.Site = 1, "do_nothing", 1, "smp_call_function_single+0x6e/0xa0"
 		}),
 		ev(emu.EvIPISend, 0, 20, "sh", 7, "d..1.", func(e *emu.Event) {
-			e.Targets, e.IDs, e.Vector = []int{1}, []uint64{1}, irqchip.CallFunctionSingleVector
+			e.Targets, e.IDs, e.Vector, e.Site = []int{1}, []uint64{1}, irqchip.CallFunctionSingleVector, "smp_call_function_single+0x6e/0xa0"
 		}),
 		ev(emu.EvIPIDeliver, 1, 80, "<idle>", 0, ".....", nil),
 		ev(emu.EvIRQEntry, 1, 100, "<idle>", 0, "d.h1.", func(e *emu.Event) { e.Vector = irqchip.CallFunctionSingleVector }),

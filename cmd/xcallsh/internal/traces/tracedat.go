@@ -133,11 +133,12 @@ func (d *TraceDat) Record(e *emu.Event) {
 // offsets, then the dynamic data (__data_loc) after them.
 func (d *TraceDat) encode(b []byte, e *emu.Event, h *tpHit) []byte {
 	tp := h.tp
-	d.comm(e.PID, e.Comm)
+	comm, pid := contextOf(e)
+	d.comm(pid, comm)
 	le := binary.LittleEndian
 	b = le.AppendUint16(b, uint16(tp.id))
 	b = append(b, commonFlags(e.Flags), preemptCount(e.Flags))
-	b = le.AppendUint32(b, uint32(int32(e.PID)))
+	b = le.AppendUint32(b, uint32(int32(pid)))
 	var dyn []byte
 	fixed := tp.size()
 	for i, f := range tp.fields {

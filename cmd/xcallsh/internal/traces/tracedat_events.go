@@ -291,8 +291,9 @@ func (a *tpArch) hitsOf(dst []tpHit, e *emu.Event) []tpHit {
 // sendHits: the generic ipi_send_cpu (one target) or ipi_send_cpumask,
 // which kernel/smp.c and smp_send_reschedule() trace before the arch sends
 // (callback generic_smp_call_function_single_interrupt, or NULL for a
-// reschedule), then on arm64 smp_cross_call()'s ipi_raise. The NMI is sent
-// without either.
+// reschedule) with their callsite, then on arm64 smp_cross_call()'s
+// ipi_raise. A send with no callsite is the arch's own, without the
+// generic tracepoint; the NMI is sent without either.
 func (a *tpArch) sendHits(dst []tpHit, e *emu.Event) []tpHit {
 	if e.Vector < 0 || len(e.Targets) == 0 {
 		return dst
@@ -302,6 +303,17 @@ func (a *tpArch) sendHits(dst []tpHit, e *emu.Event) []tpHit {
 		ipi, known = a.ipiOf(e.Vector)
 	}
 	if !known || ipi == irqchip.Backtrace {
+		return dst
+	}
+	if e.Site == "" {
+		// Sent by the arch code directly (csd_lock_wait_toolong()'s resend
+		// calls arch_send_call_function_single_ipi()): no generic
+		// tracepoint, only arm64's ipi_raise.
+		if !a.x86 {
+			h := tpHit{tp: tpIPIRaise, mask: e.Targets}
+			h.s[1] = irqchip.ARM64IPIReason(e.Vector)
+			dst = append(dst, h)
+		}
 		return dst
 	}
 	callback := genericIPICallback
@@ -327,6 +339,19 @@ func (a *tpArch) sendHits(dst []tpHit, e *emu.Event) []tpHit {
 		dst = append(dst, h)
 	}
 	return dst
+}
+
+// contextOf is the task the TASK-PID column and common_pid show: the
+// CPU's, except for sched_switch, which the kernel traces before the
+// switch, in the task switched out.
+func contextOf(e *emu.Event) (string, int) {
+	if e.Kind == emu.EvSchedSwitch {
+		if e.PrevPID == 0 {
+			return "<idle>", 0
+		}
+		return e.PrevComm, e.PrevPID
+	}
+	return e.Comm, e.PID
 }
 
 // switchComm is a comm as sched_switch stores it: the idle task's is
