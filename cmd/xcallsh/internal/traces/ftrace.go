@@ -185,8 +185,9 @@ type FtraceWriter struct {
 	entries uint64
 }
 
-// ftraceSpill is how many bytes of lines an FtraceWriter keeps in memory.
-const ftraceSpill = 4 << 20
+// ftraceSpill is how many bytes of lines an FtraceWriter keeps in memory
+// (a variable for the tests).
+var ftraceSpill = 4 << 20
 
 // NewFtraceWriter returns a writer for the record of kernel k; attach it
 // with k.M.AddRecorder.

@@ -288,3 +288,31 @@ func TestFtraceWriterDeterministic(t *testing.T) {
 		t.Errorf("output:\n%s", outs[0].String())
 	}
 }
+
+// Past ftraceSpill bytes the lines go to a temporary file; the text is the
+// same.
+func TestFtraceWriterSpills(t *testing.T) {
+	k := bootFor(t, "x86-4")
+	write := func() (string, *FtraceWriter) {
+		w := NewFtraceWriter(k)
+		for _, e := range syntheticRun(k) {
+			w.Record(e)
+		}
+		var b bytes.Buffer
+		if _, err := w.WriteTo(&b); err != nil {
+			t.Fatal(err)
+		}
+		return b.String(), w
+	}
+	mem, _ := write()
+	defer func(n int) { ftraceSpill = n }(ftraceSpill)
+	ftraceSpill = 1000
+	spilled, w := write()
+	if w.spill == nil {
+		t.Fatal("nothing spilled")
+	}
+	w.Close()
+	if spilled != mem {
+		t.Errorf("spilled text differs from the one kept in memory")
+	}
+}
