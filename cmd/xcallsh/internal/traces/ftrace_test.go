@@ -88,6 +88,10 @@ func TestFtraceLinePerKind(t *testing.T) {
 		{"csd_function_exit", x86, ev(emu.EvCSDFuncExit, 1, 12_345_702_000, "<idle>", 0, "d.h1.", func(e *emu.Event) {
 			e.Func, e.CSD = "do_nothing", 7
 		}), "          <idle>-0       [001] d.h1.    12.345702: csd_function_exit: func=do_nothing, csd=00000000b02db2a6"},
+		// kernel/smp.c: a local call runs its function with a NULL csd
+		{"csd_function_entry local", x86, ev(emu.EvCSDFuncEntry, 0, 12_345_700_000, "bash", 1234, "d..1.", func(e *emu.Event) {
+			e.Func = "do_nothing"
+		}), "            bash-1234    [000] d..1.    12.345700: csd_function_entry: func=do_nothing, csd=0000000000000000"},
 		// arm64: the generic ipi_send_cpu, then arch/arm64/kernel/smp.c's
 		// smp_cross_call() ipi_raise "target_mask=%s (%s)"
 		{"arm64 send", arm, ev(emu.EvIPISend, 4, 2_000_000_000, "cat", 300, "d..1.", func(e *emu.Event) {

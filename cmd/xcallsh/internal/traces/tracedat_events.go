@@ -420,8 +420,12 @@ func prevStateString(v int64) string {
 
 // csdPtr is the csd's pointer as traces print it, derived from its id the
 // way xcall's (*CSD).Ptr derives it (a 32-bit FNV-1a hash of "csd<id>"),
-// so that both spell the same csd the same.
+// so that both spell the same csd the same. Id 0 is no csd: NULL (a
+// local call's function runs without one).
 func csdPtr(id uint64) uint64 {
+	if id == 0 {
+		return 0
+	}
 	const offset32, prime32 = 2166136261, 16777619
 	h := uint32(offset32)
 	var buf [24]byte

@@ -54,6 +54,9 @@ func syntheticRun(k *xcall.Kernel) []*emu.Event {
 		ev(emu.EvIPISend, 2, 12_345_679_950, "kworker/2:1", 88, "d..2.", func(e *emu.Event) {
 			e.Targets, e.IDs, e.Vector, e.Site = []int{3}, []uint64{5}, resched, "wake_up_if_idle+0x6e/0xa0"
 		}),
+		// a local call: no csd
+		ev(emu.EvCSDFuncEntry, 0, 12_345_680_000, "bash", 1234, "d..1.", func(e *emu.Event) { e.Func = "do_nothing" }),
+		ev(emu.EvCSDFuncExit, 0, 12_345_680_100, "bash", 1234, "d..1.", func(e *emu.Event) { e.Func = "do_nothing" }),
 		ev(emu.EvIRQEntry, 1, 12_345_700_000, "<idle>", 0, "d.h1.", func(e *emu.Event) { e.Vector = vec }),
 		ev(emu.EvCSDFuncEntry, 1, 12_345_701_000, "<idle>", 0, "d.h1.", func(e *emu.Event) { e.Func, e.CSD = "scf_handler_1 [scftorture]", 3 }),
 		ev(emu.EvCSDFuncExit, 1, 12_345_702_000, "<idle>", 0, "d.h1.", func(e *emu.Event) { e.Func, e.CSD = "scf_handler_1 [scftorture]", 3 }),
@@ -104,7 +107,7 @@ var (
 	reportLatRE    = regexp.MustCompile(`^\s*\S*-\d+\s+\d+(\S{5})\s+\d+\.\d{6}: `)
 	symSizeRE      = regexp.MustCompile(`(\+0x[0-9a-f]+)/0x[0-9a-f]+`)
 	symModuleRE    = regexp.MustCompile(` \[\w+\]`)
-	ptrRE          = regexp.MustCompile(`csd=(?:0x)?([0-9a-f]+)`)
+	ptrRE          = regexp.MustCompile(`csd=(?:0x)?([0-9a-f]+|\(nil\))`)
 	cpumaskFieldRE = regexp.MustCompile(`cpumask=(\S+)`)
 	hexMaskRE      = regexp.MustCompile(`^[0-9a-f]{8}(,[0-9a-f]{8})*$`)
 )
@@ -112,14 +115,14 @@ var (
 // normFields makes the fields of both comparable: whitespace collapsed,
 // and the four things trace-cmd prints differently from the kernel for any
 // kernel's trace.dat: %pS without the symbol's size (kallsyms has none),
-// %ps without the module, %p unhashed with 0x, and a cpumask
+// %ps without the module, %p unhashed with 0x (NULL as "(nil)"), and a cpumask
 // (__get_cpumask) as a CPU list rather than %*pb's hex.
 func normFields(s string, nr int) string {
 	s = strings.Join(strings.Fields(s), " ")
 	s = symSizeRE.ReplaceAllString(s, "$1")
 	s = symModuleRE.ReplaceAllString(s, "")
 	s = ptrRE.ReplaceAllStringFunc(s, func(m string) string {
-		v, _ := strconv.ParseUint(ptrRE.FindStringSubmatch(m)[1], 16, 64)
+		v, _ := strconv.ParseUint(ptrRE.FindStringSubmatch(m)[1], 16, 64) // "(nil)": 0
 		return fmt.Sprintf("csd=%#x", v)
 	})
 	s = cpumaskFieldRE.ReplaceAllStringFunc(s, func(m string) string {
