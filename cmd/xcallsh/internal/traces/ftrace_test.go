@@ -65,16 +65,16 @@ func TestFtraceLinePerKind(t *testing.T) {
 			e.Targets, e.IDs, e.Vector, e.Site = []int{1, 2, 3}, []uint64{3, 4, 5}, irqchip.CallFunctionVector, "smp_call_function_many_cond+0x2b6/0x5b0"
 		}), "              sh-7       [000] d..1.     0.001001: ipi_send_cpumask: cpumask=00000000,0000000e callsite=smp_call_function_many_cond+0x2b6/0x5b0 callback=generic_smp_call_function_single_interrupt+0x0/0x20"},
 		// arch/x86/include/asm/trace/irq_vectors.h: "vector=%d"
-		{"call_function_single_entry", x86, ev(emu.EvIRQEntry, 1, 12_345_700_000, "<idle>", 0, "d.h1.", func(e *emu.Event) {
+		{"call_function_single_entry", x86, ev(emu.EvIPIEntry, 1, 12_345_700_000, "<idle>", 0, "d.h1.", func(e *emu.Event) {
 			e.Vector, e.IDs = irqchip.CallFunctionSingleVector, []uint64{1}
 		}), "          <idle>-0       [001] d.h1.    12.345700: call_function_single_entry: vector=251"},
-		{"call_function_single_exit", x86, ev(emu.EvIRQExit, 1, 12_345_900_000, "<idle>", 0, "d.h1.", func(e *emu.Event) {
+		{"call_function_single_exit", x86, ev(emu.EvIPIExit, 1, 12_345_900_000, "<idle>", 0, "d.h1.", func(e *emu.Event) {
 			e.Vector = irqchip.CallFunctionSingleVector
 		}), "          <idle>-0       [001] d.h1.    12.345900: call_function_single_exit: vector=251"},
-		{"call_function_entry", x86, ev(emu.EvIRQEntry, 3, 1_002_000, "sh", 9, "d.h1.", func(e *emu.Event) {
+		{"call_function_entry", x86, ev(emu.EvIPIEntry, 3, 1_002_000, "sh", 9, "d.h1.", func(e *emu.Event) {
 			e.Vector = irqchip.CallFunctionVector
 		}), "              sh-9       [003] d.h1.     0.001002: call_function_entry: vector=252"},
-		{"reschedule_exit", x86, ev(emu.EvIRQExit, 3, 1_002_000, "<idle>", 0, "d.h1.", func(e *emu.Event) {
+		{"reschedule_exit", x86, ev(emu.EvIPIExit, 3, 1_002_000, "<idle>", 0, "d.h1.", func(e *emu.Event) {
 			e.Vector = irqchip.RescheduleVector
 		}), "          <idle>-0       [003] d.h1.     0.001002: reschedule_exit: vector=253"},
 		// include/trace/events/csd.h: csd_queue_cpu "cpu=%u callsite=%pS func=%ps csd=%p"
@@ -112,10 +112,10 @@ func TestFtraceLinePerKind(t *testing.T) {
 			e.Targets, e.IDs, e.Vector = []int{1}, []uint64{9}, irqchip.IPICallFunc
 		}), "             cat-300     [000] d..1.     5.000000: ipi_raise: target_mask=00000000,00000002 (Function call interrupts)"},
 		// include/trace/events/ipi.h: ipi_handler "(%s)"
-		{"ipi_entry", arm, ev(emu.EvIRQEntry, 1, 2_000_061_000, "<idle>", 0, "d.h1.", func(e *emu.Event) {
+		{"ipi_entry", arm, ev(emu.EvIPIEntry, 1, 2_000_061_000, "<idle>", 0, "d.h1.", func(e *emu.Event) {
 			e.Vector = irqchip.IPICallFunc
 		}), "          <idle>-0       [001] d.h1.     2.000061: ipi_entry: (Function call interrupts)"},
-		{"ipi_exit", arm, ev(emu.EvIRQExit, 1, 2_000_090_000, "<idle>", 0, "d.h1.", func(e *emu.Event) {
+		{"ipi_exit", arm, ev(emu.EvIPIExit, 1, 2_000_090_000, "<idle>", 0, "d.h1.", func(e *emu.Event) {
 			e.Vector = irqchip.IPIReschedule
 		}), "          <idle>-0       [001] d.h1.     2.000090: ipi_exit: (Rescheduling interrupts)"},
 		// include/trace/events/sched.h: sched_switch
@@ -157,10 +157,6 @@ func TestFtraceLinePerKind(t *testing.T) {
 		}), "         cpuhp/1-19      [001] .....     9.000010: cpuhp_exit:  cpu: 0001  state: 210 step: 211 ret: 0"},
 	}
 	for _, c := range cases {
-		if e := c.e; (e.Kind == emu.EvSchedWakeup || e.Kind == emu.EvSchedMigrate) && !recordHasTask {
-			t.Logf("%s: the record does not name the wakee apart from the CPU's task yet", c.name)
-			continue
-		}
 		out, n := c.f.Append(nil, c.e)
 		got := strings.TrimSuffix(string(out), "\n")
 		if got != c.want {
@@ -172,13 +168,9 @@ func TestFtraceLinePerKind(t *testing.T) {
 	}
 }
 
-// recordHasTask: emu.Event names the task of a wake-up or migration apart
-// from the CPU's context (set once the record's emission lands).
-const recordHasTask = false
-
 // wakee sets the task a wake-up or migration is about.
 func wakee(e *emu.Event, comm string, pid int) *emu.Event {
-	e.Comm, e.PID = comm, pid
+	e.TaskComm, e.TaskPID = comm, pid
 	return e
 }
 
@@ -186,7 +178,7 @@ func wakee(e *emu.Event, comm string, pid int) *emu.Event {
 func TestFtraceSilentKinds(t *testing.T) {
 	x86 := NewFtrace(bootFor(t, "x86-4"))
 	arm := NewFtrace(bootFor(t, "arm64-8"))
-	for _, k := range []emu.EventKind{emu.EvIPIDeliver, emu.EvIPIDrop, emu.EvIPIDelay, emu.EvIPIMerge,
+	for _, k := range []emu.EventKind{emu.EvIRQEntry, emu.EvIRQExit, emu.EvIPIDeliver, emu.EvIPIDrop, emu.EvIPIDelay, emu.EvIPIMerge,
 		emu.EvCSDWaitBegin, emu.EvCSDWaitEnd, emu.EvIdleEnter, emu.EvIdleExit, emu.EvIRQsOff, emu.EvIRQsOn,
 		emu.EvCPUOnline, emu.EvCPUOffline, emu.EvStopMachine, emu.EvPrintk, emu.EvPoint, emu.EvDecision} {
 		e := ev(k, 0, 1000, "sh", 1, ".....", func(e *emu.Event) { e.Vector = irqchip.CallFunctionVector })
@@ -196,8 +188,8 @@ func TestFtraceSilentKinds(t *testing.T) {
 	}
 	nmi := []*emu.Event{
 		ev(emu.EvIPISend, 0, 1, "sh", 1, "d....", func(e *emu.Event) { e.Vector, e.Targets = -1, []int{1} }),
-		ev(emu.EvIRQEntry, 1, 1, "sh", 1, "d.Z..", func(e *emu.Event) { e.Vector = -1 }),
-		ev(emu.EvIRQExit, 1, 1, "sh", 1, "d.Z..", func(e *emu.Event) { e.Vector = -1 }),
+		ev(emu.EvIPIEntry, 1, 1, "sh", 1, "d.Z..", func(e *emu.Event) { e.Vector = -1 }),
+		ev(emu.EvIPIExit, 1, 1, "sh", 1, "d.Z..", func(e *emu.Event) { e.Vector = -1 }),
 	}
 	// x86's resend from csd_lock_wait_toolong() has no tracepoint.
 	resend := ev(emu.EvIPISend, 0, 1, "sh", 1, "d....", func(e *emu.Event) {
@@ -270,7 +262,7 @@ func TestFtraceWriterDeterministic(t *testing.T) {
 			e.Targets, e.IDs, e.Vector, e.Site = []int{1}, []uint64{1}, irqchip.CallFunctionSingleVector, "smp_call_function_single+0x6e/0xa0"
 		}),
 		ev(emu.EvIPIDeliver, 1, 80, "<idle>", 0, ".....", nil),
-		ev(emu.EvIRQEntry, 1, 100, "<idle>", 0, "d.h1.", func(e *emu.Event) { e.Vector = irqchip.CallFunctionSingleVector }),
+		ev(emu.EvIPIEntry, 1, 100, "<idle>", 0, "d.h1.", func(e *emu.Event) { e.Vector = irqchip.CallFunctionSingleVector }),
 	}
 	var outs [2]bytes.Buffer
 	for i := range outs {

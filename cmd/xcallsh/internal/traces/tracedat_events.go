@@ -219,20 +219,23 @@ func (a *tpArch) hitsOf(dst []tpHit, e *emu.Event) []tpHit {
 		h := tpHit{tp: tpWakeIdle}
 		h.n[0] = int64(e.Target)
 		return append(dst, h)
-	case emu.EvIRQEntry, emu.EvIRQExit:
+	case emu.EvIPIEntry, emu.EvIPIExit:
+		// the handler's body, where x86's sysvec handlers and arm64's
+		// do_handle_IPI() trace (EvIRQEntry/EvIRQExit, the interrupt's
+		// entry and exit, have no tracepoint enabled)
 		var tp *tracepoint
 		h := tpHit{}
 		if a.x86 {
 			entry, exit := a.vectorTP(e.Vector)
 			tp = entry
-			if e.Kind == emu.EvIRQExit {
+			if e.Kind == emu.EvIPIExit {
 				tp = exit
 			}
 			h.n[0] = int64(e.Vector)
 		} else if e.Vector >= 0 && e.Vector < irqchip.NrIPI {
 			// arm64's do_handle_IPI traces IPIs below NR_IPI only.
 			tp = tpIPIEntry
-			if e.Kind == emu.EvIRQExit {
+			if e.Kind == emu.EvIPIExit {
 				tp = tpIPIExit
 			}
 			h.s[0] = irqchip.ARM64IPIReason(e.Vector)
@@ -365,7 +368,7 @@ func switchComm(comm string, pid, cpu int) string {
 }
 
 // taskOf is the task a wake-up or migration is about.
-func taskOf(e *emu.Event) (string, int) { return e.Comm, e.PID }
+func taskOf(e *emu.Event) (string, int) { return e.TaskComm, e.TaskPID }
 
 // prevState is sched_switch's prev_state as the kernel stores it
 // (TASK_REPORT bits; TASK_REPORT_MAX for a preempted task, "R+").

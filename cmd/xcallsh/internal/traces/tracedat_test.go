@@ -57,10 +57,10 @@ func syntheticRun(k *xcall.Kernel) []*emu.Event {
 		// a local call: no csd
 		ev(emu.EvCSDFuncEntry, 0, 12_345_680_000, "bash", 1234, "d..1.", func(e *emu.Event) { e.Func = "do_nothing" }),
 		ev(emu.EvCSDFuncExit, 0, 12_345_680_100, "bash", 1234, "d..1.", func(e *emu.Event) { e.Func = "do_nothing" }),
-		ev(emu.EvIRQEntry, 1, 12_345_700_000, "<idle>", 0, "d.h1.", func(e *emu.Event) { e.Vector = vec }),
+		ev(emu.EvIPIEntry, 1, 12_345_700_000, "<idle>", 0, "d.h1.", func(e *emu.Event) { e.Vector = vec }),
 		ev(emu.EvCSDFuncEntry, 1, 12_345_701_000, "<idle>", 0, "d.h1.", func(e *emu.Event) { e.Func, e.CSD = "scf_handler_1 [scftorture]", 3 }),
 		ev(emu.EvCSDFuncExit, 1, 12_345_702_000, "<idle>", 0, "d.h1.", func(e *emu.Event) { e.Func, e.CSD = "scf_handler_1 [scftorture]", 3 }),
-		ev(emu.EvIRQExit, 1, 12_345_702_499, "<idle>", 0, "d.h1.", func(e *emu.Event) { e.Vector = vec }),
+		ev(emu.EvIPIExit, 1, 12_345_702_499, "<idle>", 0, "d.h1.", func(e *emu.Event) { e.Vector = vec }),
 		ev(emu.EvSchedSwitch, 1, 15_000_000_000, "<idle>", 0, "d..2.", func(e *emu.Event) {
 			e.PrevComm, e.PrevPID, e.PrevState, e.NextComm, e.NextPID = "swapper/1", 0, "R", "kworker/1:1", 45
 		}),
@@ -70,8 +70,10 @@ func syntheticRun(k *xcall.Kernel) []*emu.Event {
 		ev(emu.EvSchedSwitch, 2, 15_000_000_000, "kworker/2:1", 88, "d..2.", func(e *emu.Event) {
 			e.PrevComm, e.PrevPID, e.PrevState, e.NextComm, e.NextPID = "kworker/2:1", 88, "D", "swapper/2", 0
 		}),
-		ev(emu.EvSchedWakeup, 0, 17_000_001_000, "sh", 77, "d.h2.", func(e *emu.Event) { e.Target = 1 }),
-		ev(emu.EvSchedMigrate, 0, 17_000_001_500, "sh", 77, "d..2.", func(e *emu.Event) { e.Source, e.Target = 1, 2 }),
+		ev(emu.EvSchedWakeup, 0, 17_000_001_000, "<idle>", 0, "d.h2.", func(e *emu.Event) { e.Target, e.TaskComm, e.TaskPID = 1, "sh", 77 }),
+		ev(emu.EvSchedMigrate, 0, 17_000_001_500, "migration/0", 15, "d..2.", func(e *emu.Event) {
+			e.Source, e.Target, e.TaskComm, e.TaskPID = 1, 2, "sh", 77
+		}),
 		ev(emu.EvIPIElide, 0, 17_000_001_600, "sh", 77, "d..1.", func(e *emu.Event) { e.Target = 2 }),
 		ev(emu.EvCpuhpEnter, 1, 19_000_000_000, "cpuhp/1", 19, ".....", func(e *emu.Event) {
 			e.Target, e.State, e.Fn, e.Dest = 1, 211, "smpcfd_dying_cpu", 0
