@@ -210,15 +210,9 @@ func runScript(name, src string, f runFlags, stdout, stderr io.Writer) int {
 	if jsonTrace || f.timeline {
 		rec.Act = traces.New()
 	}
-	datTrace := traces.IsTraceDat(f.trace)
-	if datTrace {
+	fileTrace := f.trace != "" && !jsonTrace // ftrace text or trace.dat
+	if fileTrace {
 		rec.TraceFile = f.trace
-	}
-	var ftrace *outFile
-	if f.trace != "" && !jsonTrace && !datTrace {
-		// Opened once the run is known to be more than a bad invocation.
-		ftrace = &outFile{name: f.trace}
-		rec.Ftrace = ftrace
 	}
 	var sched emu.SchedConfig
 	if replay != nil {
@@ -245,23 +239,17 @@ func runScript(name, src string, f runFlags, stdout, stderr io.Writer) int {
 	}
 	if status == exitBadArgs {
 		// A bad invocation writes no output file.
-		if ftrace != nil {
-			ftrace.Discard()
-		}
-		f.trace, f.report, jsonTrace, datTrace = "", "", false, false
+		f.trace, f.report, jsonTrace, fileTrace = "", "", false, false
 	}
 	now := sess.K.M.Now()
-	if ftrace != nil && f.trace != "" {
-		if err := ftrace.Close(); err != nil {
-			fmt.Fprintf(stderr, "xcallsh: writing the trace: %v\n", err)
-			status = exitFailed
-		}
-	}
-	if datTrace && rec.Trace != nil {
+	if fileTrace && rec.Trace != nil {
 		err := files.Write(f.trace, func(w io.Writer) error {
 			_, err := rec.Trace.WriteTo(w)
 			return err
 		})
+		if c, ok := rec.Trace.(io.Closer); ok {
+			c.Close()
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "xcallsh: writing the trace: %v\n", err)
 			status = exitFailed

@@ -22,11 +22,11 @@ import (
 // asked, the activity recorder and an ftrace text stream. Every boot of the
 // session's machine resets it, so it covers the run since the last boot.
 type Recorder struct {
-	Log    *report.EventLog
-	Act    *traces.Activity // nil: not recording slices and flows
-	Ftrace io.Writer        // nil: no ftrace text
+	Log *report.EventLog
+	Act *traces.Activity // nil: not recording slices and flows
 	// TraceFile, if set, names the trace file written from the record
-	// (traces.NewFile); Trace is its writer since the last boot.
+	// (traces.NewFile: ftrace text or trace.dat); Trace is its writer since
+	// the last boot, which the caller writes out at the end.
 	TraceFile string
 	Trace     traces.File
 	K         *xcall.Kernel
@@ -63,17 +63,6 @@ func (r *Recorder) setup(k *xcall.Kernel) {
 		}
 		r.Trace = traces.NewFile(r.TraceFile, k)
 		k.M.AddRecorder(r.Trace)
-	}
-	if r.Ftrace != nil {
-		if f, ok := r.Ftrace.(interface {
-			Truncate(int64) error
-			Seek(int64, int) (int64, error)
-		}); ok && r.boots > 1 {
-			f.Truncate(0)
-			f.Seek(0, io.SeekStart)
-		}
-		io.WriteString(r.Ftrace, traces.FtraceHeader)
-		k.M.AddSink(&traces.FtraceSink{W: r.Ftrace})
 	}
 }
 

@@ -269,14 +269,8 @@ func NewFile(name string, k *xcall.Kernel) File {
 	return NewFtraceWriter(k)
 }
 
-// FtraceSink writes the old tracepoint bus as ftrace text, one tracepoint a
-// line, after FtraceHeader. It goes once every view reads the record.
-type FtraceSink struct{ W io.Writer }
-
-func (s *FtraceSink) Trace(e *emu.TraceEvent) { fmt.Fprintln(s.W, e.String()) }
-func (s *FtraceSink) Log(*emu.LogLine)        {}
-
-// FtraceHeader opens FtraceSink's text: the nop tracer's header of old.
+// FtraceHeader opens the shell's ftrace text (Activity.WriteFtrace), which
+// still reads the old tracepoint bus: the nop tracer's header of old.
 const FtraceHeader = `# tracer: nop
 #
 #                                _-----=> irqs-off
