@@ -1,6 +1,7 @@
 package traces
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -156,7 +157,11 @@ func appendBitmap(b []byte, cpus []int, nbits int) []byte {
 // the default options (irq-info on, record-tgid off):
 // print_func_help_header_irq() after "# tracer: nop", with entries
 // events in the buffer (none lost) and cpus CPUs online.
-func FtraceHeaderFor(entries uint64, cpus int) string {
+func FtraceHeaderFor(entries uint64, cpus int) string { return ftraceHeader(entries, entries, cpus) }
+
+// ftraceHeader is the header with inBuffer of written entries still in
+// the buffer.
+func ftraceHeader(inBuffer, written uint64, cpus int) string {
 	return fmt.Sprintf(`# tracer: nop
 #
 # entries-in-buffer/entries-written: %d/%d   #P:%d
@@ -169,7 +174,7 @@ func FtraceHeaderFor(entries uint64, cpus int) string {
 #                              |||| /     delay
 #           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION
 #              | |         |   |||||     |         |
-`, entries, entries, cpus)
+`, inBuffer, written, cpus)
 }
 
 // FtraceWriter is a Recorder that keeps the ftrace text of a run: the
@@ -248,6 +253,60 @@ func (w *FtraceWriter) Close() error {
 	}
 	w.body = nil
 	return nil
+}
+
+// FtraceLine is one line of the ftrace text and the time of its event.
+type FtraceLine struct {
+	T    int64
+	Text string
+}
+
+func (l FtraceLine) String() string { return l.Text }
+
+// FtraceLog keeps the last lines of a run's ftrace text in memory, for
+// the shell, as the kernel's ring buffer keeps the last events: past
+// maxEvents lines it drops the oldest half.
+type FtraceLog struct {
+	f       *Ftrace
+	k       *xcall.Kernel
+	lines   []FtraceLine
+	dropped uint64
+	buf     []byte
+}
+
+// NewFtraceLog returns a log of the record of kernel k; attach it with
+// k.M.AddRecorder.
+func NewFtraceLog(k *xcall.Kernel) *FtraceLog { return &FtraceLog{f: NewFtrace(k), k: k} }
+
+// Record is the emu.Recorder side.
+func (l *FtraceLog) Record(e *emu.Event) {
+	var n int
+	l.buf, n = l.f.Append(l.buf[:0], e)
+	for ; n > 0; n-- {
+		i := bytes.IndexByte(l.buf, '\n')
+		if len(l.lines) >= maxEvents {
+			l.dropped += maxEvents / 2
+			l.lines = append(l.lines[:0], l.lines[maxEvents/2:]...)
+		}
+		l.lines = append(l.lines, FtraceLine{T: e.T, Text: string(l.buf[:i])})
+		l.buf = l.buf[i+1:]
+	}
+}
+
+// Lines are the lines kept, oldest first.
+func (l *FtraceLog) Lines() []FtraceLine { return l.lines }
+
+// WriteTo writes the lines kept as a trace file: the header counts them
+// as entries in the buffer and counts the dropped ones as written too.
+func (l *FtraceLog) WriteTo(w io.Writer) (int64, error) {
+	kept := uint64(len(l.lines))
+	n, err := io.WriteString(w, ftraceHeader(kept, kept+l.dropped, l.k.NumOnline()))
+	total := int64(n)
+	for i := 0; i < len(l.lines) && err == nil; i++ {
+		n, err = io.WriteString(w, l.lines[i].Text+"\n")
+		total += int64(n)
+	}
+	return total, err
 }
 
 // File is a trace file written from the record at the end of a run.

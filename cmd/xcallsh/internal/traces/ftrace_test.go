@@ -312,3 +312,30 @@ func TestFtraceWriterSpills(t *testing.T) {
 		t.Errorf("spilled text differs from the one kept in memory")
 	}
 }
+
+// The shell's log keeps the lines with their times, and writes them as
+// the writer does.
+func TestFtraceLog(t *testing.T) {
+	k := bootFor(t, "arm64-8")
+	l, w := NewFtraceLog(k), NewFtraceWriter(k)
+	for _, e := range syntheticRun(k) {
+		l.Record(e)
+		w.Record(e)
+	}
+	var a, b bytes.Buffer
+	l.WriteTo(&a)
+	w.WriteTo(&b)
+	if a.String() != b.String() {
+		t.Errorf("the log's text differs from the writer's")
+	}
+	lines := l.Lines()
+	if uint64(len(lines)) != w.Entries() {
+		t.Fatalf("%d lines, %d entries", len(lines), w.Entries())
+	}
+	if first := lines[0]; first.T != 12_345_678_000 || !strings.Contains(first.String(), "csd_queue_cpu: cpu=1 ") {
+		t.Errorf("first line %+v", first)
+	}
+	if got := ftraceHeader(5, 9, 2); !strings.Contains(got, "# entries-in-buffer/entries-written: 5/9   #P:2\n") {
+		t.Errorf("header %q", got)
+	}
+}
