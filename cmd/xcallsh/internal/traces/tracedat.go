@@ -251,6 +251,9 @@ func (d *TraceDat) write(cpu int, t int64, rec []byte) {
 	if dataLen > rbMaxTypeLen*4 {
 		need += 4
 	}
+	if t < c.lastT {
+		t = c.lastT // the record's clock never goes back; a ring buffer's cannot
+	}
 	delta := t - c.lastT
 	if c.page >= 0 && delta >= 1<<rbDeltaBits {
 		need += 8
