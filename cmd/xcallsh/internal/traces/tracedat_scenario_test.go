@@ -9,13 +9,25 @@ import (
 	"github.com/xcallsh/xcallsh/xcall"
 )
 
+// broadcastLua makes every kind of cross call on every CPU.
+const broadcastLua = `
+function f(info) end
+spawn(0, "bcast", function() on_each_cpu(f, nil, 1) end)
+spawn(1, "single", function() smp_call_function_single(3, f, nil, 1) end)
+run(ms(1))
+spawn(2, "all", function() smp_call_function(f, nil, 1) end)
+run(ms(1))
+`
+
 // runScenario runs a built-in scenario on machine (empty: the script's)
 // with an ftrace text writer and a trace.dat writer on the record, and
 // returns both files and the kernel.
 func runScenario(t *testing.T, name, machine string) (text, dat []byte, k *xcall.Kernel, d *TraceDat) {
 	t.Helper()
-	sc, ok := scripts.Lookup(name)
-	if !ok {
+	src := broadcastLua
+	if sc, ok := scripts.Lookup(name); ok {
+		src = sc.Source
+	} else if name != "broadcast" {
 		t.Fatalf("no scenario %s", name)
 	}
 	var ft *FtraceWriter
@@ -29,7 +41,7 @@ func runScenario(t *testing.T, name, machine string) (text, dat []byte, k *xcall
 		t.Fatal(err)
 	}
 	defer s.Close()
-	s.Exec(name, sc.Source) // a scenario may end in a failure on purpose
+	s.Exec(name, src) // a scenario may end in a failure on purpose
 	var tb, db bytes.Buffer
 	if _, err := ft.WriteTo(&tb); err != nil {
 		t.Fatal(err)
@@ -49,8 +61,10 @@ func TestTraceDatReportScenarios(t *testing.T) {
 		{"lost_ipi", "arm64-8"},
 		{"hotplug_storm", ""},
 		{"xcall_vs_smp_call", ""},
+		{"broadcast", "x86-64"},
+		{"broadcast", "arm64-256"},
 	} {
-		t.Run(c.name, func(t *testing.T) {
+		t.Run(c.name+"/"+c.machine, func(t *testing.T) {
 			text, dat, k, d := runScenario(t, c.name, c.machine)
 			text2, dat2, _, _ := runScenario(t, c.name, c.machine)
 			if !bytes.Equal(text, text2) || !bytes.Equal(dat, dat2) {
