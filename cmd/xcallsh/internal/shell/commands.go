@@ -13,6 +13,7 @@ import (
 
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/files"
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/report"
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/traces"
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/units"
 	"github.com/xcallsh/xcallsh/emu"
 	"github.com/xcallsh/xcallsh/luabind"
@@ -153,10 +154,12 @@ func commandTable() []*command {
 				"for tasks, irqs-off spans, handlers and csd functions, an arrow per IPI); any other name gets\n" +
 				"ftrace text. The trace covers the machine since it booted.",
 			fn: cmdTrace},
-		{name: "timeline", aliases: []string{"tl"}, group: "Looking", usage: "timeline [all] [CPULIST]", args: []argKind{argTimeline},
-			summary: "Draw the last interval (or all) as an ASCII timeline, one row per CPU.",
+		{name: "timeline", aliases: []string{"tl"}, group: "Looking", usage: "timeline [all|FROM..TO] [CPULIST]", args: []argKind{argTimeline},
+			summary: "Draw the last interval (or all, or FROM..TO) as an ASCII timeline, one row per CPU.",
 			help: "The last interval is the virtual time the last run, on, offline or online covered; all is\n" +
-				"the whole run since boot. A column is a slice of time; its glyph says what the CPU did then:\n" +
+				"the whole run since boot; FROM..TO are virtual times with units (1ms..1.5ms, 20us..; either\n" +
+				"side may be left out), and a narrow range zooms in down to 1ns per column. A column is a\n" +
+				"slice of time; its glyph says what the CPU did then:\n" +
 				"  .  idle                  =  a task ran            #  interrupts off (task level)\n" +
 				"  >  sent an IPI           ~  an IPI on its way     !  an IPI held off by interrupts off\n" +
 				"  H  an interrupt handler  N  an NMI\n" +
@@ -763,6 +766,16 @@ func cmdTimeline(sh *Shell, args, line string) error {
 	for _, f := range strings.Fields(args) {
 		if f == "all" {
 			from, to = 0, now
+			continue
+		}
+		if strings.Contains(f, "..") {
+			r, err := traces.ParseRange(f)
+			if err == nil {
+				from, to, err = r.Resolve(now)
+			}
+			if err != nil {
+				return fmt.Errorf("timeline: %v", err)
+			}
 			continue
 		}
 		list, err := machines.ParseCPUList(f)

@@ -193,7 +193,9 @@ func lookupCommand(line string) (*command, string, bool) {
 		return nil, "", false
 	}
 	rest = strings.TrimSpace(rest)
-	if rest != "" && strings.ContainsRune("=([.:,{\"'", rune(rest[0])) && cmd.name != "on" {
+	if rest != "" && strings.ContainsRune("=([.:,{\"'", rune(rest[0])) && cmd.name != "on" &&
+		!(cmd.name == "timeline" && strings.HasPrefix(rest, "..")) { // timeline ..TO: a range
+
 		return nil, "", false
 	}
 	return cmd, rest, true

@@ -166,3 +166,68 @@ func niceBucket(min int64) int64 {
 		}
 	}
 }
+
+// Range is a timeline's FROM..TO, as `run --timeline` and the shell's
+// timeline command take it. A side left out is the run's start or its end.
+type Range struct {
+	From, To       int64 // ns
+	HasFrom, HasTo bool
+}
+
+// ParseRange reads FROM..TO: two durations with units (1ms..1.5ms, 0..20us),
+// either side optional (..2ms, 1ms..; ".." is the whole run).
+func ParseRange(s string) (Range, error) {
+	lo, hi, ok := strings.Cut(s, "..")
+	if !ok || strings.HasPrefix(hi, ".") || strings.Contains(hi, "..") {
+		return Range{}, fmt.Errorf("bad time range %q: want FROM..TO with units, e.g. 1ms..1.5ms (either side may be left out)", s)
+	}
+	var r Range
+	for _, side := range []struct {
+		text string
+		v    *int64
+		set  *bool
+	}{{lo, &r.From, &r.HasFrom}, {hi, &r.To, &r.HasTo}} {
+		if side.text == "" {
+			continue
+		}
+		d, err := units.ParseDuration(side.text)
+		if err != nil {
+			return Range{}, fmt.Errorf("bad time range %q: %v", s, err)
+		}
+		*side.v, *side.set = d.Nanoseconds(), true
+	}
+	if r.HasFrom && r.HasTo && r.To <= r.From {
+		return Range{}, fmt.Errorf("bad time range %q: it ends before it starts (want FROM < TO)", s)
+	}
+	return r, nil
+}
+
+// Resolve returns the range's bounds in a run that reached now: the sides
+// left out are 0 and now. A range that starts after now is an error; one
+// that ends after now is drawn as asked (empty past now).
+func (r Range) Resolve(now int64) (from, to int64, err error) {
+	from, to = 0, now
+	if r.HasFrom {
+		from = r.From
+	}
+	if r.HasTo {
+		to = r.To
+	}
+	if from > now {
+		return 0, 0, fmt.Errorf("the time range %s starts after the end of the run (%s)", r, units.Virtual(now))
+	}
+	return from, to, nil
+}
+
+// String is the range as ParseRange reads it.
+func (r Range) String() string {
+	s := ""
+	if r.HasFrom {
+		s = units.Dur(r.From)
+	}
+	s += ".."
+	if r.HasTo {
+		s += units.Dur(r.To)
+	}
+	return s
+}
