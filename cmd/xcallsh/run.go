@@ -262,7 +262,7 @@ func runScript(name, src string, f runFlags, stdout, stderr io.Writer) int {
 	}
 	if jsonTrace {
 		err := files.Write(f.trace, func(w io.Writer) error {
-			return rec.Act.WriteJSON(w, now, sess.K.M.Log(), rec.Log.Hash())
+			return rec.Act.WriteJSON(w, now, rec.Log.Hash())
 		})
 		if err != nil {
 			fmt.Fprintf(stderr, "xcallsh: writing the trace: %v\n", err)

@@ -162,7 +162,8 @@ func commandTable() []*command {
 				"slice of time; its glyph says what the CPU did then:\n" +
 				"  .  idle                  =  a task ran            #  interrupts off (task level)\n" +
 				"  >  sent an IPI           ~  an IPI on its way     !  an IPI held off by interrupts off\n" +
-				"  H  an interrupt handler  N  an NMI\n" +
+				"  H  an interrupt handler  N  an NMI                w  waiting for a CSD lock\n" +
+				"  -  offline               X  an IPI lost (dropped): on its sender and its target\n" +
 				"The IPIs of the interval are listed below the grid. At most 16 CPUs are drawn (all of a machine\n" +
 				"of 16 or fewer, else the busy ones); CPULIST (e.g. 0-3,8) picks them.",
 			fn: cmdTimeline},
@@ -366,7 +367,6 @@ func (sh *Shell) taskCommand(line, name, spawn string, done func([]lua.LValue)) 
 	if t == nil {
 		return fmt.Errorf("%s: spawn returned no task", name)
 	}
-	sh.rec.Act.Expect(t.Context(), false)
 	from := sh.sess.K.M.Now()
 	adv, why, level := sh.advance(t.Finished, onLimit, true)
 	sh.interval(from, from+adv)
@@ -475,12 +475,8 @@ func cmdStall(sh *Shell, args, line string) error {
 		cpu, units.Lua(d.Nanoseconds()))
 	c := sh.sess.K.M.CPU(cpu)
 	busy := c.Top() != nil || c.RunQueue() > 0
-	vals, err := sh.run(line, name, src, true)
-	if err != nil {
+	if _, err := sh.run(line, name, src, true); err != nil {
 		return err
-	}
-	if t := luabind.TaskOf(first(vals)); t != nil {
-		sh.rec.Act.Expect(t.Context(), true)
 	}
 	when := "from " + units.Virtual(sh.sess.K.M.Now())
 	if busy {
@@ -744,7 +740,7 @@ func (sh *Shell) writeTrace(file string) error {
 	json := strings.HasSuffix(strings.ToLower(file), ".json")
 	err := files.Write(file, func(w io.Writer) error {
 		if json {
-			return a.WriteJSON(w, m.Now(), m.Log(), sh.rec.Log.Hash())
+			return a.WriteJSON(w, m.Now(), sh.rec.Log.Hash())
 		}
 		return a.WriteFtrace(w)
 	})
