@@ -33,3 +33,24 @@ func TestTimelineRange(t *testing.T) {
 		}
 	}
 }
+
+// A dropped IPI is drawn as lost in the shell's timeline, and the Perfetto
+// file has no arrow for it.
+func TestTimelineLostIPI(t *testing.T) {
+	sh := newTestShell(t, "x86-4", 0)
+	sh.must(t, "param csdlock_debug 1")
+	sh.must(t, "param csd_lock_timeout 1s")
+	sh.must(t, "drop 2")
+	sh.must(t, "on 0 return smp_call_function_single(2, function() end, nil, 1)")
+	got := sh.must(t, "timeline 0..200ns")
+	for _, want := range []string{
+		"CPU0    ====X",
+		"CPU2    ....~~~~~~~~X",
+		"        X IPI lost: dropped, never delivered (sender and target)",
+		"        CPU0 > CPU2  sent +20ns, LOST +60ns (dropped)",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("no %q in\n%s", want, got)
+		}
+	}
+}

@@ -349,3 +349,24 @@ func TestSpanBound(t *testing.T) {
 	}
 	wantLines(t, jsonOf(t, a, 600), `{"displayTimeUnit":"ns","otherData":{"machine":"x86-4","seed":7,"trace_hash":"0000000000000abc","end":"0.000000600s","spans_dropped":100,"ipis_dropped":99,"instants_dropped":96}`)
 }
+
+// The record's other events are instants with their fields; an elided IPI
+// is one on its sender, with no arrow; a local call's function has no csd.
+func TestInstants(t *testing.T) {
+	a := newTestActivity(t, "x86-4")
+	feed(a,
+		emu.Event{T: 5, CPU: 0, Kind: emu.EvSchedWakeup, TaskComm: "worker", TaskPID: 104, Target: 3},
+		emu.Event{T: 6, CPU: 0, Kind: emu.EvIPIElide, Target: 3},
+		emu.Event{T: 7, CPU: 0, Kind: emu.EvCSDFuncEntry, Func: "local_fn"},
+		emu.Event{T: 8, CPU: 0, Kind: emu.EvCSDFuncExit, Func: "local_fn"},
+		emu.Event{T: 9, CPU: 0, Kind: emu.EvPrintk, Text: "smp: <hello>"},
+	)
+	got := jsonOf(t, a, 10)
+	wantLines(t, got,
+		`{"ph":"i","s":"t","name":"sched_wakeup","cat":"sched","pid":1,"tid":0,"ts":0.005,"args":{"task":"<idle>-0","flags":".....","comm":"worker","pid":"104","target_cpu":"3"}}`,
+		`{"ph":"i","s":"t","name":"IPI elided","cat":"ipi","pid":1,"tid":0,"ts":0.006,"args":{"task":"<idle>-0","flags":".....","to":"3"}}`,
+		`{"ph":"X","name":"local_fn","cat":"csd","pid":1,"tid":0,"ts":0.007,"dur":0.001,"args":{"csd":"0000000000000000"}}`,
+		`{"ph":"i","s":"t","name":"printk","cat":"log","pid":1,"tid":0,"ts":0.009,"args":{"task":"<idle>-0","flags":".....","text":"smp: <hello>"}}`,
+	)
+	noLine(t, got, `"ph":"s"`)
+}
