@@ -233,3 +233,26 @@ func checkFlows(t *testing.T, doc []byte, rec events) {
 	}
 	t.Logf("%d IPIs: %d with arrows, %d lost", len(ids), nTaken, nLost)
 }
+
+// Every built-in scenario, on x86 and arm64, gives a Perfetto file that
+// Perfetto reads as meant and whose arrows are the record's IPIs.
+func TestScenariosPerfetto(t *testing.T) {
+	if testing.Short() {
+		t.Skip("every scenario twice")
+	}
+	for _, s := range scripts.All() {
+		for _, m := range []string{"x86-4", "arm64-8"} {
+			t.Run(s.Name+"/"+m, func(t *testing.T) {
+				a, rec, now := traced(t, m, s.Name)
+				var b bytes.Buffer
+				if err := a.WriteJSON(&b, now, 1); err != nil {
+					t.Fatal(err)
+				}
+				file := filepath.Join(t.TempDir(), "t.json")
+				os.WriteFile(file, b.Bytes(), 0o644)
+				tracetest.Check(t, file, a.spec.Name, len(cpusOf(t, b.Bytes())))
+				checkFlows(t, b.Bytes(), rec)
+			})
+		}
+	}
+}
