@@ -285,7 +285,7 @@ func (l *FtraceLog) Record(e *emu.Event) {
 	for ; n > 0; n-- {
 		i := bytes.IndexByte(l.buf, '\n')
 		if len(l.lines) >= maxEvents {
-			l.dropped += maxEvents / 2
+			l.dropped += uint64(maxEvents / 2)
 			l.lines = append(l.lines[:0], l.lines[maxEvents/2:]...)
 		}
 		l.lines = append(l.lines, FtraceLine{T: e.T, Text: string(l.buf[:i])})

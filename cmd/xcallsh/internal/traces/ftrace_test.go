@@ -243,8 +243,11 @@ func TestFtraceHeader(t *testing.T) {
 
 // The csd pointer is the one xcall prints for the same csd.
 func TestCSDPtrMatchesXcall(t *testing.T) {
+	if csdAddr(0) != 0 {
+		t.Errorf("no csd is not NULL")
+	}
 	for _, id := range []int{1, 2, 9, 10, 12345} {
-		if got, want := fmt.Sprintf("%016x", csdPtr(uint64(id))), (&xcall.CSD{ID: id}).Ptr(); got != want {
+		if got, want := fmt.Sprintf("%016x", csdAddr(uint64(id))), (&xcall.CSD{ID: id}).Ptr(); got != want {
 			t.Errorf("csd %d: %s, xcall %s", id, got, want)
 		}
 	}

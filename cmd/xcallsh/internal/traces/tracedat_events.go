@@ -249,7 +249,7 @@ func (a *tpArch) hitsOf(dst []tpHit, e *emu.Event) []tpHit {
 		h := tpHit{tp: tpCSDQueue}
 		h.n[0] = int64(e.Target)
 		h.s[1], h.s[2] = e.Site, e.Func
-		h.n[3] = int64(csdPtr(e.CSD))
+		h.n[3] = int64(csdAddr(e.CSD))
 		return append(dst, h)
 	case emu.EvCSDFuncEntry, emu.EvCSDFuncExit:
 		h := tpHit{tp: tpCSDFuncEntry}
@@ -257,7 +257,7 @@ func (a *tpArch) hitsOf(dst []tpHit, e *emu.Event) []tpHit {
 			h.tp = tpCSDFuncExit
 		}
 		h.s[0] = e.Func
-		h.n[1] = int64(csdPtr(e.CSD))
+		h.n[1] = int64(csdAddr(e.CSD))
 		return append(dst, h)
 	case emu.EvSchedSwitch:
 		h := tpHit{tp: tpSchedSwitch}
@@ -421,38 +421,11 @@ func prevStateString(v int64) string {
 	return b.String()
 }
 
-// csdPtr is the csd's pointer as traces print it, derived from its id the
-// way xcall's (*CSD).Ptr derives it (a 32-bit FNV-1a hash of "csd<id>"),
-// so that both spell the same csd the same. Id 0 is no csd: NULL (a
-// local call's function runs without one).
-func csdPtr(id uint64) uint64 {
-	if id == 0 {
-		return 0
-	}
-	const offset32, prime32 = 2166136261, 16777619
-	h := uint32(offset32)
-	var buf [24]byte
-	s := append(buf[:0], "csd"...)
-	s = appendUint(s, id)
-	for _, c := range s {
-		h ^= uint32(c)
-		h *= prime32
-	}
-	return uint64(h)
-}
-
-func appendUint(b []byte, v uint64) []byte {
-	var tmp [20]byte
-	i := len(tmp)
-	for {
-		i--
-		tmp[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			break
-		}
-	}
-	return append(b, tmp[i:]...)
+// csdAddr is the csd's pointer as a number: the value xcall's
+// (*CSD).Ptr prints for the csd of that id (0: no csd, NULL).
+func csdAddr(id uint64) uint64 {
+	v, _ := strconv.ParseUint(csdPtr(id), 16, 64)
+	return v
 }
 
 // maskBits is the number of bits a cpumask field holds: the kernel

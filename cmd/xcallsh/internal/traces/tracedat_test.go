@@ -130,14 +130,28 @@ func normFields(s string, nr int) string {
 	s = cpumaskFieldRE.ReplaceAllStringFunc(s, func(m string) string {
 		v := strings.TrimPrefix(m, "cpumask=")
 		if hexMaskRE.MatchString(v) {
-			return "cpumask=" + cpuList(BitmapCPUs(strings.ReplaceAll(v, ",", ""), maskBits(nr)))
+			return "cpumask=" + reportCPUList(hexCPUs(strings.ReplaceAll(v, ",", "")))
 		}
 		return m
 	})
 	return s
 }
 
-func cpuList(cpus []int) string {
+// hexCPUs are the CPUs of a %*pb bitmap (commas removed), ascending.
+func hexCPUs(s string) []int {
+	var out []int
+	for i := len(s) - 1; i >= 0; i-- {
+		v, _ := strconv.ParseUint(s[i:i+1], 16, 8)
+		for b := 0; b < 4; b++ {
+			if v&(1<<b) != 0 {
+				out = append(out, (len(s)-1-i)*4+b)
+			}
+		}
+	}
+	return out
+}
+
+func reportCPUList(cpus []int) string {
 	var parts []string
 	for i := 0; i < len(cpus); {
 		j := i
