@@ -328,38 +328,25 @@ func NewFile(name string, k *xcall.Kernel) File {
 	return NewFtraceWriter(k)
 }
 
-// FtraceHeader opens the shell's ftrace text (Activity.WriteFtrace), which
-// still reads the old tracepoint bus: the nop tracer's header of old.
-const FtraceHeader = `# tracer: nop
-#
-#                                _-----=> irqs-off
-#                               / _----=> need-resched
-#                              | / _---=> hardirq/softirq
-#                              || / _--=> preempt-depth
-#                              ||| /
-#           TASK-PID     CPU#  ||||   TIMESTAMP  FUNCTION
-#              | |         |   ||||      |         |
-`
-
-// Events are the tracepoint hits the activity kept, oldest first (the
-// oldest are dropped past a bound; WriteFtrace says how many).
-func (a *Activity) Events() []emu.TraceEvent { return a.events }
+// Events are the lines of ftrace text the activity kept, oldest first,
+// with their times (the oldest are dropped past a bound; WriteFtrace's
+// header says how many).
+func (a *Activity) Events() []FtraceLine {
+	if a.ftrace == nil {
+		return nil
+	}
+	return a.ftrace.Lines()
+}
 
 // IPIs is the number of IPIs recorded (the Perfetto trace's flow arrows).
 func (a *Activity) IPIs() int { return len(a.flows) }
 
-// WriteFtrace writes the tracepoint hits the activity kept as ftrace text.
+// WriteFtrace writes the ftrace text the activity kept.
 func (a *Activity) WriteFtrace(w io.Writer) error {
-	if _, err := io.WriteString(w, FtraceHeader); err != nil {
+	if a.ftrace == nil {
+		_, err := io.WriteString(w, ftraceHeader(0, 0, 0))
 		return err
 	}
-	if a.dropEvs > 0 {
-		fmt.Fprintf(w, "# (the %d oldest events were dropped)\n", a.dropEvs)
-	}
-	for i := range a.events {
-		if _, err := fmt.Fprintln(w, a.events[i].String()); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := a.ftrace.WriteTo(w)
+	return err
 }
