@@ -269,3 +269,47 @@ func (k *Kernel) nmiBacktraceDone(c *emu.Context) {
 	k.backtraceMask.Clear(c.CPU)
 	k.backtraceDone.Wake(k.M, k.T.WakeLatency)
 }
+
+// recordAfterUnlock is the csd_lock_record(csd) that linux-next versions
+// of 35feb60474bf (2020) made after csd_unlock() where csd_lock_record(NULL)
+// belonged: it reads csd->func and csd->info from a csd that csd_unlock()
+// has handed back to its owner, whose stack frame it lives in.
+func (k *Kernel) recordAfterUnlock(c *emu.Context, csd *CSD) {
+	if k.csdReleased(c, csd, "__flush_smp_call_function_queue+0x1a3/0x6b0") {
+		return
+	}
+	k.record(c.CPU, csd)
+}
+
+// csdReleased is the csd-lifetime check: a CPU is about to read csd's
+// fields, which is allowed only while the csd is locked (csd_unlock()
+// hands it back to its owner: a SYNC csd's frame may be gone, an ASYNC
+// one may be reused). For a released csd it prints a report in KASAN's
+// format, as a kernel booted with kasan.fault=panic would, and panics:
+// true then, and the caller must stop.
+func (k *Kernel) csdReleased(c *emu.Context, csd *CSD, at string) bool {
+	if csd.Locked() {
+		return false
+	}
+	cpu := c.CPU
+	pid, comm := 0, fmt.Sprintf("swapper/%d", cpu)
+	if t := k.M.CPU(cpu).Task(); t != nil {
+		pid, comm = t.PID, t.Name
+	}
+	const rule = "=================================================================="
+	k.printk(cpu, rule)
+	k.printk(cpu, "BUG: KASAN: stack-out-of-bounds in "+at)
+	k.printk(cpu, fmt.Sprintf("Read of size 8 at addr ffffc900%08x by task %s/%d", 0x10000+csd.ID*0x20, comm, pid))
+	k.printk(cpu, "")
+	k.dumpStack(c)
+	k.printk(cpu, "")
+	owner := "its owner"
+	if csd.src >= 0 {
+		owner = fmt.Sprintf("CPU %d", csd.src)
+	}
+	k.printk(cpu, fmt.Sprintf("xcallsh: csd %s was released by csd_unlock() to %s before this read; it lives in that caller's frame, which may be gone",
+		csd.Ptr(), owner))
+	k.printk(cpu, rule)
+	k.Panic(c, "kasan.fault=panic set ...", "")
+	return true
+}

@@ -23,6 +23,7 @@ const (
 	FixAsyncUnlockBeforeFunc
 	FixClockBackward
 	FixCSDNMIOnce
+	FixRecordNullAfterUnlock
 )
 
 // Fixes lists every modelled fix, indexed by FixID.
@@ -34,6 +35,7 @@ var Fixes = [...]Fix{
 	FixAsyncUnlockBeforeFunc: {"async_unlock_before_func", "8053871d0f7f", "smp: Fix smp_call_function_single_async() locking"},
 	FixClockBackward:         {"clock_backward_check", "9fbaa44114ca", "smp: print only local CPU info when sched_clock goes backward"},
 	FixCSDNMIOnce:            {"csd_nmi_once", "0d3a00b37042", "smp: Reduce NMI traffic from CSD waiters to CSD destination"},
+	FixRecordNullAfterUnlock: {"record_null_after_unlock", "35feb60474bf", "kernel/smp: Provide CSD lock timeout diagnostics"},
 }
 
 // String is the fix's name ("dying_flush").
