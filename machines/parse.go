@@ -39,6 +39,7 @@ const (
 //	mode = "physical"         # default; xapic: "flat" | "physical";
 //	                          # x2apic: "physical" | "cluster"; gicv3: "physical" only
 //	cluster_size = 4          # gicv3 only: CPUs per Aff1 cluster, 1..256, default 16
+//	range_selector = true     # gicv3 only: SGIs reach Aff0 16..255 (RSS); default true
 //	apic_ids = [0, 1, 2, 3]   # x86 only: APIC ID of each CPU, distinct; default the CPU number
 //
 //	[[node]]                  # NUMA nodes, numbered in file order; default one node
@@ -109,6 +110,7 @@ type (
 		Mode        any `toml:"mode"`
 		ClusterSize any `toml:"cluster_size"`
 		APICIDs     any `toml:"apic_ids"`
+		RangeSel    any `toml:"range_selector"`
 	}
 	rawNode struct {
 		CPUs any `toml:"cpus"`
@@ -139,7 +141,7 @@ type (
 var schema = map[string]bool{
 	"name": false, "description": false, "arch": false, "cpus": false, "online": false,
 	"irqchip": true, "irqchip.kind": false, "irqchip.mode": false,
-	"irqchip.cluster_size": false, "irqchip.apic_ids": false,
+	"irqchip.cluster_size": false, "irqchip.apic_ids": false, "irqchip.range_selector": false,
 	"node": true, "node.cpus": false,
 	"timing": true, "timing.ipi_latency": false, "timing.reg_write": false,
 	"timing.irq_entry": false, "timing.irq_exit": false, "timing.csd_setup": false,
@@ -424,6 +426,16 @@ func (d *decoder) irqchip(s *Spec, ic *rawIRQChip) error {
 		s.IRQChip.ClusterSize = int(size)
 	} else if gic {
 		s.IRQChip.ClusterSize = DefaultClusterSize
+	}
+	if ic.RangeSel != nil {
+		rs, ok := ic.RangeSel.(bool)
+		if !ok {
+			return wrongType("irqchip.range_selector", "a boolean", ic.RangeSel)
+		}
+		if !gic {
+			return &Error{Key: "irqchip.range_selector", Msg: fmt.Sprintf("range_selector applies to gicv3 only, not %s", s.IRQChip.Kind)}
+		}
+		s.IRQChip.NoRangeSelector = !rs
 	}
 
 	if ic.APICIDs == nil {

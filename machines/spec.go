@@ -54,6 +54,11 @@ type IRQChip struct {
 	// ClusterSize is, for gicv3, the number of CPUs per Aff1 cluster
 	// (Aff0 = cpu % size, Aff1 = cpu / size): 1..256, default 16. It is 0 on x86.
 	ClusterSize int
+	// NoRangeSelector is, for gicv3, a GIC without range-selector support
+	// (ICC_CTLR_EL1.RSS and GICD_TYPER.RSS both 0; the file says
+	// range_selector = false): an SGI reaches Aff0 values 0-15 only, its RS
+	// field is taken as 0. false (range selectors supported) by default.
+	NoRangeSelector bool
 	// APICIDs[cpu] is the (x2)APIC ID of cpu (x86 only, len CPUs; default: the
 	// CPU number). nil on arm64.
 	APICIDs []int

@@ -303,7 +303,19 @@ func (k *Kernel) bootLog() {
 		}
 		k.printk(0, "IPI shorthand broadcast: "+state)
 	}
+	var gic [][]string // gic_cpu_sys_reg_init()'s warnings, per CPU brought up
+	if g, ok := k.Chip.(*irqchip.GICv3); ok {
+		gic = g.BootLog(k.Spec.Online)
+		for _, l := range gic[0] {
+			k.printk(0, l)
+		}
+	}
 	k.printk(0, "smp: Bringing up secondary CPUs ...")
+	for i := 1; i < len(gic); i++ {
+		for _, l := range gic[i] {
+			k.printk(k.Spec.Online[i], l)
+		}
+	}
 	k.printk(0, fmt.Sprintf("smp: Brought up %d node%s, %d CPU%s", nodes, plural(nodes), k.nOnline, plural(k.nOnline)))
 }
 
