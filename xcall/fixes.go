@@ -24,6 +24,7 @@ const (
 	FixClockBackward
 	FixCSDNMIOnce
 	FixRecordNullAfterUnlock
+	FixX2APICDeadNullCheck
 )
 
 // Fixes lists every modelled fix, indexed by FixID.
@@ -36,6 +37,7 @@ var Fixes = [...]Fix{
 	FixClockBackward:         {"clock_backward_check", "9fbaa44114ca", "smp: print only local CPU info when sched_clock goes backward"},
 	FixCSDNMIOnce:            {"csd_nmi_once", "0d3a00b37042", "smp: Reduce NMI traffic from CSD waiters to CSD destination"},
 	FixRecordNullAfterUnlock: {"record_null_after_unlock", "35feb60474bf", "kernel/smp: Provide CSD lock timeout diagnostics"},
+	FixX2APICDeadNullCheck:   {"x2apic_dead_null_check", "7a22e03b0c02", "x86/apic/x2apic: Fix a NULL pointer deref when handling a dying cpu"},
 }
 
 // String is the fix's name ("dying_flush").

@@ -121,7 +121,8 @@ type Kernel struct {
 	backtraceMask Cpumask       // CPUs asked for an NMI backtrace
 	backtraceDone emu.WaitQueue // requesters waiting for those backtraces
 
-	dbg csdDebug // CSD-lock debugging's extra state: clock skews, pile-up, csd lifetimes (csd_debug.go)
+	dbg csdDebug        // CSD-lock debugging's extra state: clock skews, pile-up, csd lifetimes (csd_debug.go)
+	x2c *x2apicClusters // cluster x2APIC: cluster_masks (x2apic_cluster.go)
 
 	// Validator receives the kernel's own events (queue, run, unlock...).
 	Events []EventSink
@@ -233,6 +234,7 @@ func BootSched(spec *machines.Spec, seed uint64, sc emu.SchedConfig) (*Kernel, e
 	m.CPU(0).Parked = false
 	k.hpState[0] = cpuhpOnline
 	k.active.Set(0)
+	k.x2apicInitLDR(0)
 	k.onlineFn = k.online.Test
 	for _, c := range spec.Online {
 		if c != 0 {
