@@ -1,6 +1,12 @@
 // This file mirrors the CONFIG_CSD_LOCK_WAIT_DEBUG part of kernel/smp.c
 // (__csd_lock_wait, csd_lock_wait_toolong; docs/kernel.md#csd-lock-wait-reports) and the
-// NMI backtrace of lib/nmi_backtrace.c that dump_cpu_task() triggers.
+// NMI backtrace of lib/nmi_backtrace.c that dump_cpu_task() triggers
+// (one at a time: backtrace_flag). Beside them, three fixes of
+// docs/fixes.md and what shows them: a per-CPU clock the wait reads, which
+// clock_skew() steps (clock_backward_check); every report asking for a
+// backtrace and dumping the waiter's stack (csd_nmi_once); the debug
+// record written after csd_unlock() (record_null_after_unlock), caught by
+// the csd-lifetime check.
 //
 // A waiting CPU costs host time per report, not per spin: the waiter
 // sleeps in virtual time until the lock is released or the next report is
