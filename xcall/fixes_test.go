@@ -54,8 +54,8 @@ func TestFixes(t *testing.T) {
 // %llu ns\n", both pr_alert with the "smp: " prefix.
 func TestClockBackward(t *testing.T) {
 	for _, tt := range []struct {
-		fix        bool
-		step       int64
+		fix          bool
+		step         int64
 		want, absent []string
 	}{
 		{true, -3e6,
