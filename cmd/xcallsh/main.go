@@ -7,7 +7,8 @@
 //
 // Package main keeps the subcommands, one table (subcommands.go) that
 // dispatches them and writes their help: run.go runs a script or replays a
-// report (runchild.go is its side of the child-process backstop),
+// report (runchild.go is its side of the child-process backstop,
+// progress.go its progress line on a terminal and its Ctrl-C),
 // explore.go, torture.go and bench.go are the others; the shell is
 // internal/shell, the traces (ftrace text, Perfetto JSON, the timeline)
 // internal/traces, a watched luabind session internal/session; the report

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/child"
@@ -203,6 +204,10 @@ func runScript(name, src string, f runFlags, stdout, stderr io.Writer) int {
 	if f.hooks != nil {
 		rec.OnBoot = f.hooks.boot
 	}
+	prog := startProgress(stderr) // progress.go: nil unless stderr is a terminal
+	defer prog.Stop()
+	rec.OnBoot = prog.watch(rec.OnBoot)
+	stdout = prog.Writer(stdout)
 	if replay != nil {
 		rec.Log.Expect(&replay.Sums)
 	}
@@ -226,11 +231,15 @@ func runScript(name, src string, f runFlags, stdout, stderr io.Writer) int {
 		return exitBadArgs
 	}
 	defer sess.Close()
-	if f.hooks != nil {
-		defer watchInterrupt(sess)()
-	}
+	var ctrlC atomic.Bool
+	defer watchInterrupt(sess, &ctrlC)()
 	_, execErr := sess.Exec(name, src)
+	prog.Stop()
 	oc := session.Outcome(sess, execErr)
+	interrupted := ctrlC.Load() && execErr != nil // Ctrl-C stopped the run (progress.go)
+	if interrupted {
+		oc.Kind = outcomeInterrupted
+	}
 	status := exitOK
 	if execErr != nil {
 		status = exitFailed
@@ -245,6 +254,15 @@ func runScript(name, src string, f runFlags, stdout, stderr io.Writer) int {
 			ftrace.Discard()
 		}
 		f.trace, f.report, jsonTrace = "", "", false
+	}
+	if interrupted {
+		status = exitInterrupted
+		if f.report != "" {
+			// Where Ctrl-C stopped the run is host timing: no replay could
+			// stop there again.
+			fmt.Fprintf(stderr, "xcallsh: no report written to %s: the run was interrupted, and a replay would not stop where it did\n", f.report)
+			f.report = ""
+		}
 	}
 	now := sess.K.M.Now()
 	if ftrace != nil && f.trace != "" {
@@ -284,7 +302,7 @@ func runScript(name, src string, f runFlags, stdout, stderr io.Writer) int {
 			status = exitFailed
 		}
 	}
-	if replay != nil {
+	if replay != nil && !interrupted {
 		diff := rec.Log.Finish()
 		if replay.Seal.Edited() {
 			machine := sess.Spec().Name
