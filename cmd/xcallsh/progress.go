@@ -173,16 +173,24 @@ func (p *progress) Stop() {
 // parent) until the returned function is called; *hit tells whether it
 // did.
 func watchInterrupt(sess *luabind.Session, hit *atomic.Bool) func() {
+	return onInterrupt(func() {
+		hit.Store(true)
+		if !child.BackstopOnly() { // tests: a child that cannot stop itself
+			sess.Interrupt()
+		}
+	})
+}
+
+// onInterrupt calls fn, on a goroutine of its own, at the first Ctrl-C
+// that comes before the returned function is called.
+func onInterrupt(fn func()) func() {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt)
 	done := make(chan struct{})
 	go func() {
 		select {
 		case <-sigs:
-			hit.Store(true)
-			if !child.BackstopOnly() { // tests: a child that cannot stop itself
-				sess.Interrupt()
-			}
+			fn()
 		case <-done:
 		}
 	}()

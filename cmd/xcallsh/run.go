@@ -20,6 +20,7 @@ import (
 	"github.com/xcallsh/xcallsh/emu"
 	"github.com/xcallsh/xcallsh/luabind"
 	"github.com/xcallsh/xcallsh/machines"
+	"github.com/xcallsh/xcallsh/scftorture"
 	"github.com/xcallsh/xcallsh/scripts"
 )
 
@@ -36,6 +37,11 @@ type runFlags struct {
 	memLimit uint64 // --memory-limit, bytes (0: none)
 
 	hooks *childRunHooks // in a child: talks to the parent
+
+	// A torture run (torturescript.go): the report's made-by, and who
+	// gets the torture(...) call's result.
+	madeBy    string
+	onTorture func(*scftorture.Result)
 }
 
 // parseArgs parses flags that may come before or after positionals.
@@ -231,6 +237,7 @@ func runScript(name, src string, f runFlags, stdout, stderr io.Writer) int {
 		return exitBadArgs
 	}
 	defer sess.Close()
+	registerTorture(sess, stdout, f.onTorture)
 	var ctrlC atomic.Bool
 	defer watchInterrupt(sess, &ctrlC)()
 	_, execErr := sess.Exec(name, src)
@@ -295,7 +302,11 @@ func runScript(name, src string, f runFlags, stdout, stderr io.Writer) int {
 		if replay != nil {
 			h.Strategy, h.Depth, h.Decisions = replay.Strategy, replay.Depth, replay.Decisions
 		}
-		b := &report.Body{MadeBy: fmt.Sprintf("`xcallsh run %s%s`", name, flags), Spec: sess.Spec(),
+		madeBy := fmt.Sprintf("`xcallsh run %s%s`", name, flags)
+		if f.madeBy != "" {
+			madeBy = f.madeBy
+		}
+		b := &report.Body{MadeBy: madeBy, Spec: sess.Spec(),
 			Forced: f.machine != "", Scenario: report.ScriptScenario(name, src)}
 		if err := files.Write(f.report, func(w io.Writer) error { return report.Write(w, h, b) }); err != nil {
 			fmt.Fprintf(stderr, "xcallsh: writing the report: %v\n", err)
