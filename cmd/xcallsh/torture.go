@@ -133,7 +133,7 @@ func tortureFlagSet(a *tortureArgs, stderr io.Writer) *flag.FlagSet {
 	fs.Var(&a.drops, "ipi-drop", "CPU:N: lose every Nth IPI to CPU (repeatable)")
 	fs.Var(durationFlag{&a.stall}, "stall-timeout", "virtual time without progress that counts as a stall (0: the default)")
 	fs.StringVar(&a.trace, "trace", "", "write the trace to `FILE` (.json: Perfetto, else ftrace text), as run does")
-	fs.StringVar(&a.report, "report", "", "write a report of this run to `FILE`, which `xcallsh run FILE` replays")
+	fs.StringVar(&a.report, "report", "", "write a report of this run to `FILE` (xcallsh run FILE replays it)")
 	return fs
 }
 
