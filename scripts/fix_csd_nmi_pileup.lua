@@ -63,19 +63,24 @@ local function pileup(fix_on)
   for _, t in ipairs(callers) do
     assert(t:done() and t:result() == 0, "every call completes")
   end
+  -- How long after its stall CPU 7 released the last waiter.
+  local last = 0
+  for _, line in ipairs(dmesg()) do
+    local sec, usec = line:match("^%[ *(%d+)%.(%d+)%] smp: csd: CSD lock %(#%d+%) got unstuck")
+    if sec then last = math.max(last, tonumber(sec) * 1000000000 + tonumber(usec) * 1000) end
+  end
   return count("NMI backtrace for cpu 7") - nmi0, count("csd_lock_wait_toolong%+") - stacks0,
-    count("non%-responsive") - reports0
+    count("non%-responsive") - reports0, last - (t0 + s(2))
 end
 
-local nmis, stacks, reports = pileup(true)
-print(string.format("fix on:  %d reports, %d NMI backtraces of CPU 7, %d waiter stacks", reports, nmis, stacks))
+local nmis, stacks, reports, late = pileup(true)
+print(string.format("fix on:  %d reports, %d NMI backtraces of CPU 7, %d waiter stacks, answered %d ms after the stall",
+  reports, nmis, stacks, math.floor(late / 1000000)))
 assert(reports == 25 and nmis == 1 and stacks == 7)
-assert(dmesg_find("^%[    2%.000000%] smp: csd: CSD lock %(#7%) got unstuck on CPU#06, CPU#07 released the lock%.$"),
-  "with the fix, CPU 7 answers as its stall ends, at 2 s")
+assert(late < ms(1), "with the fix, CPU 7 answers as its stall ends")
 
-nmis, stacks, reports = pileup(false)
-print(string.format("fix off: %d reports, %d NMI backtraces of CPU 7, %d waiter stacks", reports, nmis, stacks))
+nmis, stacks, reports, late = pileup(false)
+print(string.format("fix off: %d reports, %d NMI backtraces of CPU 7, %d waiter stacks, answered %d ms after the stall",
+  reports, nmis, stacks, math.floor(late / 1000000)))
 assert(reports == 25 and nmis == 25 and stacks == 25)
-assert(dmesg_find("^%[    5%.010001%] smp: csd: CSD lock %(#14%) got unstuck on CPU#06, CPU#07 released the lock%.$"),
-  "without it, CPU 7 is printing a backtrace when its stall ends (at 5 s) and answers 10 ms late")
-print(dmesg_find("CSD lock %(#14%) got unstuck"))
+assert(late >= ms(5), "without it, CPU 7 is printing a backtrace when its stall ends and answers late")
