@@ -25,46 +25,55 @@ import (
 )
 
 // x2apicClusters is the per-CPU cluster_masks of an x2APIC machine in
-// cluster mode; nil on any other machine.
+// cluster mode; nil on any other machine. A cluster holds at most 16
+// CPUs, one per value of the low four bits of the APIC ID, so a mask is
+// 16 bits indexed by them. The model keeps one mask per cluster (the
+// kernel may allocate a second one when every CPU of a cluster went
+// offline; nothing tells them apart).
 type x2apicClusters struct {
-	cluster []int      // each CPU's cluster: its APIC ID >> 4
-	masks   []*Cpumask // cluster_masks: nil until the CPU ran init_x2apic_ldr()
+	masks     []*x2apicMask       // cluster_masks: nil until the CPU ran init_x2apic_ldr()
+	byCluster map[int]*x2apicMask // looked up, never ranged
+	slab      []x2apicMask        // the masks themselves: at most one per CPU, never reallocated
 }
+
+// x2apicMask is one cluster's struct cluster_mask.
+type x2apicMask struct{ bits uint16 }
 
 // x2apicCluster reports whether the machine runs the cluster x2APIC driver.
 func (k *Kernel) x2apicCluster() bool {
 	return k.Spec.IsX86() && k.Spec.IRQChip.Kind == "x2apic" && k.Spec.IRQChip.Mode == "cluster"
 }
 
+// x2apicBit is cpu's bit in its cluster's mask.
+func (k *Kernel) x2apicBit(cpu int) uint16 { return 1 << (k.Spec.IRQChip.APICIDs[cpu] & 0xf) }
+
 // x2apicInitLDR is init_x2apic_ldr() on cpu as it comes up: link cpu to
-// the mask of an online CPU of its cluster, or to a new one, and set its
-// bit there.
+// its cluster's mask (a new one for the first CPU of a cluster) and set
+// its bit there.
 func (k *Kernel) x2apicInitLDR(cpu int) {
 	if !k.x2apicCluster() {
 		return
 	}
 	x := k.x2c
 	if x == nil {
-		x = &x2apicClusters{cluster: make([]int, k.nr), masks: make([]*Cpumask, k.nr)}
-		for i := range x.cluster {
-			x.cluster[i] = k.Spec.IRQChip.APICIDs[i] >> 4
+		x = &x2apicClusters{
+			masks:     make([]*x2apicMask, k.nr),
+			byCluster: make(map[int]*x2apicMask, (k.nr+15)/16),
+			slab:      make([]x2apicMask, 0, k.nr),
 		}
 		k.x2c = x
 	}
 	m := x.masks[cpu]
 	if m == nil {
-		for i := 0; i < k.nr && m == nil; i++ {
-			if k.online.Test(i) && x.masks[i] != nil && x.cluster[i] == x.cluster[cpu] {
-				m = x.masks[i]
-			}
-		}
-		if m == nil {
-			nm := NewCpumask(k.nr)
-			m = &nm
+		cluster := k.Spec.IRQChip.APICIDs[cpu] >> 4
+		if m = x.byCluster[cluster]; m == nil {
+			x.slab = append(x.slab, x2apicMask{})
+			m = &x.slab[len(x.slab)-1]
+			x.byCluster[cluster] = m
 		}
 		x.masks[cpu] = m
 	}
-	m.Set(cpu)
+	m.bits |= k.x2apicBit(cpu)
 }
 
 // x2apicDeadCPU is x2apic_dead_cpu(cpu), the teardown of
@@ -78,12 +87,12 @@ func (k *Kernel) x2apicDeadCPU(c *emu.Context, cpu int) bool {
 	if !k.x2apicCluster() {
 		return true
 	}
-	var m *Cpumask
+	var m *x2apicMask
 	if k.x2c != nil {
 		m = k.x2c.masks[cpu]
 	}
 	if m != nil {
-		m.Clear(cpu)
+		m.bits &^= k.x2apicBit(cpu)
 		return true
 	}
 	if k.Fix(FixX2APICDeadNullCheck) || c == nil {
