@@ -309,12 +309,12 @@ func (g *GICv3) VectorName(vector int) string {
 // range selector is needed (the new CPU's own Aff0 > 15, or that of i or
 // of a CPU before i) and the two CPU interfaces lack RSS; then, once per
 // boot, "RSS is required but GICD doesn't support it". lines[k] are the
-// lines of order[k]. Nothing is printed on a GIC with range selectors.
+// lines of order[k]. A GIC with range selectors prints nothing: nil.
 func (g *GICv3) BootLog(order []int) (lines [][]string) {
-	lines = make([][]string, len(order))
 	if !g.noRSS {
-		return lines
+		return nil
 	}
+	lines = make([][]string, len(order))
 	online := make([]bool, g.ncpus)
 	warned := false
 	for k, cpu := range order {

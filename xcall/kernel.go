@@ -307,9 +307,10 @@ func (k *Kernel) bootLog() {
 	}
 	var gic [][]string // gic_cpu_sys_reg_init()'s warnings, per CPU brought up
 	if g, ok := k.Chip.(*irqchip.GICv3); ok {
-		gic = g.BootLog(k.Spec.Online)
-		for _, l := range gic[0] {
-			k.printk(0, l)
+		if gic = g.BootLog(k.Spec.Online); len(gic) > 0 {
+			for _, l := range gic[0] {
+				k.printk(0, l)
+			}
 		}
 	}
 	k.printk(0, "smp: Bringing up secondary CPUs ...")
