@@ -600,18 +600,60 @@ func (s *state) final() Final {
 // performs next) from rng, uniformly. ok is false when the run got stuck
 // (a lock never released): no instruction could perform, yet some had not.
 func Run(p *Program, m Model, rng *rand.Rand) (f Final, ok bool) {
-	s := newState(p, m)
-	var acts []action
+	r := NewRunner(p, m)
+	ok = r.Run(rng)
+	return r.Final(), ok
+}
+
+// Runner runs one program many times, reusing its memory.
+type Runner struct {
+	s    *state
+	acts []action
+	f    Final
+}
+
+// NewRunner prepares runs of p under m.
+func NewRunner(p *Program, m Model) *Runner {
+	r := &Runner{s: newState(p, m), f: Final{Mem: make([]int64, len(p.Locs))}}
+	for t := range p.Threads {
+		r.f.Regs = append(r.f.Regs, make([]int64, p.Regs[t]))
+	}
+	return r
+}
+
+// Run is one run, as the function Run does; Final is where it ended.
+func (r *Runner) Run(rng *rand.Rand) (ok bool) {
+	s := r.s
+	copy(s.mem, s.p.Init)
+	for t := range s.st {
+		clear(s.st[t])
+		clear(s.val[t])
+		clear(s.ok[t])
+	}
+	s.steps = 0
 	for {
 		s.settle()
-		acts = s.enabled(acts)
-		if len(acts) == 0 {
+		r.acts = s.enabled(r.acts)
+		if len(r.acts) == 0 {
 			break
 		}
-		a := acts[rng.IntN(len(acts))]
+		a := r.acts[rng.IntN(len(r.acts))]
 		s.perform(a.t, a.i)
 	}
-	return s.final(), s.finished()
+	return s.finished()
+}
+
+// Final is the state the last run ended in; the Runner's own, valid until
+// the next run.
+func (r *Runner) Final() Final {
+	s := r.s
+	copy(r.f.Mem, s.mem)
+	for t, code := range s.p.Threads {
+		for reg := range r.f.Regs[t] {
+			r.f.Regs[t][reg], _ = s.reg(t, len(code), reg)
+		}
+	}
+	return r.f
 }
 
 // Enumerate explores every choice of p under m, visiting each distinct
