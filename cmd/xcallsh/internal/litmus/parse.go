@@ -28,8 +28,8 @@ func (e *Error) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line,
 // would only make the exploration hopeless.
 const (
 	MaxThreads = 16
-	maxDepth   = 32   // nesting of expressions, blocks and conditions
-	maxStmts   = 1000 // statements in a thread, counted as compiled
+	maxDepth   = 32  // nesting of expressions, blocks and conditions
+	maxStmts   = 256 // instructions of a thread, as compiled
 )
 
 type tokKind uint8
