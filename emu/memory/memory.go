@@ -31,6 +31,7 @@
 package memory
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -664,20 +665,24 @@ func Enumerate(p *Program, m Model, limit int) (finals []Final, stuck int, compl
 	seen := map[string]bool{}
 	byKey := map[string]Final{}
 	var keys []string
-	stack := []*state{newState(p, m)}
+	// visit marks s seen, reporting whether it is new; every state on the
+	// stack has been counted, so the stack never outgrows limit.
+	visit := func(s *state) bool {
+		s.settle()
+		k := s.key()
+		if seen[k] {
+			return false
+		}
+		seen[k] = true
+		return true
+	}
+	start := newState(p, m)
+	visit(start)
+	stack := []*state{start}
 	var acts []action
 	for len(stack) > 0 {
 		s := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		s.settle()
-		k := s.key()
-		if seen[k] {
-			continue
-		}
-		if len(seen) >= limit {
-			return nil, 0, false
-		}
-		seen[k] = true
 		acts = s.enabled(acts)
 		if len(acts) == 0 {
 			if !s.finished() {
@@ -695,7 +700,12 @@ func Enumerate(p *Program, m Model, limit int) (finals []Final, stuck int, compl
 		for _, a := range acts {
 			c := s.clone()
 			c.perform(a.t, a.i)
-			stack = append(stack, c)
+			if visit(c) {
+				if len(seen) > limit {
+					return nil, 0, false
+				}
+				stack = append(stack, c)
+			}
 		}
 	}
 	slices.Sort(keys)
@@ -706,22 +716,22 @@ func Enumerate(p *Program, m Model, limit int) (finals []Final, stuck int, compl
 }
 
 // key is the state as a string: memory, and each instruction's state and
-// result.
+// result, packed.
 func (s *state) key() string {
-	var b strings.Builder
-	fmt.Fprint(&b, s.mem)
+	b := make([]byte, 0, 64)
+	for _, v := range s.mem {
+		b = binary.AppendVarint(b, v)
+	}
 	for t := range s.st {
-		b.WriteByte('|')
 		for i, x := range s.st[t] {
-			b.WriteByte('0' + x)
-			if x == done {
-				fmt.Fprint(&b, s.val[t][i])
-				if s.ok[t][i] {
-					b.WriteByte('+')
-				}
-				b.WriteByte(',')
+			if x == done && s.ok[t][i] {
+				x = 3
+			}
+			b = append(b, x)
+			if x == done || x == 3 {
+				b = binary.AppendVarint(b, s.val[t][i])
 			}
 		}
 	}
-	return b.String()
+	return string(b)
 }

@@ -23,7 +23,7 @@ type Options struct {
 }
 
 // MaxEnumerated bounds the distinct states an enumeration visits.
-const MaxEnumerated = 1 << 20
+const MaxEnumerated = 1 << 18
 
 // Result is what a test did.
 type Result struct {
