@@ -1,0 +1,54 @@
+package main
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/xcallsh/xcallsh/emu"
+)
+
+// A report of another schedule format is refused before it runs (exit 2,
+// nothing on stdout), naming the build that can replay it: every v1
+// report, and a v2 report of another format. A report of this format
+// replays.
+func TestReplayScheduleFormat(t *testing.T) {
+	text := makeReport(t, "hello", "--seed", "3")
+	contains(t, "report", text, "--!xcallsh report v2\n", fmt.Sprintf("\n--! schedule-format: %d\n", emu.ScheduleFormat))
+	if st, out, errOut := xcallsh(t, "", "run", tempFile(t, "r.lua", text)); st != exitOK || !strings.Contains(out, "reproduced:") {
+		t.Fatalf("same format: exit %d\n%s%s", st, out, errOut)
+	}
+	// As an older or newer xcallsh would have written it, sealed or not:
+	// the format is refused whatever the seal says.
+	unseal := regexp.MustCompile(`(?m)^--! header-sum: .*\n`)
+	madeBy := regexp.MustCompile(`(?m)^--! made-by: .*$`)
+	format := regexp.MustCompile(`(?m)^--! schedule-format: \d+\n`)
+	v1 := strings.Replace(format.ReplaceAllString(unseal.ReplaceAllString(text, ""), ""), "report v2", "report v1", 1)
+	v1 = madeBy.ReplaceAllString(v1, "--! made-by: xcallsh v0.9.0 rev 0123abcd5678 (go1.26.8)")
+	v3 := format.ReplaceAllString(text, "--! schedule-format: 3\n")
+	v3 = madeBy.ReplaceAllString(v3, "--! made-by: xcallsh devel rev 89abcdef0123 (go1.27.1)")
+	for _, c := range []struct{ name, text, want string }{
+		{"v1", v1, "/v1.lua: cannot replay: this report was made by xcallsh v0.9.0 rev 0123abcd5678 (go1.26.8) (schedule format 1); " +
+			"this xcallsh replays schedule format 2 only\nreplay it with: go run github.com/xcallsh/xcallsh/cmd/xcallsh@v0.9.0 run "},
+		{"v1 without made-by", madeBy.ReplaceAllString(v1, "--"), "/v1 without made-by.lua: cannot replay: this report was made by " +
+			"an xcallsh older than the made-by line (schedule format 1); this xcallsh replays schedule format 2 only\n" +
+			"its made-by line names no release or commit"},
+		{"format 3", v3, "(schedule format 3); this xcallsh replays schedule format 2 only\n" +
+			"replay it with: go run github.com/xcallsh/xcallsh/cmd/xcallsh@89abcdef0123 run "},
+	} {
+		file := tempFile(t, c.name+".lua", c.text)
+		st, out, errOut := xcallsh(t, "", "run", file)
+		quoted := file
+		if strings.Contains(file, " ") {
+			quoted = "'" + file + "'"
+		}
+		if st != exitBadArgs || out != "" || !strings.Contains(errOut, c.want) || !strings.HasSuffix(errOut, " run "+quoted+"\n") {
+			t.Errorf("%s: exit %d, want %d and %q on stderr\nstdout: %s\nstderr: %s", c.name, st, exitBadArgs, c.want, out, errOut)
+		}
+		// --seed does not make it replayable.
+		if st, _, _ := xcallsh(t, "", "run", file, "--seed", "3"); st != exitBadArgs {
+			t.Errorf("%s --seed 3: exit %d", c.name, st)
+		}
+	}
+}
