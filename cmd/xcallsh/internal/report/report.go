@@ -144,6 +144,10 @@ type FormatError struct {
 	Name   string // the report's file name
 	Format int    // its schedule format (1: a v1 report, which has none)
 	Build  string // its made-by line ("": older than the line)
+	// Edited says the report is sealed and a "--!" line of its header is
+	// not the one written: the schedule-format or made-by line may be
+	// the edited one.
+	Edited bool
 }
 
 // ModulePath is xcallsh's Go module, for `go run MODULE/cmd/xcallsh@REV`.
@@ -176,6 +180,9 @@ func (e *FormatError) Error() string {
 	default:
 		fmt.Fprintf(&b, "its made-by line names no release or commit, so which xcallsh made it cannot be told; replay it with\n"+
 			"an xcallsh whose emu.ScheduleFormat is %d: go run ./cmd/xcallsh %s", e.Format, run)
+	}
+	if e.Edited {
+		b.WriteString("\nbut a \"--!\" line of its header was edited (the header-sum does not match): the schedule-format or made-by line may not be the one written")
 	}
 	return b.String()
 }
@@ -483,7 +490,7 @@ func Parse(name, src string) (*Header, error) {
 			got, want, s.Events, s.Block)
 	}
 	if format != emu.ScheduleFormat {
-		return nil, &FormatError{Name: name, Format: format, Build: h.Build}
+		return nil, &FormatError{Name: name, Format: format, Build: h.Build, Edited: h.Seal.HeaderEdited}
 	}
 	return h, nil
 }
