@@ -26,7 +26,7 @@ func TestReplayScheduleFormat(t *testing.T) {
 	format := regexp.MustCompile(`(?m)^--! schedule-format: \d+\n`)
 	v1 := strings.Replace(format.ReplaceAllString(unseal.ReplaceAllString(text, ""), ""), "report v2", "report v1", 1)
 	v1 = madeBy.ReplaceAllString(v1, "--! made-by: xcallsh v0.9.0 rev 0123abcd5678 (go1.26.8)")
-	v3 := format.ReplaceAllString(text, "--! schedule-format: 3\n")
+	v3 := format.ReplaceAllString(unseal.ReplaceAllString(text, ""), "--! schedule-format: 3\n")
 	v3 = madeBy.ReplaceAllString(v3, "--! made-by: xcallsh devel rev 89abcdef0123 (go1.27.1)")
 	for _, c := range []struct{ name, text, want string }{
 		{"v1", v1, "/v1.lua: cannot replay: this report was made by xcallsh v0.9.0 rev 0123abcd5678 (go1.26.8) (schedule format 1); " +
