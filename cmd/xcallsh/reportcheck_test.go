@@ -87,7 +87,10 @@ func TestReportEditedLines(t *testing.T) {
 		name, text string
 		want       []string
 	}{
-		{"seed", edit(`(?m)^--! seed: 7$`, "--! seed: 8"), []string{header, "the edited line does not change the run"}},
+		// The schedule's decisions are events of the record: another seed
+		// draws others, even where the run does not depend on them.
+		{"seed", edit(`(?m)^--! seed: 7$`, "--! seed: 8"), []string{header, "and the replay went another way",
+			"first difference at event #2, 0.000000000s in the replay:\n  <operator> decision: N=1 V="}},
 		{"hash", edit(`(?m)^--! hash: .(.*)$`, "--! hash: 0$1"), []string{header, "the report's hash line was edited"}},
 		{"sum", edit(`(?m)^(--! sum: ...)(.)`, "${1}x"), nil},
 		{"end", edit(`(?m)^--! end$`, "--! end  "), []string{trailer, "the report's end line was edited"}},

@@ -52,3 +52,32 @@ func TestReplayScheduleFormat(t *testing.T) {
 		}
 	}
 }
+
+// The trace hash is over the exact events of the record: two runs that
+// differ only by one nanosecond of a task's busy wait (no log line, no
+// other output differs) have different hashes; the same run twice, the
+// same hash.
+func TestTraceHashNanosecond(t *testing.T) {
+	hash := func(delay int) string {
+		t.Helper()
+		src := fmt.Sprintf(`spawn(1, "busy", function() ndelay(%d) smp_call_function_single(2, function() end, nil, 1) end)
+run(ms(1))
+`, delay)
+		st, out, errOut := xcallsh(t, "", "run", tempFile(t, "ns.lua", src))
+		if st != exitOK || out != "" {
+			t.Fatalf("ndelay(%d): exit %d\n%s%s", delay, st, out, errOut)
+		}
+		m := regexp.MustCompile(`, trace ([0-9a-f]{16})\n$`).FindStringSubmatch(errOut)
+		if m == nil {
+			t.Fatalf("no summary line:\n%s", errOut)
+		}
+		return m[1]
+	}
+	a, again, b := hash(1000), hash(1000), hash(1001)
+	if a != again {
+		t.Errorf("the same run: trace %s, then %s", a, again)
+	}
+	if a == b {
+		t.Errorf("runs one nanosecond apart: the same trace %s", a)
+	}
+}

@@ -14,7 +14,8 @@ import (
 //
 //   - unsigned integers (Seq, ID, CSD, CSDType, V, Max) as uvarints;
 //   - signed integers (T, CPU, PID, Vector, Source, Target, Delay,
-//     PrevPID, NextPID, State, Dest, Idx, Ret, N) as zig-zag varints;
+//     TaskPID, PrevPID, NextPID, State, Dest, Idx, Ret, N) as zig-zag
+//     varints;
 //   - the one-byte enums (Kind, Ctx, Reason) as one byte, Flags as its
 //     five bytes;
 //   - strings as a uvarint length and the bytes;
@@ -68,6 +69,8 @@ func AppendEvent(b []byte, e *emu.Event) []byte {
 	b = s(b, e.Site)
 	b = u(b, uint64(e.CSDType))
 
+	b = s(b, e.TaskComm)
+	b = i(b, e.TaskPID)
 	b = s(b, e.PrevComm)
 	b = i(b, e.PrevPID)
 	b = s(b, e.PrevState)
@@ -97,7 +100,11 @@ func Describe(e *emu.Event) string {
 		return emu.LogLine{T: e.T, CPU: e.CPU, Text: e.Text}.String()
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "CPU%d %s-%d [%s] %s:", e.CPU, e.Comm, e.PID, e.Flags[:], e.Kind)
+	if e.CPU < 0 { // the operator: top-level code, on no CPU
+		fmt.Fprintf(&b, "%s %s:", e.Comm, e.Kind)
+	} else {
+		fmt.Fprintf(&b, "CPU%d %s-%d [%s] %s:", e.CPU, e.Comm, e.PID, e.Flags[:], e.Kind)
+	}
 	n := func(name string, v int64) {
 		if v != 0 {
 			fmt.Fprintf(&b, " %s=%d", name, v)
@@ -115,7 +122,8 @@ func Describe(e *emu.Event) string {
 		fmt.Fprintf(&b, " IDs=%v", e.IDs)
 	}
 	switch e.Kind {
-	case emu.EvIPISend, emu.EvIPIDeliver, emu.EvIPIDrop, emu.EvIPIDelay, emu.EvIPIMerge, emu.EvIRQEntry, emu.EvIRQExit:
+	case emu.EvIPISend, emu.EvIPIDeliver, emu.EvIPIDrop, emu.EvIPIDelay, emu.EvIPIMerge, emu.EvIRQEntry, emu.EvIRQExit,
+		emu.EvIPIEntry, emu.EvIPIExit:
 		fmt.Fprintf(&b, " Vector=%d", e.Vector) // 0 is a vector (arm64's IPI_RESCHEDULE)
 	}
 	if len(e.Targets) != 0 {
@@ -144,6 +152,9 @@ func Describe(e *emu.Event) string {
 	str("Site", e.Site)
 	if e.CSDType != 0 {
 		fmt.Fprintf(&b, " CSDType=%d", e.CSDType)
+	}
+	if e.Kind == emu.EvSchedWakeup || e.Kind == emu.EvSchedMigrate {
+		fmt.Fprintf(&b, " TaskComm=%q TaskPID=%d", e.TaskComm, e.TaskPID)
 	}
 	str("PrevComm", e.PrevComm)
 	if e.Kind == emu.EvSchedSwitch {

@@ -16,7 +16,7 @@ func sample() emu.Event {
 		Comm: "on", PID: 12, ID: 4, IDs: []uint64{4, 5}, Vector: 251, Targets: []int{2, 3},
 		Writes: []emu.RegWrite{{Reg: "ICR", Value: 0xc08fb}}, Source: 1, Target: 2, Delay: 500, Reason: emu.DropOffline,
 		CSD: 9, Func: "greet", Site: "smp_call_function_single+0x0/0x0", CSDType: 1,
-		PrevComm: "a", PrevPID: 3, PrevState: "S", NextComm: "b", NextPID: 4,
+		TaskComm: "w", TaskPID: 2, PrevComm: "a", PrevPID: 3, PrevState: "S", NextComm: "b", NextPID: 4,
 		State: 5, StateName: "smpcfd:dying", Fn: "smpcfd_dying_cpu", Dest: 6, Idx: 7, Ret: -1,
 		Text: "greet from 1", Name: "cpu_down", N: 8, V: 0xff, Max: 3,
 	}
@@ -91,9 +91,9 @@ func TestEncodingCoversEveryField(t *testing.T) {
 	// Seq 7, T 3000000350 (zig-zag: bcfd82ad16), CPU 1 (02), kind and context
 	// (01 01), the flags "d.h1.", Comm "on", PID 12 (18), ...
 	const golden = "07bcfd82ad16020101642e68312e026f6e1804020405f6030204060103494352fb91300204e8070109056772" +
-		"65657420736d705f63616c6c5f66756e6374696f6e5f73696e676c652b3078302f3078300101610601530162" +
-		"080a0c736d706366643a6479696e6710736d706366645f6479696e675f6370750c0e010c6772656574206672" +
-		"6f6d2031086370755f646f776e10ff0103"
+		"65657420736d705f63616c6c5f66756e6374696f6e5f73696e676c652b3078302f3078300101770401610601" +
+		"530162080a0c736d706366643a6479696e6710736d706366645f6479696e675f6370750c0e010c6772656574" +
+		"2066726f6d2031086370755f646f776e10ff0103"
 	if got := hexOf(want); got != golden {
 		t.Errorf("the encoding of the sample changed:\n got %s\nwant %s", got, golden)
 	}

@@ -19,9 +19,9 @@ import (
 //     checksums, so a Divergence can be named: the first differing event,
 //     its index, time and description.
 //
-// It is an emu.Recorder (the typed events) and, for a machine that does
-// not record them yet, an emu.TraceSink (the text of tracepoints and log
-// lines); boot resets it (a run's events start at its last boot).
+// The events are the typed record (emu.Event), and nothing else: the
+// kernel log's lines are its emu.EvPrintk events. It is an emu.Recorder;
+// boot resets it (a run's events start at its last boot).
 type EventLog struct {
 	h uint64
 	n int
@@ -74,25 +74,12 @@ func (l *EventLog) Expect(want *Sums) { l.want = want }
 // Record is emu.Recorder: one typed event.
 func (l *EventLog) Record(e *emu.Event) {
 	l.buf = AppendEvent(l.buf[:0], e)
-	l.add(l.buf, e, e.T, "")
+	l.add(l.buf, e)
 }
 
-// Trace and Log are emu.TraceSink's, for a machine that records no typed
-// events yet: the text of a tracepoint or a kernel log line is hashed as
-// its text with a zero byte before it, which no typed encoding starts with
-// (Seq is at least 1).
-func (l *EventLog) Trace(e *emu.TraceEvent) { l.text(e.T, e.String()) }
-func (l *EventLog) Log(x *emu.LogLine)      { l.text(x.T, x.String()) }
-
-func (l *EventLog) text(t int64, line string) {
-	l.buf = append(append(l.buf[:0], 0), line...)
-	l.add(l.buf, nil, t, line)
-}
-
-// add folds one event's encoding into the hash and, when asked, keeps or
-// compares its checksum. e is the typed event, or nil for a log line
-// (line), at time t.
-func (l *EventLog) add(enc []byte, e *emu.Event, t int64, line string) {
+// add folds the encoding of e into the hash and, when asked, keeps or
+// compares its checksum.
+func (l *EventLog) add(enc []byte, e *emu.Event) {
 	h := l.h
 	for _, c := range enc {
 		h = (h ^ uint64(c)) * fnvPrime64
@@ -108,31 +95,9 @@ func (l *EventLog) add(enc []byte, e *emu.Event, t int64, line string) {
 			l.sums = append(l.sums, sum)
 		}
 		if l.want != nil && l.diff == nil {
-			l.compare(e, t, line, sum)
+			l.compare(e, sum)
 		}
 	}
-}
-
-// eventRef is an event the log may have to describe later: a copy of a
-// typed event (its slices are not reused: emu.Recorder), or a log line.
-type eventRef struct {
-	typed bool
-	ev    emu.Event
-	line  string
-}
-
-func refOf(e *emu.Event, line string) eventRef {
-	if e != nil {
-		return eventRef{typed: true, ev: *e}
-	}
-	return eventRef{line: line}
-}
-
-func (r *eventRef) describe() string {
-	if r.typed {
-		return Describe(&r.ev)
-	}
-	return r.line
 }
 
 // Divergence is where a replay first differs from its report.
@@ -158,14 +123,13 @@ func (d *Divergence) String() string {
 type blockAcc struct {
 	h     uint64
 	n     int
-	first int // 1-based number of the block's first event
-	t     int64
-	ev    eventRef // the block's first event
+	first int       // 1-based number of the block's first event
+	ev    emu.Event // a copy of the block's first event (its slices are not reused: emu.Recorder)
 }
 
-func (b *blockAcc) add(idx int, t int64, e *emu.Event, line string, sum uint32) {
+func (b *blockAcc) add(idx int, e *emu.Event, sum uint32) {
 	if b.n == 0 {
-		b.h, b.first, b.t, b.ev = fnvOffset64, idx, t, refOf(e, line)
+		b.h, b.first, b.ev = fnvOffset64, idx, *e
 	}
 	b.h = mixSum(b.h, sum)
 	b.n++
@@ -183,14 +147,13 @@ func mixSum(h uint64, sum uint32) uint64 {
 func fold16(h uint64) uint16 { return uint16(h ^ h>>16 ^ h>>32 ^ h>>48) }
 
 // compare checks one replayed event against the report's checksums.
-func (l *EventLog) compare(e *emu.Event, t int64, line string, sum uint32) {
+func (l *EventLog) compare(e *emu.Event, sum uint32) {
 	w := l.want
 	if l.n > w.Events {
-		ref := refOf(e, line)
-		l.diff = &Divergence{first: l.n, last: l.n, t: t, text: ref.describe() + "\n  (the report ends before this event)"}
+		l.diff = &Divergence{first: l.n, last: l.n, t: e.T, text: Describe(e) + "\n  (the report ends before this event)"}
 		return
 	}
-	l.block.add(l.n, t, e, line, sum)
+	l.block.add(l.n, e, sum)
 	if l.block.n == l.expected(l.block.first) {
 		l.checkBlock()
 	}
@@ -212,7 +175,7 @@ func (l *EventLog) checkBlock() {
 	b := &l.block
 	k := (b.first - 1) / l.want.Block
 	if k < len(l.want.Entries) && l.want.Entries[k] != fold16(b.h) {
-		l.diff = &Divergence{first: b.first, last: b.first + b.n - 1, t: b.t, text: b.ev.describe()}
+		l.diff = &Divergence{first: b.first, last: b.first + b.n - 1, t: b.ev.T, text: Describe(&b.ev)}
 	}
 	l.block = blockAcc{}
 }

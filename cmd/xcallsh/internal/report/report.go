@@ -10,8 +10,8 @@
 //	--! machine: x86-4                        (for people)
 //	--! outcome: failed                       ok, failed, panic or stuck
 //	--! detail: hello.lua:3: boom             the message, Go-quoted if needed
-//	--! hash: ae3a5d772582a23c                the trace hash
-//	--! events: 37                            trace and log events since boot
+//	--! hash: ae3a5d772582a23c                the trace hash: of the typed events (AppendEvent)
+//	--! events: 37                            events of the record since boot
 //	--! block: 1                              events per checksum entry
 //	--! schedule-format: 2                    emu.ScheduleFormat of the build that wrote it
 //	--! strategy: pct                         optional: the schedule (explore)
@@ -629,11 +629,11 @@ func Write(w io.Writer, h *Header, b *Body) error {
 --     xcallsh run THIS_FILE
 --
 -- which prints "reproduced" and exits 0 when the replay ends with the outcome
--- and trace hash recorded below, or exits 1 and names the first trace or log
--- event that differs. Lines starting with "--!" are read by xcallsh: the seed
--- of the schedule, the recorded outcome, the hash of the trace, and (at the
--- end) one checksum per block of events. The rest is plain Lua: edit it, and
--- the replay says where the run went another way.
+-- and trace hash recorded below, or exits 1 and names the first event of the
+-- run's record that differs. Lines starting with "--!" are read by xcallsh:
+-- the seed and the schedule format, the recorded outcome, the hash of the
+-- record, and (at the end) one checksum per block of events. The rest is
+-- plain Lua: edit it, and the replay says where the run went another way.
 --
 -- Made by %s.
 --
@@ -696,7 +696,7 @@ func Write(w io.Writer, h *Header, b *Body) error {
 	if !strings.HasSuffix(b.Scenario, "\n") {
 		bw.WriteString("\n")
 	}
-	fmt.Fprintf(bw, "\n-- Checksums of the %d trace and log events, one per block of %d.\n", h.Sums.Events, max(h.Sums.Block, 1))
+	fmt.Fprintf(bw, "\n-- Checksums of the %d events of the record, one per block of %d.\n", h.Sums.Events, max(h.Sums.Block, 1))
 	bw.Write(trailer.Bytes())
 	if bw.Len() > MaxSize {
 		return fmt.Errorf("cannot write the report: it would be %d bytes, more than %d", bw.Len(), MaxSize)
