@@ -143,7 +143,14 @@ func Describe(e *emu.Event) string {
 	}
 	n("Delay", e.Delay)
 	if e.Kind == emu.EvIPIDrop {
-		fmt.Fprintf(&b, " Reason=%d", e.Reason)
+		switch e.Reason {
+		case emu.DropFault:
+			b.WriteString(" Reason=fault")
+		case emu.DropOffline:
+			b.WriteString(" Reason=offline")
+		default:
+			fmt.Fprintf(&b, " Reason=%d", e.Reason)
+		}
 	}
 	if e.CSD != 0 {
 		fmt.Fprintf(&b, " CSD=%d", e.CSD)

@@ -203,3 +203,26 @@ func TestEventLogDivergenceTyped(t *testing.T) {
 		}
 	}
 }
+
+// Describe names an event's kind and the fields its kind sets, zero
+// included where zero is a value (CPU 0, vector 0).
+func TestDescribe(t *testing.T) {
+	for _, c := range []struct {
+		e    emu.Event
+		want string
+	}{
+		{emu.Event{T: 5, CPU: 1, Kind: emu.EvPrintk, Text: "greet from 1"}, "[    0.000000] greet from 1"},
+		{emu.Event{CPU: 1, Kind: emu.EvIPIDrop, Comm: "<idle>", Flags: [5]byte{'.', '.', '.', '.', '.'}, ID: 2, Vector: 0, Source: 0, Reason: emu.DropFault},
+			"CPU1 <idle>-0 [.....] ipi_drop: ID=2 Vector=0 Source=0 Reason=fault"},
+		{emu.Event{CPU: 0, Kind: emu.EvIPISend, Comm: "on", PID: 100, Flags: [5]byte{'d', '.', '.', '1', '.'}, IDs: []uint64{1, 2}, Vector: 251,
+			Targets: []int{1, 2}, Writes: []emu.RegWrite{{Reg: "ICR", Value: 0xfb}}, Site: "smp_call_function_many_cond+0x0/0x0"},
+			`CPU0 on-100 [d..1.] ipi_send: IDs=[1 2] Vector=251 Targets=[1 2] ICR=0xfb Site="smp_call_function_many_cond+0x0/0x0"`},
+		{emu.Event{CPU: -1, Comm: "<operator>", PID: -1, Kind: emu.EvDecision, N: 3, V: 0x1f, Max: 200}, "<operator> decision: N=3 V=0x1f Max=0xc8"},
+		{emu.Event{CPU: 2, Kind: emu.EvSchedWakeup, Comm: "t", PID: 101, Flags: [5]byte{'.', '.', '.', '.', '.'}, TaskComm: "w", TaskPID: 102, Target: 3},
+			`CPU2 t-101 [.....] sched_wakeup: Target=3 TaskComm="w" TaskPID=102`},
+	} {
+		if got := Describe(&c.e); got != c.want {
+			t.Errorf("got  %s\nwant %s", got, c.want)
+		}
+	}
+}
