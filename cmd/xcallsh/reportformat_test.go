@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -58,13 +59,13 @@ func TestReplayScheduleFormat(t *testing.T) {
 // other output differs) have different hashes; the same run twice, the
 // same hash.
 func TestTraceHashNanosecond(t *testing.T) {
-	hash := func(delay int) string {
+	hash := func(delay int, flags ...string) string {
 		t.Helper()
 		src := fmt.Sprintf(`spawn(1, "busy", function() ndelay(%d) smp_call_function_single(2, function() end, nil, 1) end)
 run(ms(1))
 `, delay)
-		st, out, errOut := xcallsh(t, "", "run", tempFile(t, "ns.lua", src))
-		if st != exitOK || out != "" {
+		st, out, errOut := xcallsh(t, "", append([]string{"run", tempFile(t, "ns.lua", src)}, flags...)...)
+		if st != exitOK || out != "" && len(flags) == 0 {
 			t.Fatalf("ndelay(%d): exit %d\n%s%s", delay, st, out, errOut)
 		}
 		m := regexp.MustCompile(`, trace ([0-9a-f]{16})\n$`).FindStringSubmatch(errOut)
@@ -79,5 +80,13 @@ run(ms(1))
 	}
 	if a == b {
 		t.Errorf("runs one nanosecond apart: the same trace %s", a)
+	}
+	// Who watches the record does not change it.
+	dir := t.TempDir()
+	if w := hash(1000, "--timeline", "--trace", filepath.Join(dir, "t.json")); w != a {
+		t.Errorf("with a timeline and a Perfetto trace: trace %s, without %s", w, a)
+	}
+	if w := hash(1000, "--trace", filepath.Join(dir, "t.txt")); w != a {
+		t.Errorf("with an ftrace trace: trace %s, without %s", w, a)
 	}
 }
