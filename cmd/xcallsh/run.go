@@ -88,7 +88,7 @@ func runFlagSet(f *runFlags, stderr io.Writer) *flag.FlagSet {
 	fs := newFlagSet("run", stderr)
 	machineFlags(fs, &f.machine)
 	fs.Var(seedFlag{&f.seed, &f.seedSet}, "seed", "schedule seed `N` (0 = the canonical schedule; a report's own by default)")
-	fs.StringVar(&f.trace, "trace", "", "write the trace to `FILE` (.json: Perfetto, else ftrace text)")
+	fs.StringVar(&f.trace, "trace", "", "write the trace to `FILE` (.json: Perfetto, .dat: trace-cmd's trace.dat, else ftrace text)")
 	fs.StringVar(&f.report, "report", "", "write a self-verifying bug report of this run (a Lua file) to `FILE`")
 	fs.Var(timelineFlag{&f.timeline, &f.tlRange, &f.tlErr}, "timeline", "print an ASCII timeline of the run, or of `[FROM..TO]` only (virtual times with units, 1ms..1.5ms; either side may be left out)")
 	fs.BoolVar(&f.quiet, "quiet", false, "no summary line")
@@ -217,11 +217,9 @@ func runScript(name, src string, f runFlags, stdout, stderr io.Writer) int {
 	if jsonTrace || f.timeline {
 		rec.Act = traces.New()
 	}
-	var ftrace *outFile
-	if f.trace != "" && !jsonTrace {
-		// Opened once the run is known to be more than a bad invocation.
-		ftrace = &outFile{name: f.trace}
-		rec.Ftrace = ftrace
+	fileTrace := f.trace != "" && !jsonTrace // ftrace text or trace.dat
+	if fileTrace {
+		rec.TraceFile = f.trace
 	}
 	var sched emu.SchedConfig
 	if replay != nil {
@@ -248,14 +246,18 @@ func runScript(name, src string, f runFlags, stdout, stderr io.Writer) int {
 	}
 	if status == exitBadArgs {
 		// A bad invocation writes no output file.
-		if ftrace != nil {
-			ftrace.Discard()
-		}
-		f.trace, f.report, jsonTrace = "", "", false
+		f.trace, f.report, jsonTrace, fileTrace = "", "", false, false
 	}
 	now := sess.K.M.Now()
-	if ftrace != nil && f.trace != "" {
-		if err := ftrace.Close(); err != nil {
+	if fileTrace && rec.Trace != nil {
+		err := files.Write(f.trace, func(w io.Writer) error {
+			_, err := rec.Trace.WriteTo(w)
+			return err
+		})
+		if c, ok := rec.Trace.(io.Closer); ok {
+			c.Close()
+		}
+		if err != nil {
 			fmt.Fprintf(stderr, "xcallsh: writing the trace: %v\n", err)
 			status = exitFailed
 		}

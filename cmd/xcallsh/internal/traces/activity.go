@@ -51,11 +51,9 @@ type Activity struct {
 	flowsDropped int // IPIs not recorded past maxFlows
 	dropMarks    int // instants dropped from the front
 
-	// The ftrace text's tracepoint hits (ftrace.go: Events, WriteFtrace),
-	// kept as they were until the ftrace writer reads the record; nothing
-	// of the slices, arrows or instants comes from them.
-	events  []emu.TraceEvent
-	dropEvs int
+	// The ftrace text of the record, for the shell (ftrace.go: Events,
+	// WriteFtrace); nothing of the slices, arrows or instants comes from it.
+	ftrace *FtraceLog
 }
 
 // Limits on what one recording keeps (variables for the tests).
@@ -136,27 +134,14 @@ func New() *Activity { return &Activity{} }
 func (a *Activity) Attach(k *xcall.Kernel) {
 	a.reset(k.Spec, k.Chip, k.M.Seed(), k.NrCPUIDs())
 	k.M.AddRecorder(a)
-	k.M.AddSink(tracepoints{a})
+	a.ftrace = NewFtraceLog(k)
+	k.M.AddRecorder(a.ftrace)
 }
 
 func (a *Activity) reset(spec *machines.Spec, chip irqchip.Chip, seed uint64, nr int) {
 	*a = Activity{spec: spec, chip: chip, seed: seed, nr: nr,
 		tracks: make([]cpuTrack, nr), flowOf: map[uint64]int{}}
 }
-
-// tracepoints keeps the tracepoint hits for the ftrace text (see events).
-type tracepoints struct{ a *Activity }
-
-func (s tracepoints) Trace(e *emu.TraceEvent) {
-	a := s.a
-	if len(a.events) >= maxEvents {
-		a.dropEvs += maxEvents / 2
-		a.events = append(a.events[:0], a.events[maxEvents/2:]...)
-	}
-	a.events = append(a.events, *e)
-}
-
-func (tracepoints) Log(*emu.LogLine) {}
 
 // Record is the emu.Recorder side: one event of the record.
 func (a *Activity) Record(e *emu.Event) {
