@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -89,4 +90,38 @@ run(ms(1))
 	if w := hash(1000, "--trace", filepath.Join(dir, "t.txt")); w != a {
 		t.Errorf("with an ftrace trace: trace %s, without %s", w, a)
 	}
+}
+
+// The hashes the README and docs/reports.md quote are the ones xcallsh
+// prints: a change of what the model records changes them, and the quotes
+// must follow.
+func TestQuotedHashes(t *testing.T) {
+	read := func(name string) string {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join("..", "..", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	st, _, errOut := xcallsh(t, "", "run", filepath.Join("..", "..", "scripts", "hello.lua"))
+	summary := errOut[strings.LastIndex(strings.TrimSuffix(errOut, "\n"), "\n")+1:]
+	if st != exitOK || !strings.HasPrefix(summary, "xcallsh: x86-4 seed 0: ") {
+		t.Fatalf("hello: exit %d\n%s", st, errOut)
+	}
+	contains(t, "README.md", read("README.md"), "\n"+summary)
+
+	// The shell session of docs/shell.md, as docs/reports.md replays it.
+	rep := filepath.Join(t.TempDir(), "stall.lua")
+	if st, out, errOut := xcallsh(t, "param csdlock_debug on\nstall 1 6s\n"+
+		"function greet() printk(\"greet on CPU %d\", smp_processor_id()) end\n"+
+		"on 0 return smp_call_function_single(1, greet, nil, 1)\nreport "+rep+"\n"); st != exitOK {
+		t.Fatalf("the shell session: exit %d\n%s%s", st, out, errOut)
+	}
+	st, out, _ := xcallsh(t, "", "run", rep)
+	line := regexp.MustCompile(`(?m)^reproduced: .*$`).FindString(out)
+	if st != exitOK || line == "" {
+		t.Fatalf("replay: exit %d\n%s", st, out)
+	}
+	contains(t, "docs/reports.md", read("docs/reports.md"), "\n"+line+"\n")
 }
