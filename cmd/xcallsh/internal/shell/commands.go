@@ -34,6 +34,13 @@ type command struct {
 	help    string // the rest of the documentation (may be empty)
 	args    []argKind
 	fn      func(sh *Shell, args, line string) error
+	runs    bool // it runs the machine or Lua: refused once the session is over
+	repeat  bool // Enter on an empty line repeats it (step, next, continue)
+}
+
+// takesPath reports whether the command's first argument is a file.
+func (c *command) takesPath() bool {
+	return len(c.args) > 0 && (c.args[0] == argFile || c.args[0] == argMachine)
 }
 
 // argKind says how Tab completes an argument.
@@ -93,7 +100,7 @@ func commandTable() []*command {
 				"time 0 with a fresh Lua state and no recorded steps, on the shell's seed unless SEED is given.\n" +
 				"Like -m, it makes the scenario's own machine() calls do nothing.",
 			fn: cmdBoot},
-		{name: "cpus", aliases: []string{"c"}, group: "Machine", usage: "cpus [CPULIST]", args: []argKind{argCPU},
+		{name: "cpus", group: "Machine", usage: "cpus [CPULIST]", args: []argKind{argCPU},
 			summary: "Show the CPUs: state, interrupts, what runs, queue depth, pending IPIs.",
 			help: "One line per CPU (the first 64, or those of CPULIST, e.g. 0-3,8):\n" +
 				"  STATE    online, offline, or the hotplug step it is in\n" +
@@ -110,45 +117,49 @@ func commandTable() []*command {
 				"returns, the machine panics, stops or is stuck, or 10s of virtual time have passed (the cap:\n" +
 				"run DURATION goes on from there); Ctrl-C stops the wait and leaves the task as it is.\n" +
 				"The values the chunk returns are printed.",
-			fn: cmdOn},
-		{name: "run", aliases: []string{"r"}, group: "Running", usage: "run DURATION",
+			fn: cmdOn, runs: true},
+		{name: "run", group: "Running", usage: "run DURATION",
 			summary: "Advance virtual time by DURATION (6s, 250ms, 10us, 100ns).",
 			help:    "The same as run(DURATION) in Lua. New kernel log lines are printed as they appear.",
-			fn:      cmdRunShell},
+			fn:      cmdRunShell, runs: true},
 		{name: "stall", group: "Running", usage: "stall CPU DURATION", args: []argKind{argCPU},
 			summary: "Turn interrupts off on CPU for DURATION (it returns at once).",
 			help: "Schedules a task on CPU that disables interrupts and busy-waits for DURATION: IPIs sent to\n" +
 				"CPU stay pending meanwhile. The task starts when CPU is free of other tasks; use run to let\n" +
 				"time pass.",
-			fn: cmdStall},
+			fn: cmdStall, runs: true},
 		{name: "offline", group: "Running", usage: "offline CPU", args: []argKind{argCPU},
 			summary: "Take CPU offline: cpu_down(CPU) from a task, until it returns.",
 			help:    "The task runs on the lowest other online CPU; time advances as for on.",
-			fn:      cmdHotplug("offline", "cpu_down")},
+			fn:      cmdHotplug("offline", "cpu_down"), runs: true},
 		{name: "online", group: "Running", usage: "online CPU", args: []argKind{argCPU},
 			summary: "Bring CPU online: cpu_up(CPU) from a task, until it returns.",
 			help:    "The task runs on the lowest online CPU; time advances as for on.",
-			fn:      cmdHotplug("online", "cpu_up")},
+			fn:      cmdHotplug("online", "cpu_up"), runs: true},
 
-		{name: "param", aliases: []string{"p"}, group: "Faults and parameters", usage: "param [NAME [VALUE]]", args: []argKind{argParam},
+		{name: "param", group: "Faults and parameters", usage: "param [NAME [VALUE]]", args: []argKind{argParam},
 			summary: "Show or set a kernel parameter.",
 			help: "Without arguments, all of them: csdlock_debug (0/1, or on/off), csd_lock_timeout and\n" +
 				"panic_on_ipistall (ms, 0 = off; a duration such as 5s is converted to ms).",
-			fn: cmdParam},
+			fn: cmdParam, runs: true},
 		{name: "drop", group: "Faults and parameters", usage: "drop CPU [N]", args: []argKind{argCPU},
 			summary: "Lose the next N (default 1) IPIs sent to CPU in the interrupt controller.",
 			help:    "The same as ipi_drop(CPU, N).",
-			fn:      cmdDrop},
+			fn:      cmdDrop, runs: true},
 		{name: "fix", group: "Faults and parameters", usage: "fix [NAME [on|off]]", args: []argKind{argFix, argOnOff},
 			summary: "Show the historical fixes, or turn one on or off.",
 			help:    "With a fix off, the kernel behaves as it did before that commit.",
-			fn:      cmdFix},
+			fn:      cmdFix, runs: true},
 
+		{name: "print", aliases: []string{"p"}, group: "Looking", usage: "print EXPR", args: []argKind{argLua},
+			summary: "Print the value of a Lua expression (p now()).",
+			help:    "EXPR is evaluated at operator level as a Lua line is; a bare Lua global prints its value too.",
+			fn:      cmdPrint, runs: true},
 		{name: "dmesg", aliases: []string{"log"}, group: "Looking", usage: "dmesg [N]",
 			summary: "Print the kernel log (the last N lines).",
 			fn:      cmdDmesg},
 		{name: "trace", aliases: []string{"t"}, group: "Looking", usage: "trace [FILE]", args: []argKind{argFile},
-			summary: "Print the last interval's tracepoints, or write the whole trace to FILE.",
+			summary: "Print the last interval's tracepoints, or write the whole trace to FILE (- : stdout).",
 			help: "FILE.json is Chrome-trace/Perfetto JSON (open it in ui.perfetto.dev: a track per CPU, slices\n" +
 				"for tasks, irqs-off spans, handlers and csd functions, an arrow per IPI); any other name gets\n" +
 				"ftrace text. The trace covers the machine since it booted.",
@@ -174,11 +185,16 @@ func commandTable() []*command {
 			summary: "Run FILE: a .lua file as one Lua chunk, any other file as shell lines.",
 			help: "A .lua file runs at operator level under its own name, like a line of Lua. Any other file\n" +
 				"is read line by line as if typed (Lua comments, --, work as comment lines); it stops at quit.",
-			fn: cmdSource},
+			fn: cmdSource, runs: true},
 		{name: "help", aliases: []string{"h", "?"}, group: "Session", usage: "help [COMMAND]", args: []argKind{argCommand},
 			summary: "List the commands, or describe one.",
 			fn:      cmdHelp},
-		{name: "quit", aliases: []string{"q", "exit"}, group: "Session", usage: "quit",
+		{name: "restart", aliases: []string{"r"}, group: "Session", usage: "restart",
+			summary: "Boot the same machine again, on the same seed, and re-run the files sourced since boot.",
+			help: "A new session as boot gives one, on the machine and seed of this one; the files that source\n" +
+				"ran since the last boot run again, in order, so a session started from a script starts over.",
+			fn: cmdRestart},
+		{name: "exit", aliases: []string{"q", "quit"}, group: "Session", usage: "exit",
 			summary: "Leave the shell (so does Ctrl-D).",
 			fn: func(sh *Shell, args, line string) error {
 				sh.quit = true
@@ -208,7 +224,7 @@ func cmdBoot(sh *Shell, args, line string) error {
 		seed = v
 	}
 	oldMachine, oldForced, oldSeed := sh.machine, sh.forced, sh.seed
-	sh.machine, sh.forced, sh.seed = f[0], true, seed
+	sh.machine, sh.forced, sh.seed = expandPath(f[0]), true, seed
 	if err := sh.boot(); err != nil {
 		sh.machine, sh.forced, sh.seed = oldMachine, oldForced, oldSeed
 		return fmt.Errorf("boot: %v", err)
@@ -216,6 +232,41 @@ func cmdBoot(sh *Shell, args, line string) error {
 	spec := sh.sess.Spec()
 	fmt.Fprintf(sh.out, "booted %s (%s), seed %d\n", spec.Name, spec.Description, sh.seed)
 	return nil
+}
+
+func cmdRestart(sh *Shell, args, line string) error {
+	if args != "" {
+		return errors.New("usage: restart")
+	}
+	sourced := sh.sourced
+	if err := sh.boot(); err != nil {
+		return fmt.Errorf("restart: %v", err)
+	}
+	spec := sh.sess.Spec()
+	fmt.Fprintf(sh.out, "restarted %s, seed %d\n", spec.Name, sh.seed)
+	for _, f := range sourced {
+		fmt.Fprintf(sh.out, "source %s\n", f)
+		if err := cmdSource(sh, f, "source "+f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func cmdPrint(sh *Shell, args, line string) error {
+	if args == "" { // print alone is Lua's print function
+		return sh.luaLine(line)
+	}
+	if _, err := sh.sess.L.Load(strings.NewReader("return "+args), "print"); err != nil {
+		return fmt.Errorf("print: %s is not a Lua expression: %s", args, luaErr(err))
+	}
+	sh.ncmd++
+	name := fmt.Sprintf("input#%d", sh.ncmd)
+	vals, err := sh.run(line, name, "return "+args, true)
+	if err == nil {
+		fmt.Fprintln(sh.out, fmtValues(sh.sess.L, vals))
+	}
+	return err
 }
 
 func cmdCpus(sh *Shell, args, line string) error {
@@ -386,7 +437,7 @@ func (sh *Shell) taskCommand(line, name, spawn string, done func([]lua.LValue)) 
 	if level > 1 {
 		return fmt.Errorf("%s: interrupted inside its task, which failed and stopped the machine (boot starts over)", name)
 	}
-	return fmt.Errorf("%s: %s", name, why)
+	return prefixed(name, why)
 }
 
 func first(vals []lua.LValue) lua.LValue {
@@ -441,7 +492,7 @@ func cmdRunShell(sh *Shell, args, line string) error {
 	case sh.sess.K.Panicked() != "":
 		fmt.Fprintf(sh.out, "panic: %s\n", sh.sess.K.Panicked())
 	case why != timeUp && why != "":
-		return fmt.Errorf("%s: %s", name, why)
+		return prefixed(name, why)
 	}
 	if st := sh.sess.K.Stuck(); st != "" {
 		fmt.Fprintf(sh.out, "stuck: %s\n", st)
@@ -738,6 +789,10 @@ func cmdTrace(sh *Shell, args, line string) error {
 func (sh *Shell) writeTrace(file string) error {
 	a := sh.rec.Act
 	m := sh.sess.K.M
+	if file == "-" { // ftrace text to stdout
+		return a.WriteFtrace(sh.out)
+	}
+	file = expandPath(file)
 	json := strings.HasSuffix(strings.ToLower(file), ".json")
 	err := files.Write(file, func(w io.Writer) error {
 		if json {
@@ -781,7 +836,7 @@ func cmdReport(sh *Shell, args, line string) error {
 	if args == "" {
 		return errors.New("usage: report FILE")
 	}
-	return sh.writeReport(args)
+	return sh.writeReport(expandPath(args))
 }
 
 // maxSourceDepth bounds source files that source each other.
@@ -793,9 +848,14 @@ func cmdSource(sh *Shell, args, line string) error {
 	if args == "" {
 		return errors.New("usage: source FILE")
 	}
+	typed := args
+	args = expandPath(args)
 	data, err := files.Read(args)
 	if err != nil {
 		return fmt.Errorf("source: %v", err)
+	}
+	if sourceDepth == 0 {
+		sh.sourced = append(sh.sourced, typed)
 	}
 	if strings.HasSuffix(args, ".lua") {
 		if _, err := sh.sess.L.Load(strings.NewReader(string(data)), args); err != nil {
@@ -852,6 +912,9 @@ func cmdHelp(sh *Shell, args, line string) error {
 		for _, c := range commands() {
 			if c.group == g {
 				fmt.Fprintf(sh.out, "    %-26s %s\n", c.usage, c.summary)
+				if len(c.aliases) > 0 {
+					fmt.Fprintf(sh.out, "    %-26s (alias %s)\n", "", strings.Join(c.aliases, ", "))
+				}
 			}
 		}
 	}

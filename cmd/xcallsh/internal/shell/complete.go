@@ -116,7 +116,10 @@ func (sh *Shell) completeArg(kind argKind, partial string) []string {
 // start with partial.
 func completeFiles(partial, suffix string) []string {
 	dir, base := filepath.Split(partial)
-	d := dir
+	d := expandPath(dir)
+	if d == "~" { // "~" alone: the home directory itself
+		return []string{"~/"}
+	}
 	if d == "" {
 		d = "."
 	}

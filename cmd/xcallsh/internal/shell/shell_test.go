@@ -57,15 +57,21 @@ func TestShellPipedFailureStatus(t *testing.T) {
 
 func TestLookupCommand(t *testing.T) {
 	for line, want := range map[string]string{
-		"run 5ms":      "run",
-		"r 5ms":        "run",
-		"run = 3":      "",
-		"run(ms(5))":   "",
-		"help(x)":      "",
-		"cpus":         "cpus",
-		"on 1 x = 1":   "on",
-		"dmesg_find()": "",
-		"?":            "help",
+		"run 5ms":        "run",
+		"r":              "restart",
+		"boot ./m.toml":  "boot",
+		"source ../x":    "source",
+		"report ~/r.lua": "report",
+		"trace -":        "trace",
+		"p now()":        "print",
+		"q":              "exit",
+		"run = 3":        "",
+		"run(ms(5))":     "",
+		"help(x)":        "",
+		"cpus":           "cpus",
+		"on 1 x = 1":     "on",
+		"dmesg_find()":   "",
+		"?":              "help",
 	} {
 		cmd, _, ok := lookupCommand(line)
 		got := ""
@@ -81,7 +87,7 @@ func TestLookupCommand(t *testing.T) {
 func TestShellCommands(t *testing.T) {
 	sh := newTestShell(t, "x86-4", 0)
 	contains(t, "help on", sh.must(t, "help on"), "on CPU LUA", "10s of virtual time")
-	contains(t, "help alias", sh.must(t, "h q"), "quit", "Aliases: q, exit")
+	contains(t, "help alias", sh.must(t, "h q"), "exit", "Aliases: q, quit")
 	contains(t, "unknown", sh.Exec("help nosuch"), `no command "nosuch"`)
 	contains(t, "param all", sh.must(t, "param"), "csdlock_debug", "csd_lock_timeout", "panic_on_ipistall")
 	contains(t, "param ms", sh.must(t, "param csd_lock_timeout 2s"), "csd_lock_timeout   2000 ms")
@@ -163,5 +169,78 @@ func TestCompletion(t *testing.T) {
 		if strings.Join(lines, "|") != strings.Join(c.want, "|") {
 			t.Errorf("complete(%q) = %q, want %q", c.line, lines, c.want)
 		}
+	}
+}
+
+// Lines that are neither commands nor Lua name the command they look like.
+func TestShellNeverSurprises(t *testing.T) {
+	sh := newTestShell(t, "x86-4", 0)
+	for line, want := range map[string]string{
+		"cpu":                   `unknown command "cpu" (did you mean cpus?)`,
+		"bot x86-64":            `unknown command "bot" (did you mean boot?)`,
+		"c":                     `unknown command "c"`,
+		"contnue":               `unknown command "contnue"`,
+		"x = = 1":               "syntax error",
+		"nosuch()":              "attempt to call a non-function object",
+		"boot ./nosuch.toml":    "boot: loading machine \"./nosuch.toml\"",
+		"source ~/no/such/file": "source: open ",
+	} {
+		got := sh.Exec(line)
+		if !strings.Contains(got, want) {
+			t.Errorf("%q: %q, want %q", line, got, want)
+		}
+		if strings.TrimSpace(got) == "nil" {
+			t.Errorf("%q printed nil", line)
+		}
+	}
+	// A user's global shadows an alias; print and p print expressions.
+	sh.must(t, "t = {b = 1}")
+	if got := sh.must(t, "t"); got != "{b = 1}\n" {
+		t.Errorf("t = %q", got)
+	}
+	if got := sh.must(t, "p now()"); got != "0\n" {
+		t.Errorf("p now() = %q", got)
+	}
+	if got := sh.must(t, "print 6*7"); got != "42\n" {
+		t.Errorf("print 6*7 = %q", got)
+	}
+	// One prefix on an error; then the session is over until restart.
+	got := sh.Exec("on 0 error('boom')")
+	if strings.TrimSpace(got) != "on#6:1: boom" {
+		t.Errorf("on error: %q", got)
+	}
+	contains(t, "over", sh.Exec("run 1ms"), "the session is over (on#6:1: boom); boot or restart starts a new one")
+	contains(t, "over lua", sh.Exec("now()"), "the session is over")
+	contains(t, "still looks", sh.must(t, "cpus 0"), "on-100 (failed)")
+	contains(t, "restart", sh.must(t, "r"), "restarted x86-4, seed 0")
+	contains(t, "after restart", sh.must(t, "run 1ms"), "virtual time 0.001000000s")
+	// trace - writes ftrace text to stdout.
+	sh.must(t, "on 0 return smp_call_function_single(1, function() end, nil, 1)")
+	contains(t, "trace -", sh.must(t, "trace -"), "# tracer: nop", "ipi_send_cpu: cpu=1")
+}
+
+// restart re-runs what was sourced; piped input with a failed line exits 1.
+func TestShellRestartSource(t *testing.T) {
+	f := tempFile(t, "setup.xc", "param csd_lock_timeout 2s\nfunction f() return 7 end\n")
+	sh := newTestShell(t, "x86-4", 0)
+	sh.must(t, "source "+f)
+	sh.must(t, "f = nil")
+	contains(t, "restart", sh.must(t, "restart"), "source "+f, "csd_lock_timeout   2000 ms")
+	if got := sh.must(t, "f()"); got != "7\n" {
+		t.Errorf("f() after restart = %q", got)
+	}
+	st, out, errOut := pipe(t, "cpu\nnow()\n", "")
+	if st != 1 || !strings.Contains(errOut, "did you mean cpus?") || out != "0\n" {
+		t.Errorf("piped: exit %d, stdout %q, stderr %q", st, out, errOut)
+	}
+}
+
+// Enter repeats only step, next and continue.
+func TestShellRepeat(t *testing.T) {
+	sh := newTestShell(t, "x86-4", 0)
+	sh.interactive = true
+	sh.must(t, "run 1ms")
+	if got := sh.must(t, ""); got != "" {
+		t.Errorf("Enter after run: %q", got)
 	}
 }
