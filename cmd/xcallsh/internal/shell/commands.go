@@ -57,6 +57,7 @@ const (
 	argCommand          // a command name
 	argLua              // Lua: globals (the rest of the line)
 	argTimeline         // all, or a CPU
+	argInfo             // what info shows
 )
 
 // groups, in the order help lists them.
@@ -109,6 +110,38 @@ func commandTable() []*command {
 				"  QUEUE    csds waiting in the CPU's call_single_queue\n" +
 				"  PENDING  interrupt vectors (x86) or IPI numbers (arm64) raised but not yet taken",
 			fn: cmdCpus},
+		{name: "info", group: "Looking", usage: "info cpus [CPULIST]", args: []argKind{argInfo, argCPU},
+			summary: "Show every CPU in the kernel's terms: cpuhp state, current task, context, depths, pending vectors.",
+			help: "One line per CPU:\n" +
+				"  CPUHP    the cpuhp state (online, offline, or the state a CPU going up or down is in)\n" +
+				"  CURRENT  the task the CPU runs (swapper/N: the idle task)\n" +
+				"  CONTEXT  task, hardirq VECTOR (the handler of that vector) or nmi: the innermost context\n" +
+				"  IRQS     irqs_disabled(): off or on\n" +
+				"  PREEMPT  preempt_count() at task level;  HARDIRQ: hard-irq nesting depth\n" +
+				"  IDLE     idle, polling (idle=poll: wakes without an IPI), dead (parked), or - (busy)\n" +
+				"  QUEUE    csds on the CPU's call_single_queue (queue CPU lists them)\n" +
+				"  PENDING  vectors raised and not yet taken, named as irq_vectors.h or ipi_types[] do",
+			fn: cmdInfo},
+		{name: "cpu", group: "Looking", usage: "cpu CPU", args: []argKind{argCPU},
+			summary: "Show one CPU in detail: what it runs, its depths, pending vectors, queue, what it waits for.",
+			fn:      cmdCPU},
+		{name: "queue", group: "Looking", usage: "queue CPU", args: []argKind{argCPU},
+			summary: "List CPU's call_single_queue: each csd's id, address, flags, type, function and info.",
+			help: "Head first, as the llist links them (the newest csd first); the flush reverses the list and\n" +
+				"runs the oldest first. SRC and DST are the csd's node.src and node.dst.",
+			fn: cmdQueue},
+		{name: "csd", group: "Looking", usage: "csd ID",
+			summary: "Show csd ID: its flags, who locked it and when, where it is queued, who waits on it since when.",
+			fn:      cmdCSD},
+		{name: "ipis", group: "Looking", usage: "ipis",
+			summary: "List the IPIs in flight (sent, not yet taken by a handler), by id.",
+			help:    "An IPI keeps its id from the send to the handler that takes it; STATE is on its way or pending.",
+			fn:      cmdIPIs},
+		{name: "where", aliases: []string{"bt"}, group: "Looking", usage: "where [CPU]", args: []argKind{argCPU},
+			summary: "Show the kernel stack CPU is in, as the kernel's Call Trace prints it.",
+			help: "Innermost context first (<NMI>, <IRQ>, <TASK>), each with its frames innermost first and what\n" +
+				"it waits for. Without CPU: the CPU of the event the machine stopped at, else every busy CPU.",
+			fn: cmdWhere},
 
 		{name: "on", group: "Running", usage: "on CPU LUA", args: []argKind{argCPU, argLua},
 			summary: "Run a Lua chunk as a task on CPU, and advance time until it finishes.",
@@ -299,7 +332,7 @@ func cmdCpus(sh *Shell, args, line string) error {
 			irqs = "off"
 		}
 		fmt.Fprintf(sh.out, "%4d  %-8s  %-4s  %-46s  %5d  %s\n", c, k.CPUState(c), irqs,
-			clip(describeCPU(cpu), 46), k.QueueDepth(c), sh.pending(cpu))
+			clip(describeCPU(cpu), 46), k.QueueDepth(c), sh.pendingNames(cpu))
 	}
 	return nil
 }
@@ -347,22 +380,6 @@ func clip(s string, n int) string {
 		return string(r[:n-1]) + "…"
 	}
 	return s
-}
-
-// pending renders a CPU's pending vectors: 0xfb on x86, IPI1 on arm64.
-func (sh *Shell) pending(cpu *emu.CPU) string {
-	var out []string
-	for _, v := range cpu.PendingVectors() {
-		if sh.sess.Spec().IsX86() {
-			out = append(out, fmt.Sprintf("0x%x", v))
-		} else {
-			out = append(out, fmt.Sprintf("IPI%d", v))
-		}
-	}
-	if len(out) == 0 {
-		return "-"
-	}
-	return strings.Join(out, ",")
 }
 
 // cpuArg reads a CPU argument of cmd.

@@ -99,6 +99,8 @@ func (sh *Shell) completeArg(kind argKind, partial string) []string {
 		for _, f := range xcall.Fixes {
 			add(f.Name)
 		}
+	case argInfo:
+		add("cpus")
 	case argOnOff:
 		add("on")
 		add("off")

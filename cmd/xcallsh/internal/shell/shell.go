@@ -64,6 +64,8 @@ type Shell struct {
 	failures    int
 	luaDead     bool     // Ctrl-C stopped all Lua of the session: it cannot go on
 	sourced     []string // the files sourced since boot, for restart
+	w           *watcher // what the looking commands know of the run (inspect.go)
+	stopCPU     int      // the CPU of the event the machine last stopped at (-1: none)
 
 	// The interrupt block (Ctrl-C): set by guard around each command, read
 	// and escalated by Interrupt.
@@ -127,6 +129,8 @@ func (sh *Shell) boot() error {
 	sh.sess, sh.rec = sess, rec
 	sh.steps, sh.ncmd, sh.notes = nil, 0, nil
 	sh.luaDead, sh.sourced, sh.last = false, nil, ""
+	sh.w, sh.stopCPU = nil, -1
+	sh.watch()
 	sh.from, sh.to, sh.logShown = 0, 0, sess.K.M.LogPrinted()
 	sh.root, sh.rootStop = context.WithCancel(context.Background())
 	return nil
@@ -179,6 +183,7 @@ func (sh *Shell) safely(line string) (err error) {
 }
 
 func (sh *Shell) dispatch(line string) error {
+	sh.watch()
 	cmd, args, ok := lookupCommand(line)
 	if ok && args == "" && line != cmd.name && sh.isGlobal(line) {
 		ok = false // a user's Lua global shadows an alias: t = {1, 2}; t

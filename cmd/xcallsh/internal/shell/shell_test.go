@@ -176,8 +176,10 @@ func TestCompletion(t *testing.T) {
 func TestShellNeverSurprises(t *testing.T) {
 	sh := newTestShell(t, "x86-4", 0)
 	for line, want := range map[string]string{
-		"cpu":                   `unknown command "cpu" (did you mean cpus?)`,
 		"bot x86-64":            `unknown command "bot" (did you mean boot?)`,
+		"cpuss":                 `unknown command "cpuss" (did you mean cpus?)`,
+		"machnes":               `unknown command "machnes" (did you mean machines?)`,
+		"cpu":                   `usage: cpu CPU (info cpus shows them all)`,
 		"c":                     `unknown command "c"`,
 		"contnue":               `unknown command "contnue"`,
 		"x = = 1":               "syntax error",
@@ -229,7 +231,7 @@ func TestShellRestartSource(t *testing.T) {
 	if got := sh.must(t, "f()"); got != "7\n" {
 		t.Errorf("f() after restart = %q", got)
 	}
-	st, out, errOut := pipe(t, "cpu\nnow()\n", "")
+	st, out, errOut := pipe(t, "cpuss\nnow()\n", "")
 	if st != 1 || !strings.Contains(errOut, "did you mean cpus?") || out != "0\n" {
 		t.Errorf("piped: exit %d, stdout %q, stderr %q", st, out, errOut)
 	}
@@ -243,4 +245,37 @@ func TestShellRepeat(t *testing.T) {
 	if got := sh.must(t, ""); got != "" {
 		t.Errorf("Enter after run: %q", got)
 	}
+}
+
+// The looking commands show a CPU stuck behind another's interrupts-off
+// section in the kernel's terms.
+func TestShellLooking(t *testing.T) {
+	sh := newTestShell(t, "x86-4", 0)
+	sh.must(t, "param csdlock_debug on")
+	sh.must(t, "stall 1 6s")
+	sh.must(t, "run 10us")
+	sh.must(t, "function greet() end")
+	sh.must(t, "spawn(0, function() smp_call_function_single(1, greet, 7, 1) end)")
+	sh.must(t, "run 100us")
+	contains(t, "info cpus", sh.must(t, "info cpus"),
+		"   1  online            stall-100         task                          off         0        0  -            1  CALL_FUNCTION_SINGLE_VECTOR",
+		"   2  online            swapper/2         idle")
+	contains(t, "cpu 0", sh.must(t, "cpu 0"), "CPU0: online, active, cpuhp state online", "preempt_count:     1",
+		"csd_lock_wait:     spins on csd #1")
+	contains(t, "cpu 1", sh.must(t, "cpu 1"), "irqs_disabled:     true", "pending:           CALL_FUNCTION_SINGLE_VECTOR")
+	contains(t, "queue 1", sh.must(t, "queue 1"), "#1     00000000b22db5cc  0x11   CSD_TYPE_SYNC      greet")
+	contains(t, "queue 0", sh.must(t, "queue 0"), "call_single_queue of CPU0 is empty")
+	contains(t, "csd 1", sh.must(t, "csd 1"), "flags 0x11 (CSD_FLAG_LOCK | CSD_TYPE_SYNC), func greet, info 0x7",
+		"locked by CPU0 at 0.000010000s", "queued on CPU1's call_single_queue at 0.000010020s", "CPU0 input_5_1-101 waits in csd_lock_wait()")
+	contains(t, "bt 0", sh.must(t, "bt 0"), "Call Trace:\n <TASK> input_5_1-101\n  csd_lock_wait_toolong+0x1b0/0x3c0\n  smp_call_function_single+0x118/0x1a0\n")
+	contains(t, "where 2", sh.must(t, "where 2"), "idling at default_idle+0x9/0x20")
+	contains(t, "no csd", sh.Exec("csd 99"), "no csd #99")
+	contains(t, "cpus names vectors", sh.must(t, "cpus 1"), "CALL_FUNCTION_SINGLE_VECTOR")
+	sh.must(t, "run 6s")
+	contains(t, "csd 1 after", sh.must(t, "csd 1"), "flags 0x00", "last locked by CPU0", "its function started on CPU1 at 6.", "unlocked at 6.", "nobody waits on it")
+	contains(t, "arm64", sh.must(t, "boot arm64-8"), "booted arm64-8")
+	sh.must(t, "stall 5 1ms")
+	sh.must(t, "spawn(0, function() smp_call_function_single(5, function() end, nil, 0) end)")
+	sh.must(t, "run 10us")
+	contains(t, "arm64 pending", sh.must(t, "info cpus 5"), "IPI_CALL_FUNC")
 }
