@@ -36,6 +36,7 @@ type command struct {
 	fn      func(sh *Shell, args, line string) error
 	runs    bool // it runs the machine or Lua: refused once the session is over
 	repeat  bool // Enter on an empty line repeats it (step, next, continue)
+	debug   bool // it may leave the machine paused between two events of an instant
 }
 
 // takesPath reports whether the command's first argument is a file.
@@ -58,10 +59,11 @@ const (
 	argLua              // Lua: globals (the rest of the line)
 	argTimeline         // all, or a CPU
 	argInfo             // what info shows
+	argBreak            // an event kind
 )
 
 // groups, in the order help lists them.
-var groups = []string{"Machine", "Running", "Faults and parameters", "Looking", "Session"}
+var groups = []string{"Machine", "Running", "Breakpoints and stepping", "Faults and parameters", "Looking", "Session"}
 
 var (
 	tableOnce sync.Once
@@ -169,6 +171,51 @@ func commandTable() []*command {
 			summary: "Bring CPU online: cpu_up(CPU) from a task, until it returns.",
 			help:    "The task runs on the lowest online CPU; time advances as for on.",
 			fn:      cmdHotplug("online", "cpu_up"), runs: true},
+
+		{name: "break", aliases: []string{"b"}, group: "Breakpoints and stepping",
+			usage:   "break KIND [KEY=VALUE...] [if COND]",
+			summary: "Stop continue, step and next at an event of the record that matches.",
+			help: "KIND is an event kind of the record: ipi_send, ipi_deliver, irq_entry, csd_queue,\n" +
+				"csd_function_entry, csd_wait_begin, sched_switch, cpuhp_enter, printk, ... Keys narrow it:\n" +
+				"  cpu=N        the event happened on CPU N\n" +
+				"  vector=V     the vector, by name (CALL_FUNCTION_SINGLE_VECTOR, IPI_CALL_FUNC) or number\n" +
+				"  csd=ID       the csd's id (queue and csd show them)\n" +
+				"  func=NAME    the csd's function (or a cpuhp callback)\n" +
+				"  task=NAME    the task the CPU ran (comm, or comm-pid)\n" +
+				"if COND is a Lua expression over info, the event as a table (info.cpu, info.func, info.t, ...).\n" +
+				"break cpuhp:STATE stops when a CPU enters that cpuhp state (cpuhp:smpcfd:dying);\n" +
+				"break @TIME stops continue when virtual time reaches TIME. The machine stops after the event,\n" +
+				"possibly between two events of one instant; cpu, queue, csd, ipis and where look at it there.",
+			args: []argKind{argBreak},
+			fn:   cmdBreak},
+		{name: "breakpoints", group: "Breakpoints and stepping", usage: "breakpoints",
+			summary: "List the breakpoints: number, on or off, hits, what.", fn: cmdBreakpoints},
+		{name: "clear", group: "Breakpoints and stepping", usage: "clear N|all",
+			summary: "Delete breakpoint N (or all of them).", fn: cmdClear},
+		{name: "toggle", group: "Breakpoints and stepping", usage: "toggle N",
+			summary: "Turn breakpoint N off, or on again.", fn: cmdToggle},
+		{name: "continue", aliases: []string{"c"}, group: "Breakpoints and stepping", usage: "continue [DURATION]",
+			summary: "Run until a breakpoint hits, nothing is left to run, or DURATION (default 10s) passes.",
+			fn:      cmdContinue, runs: true, repeat: true, debug: true},
+		{name: "step", aliases: []string{"s"}, group: "Breakpoints and stepping", usage: "step [N]",
+			summary: "Run N (default 1) events of the record, and show them.",
+			help:    "The machine stops at the first event boundary after the Nth event (an event that runs several\nat once shows them all), or at a breakpoint.",
+			fn:      cmdStep, runs: true, repeat: true, debug: true},
+		{name: "next", aliases: []string{"n"}, group: "Breakpoints and stepping", usage: "next [N]",
+			summary: "Like step, counting and showing only the events on the CPU the machine stopped on.",
+			fn:      cmdNext, runs: true, repeat: true, debug: true},
+		{name: "back", group: "Breakpoints and stepping", usage: "back [N]",
+			summary: "Go back N (default 1) events: re-execute the session from boot to there.",
+			help: "The run is deterministic: the shell boots the same machine on the same seed, runs the session's\n" +
+				"steps again and stops at the first event boundary at or after the target event.\n" +
+				"What was typed after that point is discarded.",
+			fn: cmdBack, runs: true, debug: true},
+		{name: "reverse-continue", aliases: []string{"rc"}, group: "Breakpoints and stepping", usage: "reverse-continue",
+			summary: "Go back to the previous breakpoint hit (by re-execution, as back does).",
+			fn:      cmdReverseContinue, runs: true, debug: true},
+		{name: "goto", group: "Breakpoints and stepping", usage: "goto #EVENT|TIME",
+			summary: "Go to event number EVENT, or to virtual time TIME, forward or back (as back does).",
+			fn:      cmdGoto, runs: true, debug: true},
 
 		{name: "param", group: "Faults and parameters", usage: "param [NAME [VALUE]]", args: []argKind{argParam},
 			summary: "Show or set a kernel parameter.",
@@ -436,7 +483,8 @@ func (sh *Shell) taskCommand(line, name, spawn string, done func([]lua.LValue)) 
 	adv, why, level := sh.advance(t.Finished, onLimit, true)
 	sh.interval(from, from+adv)
 	if level <= 1 {
-		sh.steps = append(sh.steps, shellStep{line: line, name: name, src: spawn + "\nrun(" + units.Lua(adv) + ")"})
+		sh.steps = append(sh.steps, shellStep{line: line, name: name, src: spawn + "\nrun(" + units.Lua(adv) + ")",
+			pre: "return " + spawn, adv: adv, advanced: true})
 	} else {
 		sh.notes = append(sh.notes, fmt.Sprintf("%q was interrupted inside its task; the report leaves it out", line))
 	}
@@ -494,9 +542,11 @@ func cmdRunShell(sh *Shell, args, line string) error {
 	sh.interval(from, from+adv)
 	switch {
 	case level == 0:
-		sh.steps = append(sh.steps, shellStep{line: line, name: name, src: "return run(" + units.Lua(d.Nanoseconds()) + ")"})
+		sh.steps = append(sh.steps, shellStep{line: line, name: name, src: "return run(" + units.Lua(d.Nanoseconds()) + ")",
+			pre: "return run(0)", adv: d.Nanoseconds(), advanced: true})
 	case level == 1:
-		sh.steps = append(sh.steps, shellStep{line: line, name: name, src: "return run(" + units.Lua(adv) + ")"})
+		sh.steps = append(sh.steps, shellStep{line: line, name: name, src: "return run(" + units.Lua(adv) + ")",
+			pre: "return run(0)", adv: adv, advanced: true})
 	default:
 		sh.notes = append(sh.notes, fmt.Sprintf("%q was interrupted inside a task; the report leaves it out", line))
 	}

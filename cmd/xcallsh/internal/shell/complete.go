@@ -9,6 +9,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/xcallsh/xcallsh/emu"
 	"github.com/xcallsh/xcallsh/machines"
 	"github.com/xcallsh/xcallsh/xcall"
 )
@@ -100,7 +101,12 @@ func (sh *Shell) completeArg(kind argKind, partial string) []string {
 			add(f.Name)
 		}
 	case argInfo:
+		add("breakpoints")
 		add("cpus")
+	case argBreak:
+		for _, k := range emu.EventKinds() {
+			add(k.String())
+		}
 	case argOnOff:
 		add("on")
 		add("off")

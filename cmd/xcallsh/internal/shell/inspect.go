@@ -23,10 +23,15 @@ import (
 
 // watcher follows one kernel's run for the looking commands.
 type watcher struct {
-	k    *xcall.Kernel
-	csds map[int]*csdTrack // by csd id; looked up, never ranged
-	ipis map[uint64]*ipiTrack
-	live []uint64 // the ids of the IPIs in flight, ascending
+	sh *Shell
+	k  *xcall.Kernel
+	// The time of every recorded event since the watcher came, by number
+	// (goto TIME), up to maxTimes.
+	times    []int64
+	firstSeq uint64
+	csds     map[int]*csdTrack // by csd id; looked up, never ranged
+	ipis     map[uint64]*ipiTrack
+	live     []uint64 // the ids of the IPIs in flight, ascending
 }
 
 // csdTrack is what happened to a csd last.
@@ -53,8 +58,11 @@ type ipiTrack struct {
 	state     string
 }
 
-func newWatcher(k *xcall.Kernel) *watcher {
-	w := &watcher{k: k, csds: map[int]*csdTrack{}, ipis: map[uint64]*ipiTrack{}}
+// maxTimes bounds the event times kept for goto TIME (32 MiB).
+const maxTimes = 1 << 22
+
+func newWatcher(sh *Shell, k *xcall.Kernel) *watcher {
+	w := &watcher{sh: sh, k: k, csds: map[int]*csdTrack{}, ipis: map[uint64]*ipiTrack{}}
 	k.Events = append(k.Events, w)
 	k.M.AddRecorder(w)
 	return w
@@ -85,6 +93,13 @@ func (w *watcher) KernelEvent(e xcall.Event) {
 
 // Record is emu.Recorder: IPIs by id, and csd waits.
 func (w *watcher) Record(e *emu.Event) {
+	if w.firstSeq == 0 {
+		w.firstSeq = e.Seq
+	}
+	if len(w.times) < maxTimes {
+		w.times = append(w.times, e.T)
+	}
+	defer w.sh.record(e) // last: a breakpoint blocks there, and sees the rest up to date
 	switch e.Kind {
 	case emu.EvIPISend:
 		for i, id := range e.IDs {
@@ -143,7 +158,7 @@ func (w *watcher) done(id uint64) {
 // script's machine() call boots another one).
 func (sh *Shell) watch() *watcher {
 	if sh.w == nil || sh.w.k != sh.sess.K {
-		sh.w = newWatcher(sh.sess.K)
+		sh.w = newWatcher(sh, sh.sess.K)
 	}
 	return sh.w
 }
@@ -245,8 +260,10 @@ func cmdInfo(sh *Shell, args, line string) error {
 	switch what {
 	case "cpus":
 		return infoCPUs(sh, strings.TrimSpace(rest))
+	case "breakpoints", "break", "b":
+		return cmdBreakpoints(sh, "", line)
 	}
-	return errors.New("usage: info cpus [CPULIST]")
+	return errors.New("usage: info cpus [CPULIST] | info breakpoints")
 }
 
 // infoCPUs is the one-line-per-CPU view of info cpus.

@@ -62,10 +62,14 @@ type Shell struct {
 	last        string // the last step, next or continue line (an empty line repeats it)
 	quit        bool
 	failures    int
-	luaDead     bool     // Ctrl-C stopped all Lua of the session: it cannot go on
-	sourced     []string // the files sourced since boot, for restart
-	w           *watcher // what the looking commands know of the run (inspect.go)
-	stopCPU     int      // the CPU of the event the machine last stopped at (-1: none)
+	luaDead     bool                  // Ctrl-C stopped all Lua of the session: it cannot go on
+	sourced     []string              // the files sourced since boot, for restart
+	w           *watcher              // what the looking commands know of the run (inspect.go)
+	stopCPU     int                   // the CPU of the event the machine last stopped at (-1: none)
+	dbg         debugger              // breakpoints and stepping (breakpoints.go)
+	quiet       *muteWriter           // the session's stdout: muted while re-executing
+	builtins    map[string]lua.LValue // the globals at boot; looked up, never ranged
+	testBoot    func(*Shell)          // tests: called after every boot
 
 	// The interrupt block (Ctrl-C): set by guard around each command, read
 	// and escalated by Interrupt.
@@ -85,6 +89,13 @@ type shellStep struct {
 	line string // the command line as typed
 	name string // the chunk name
 	src  string // the Lua source
+
+	// How the shell re-executes it (back, goto): with advanced set, it ran
+	// pre (Lua, may be empty) and then advanced the machine by adv ns an
+	// instant at a time, which src amounts to; else it ran src.
+	pre      string
+	adv      int64
+	advanced bool
 }
 
 // Limits of the shell.
@@ -107,7 +118,8 @@ const (
 
 // New creates a shell and boots its machine.
 func New(machine string, forced bool, seed uint64, out, errOut io.Writer) (*Shell, error) {
-	sh := &Shell{out: out, errOut: errOut, machine: machine, forced: forced, seed: seed}
+	sh := &Shell{out: out, errOut: errOut, machine: machine, forced: forced, seed: seed, quiet: &muteWriter{w: out}}
+	sh.dbg.stepCPU = -1
 	if err := sh.boot(); err != nil {
 		return nil, err
 	}
@@ -117,9 +129,10 @@ func New(machine string, forced bool, seed uint64, out, errOut io.Writer) (*Shel
 // boot starts a fresh session on sh.machine: a new Lua state, a new
 // machine, no steps.
 func (sh *Shell) boot() error {
+	sh.settle()
 	rec := session.NewRecorder()
 	rec.Act = traces.New()
-	sess, err := session.New(sh.machine, sh.forced, sh.seed, emu.SchedConfig{}, 0, sh.out, rec)
+	sess, err := session.New(sh.machine, sh.forced, sh.seed, emu.SchedConfig{}, 0, sh.quiet, rec)
 	if err != nil {
 		return err
 	}
@@ -130,6 +143,15 @@ func (sh *Shell) boot() error {
 	sh.steps, sh.ncmd, sh.notes = nil, 0, nil
 	sh.luaDead, sh.sourced, sh.last = false, nil, ""
 	sh.w, sh.stopCPU = nil, -1
+	if sh.testBoot != nil {
+		sh.testBoot(sh)
+	}
+	sh.builtins = map[string]lua.LValue{}
+	sess.L.G.Global.ForEach(func(k, v lua.LValue) {
+		if s, ok := k.(lua.LString); ok {
+			sh.builtins[string(s)] = v
+		}
+	})
 	sh.watch()
 	sh.from, sh.to, sh.logShown = 0, 0, sess.K.M.LogPrinted()
 	sh.root, sh.rootStop = context.WithCancel(context.Background())
@@ -138,6 +160,7 @@ func (sh *Shell) boot() error {
 
 // Close releases the session.
 func (sh *Shell) Close() {
+	sh.settle()
 	if sh.sess != nil {
 		sh.sess.Close()
 	}
@@ -185,7 +208,7 @@ func (sh *Shell) safely(line string) (err error) {
 func (sh *Shell) dispatch(line string) error {
 	sh.watch()
 	cmd, args, ok := lookupCommand(line)
-	if ok && args == "" && line != cmd.name && sh.isGlobal(line) {
+	if ok && args == "" && line != cmd.name && sh.isUserGlobal(line) {
 		ok = false // a user's Lua global shadows an alias: t = {1, 2}; t
 	}
 	sh.last = ""
@@ -193,6 +216,7 @@ func (sh *Shell) dispatch(line string) error {
 		if err := sh.over(); err != nil {
 			return err
 		}
+		sh.settle()
 		return sh.luaLine(line)
 	}
 	if cmd.runs {
@@ -200,10 +224,24 @@ func (sh *Shell) dispatch(line string) error {
 			return err
 		}
 	}
+	if (cmd.runs || cmd.name == "report") && !cmd.debug {
+		sh.settle()
+	}
 	if cmd.repeat {
 		sh.last = line
 	}
 	return cmd.fn(sh, args, line)
+}
+
+// isUserGlobal reports whether name is a Lua global the user set: one
+// that differs from what the session had at boot (s, the seconds helper,
+// is the API's, and does not shadow step).
+func (sh *Shell) isUserGlobal(name string) bool {
+	if !sh.isGlobal(name) {
+		return false
+	}
+	v, ok := sh.builtins[name]
+	return !ok || v != sh.sess.L.GetGlobal(name)
 }
 
 // isGlobal reports whether name is a Lua global with a value.
@@ -584,6 +622,9 @@ const timeUp = "time is up"
 
 // console prints the kernel log lines that appeared since the last time.
 func (sh *Shell) console() {
+	if sh.quiet.mute {
+		return
+	}
 	if sh.logShown > sh.sess.K.M.LogPrinted() {
 		sh.logShown = 0 // the script booted another machine
 	}
