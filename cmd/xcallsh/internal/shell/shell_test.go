@@ -146,6 +146,9 @@ func TestShellValues(t *testing.T) {
 
 func TestCompletion(t *testing.T) {
 	sh := newTestShell(t, "x86-4", 0)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "m.toml"), nil, 0o644)
+	os.Mkdir(filepath.Join(dir, "sub"), 0o755)
 	for _, c := range []struct {
 		line string
 		want []string // full lines
@@ -160,6 +163,10 @@ func TestCompletion(t *testing.T) {
 		{"on 1 smp_call_function_sin", []string{"on 1 smp_call_function_single", "on 1 smp_call_function_single_async"}},
 		{"x = string.fo", []string{"x = string.format"}},
 		{"help sta", []string{"help stall "}},
+		{"info c", []string{"info cpus "}},
+		{"break csd_function_en", []string{"break csd_function_entry "}},
+		{"boot " + dir + "/m", []string{"boot " + dir + "/m.toml "}},
+		{"source " + dir + "/s", []string{"source " + dir + "/sub/"}},
 	} {
 		head, got, tail := sh.complete(c.line, len([]rune(c.line)))
 		var lines []string
