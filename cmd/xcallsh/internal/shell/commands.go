@@ -184,8 +184,9 @@ func commandTable() []*command {
 				"  task=NAME    the task the CPU ran (comm, or comm-pid)\n" +
 				"if COND is a Lua expression over info, the event as a table (info.cpu, info.func, info.t, ...).\n" +
 				"break cpuhp:STATE stops when a CPU enters that cpuhp state (cpuhp:smpcfd:dying);\n" +
-				"break @TIME stops continue when virtual time reaches TIME. The machine stops after the event,\n" +
-				"possibly between two events of one instant; cpu, queue, csd, ipis and where look at it there.",
+				"break @TIME stops continue when virtual time reaches TIME. The machine stops inside the event\n" +
+				"that matched, before anything that follows it (at csd_function_entry the function has not run\n" +
+				"yet); where, cpu, queue, csd and ipis look at it there.",
 			args: []argKind{argBreak},
 			fn:   cmdBreak},
 		{name: "breakpoints", group: "Breakpoints and stepping", usage: "breakpoints",
@@ -199,7 +200,7 @@ func commandTable() []*command {
 			fn:      cmdContinue, runs: true, repeat: true, debug: true},
 		{name: "step", aliases: []string{"s"}, group: "Breakpoints and stepping", usage: "step [N]",
 			summary: "Run N (default 1) events of the record, and show them.",
-			help:    "The machine stops at the first event boundary after the Nth event (an event that runs several\nat once shows them all), or at a breakpoint.",
+			help:    "The machine stops right after the Nth event, even between two events of one instant, or at a\nbreakpoint.",
 			fn:      cmdStep, runs: true, repeat: true, debug: true},
 		{name: "next", aliases: []string{"n"}, group: "Breakpoints and stepping", usage: "next [N]",
 			summary: "Like step, counting and showing only the events on the CPU the machine stopped on.",
