@@ -198,6 +198,9 @@ func (m *Machine) spawn(kind Kind, cpu int, name string, job func(*Context), fro
 	} else {
 		q.runq = append(q.runq, c)
 	}
+	if m.Recording() {
+		m.recWakeup(c)
+	}
 	m.kick(cpu)
 	return c
 }

@@ -27,8 +27,11 @@ type CPU struct {
 
 	pending [4]uint64 // pending vectors 0..255
 	ID      int
-	_       [24]byte // to 128 bytes: in a slice of CPUs, each starts on a line
+	m       *Machine // for the record (SetIRQsOff, ClearPending)
+	_       [16]byte // to 128 bytes: in a slice of CPUs, each starts on a line
 }
+
+func (c *CPU) isPending(v int) bool { return c.pending[v>>6]&(1<<(v&63)) != 0 }
 
 func (c *CPU) setPending(v int) {
 	w, b := v>>6, uint64(1)<<(v&63)
@@ -74,6 +77,9 @@ func (c *CPU) PendingVectors() []int {
 
 // ClearPending drops every pending interrupt (a CPU coming back up).
 func (c *CPU) ClearPending() {
+	if m := c.m; m != nil && m.rs != nil && m.Recording() {
+		m.recCleared(c)
+	}
 	c.pending = [4]uint64{}
 	c.npending = 0
 	c.nmi = false
@@ -124,6 +130,14 @@ func (m *Machine) runCPU(cpu *CPU) {
 // nextOnCPU picks the context cpu runs next, starting an interrupt handler
 // or a queued task if that is what comes next. nil: nothing to do now.
 func (m *Machine) nextOnCPU(cpu *CPU) *Context {
+	c := m.pickOnCPU(cpu)
+	if m.rs != nil && m.Recording() {
+		m.recSched(cpu)
+	}
+	return c
+}
+
+func (m *Machine) pickOnCPU(cpu *CPU) *Context {
 	if cpu.Parked {
 		return nil
 	}
@@ -198,6 +212,9 @@ func (m *Machine) Migrate(from, to int, keep func(*Context) bool) {
 		}
 		t.CPU = to
 		dst.runq = append(dst.runq, t)
+		if m.Recording() {
+			m.recMigrate(t, from, to)
+		}
 	}
 	src.runq = stay
 	// Preempted threads under the top of the CPU's stack.
@@ -212,6 +229,9 @@ func (m *Machine) Migrate(from, to int, keep func(*Context) bool) {
 			t.CPU = to
 			t.ready = true
 			dst.runq = append(dst.runq, t)
+			if m.Recording() {
+				m.recMigrate(t, from, to)
+			}
 		} else {
 			below = t
 		}
@@ -225,6 +245,9 @@ func (m *Machine) Migrate(from, to int, keep func(*Context) bool) {
 		live = append(live, t)
 		if t.CPU == from && t.state == ctxWaiting && !t.busy && !(keep != nil && keep(t)) {
 			t.CPU = to
+			if m.Recording() {
+				m.recMigrate(t, from, to)
+			}
 		}
 	}
 	m.threads = live

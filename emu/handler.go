@@ -33,6 +33,9 @@ func (m *Machine) startHandler(cpu *CPU, vector int) *Context {
 	cpu.IRQsOff = true
 	cpu.Hardirq++
 	cpu.top = h
+	if m.rs != nil && m.Recording() {
+		m.recIRQEntry(cpu, vector)
+	}
 	// The body starts on the engine's stack (Stackless).
 	h.job, h.then = nil, m.handlerJobFn
 	if vector >= 0 && m.irqEntry > 0 {
@@ -77,6 +80,9 @@ func (m *Machine) beginTail(c *Context) {
 // finish retires a context whose job returned.
 func (m *Machine) finish(c *Context) {
 	cpu := &m.cpus[c.CPU]
+	if (c.Kind == KindIRQ || c.Kind == KindNMI) && m.Recording() {
+		m.Emit(c.CPU, &Event{Kind: EvIRQExit, Vector: int(c.vector)})
+	}
 	if cpu.top == c {
 		cpu.top = c.parent
 	}
@@ -92,7 +98,7 @@ func (m *Machine) finish(c *Context) {
 		// CPU clean for the next one (the kernel would warn; callers check).
 		// A parked (dead) CPU keeps what its last thread left.
 		if !cpu.Parked {
-			cpu.IRQsOff = false
+			cpu.SetIRQsOff(false)
 			cpu.Preempt = 0
 		}
 	}

@@ -76,6 +76,9 @@ func (m *Machine) Printk(cpu int, text string) {
 		for _, s := range m.sinks {
 			s.Log(&l)
 		}
+		if m.Recording() {
+			m.Emit(cpu, &Event{Kind: EvPrintk, Text: part})
+		}
 		if !more {
 			return
 		}

@@ -179,10 +179,16 @@ func (m *Machine) dispatch(e *event) {
 		m.wake(c)
 	case evIRQ:
 		cpu := &m.cpus[e.cpu]
+		if m.rs != nil && m.Recording() {
+			m.recArrive(cpu, e, int(e.arg))
+		}
 		cpu.setPending(int(e.arg))
 		m.runCPU(cpu)
 	case evNMI:
 		cpu := &m.cpus[e.cpu]
+		if m.rs != nil && m.Recording() {
+			m.recArrive(cpu, e, -1)
+		}
 		cpu.nmi = true
 		m.runCPU(cpu)
 	case evCheck:
@@ -206,6 +212,9 @@ func (m *Machine) wake(c *Context) {
 		// A sleeping task becomes runnable again on its CPU.
 		c.state = ctxRunnable
 		cpu.runq = append(cpu.runq, c)
+		if m.Recording() {
+			m.recWakeup(c)
+		}
 		m.runCPU(cpu)
 		return
 	}

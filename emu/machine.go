@@ -58,7 +58,9 @@
 //   - context.go: Context, its waits (WaitKind) and WaitQueue;
 //   - queue.go: the event queue; sched.go: scheduling decisions
 //     (Strategy); stuck.go: stuck detection; log.go: printk;
-//     trace.go: tracepoints; shell_support.go: the shell's one hook.
+//     trace.go: tracepoints; shell_support.go: the shell's one hook;
+//   - record.go: the event record's types; record_emit.go: what the
+//     engine records in it.
 package emu
 
 import (
@@ -121,6 +123,7 @@ type Machine struct {
 	recs   []Recorder // the event record's readers (record.go)
 	recSeq uint64     // events recorded
 	ipiSeq uint64     // IPI ids handed out (NewIPIID)
+	rs     *recState  // the engine's bookkeeping for the record (record_emit.go)
 
 	stopped  bool
 	stopWhy  error
@@ -154,6 +157,7 @@ func New(cfg Config) *Machine {
 	}
 	for i := range m.cpus {
 		m.cpus[i].ID = i
+		m.cpus[i].m = m
 	}
 	m.canonical = m.sched.canonical()
 	m.handlerJobFn = m.handlerJob

@@ -24,14 +24,14 @@ const (
 	// IPIs. Vector is the x86 vector or the arm64 IPI number (-1: NMI).
 	EvIPISend    // on the sender: Targets, IDs (one per target), Vector, Writes, Site
 	EvIPIDeliver // on the target: ID, Vector, Source (the sender). The vector is now pending
-	EvIPIDrop    // on the target: ID, Vector, Source. Lost (Reason: DropFault, DropOffline)
-	EvIPIDelay   // on the sender, at the send: ID, Vector, Target, Delay (ns added by fault injection)
+	EvIPIDrop    // on the target: ID, Vector, Source. Lost (Reason: DropFault, at the write; DropOffline, when the CPU's pending vectors are cleared)
+	EvIPIDelay   // on the sender, at the write: ID, Vector, Target, Delay (ns added by fault injection)
 	EvIPIElide   // on the sender: Target. No IPI sent: the target polls need-resched in idle
 	EvIPIMerge   // on the target: ID, Vector, Source. Arrived while Vector was already pending
 
 	// Interrupt handlers.
-	EvIRQEntry // Vector (-1: NMI), IDs: the IPIs this handler takes
-	EvIRQExit  // Vector
+	EvIRQEntry // Vector (-1: NMI), IDs: the IPIs this handler takes. When the handler goes on the CPU, before the entry cost
+	EvIRQExit  // Vector. When the handler leaves the CPU, after the exit cost
 
 	// Cross calls (include/trace/events/csd.h).
 	EvCSDQueue     // CSD, Func, Site, Target (the CPU whose queue), CSDType
@@ -41,9 +41,9 @@ const (
 	EvCSDWaitEnd   // CSD, Target, Func
 
 	// Scheduling (include/trace/events/sched.h).
-	EvSchedSwitch  // PrevComm, PrevPID, PrevState, NextComm, NextPID
-	EvSchedWakeup  // Comm, PID of the wakee (not of the CPU's context: see Task), Target (its CPU)
-	EvSchedMigrate // Task: Comm, PID; Source, Target (from, to)
+	EvSchedSwitch  // PrevComm, PrevPID, PrevState ("X" ended, "S" Sleep, "D" Block, "R" otherwise), NextComm, NextPID; idle is "swapper/N", pid 0
+	EvSchedWakeup  // TaskComm, TaskPID: the wakee (Comm and PID are the waker's CPU's), Target (its CPU)
+	EvSchedMigrate // TaskComm, TaskPID; Source, Target (from, to); recorded on the CPU left
 	EvIdleEnter    // the CPU has nothing to run
 	EvIdleExit     // the CPU leaves idle
 
@@ -54,17 +54,27 @@ const (
 	// CPU hotplug (include/trace/events/cpuhp.h).
 	EvCpuhpEnter      // Target (the CPU), State, StateName, Fn, Dest (the target state)
 	EvCpuhpMultiEnter // as EvCpuhpEnter, for one instance of a multi-instance state
-	EvCpuhpExit       // Target, State, StateName, Idx, Ret
+	EvCpuhpExit       // Target, State, StateName, Idx (= State: the model's walk is at the state it invokes), Ret
 	EvCPUOnline       // Target came online
 	EvCPUOffline      // Target went offline
 
-	// stop_machine: State, StateName (kernel/stop_machine.c's multi_stop_state).
+	// stop_machine: State, StateName (kernel/stop_machine.c's multi_stop_state),
+	// when the shared state is set: PREPARE by the caller, each later one by
+	// the stopper that acknowledged last.
 	EvStopMachine
 
 	// The rest.
 	EvPrintk   // Text: one line of the kernel log
 	EvPoint    // Name: a hook point reached
-	EvDecision // N (the decision's number), V (the value drawn), Max (0: a tie)
+	EvDecision // N (the decision's number), V (the value drawn), Max (0: a tie). Canonical ties are not drawn, not recorded
+
+	// The body of an IPI's handler, between EvIRQEntry (plus the entry
+	// cost) and EvIRQExit (minus the exit cost): where the kernel traces
+	// ipi:ipi_entry and ipi_exit (arm64: do_handle_IPI) and the vector's
+	// irq_vectors entry and exit (x86: sysvec_call_function_single and
+	// the others). Vector.
+	EvIPIEntry
+	EvIPIExit
 
 	numEventKinds
 )
@@ -79,6 +89,7 @@ var eventKindNames = [numEventKinds]string{
 	"cpuhp_enter", "cpuhp_multi_enter", "cpuhp_exit", "cpu_online", "cpu_offline",
 	"stop_machine",
 	"printk", "point", "decision",
+	"ipi_entry", "ipi_exit",
 }
 
 // String is the kind's name, as breakpoints and the shell spell it.
@@ -166,6 +177,8 @@ type Event struct {
 	CSDType uint32 // CSD_TYPE_* of the csd's flags
 
 	// Scheduling.
+	TaskComm  string // EvSchedWakeup, EvSchedMigrate: the task the event is about (Comm and PID are the CPU's)
+	TaskPID   int
 	PrevComm  string
 	PrevPID   int
 	PrevState string // "R", "S", "D", "X", ... as sched_switch prints prev_state
@@ -196,7 +209,10 @@ type Recorder interface {
 }
 
 // AddRecorder attaches r to the record.
-func (m *Machine) AddRecorder(r Recorder) { m.recs = append(m.recs, r) }
+func (m *Machine) AddRecorder(r Recorder) {
+	m.recs = append(m.recs, r)
+	m.initRec()
+}
 
 // Recording reports whether anything reads the record. Code that builds
 // an event (and anything costly for it: a slice, a name) checks it first.
@@ -212,6 +228,11 @@ func (m *Machine) Emit(cpu int, e *Event) {
 	if len(m.recs) == 0 {
 		return
 	}
+	m.fill(cpu, e)
+	m.deliverRecord(e)
+}
+
+func (m *Machine) fill(cpu int, e *Event) {
 	m.recSeq++
 	e.Seq, e.T, e.CPU = m.recSeq, m.now, cpu
 	if cpu >= 0 && cpu < len(m.cpus) {
@@ -219,9 +240,51 @@ func (m *Machine) Emit(cpu int, e *Event) {
 	} else {
 		e.Comm, e.PID, e.Flags = "<operator>", -1, [5]byte{'.', '.', '.', '.', '.'}
 	}
+}
+
+func (m *Machine) deliverRecord(e *Event) {
 	for _, r := range m.recs {
 		r.Record(e)
 	}
+}
+
+// emitSched records a scheduler event as the kernel traces it: inside
+// __schedule() or try_to_wake_up(), with interrupts off and held more
+// levels of preemption disabled than the context had (the runqueue lock,
+// and for a wake-up the wakee's pi_lock too), so a switch reads "d..2."
+// as on a real kernel. A switch is traced before the CPU changes task: its
+// TASK column is the task switched out.
+func (m *Machine) emitSched(cpu int, e *Event, held int) {
+	if len(m.recs) == 0 {
+		return
+	}
+	m.fill(cpu, e)
+	e.Flags[0] = 'd'
+	depth := held
+	if d := e.Flags[3]; d != '.' {
+		depth += int(hexDigit(d))
+	}
+	e.Flags[3] = "0123456789abcdef"[min(depth, 15)]
+	if e.Kind == EvSchedSwitch {
+		e.Comm, e.PID = e.PrevComm, e.PrevPID
+		if e.PrevPID == 0 {
+			e.Comm = "<idle>"
+		}
+		if e.Ctx == CtxTask || e.Ctx == CtxIdle {
+			e.Ctx = CtxTask
+			if e.PrevPID == 0 {
+				e.Ctx = CtxIdle
+			}
+		}
+	}
+	m.deliverRecord(e)
+}
+
+func hexDigit(b byte) byte {
+	if b >= 'a' {
+		return b - 'a' + 10
+	}
+	return b - '0'
 }
 
 // fillContext sets e's context fields from what c runs now, as ftrace's

@@ -94,6 +94,9 @@ type sched struct {
 	n      int        // draws so far (a canonical machine's ties are not counted here: Machine.Draws)
 	cursor int        // replay position
 	rec    []Decision
+	// onDraw, when set, hears of every decision: its number, value and
+	// bound (0: a tie). It records; it must not draw.
+	onDraw func(n int, v, max uint64)
 
 	// PCT: per-CPU priorities (higher runs first) and change points.
 	prio    []uint32
@@ -145,7 +148,7 @@ func sortInts(a []int) {
 
 // draw returns the next decision: from the replay list, at random (via
 // gen), or 0 (canonical).
-func (s *sched) draw(gen func() uint64) uint64 {
+func (s *sched) draw(gen func() uint64, max uint64) uint64 {
 	s.n++
 	var v uint64
 	switch {
@@ -162,6 +165,9 @@ func (s *sched) draw(gen func() uint64) uint64 {
 	}
 	if v != 0 && s.cfg.Record {
 		s.rec = append(s.rec, Decision{s.n, v})
+	}
+	if s.onDraw != nil {
+		s.onDraw(s.n, v, max)
 	}
 	return v
 }
@@ -188,7 +194,7 @@ func (s *sched) tie(e *event) uint32 {
 			s.prio[cpu] = s.lowest
 		}
 		return uint64(^s.prio[cpu])
-	}))
+	}, 0))
 }
 
 // jitter is a latency perturbation in 0..max.
@@ -198,8 +204,11 @@ func (s *sched) jitter(max int64) int64 {
 	}
 	if s.canonical() {
 		s.n++
+		if s.onDraw != nil {
+			s.onDraw(s.n, 0, uint64(max))
+		}
 		return 0
 	}
-	v := s.draw(func() uint64 { return uint64(s.rng.Int64N(max + 1)) })
+	v := s.draw(func() uint64 { return uint64(s.rng.Int64N(max + 1)) }, uint64(max))
 	return int64(v % uint64(max+1))
 }

@@ -7,6 +7,7 @@ package xcall
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/xcallsh/xcallsh/emu"
 	"github.com/xcallsh/xcallsh/irqchip"
@@ -67,9 +68,17 @@ func (k *Kernel) traceRaise(self int, targets []int, ipi int) {
 // by a handler sending its own IPI), records each write, and lets the
 // controller route it: every destination gets the interrupt an IPI latency
 // later, unless fault injection drops or delays it.
+//
+// The writes are decoded when the send begins, where the kernel traces it
+// (ipi_send_cpu, ipi_raise): each target then takes its IPI id and the
+// send is recorded (EvIPISend). Directed writes route the same whenever
+// they are decoded; a shorthand, a send's only write, reaches the CPUs
+// online when the send begins.
 func (k *Kernel) send(c *emu.Context, writes []irqchip.Write) {
 	flags := k.LocalIRQSave(c)
-	for _, w := range writes {
+	sb := k.decodeSend(c, writes)
+	lo := 0
+	for i, w := range writes {
 		k.spend(c, k.T.RegWrite, "ICR write")
 		if !k.RecordWrites {
 			// not kept (benchmarks, torture)
@@ -78,32 +87,95 @@ func (k *Kernel) send(c *emu.Context, writes []irqchip.Write) {
 		} else {
 			k.WritesDropped++
 		}
-		var vec int
-		p := &k.pc[c.CPU]
-		if k.appender != nil {
-			p.cbuf, vec = k.appender.AppendDecode(p.cbuf[:0], c.CPU, w, k.onlineFn)
-		} else {
-			p.cbuf, vec = k.Chip.Decode(c.CPU, w, k.onlineFn)
+		vec := sb.tvec[i]
+		for j := lo; j < sb.tend[i]; j++ {
+			k.deliver(c.CPU, sb.tbuf[j], vec, sb.ids[j])
 		}
-		for _, t := range p.cbuf {
-			k.deliver(t, vec)
-		}
+		lo = sb.tend[i]
 	}
 	k.LocalIRQRestore(c, flags)
 }
 
-func (k *Kernel) deliver(cpu, vec int) {
+// decodeSend decodes the writes of a send into the CPU's sendScratch,
+// takes an IPI id per target (whether or not anything records) and records
+// the send.
+func (k *Kernel) decodeSend(c *emu.Context, writes []irqchip.Write) *sendScratch {
+	sb := k.scratch(c.CPU)
+	sb.tbuf, sb.tend, sb.tvec = sb.tbuf[:0], sb.tend[:0], sb.tvec[:0]
+	vec := -1
+	for _, w := range writes {
+		n := len(sb.tbuf)
+		var v int
+		if k.appender != nil {
+			sb.tbuf, v = k.appender.AppendDecode(sb.tbuf, c.CPU, w, k.onlineFn)
+		} else {
+			var cpus []int
+			cpus, v = k.Chip.Decode(c.CPU, w, k.onlineFn)
+			sb.tbuf = append(sb.tbuf, cpus...)
+		}
+		if len(sb.tbuf) > n && vec < 0 {
+			vec = v
+		}
+		sb.tend = append(sb.tend, len(sb.tbuf))
+		sb.tvec = append(sb.tvec, v)
+	}
+	sb.ids = sb.ids[:0]
+	for range sb.tbuf {
+		sb.ids = append(sb.ids, k.M.NewIPIID())
+	}
+	s := sb.site
+	sb.site = site{}
+	if !k.M.Recording() {
+		return sb
+	}
+	e := &emu.Event{Kind: emu.EvIPISend, Vector: k.recVector(vec)}
+	if s.fn != "" {
+		e.Site = s.String()
+	}
+	e.Targets = append([]int(nil), sb.tbuf...)
+	e.IDs = append([]uint64(nil), sb.ids...)
+	for _, w := range writes {
+		e.Writes = append(e.Writes, emu.RegWrite{Reg: w.Reg, Value: w.Value})
+	}
+	k.M.Emit(c.CPU, e)
+	return sb
+}
+
+// isNMI reports whether vec, as decoded, is the NMI sent as an IPI (x86
+// NMI delivery, arm64 CPU_BACKTRACE).
+func (k *Kernel) isNMI(vec int) bool {
+	return (k.Spec.IsX86() && vec == irqchip.NMIVector) || (!k.Spec.IsX86() && vec == irqchip.IPICPUBacktrace)
+}
+
+// recVector is vec as the record spells it: -1 for the NMI.
+func (k *Kernel) recVector(vec int) int {
+	if k.isNMI(vec) {
+		return -1
+	}
+	return vec
+}
+
+// deliver routes IPI id (vector vec) from self to cpu: an IPI latency
+// later, unless fault injection drops or delays it. A drop is recorded on
+// the target, at the send (EvIPIDrop); a delay on the sender (EvIPIDelay).
+func (k *Kernel) deliver(self, cpu, vec int, id uint64) {
 	dropped, extra := k.Faults.Filter(cpu)
 	if dropped {
+		if k.M.Recording() {
+			k.M.Emit(cpu, &emu.Event{Kind: emu.EvIPIDrop, ID: id, Vector: k.recVector(vec), Source: self, Reason: emu.DropFault})
+		}
 		return
+	}
+	if extra > 0 && k.M.Recording() {
+		k.M.Emit(self, &emu.Event{Kind: emu.EvIPIDelay, ID: id, Vector: k.recVector(vec), Target: cpu, Delay: extra})
 	}
 	k.Stats.IPIs++
 	t := k.M.Now() + k.T.IPILatency + k.M.Jitter(k.T.Jitter) + extra
-	if (k.Spec.IsX86() && vec == irqchip.NMIVector) || (!k.Spec.IsX86() && vec == irqchip.IPICPUBacktrace) {
-		k.M.RaiseNMI(cpu, t)
+	if k.isNMI(vec) {
+		k.M.RaiseIPI(cpu, -1, t, id)
 		return
 	}
-	k.M.RaiseIRQ(cpu, vec, t)
+	k.M.RaiseIPI(cpu, vec, t, id)
 }
 
 // handleInterrupt is the hard-irq entry: x86 sysvec_call_function(_single)
@@ -129,6 +201,7 @@ func (k *Kernel) handleInterrupt(c *emu.Context, vec int) {
 		}
 	} else {
 		reason := irqchip.ARM64IPIReason(vec)
+		k.recIPIBody(c.CPU, emu.EvIPIEntry, vec)
 		if vec < irqchip.NrIPI && k.M.Tracing() {
 			k.M.Trace(c.CPU, "ipi_entry", "("+reason+")")
 		}
@@ -141,6 +214,7 @@ func (k *Kernel) handleInterrupt(c *emu.Context, vec int) {
 		default:
 			k.printk(c.CPU, fmt.Sprintf("CPU%d: Unknown IPI message 0x%x", c.CPU, vec))
 		}
+		k.recIPIBody(c.CPU, emu.EvIPIExit, vec)
 		if vec < irqchip.NrIPI && k.M.Tracing() {
 			k.M.Trace(c.CPU, "ipi_exit", "("+reason+")")
 		}
@@ -160,6 +234,7 @@ func (k *Kernel) irqReturn(c *emu.Context, vec int) {
 		Leave(c)
 	} else {
 		Leave(c)
+		k.recIPIBody(c.CPU, emu.EvIPIExit, vec)
 		if k.M.Tracing() {
 			k.M.Trace(c.CPU, "ipi_exit", "("+irqchip.ARM64IPIReason(vec)+")")
 		}
@@ -168,7 +243,34 @@ func (k *Kernel) irqReturn(c *emu.Context, vec int) {
 }
 
 func (k *Kernel) traceVector(cpu int, name string, vec int) {
+	if k.M.Recording() {
+		kind := emu.EvIPIEntry
+		if strings.HasSuffix(name, "_exit") {
+			kind = emu.EvIPIExit
+		}
+		k.M.Emit(cpu, &emu.Event{Kind: kind, Vector: vec})
+	}
 	if k.M.Tracing() {
 		k.M.Trace(cpu, name, fmt.Sprintf("vector=%d", vec))
 	}
 }
+
+// recIPIBody records arm64's ipi_entry or ipi_exit for IPI vec, where the
+// kernel traces it (for the IPIs ipi_types[] names).
+func (k *Kernel) recIPIBody(cpu int, kind emu.EventKind, vec int) {
+	if vec < irqchip.NrIPI && k.M.Recording() {
+		k.M.Emit(cpu, &emu.Event{Kind: kind, Vector: vec})
+	}
+}
+
+// scratch is cpu's sendScratch.
+func (k *Kernel) scratch(cpu int) *sendScratch {
+	p := &k.pc[cpu]
+	if p.sb == nil {
+		p.sb = &sendScratch{}
+	}
+	return p.sb
+}
+
+// sendSite gives the callsite of cpu's next send, for the record.
+func (k *Kernel) sendSite(cpu int, s site) { k.scratch(cpu).site = s }

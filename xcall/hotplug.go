@@ -57,32 +57,36 @@ type cpuhpStep struct {
 	ap       bool
 	startup  func(k *Kernel, c *emu.Context, cpu int) int
 	teardown func(k *Kernel, c *emu.Context, cpu int) int
+	// The kernel's callbacks for the state, whether or not the model
+	// runs one: cpuhp_enter and cpuhp_exit are traced only around a
+	// callback the kernel has ("": none in that direction).
+	upFn, downFn string
 }
 
 // cpuhpSteps is cpuhp_hp_states[], indexed by state: the names are the
 // kernel's, the callbacks those the model has.
 var cpuhpSteps = [...]cpuhpStep{
 	cpuhpOffline:           {name: "offline"},
-	cpuhpCreateThreads:     {name: "threads:prepare"},
-	cpuhpWorkqueuePrep:     {name: "workqueue:prepare"},
-	cpuhpHrtimersPrepare:   {name: "hrtimers:prepare"},
-	cpuhpRCUTreePrep:       {name: "RCU/tree:prepare"},
-	cpuhpSMPCFDPrepare:     {name: "smpcfd:prepare", startup: smpcfdPrepareCPU, teardown: smpcfdDeadCPU},
-	cpuhpMMVmstatDead:      {name: "mm/vmstat:dead"},
-	cpuhpBringupCPU:        {name: "cpu:bringup"},
+	cpuhpCreateThreads:     {name: "threads:prepare", upFn: "smpboot_create_threads"},
+	cpuhpWorkqueuePrep:     {name: "workqueue:prepare", upFn: "workqueue_prepare_cpu"},
+	cpuhpHrtimersPrepare:   {name: "hrtimers:prepare", upFn: "hrtimers_prepare_cpu"},
+	cpuhpRCUTreePrep:       {name: "RCU/tree:prepare", upFn: "rcutree_prepare_cpu", downFn: "rcutree_dead_cpu"},
+	cpuhpSMPCFDPrepare:     {name: "smpcfd:prepare", startup: smpcfdPrepareCPU, teardown: smpcfdDeadCPU, upFn: "smpcfd_prepare_cpu", downFn: "smpcfd_dead_cpu"},
+	cpuhpMMVmstatDead:      {name: "mm/vmstat:dead", downFn: "vmstat_cpu_dead"},
+	cpuhpBringupCPU:        {name: "cpu:bringup", upFn: "bringup_cpu", downFn: "finish_cpu"},
 	cpuhpAPIdleDead:        {name: "idle:dead", ap: true},
 	cpuhpAPOffline:         {name: "ap:offline", ap: true},
-	cpuhpAPSchedStarting:   {name: "sched:starting", ap: true, teardown: schedCPUDying},
-	cpuhpAPRCUTreeDying:    {name: "RCU/tree:dying", ap: true},
-	cpuhpAPSMPCFDDying:     {name: "smpcfd:dying", ap: true, teardown: smpcfdDyingCPU},
-	cpuhpAPHrtimersDying:   {name: "hrtimers:dying", ap: true},
-	cpuhpAPTickDying:       {name: "tick:dying", ap: true},
+	cpuhpAPSchedStarting:   {name: "sched:starting", ap: true, teardown: schedCPUDying, upFn: "sched_cpu_starting", downFn: "sched_cpu_dying"},
+	cpuhpAPRCUTreeDying:    {name: "RCU/tree:dying", ap: true, downFn: "rcutree_dying_cpu"},
+	cpuhpAPSMPCFDDying:     {name: "smpcfd:dying", ap: true, teardown: smpcfdDyingCPU, downFn: "smpcfd_dying_cpu"},
+	cpuhpAPHrtimersDying:   {name: "hrtimers:dying", ap: true, downFn: "hrtimers_cpu_dying"},
+	cpuhpAPTickDying:       {name: "tick:dying", ap: true, downFn: "tick_cpu_dying"},
 	cpuhpAPOnline:          {name: "ap:online", ap: true},
-	cpuhpTeardownCPU:       {name: "cpu:teardown"},
+	cpuhpTeardownCPU:       {name: "cpu:teardown", downFn: "takedown_cpu"},
 	cpuhpAPOnlineIdle:      {name: "ap:online-idle"},
-	cpuhpAPSmpbootThreads:  {name: "smpboot/threads:online"},
-	cpuhpAPWorkqueueOnline: {name: "workqueue:online"},
-	cpuhpAPActive:          {name: "sched:active", startup: schedCPUActivate, teardown: schedCPUDeactivate},
+	cpuhpAPSmpbootThreads:  {name: "smpboot/threads:online", upFn: "smpboot_unpark_threads", downFn: "smpboot_park_threads"},
+	cpuhpAPWorkqueueOnline: {name: "workqueue:online", upFn: "workqueue_online_cpu", downFn: "workqueue_offline_cpu"},
+	cpuhpAPActive:          {name: "sched:active", startup: schedCPUActivate, teardown: schedCPUDeactivate, upFn: "sched_cpu_activate", downFn: "sched_cpu_deactivate"},
 	cpuhpOnline:            {name: "online"},
 }
 
@@ -189,12 +193,30 @@ func (k *Kernel) invoke(c *emu.Context, cpu int, state cpuhpState, up bool) int 
 	if up {
 		cb = st.startup
 	}
+	fn := st.downFn
+	dest := cpuhpOffline
+	if up {
+		fn, dest = st.upFn, cpuhpOnline
+	}
+	on := 0 // the CPU the callback runs on: the CPU itself for the AP states, else the control CPU
+	if st.ap {
+		on = cpu
+	} else if c != nil {
+		on = c.CPU
+	}
+	rec := fn != "" && k.M.Recording()
+	if rec {
+		k.M.Emit(on, &emu.Event{Kind: emu.EvCpuhpEnter, Target: cpu, State: int(state), StateName: st.name, Fn: fn, Dest: int(dest)})
+	}
 	ret := 0
 	if up {
 		ret = k.takeFault(cpu, state)
 	}
 	if ret == 0 && cb != nil {
 		ret = cb(k, c, cpu)
+	}
+	if rec {
+		k.M.Emit(on, &emu.Event{Kind: emu.EvCpuhpExit, Target: cpu, State: int(state), StateName: st.name, Idx: int(state), Ret: ret})
 	}
 	if ret != 0 {
 		dir := "DOWN"
@@ -252,6 +274,9 @@ func (k *Kernel) takeCPUDown(c *emu.Context, cpu int) {
 	defer Leave(c)
 	k.online.Clear(cpu)
 	k.nOnline--
+	if k.M.Recording() {
+		k.M.Emit(c.CPU, &emu.Event{Kind: emu.EvCPUOffline, Target: cpu})
+	}
 	k.point(c, "take_cpu_down:offline")
 	for s := cpuhpAPOnline; s >= cpuhpAPOffline; s-- {
 		k.invoke(c, cpu, s, false)
@@ -287,13 +312,16 @@ func (k *Kernel) bringUp(c *emu.Context, cpu int) int {
 			// interrupts off, marks itself online and goes idle.
 			cpuh := k.M.CPU(cpu)
 			cpuh.ClearPending()
-			cpuh.IRQsOff = false // start_secondary enables interrupts once online
+			cpuh.SetIRQsOff(false) // start_secondary enables interrupts once online
 			k.invoke(c, cpu, s, true)
 			for a := cpuhpAPIdleDead; a <= cpuhpAPOnline; a++ {
 				k.invoke(c, cpu, a, true)
 			}
 			k.online.Set(cpu)
 			k.nOnline++
+			if k.M.Recording() {
+				k.M.Emit(cpu, &emu.Event{Kind: emu.EvCPUOnline, Target: cpu})
+			}
 			if !k.booted.Test(cpu) {
 				k.booted.Set(cpu)
 				if c != nil {
@@ -350,13 +378,26 @@ func (k *Kernel) InjectCSD(cpu int, f *Func, info any) *CSD {
 	p.qlen++
 	k.emit(EvLock, csd, -1, -1)
 	k.emit(EvQueue, csd, -1, cpu)
+	from := -1 // the operator, or the CPU whose context injects
+	if cur := k.M.Current(); cur != nil {
+		from = cur.CPU
+	}
+	if k.M.Recording() {
+		k.M.Emit(from, &emu.Event{Kind: emu.EvCSDQueue, CSD: uint64(csd.ID), Func: csd.Func.PS(), Target: cpu, CSDType: csd.Type()})
+	}
 	if first {
 		vec := irqchip.CallFunctionSingleVector
 		if !k.Spec.IsX86() {
 			vec = irqchip.IPICallFunc
 		}
 		k.Stats.IPIs++
-		k.M.RaiseIRQ(cpu, vec, k.M.Now()+k.T.IPILatency)
+		id := k.M.NewIPIID()
+		if k.M.Recording() {
+			// No register write: the IPI comes from outside the model's
+			// send path.
+			k.M.Emit(from, &emu.Event{Kind: emu.EvIPISend, Targets: []int{cpu}, IDs: []uint64{id}, Vector: vec})
+		}
+		k.M.RaiseIPI(cpu, vec, k.M.Now()+k.T.IPILatency, id)
 	}
 	return csd
 }

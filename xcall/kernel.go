@@ -167,7 +167,18 @@ type percpuData struct {
 	// Scratch for this CPU's IPI sends (a CPU sends one IPI at a time:
 	// interrupts are off across a send).
 	wbuf []irqchip.Write
-	cbuf []int
+	sb   *sendScratch // the send under way (arch.go), allocated on the CPU's first send
+}
+
+// sendScratch is a CPU's send under way, decoded when it begins: tbuf
+// holds its targets, write i's being tbuf[tend[i-1]:tend[i]] for vector
+// tvec[i], and ids the IPI id of each.
+type sendScratch struct {
+	site site // its callsite (EvIPISend's Site), if known
+	tbuf []int
+	tend []int
+	tvec []int
+	ids  []uint64
 }
 
 // ErrPanic wraps the message of an emulated kernel panic.

@@ -65,12 +65,15 @@ func (k *Kernel) point(c *emu.Context, name string) { k.pointFor(c, name, c.CPU)
 // pointFor is point with the CPU the hook is told about given explicitly
 // (cpuhp points report the CPU going up or down).
 func (k *Kernel) pointFor(c *emu.Context, name string, cpu int) {
-	if len(k.hooks) != 0 { // small enough to inline: no call when no hook is set
+	if len(k.hooks) != 0 || k.M.Recording() { // small enough to inline: no call when no hook is set
 		k.runHook(c, name, cpu)
 	}
 }
 
 func (k *Kernel) runHook(c *emu.Context, name string, cpu int) {
+	if k.M.Recording() {
+		k.M.Emit(c.CPU, &emu.Event{Kind: emu.EvPoint, Name: name})
+	}
 	h := k.hooks[name]
 	if h == nil {
 		return

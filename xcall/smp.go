@@ -42,7 +42,11 @@ func (k *Kernel) IRQsDisabled(c *emu.Context) bool { return k.cpu(c).IRQsOff }
 func (k *Kernel) LocalIRQSave(c *emu.Context) bool {
 	cpu := k.cpu(c)
 	old := cpu.IRQsOff
-	cpu.IRQsOff = true
+	if cpu.Hardirq == 0 {
+		cpu.SetIRQsOff(true)
+	} else {
+		cpu.IRQsOff = true
+	}
 	return old
 }
 
@@ -50,7 +54,11 @@ func (k *Kernel) LocalIRQSave(c *emu.Context) bool {
 // at once when it re-enables them.
 func (k *Kernel) LocalIRQRestore(c *emu.Context, wasOff bool) {
 	cpu := k.cpu(c)
-	cpu.IRQsOff = wasOff
+	if cpu.Hardirq == 0 {
+		cpu.SetIRQsOff(wasOff)
+	} else {
+		cpu.IRQsOff = wasOff
+	}
 	if !wasOff && cpu.Hardirq == 0 {
 		c.Yield()
 	}
@@ -89,12 +97,18 @@ func (k *Kernel) csdLockWait(c *emu.Context, csd *CSD) {
 	if !csd.Locked() {
 		return
 	}
+	if k.M.Recording() {
+		k.M.Emit(c.CPU, &emu.Event{Kind: emu.EvCSDWaitBegin, CSD: uint64(csd.ID), Target: csd.dst, Func: csd.Func.PS()})
+	}
 	if k.CSDLockDebug {
 		k.csdLockWaitDebug(c, csd)
-		return
+	} else {
+		for csd.Locked() {
+			k.spinOnCSD(c, csd, -1)
+		}
 	}
-	for csd.Locked() {
-		k.spinOnCSD(c, csd, -1)
+	if k.M.Recording() {
+		k.M.Emit(c.CPU, &emu.Event{Kind: emu.EvCSDWaitEnd, CSD: uint64(csd.ID), Target: csd.dst, Func: csd.Func.PS()})
 	}
 }
 
@@ -150,6 +164,7 @@ func (k *Kernel) sendCallFunctionSingleIPI(c *emu.Context, cpu int, s site) {
 		return
 	}
 	k.traceSendCPU(c.CPU, cpu, s)
+	k.sendSite(c.CPU, s)
 	k.archSendCallFunctionSingleIPI(c, cpu)
 }
 
@@ -162,6 +177,9 @@ func (k *Kernel) callFunctionSinglePrepIPI(c *emu.Context, cpu int) bool {
 		return true
 	}
 	k.M.Trace(c.CPU, "sched_wake_idle_without_ipi", fmt.Sprintf("cpu=%d", cpu))
+	if k.M.Recording() {
+		k.M.Emit(c.CPU, &emu.Event{Kind: emu.EvIPIElide, Target: cpu})
+	}
 	k.pollWake(cpu)
 	return false
 }
@@ -364,6 +382,7 @@ func (k *Kernel) smpCallFunctionManyCond(c *emu.Context, mask Cpumask, f *Func, 
 			k.sendCallFunctionSingleIPI(c, lastCPU, siteManyIPI)
 		case nrCPUs > 1:
 			k.traceSendMask(self, p.cfdIPI, siteManyMask)
+			k.sendSite(self, siteManyMask)
 			k.archSendCallFunctionIPIMask(c, p.cfdIPI)
 		}
 	}
@@ -554,6 +573,9 @@ func (k *Kernel) smpSendReschedule(c *emu.Context, cpu int) {
 		if k.M.Tracing() {
 			k.M.Trace(c.CPU, "sched_wake_idle_without_ipi", fmt.Sprintf("cpu=%d", cpu))
 		}
+		if k.M.Recording() {
+			k.M.Emit(c.CPU, &emu.Event{Kind: emu.EvIPIElide, Target: cpu})
+		}
 		return
 	}
 	if k.Spec.IsX86() {
@@ -564,6 +586,7 @@ func (k *Kernel) smpSendReschedule(c *emu.Context, cpu int) {
 		k.traceRaise(c.CPU, []int{cpu}, irqchip.IPIReschedule)
 	}
 	p := &k.pc[c.CPU]
+	k.sendSite(c.CPU, siteWakeIfIdle)
 	p.wbuf = k.appendSingle(p.wbuf[:0], c.CPU, cpu, irqchip.Reschedule)
 	k.send(c, p.wbuf)
 }

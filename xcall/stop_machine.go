@@ -61,6 +61,7 @@ type multiStop struct {
 func (k *Kernel) stopMachine(c *emu.Context, target int, fn func(c *emu.Context)) {
 	cpus := k.online.CPUs()
 	ms := &multiStop{state: msPrepare, threads: len(cpus), ack: len(cpus), target: target, fn: fn}
+	k.recStopState(c, ms)
 	for _, cpu := range cpus {
 		k.M.SpawnKind(emu.KindStopper, cpu, fmt.Sprintf("migration/%d", cpu), func(s *emu.Context) {
 			k.multiCPUStop(s, ms)
@@ -97,6 +98,7 @@ func (k *Kernel) multiCPUStop(c *emu.Context, ms *multiStop) {
 		if ms.ack == 0 {
 			ms.ack = ms.threads
 			ms.state++
+			k.recStopState(c, ms)
 			ms.changed.Wake(k.M, k.T.WakeLatency)
 		}
 	}
@@ -109,6 +111,15 @@ func (k *Kernel) multiCPUStop(c *emu.Context, ms *multiStop) {
 		k.hpState[c.CPU] = cpuhpAPIdleDead
 		cpu := k.M.CPU(c.CPU)
 		cpu.Parked = true
-		cpu.IRQsOff = true // the dead CPU idles with interrupts off
+		cpu.SetIRQsOff(true) // the dead CPU idles with interrupts off
+	}
+}
+
+// recStopState records the shared state's change to ms.state
+// (set_state(): PREPARE on the caller, each later one on the stopper that
+// acknowledged last), as EvStopMachine.
+func (k *Kernel) recStopState(c *emu.Context, ms *multiStop) {
+	if ms.state <= msExit && k.M.Recording() { // past EXIT: the stoppers are leaving, no state is set
+		k.M.Emit(c.CPU, &emu.Event{Kind: emu.EvStopMachine, State: int(ms.state), StateName: ms.state.String()})
 	}
 }

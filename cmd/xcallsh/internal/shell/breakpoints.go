@@ -195,7 +195,7 @@ func (sh *Shell) matches(bp *breakpoint, e *emu.Event) bool {
 	if bp.fn != "" && e.Func != bp.fn && e.Fn != bp.fn {
 		return false
 	}
-	if bp.task != "" && e.Comm != bp.task && fmt.Sprintf("%s-%d", e.Comm, e.PID) != bp.task {
+	if bp.task != "" && !taskIs(bp.task, e.Comm, e.PID) && (e.TaskComm == "" || !taskIs(bp.task, e.TaskComm, e.TaskPID)) {
 		return false
 	}
 	if bp.cond != "" {
@@ -310,6 +310,11 @@ func (sh *Shell) parseBreak(spec string) (*breakpoint, error) {
 	return bp, nil
 }
 
+// taskIs reports whether a task=NAME key names comm (or comm-pid).
+func taskIs(name, comm string, pid int) bool {
+	return name == comm || name == fmt.Sprintf("%s-%d", comm, pid)
+}
+
 func kindNames() string {
 	var out []string
 	for _, k := range emu.EventKinds() {
@@ -319,7 +324,7 @@ func kindNames() string {
 }
 
 func nearestKind(s string) string {
-	best, bestD := "", 4
+	best, bestD := "", len(s)/3+2
 	for _, k := range emu.EventKinds() {
 		if d := editDistance(s, k.String()); d < bestD {
 			best, bestD = k.String(), d
@@ -441,7 +446,6 @@ func (sh *Shell) drive() (msg engineMsg, level int) {
 func (sh *Shell) engine() {
 	d := &sh.dbg
 	m := sh.sess.K.M
-	act := sh.rec.Act
 	end := func(why string) { d.msgs <- engineMsg{why: why} }
 	for steps := 1; ; steps++ {
 		if d.finish {
@@ -474,7 +478,6 @@ func (sh *Shell) engine() {
 			end("interrupted")
 			return
 		}
-		act.SightAll(m.Now())
 		if d.task && steps%1024 == 0 {
 			if st := sh.sess.K.Stuck(); st != "" {
 				end("stuck: " + st)
@@ -761,8 +764,8 @@ func cmdGoto(sh *Shell, args, line string) error {
 	m := sh.sess.K.M
 	pos := m.Recorded()
 	if n, err := strconv.ParseUint(strings.TrimPrefix(args, "#"), 10, 64); err == nil {
-		if n > pos {
-			sh.dbg.target = n
+		if n > pos { // forward, as continue would, past any breakpoint
+			sh.dbg.target, sh.dbg.noBreak = n, true
 			defer sh.dbg.end()
 			_, why, level := sh.debugAdvance("goto", line, contLimit, true)
 			if !sh.dbg.stopped {

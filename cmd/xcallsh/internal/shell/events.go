@@ -62,7 +62,7 @@ func (sh *Shell) eventFields(e *emu.Event) string {
 		return fmt.Sprintf("target=%d", e.Target)
 	case emu.EvIRQEntry:
 		return fmt.Sprintf("vector=%s ids=%s", vec, ids(e.IDs))
-	case emu.EvIRQExit:
+	case emu.EvIRQExit, emu.EvIPIEntry, emu.EvIPIExit:
 		return "vector=" + vec
 	case emu.EvCSDQueue:
 		return fmt.Sprintf("csd=%d func=%s target=%d type=%s site=%s", e.CSD, e.Func, e.Target, xcall.CSDTypeName(e.CSDType), e.Site)
@@ -73,9 +73,9 @@ func (sh *Shell) eventFields(e *emu.Event) string {
 	case emu.EvSchedSwitch:
 		return fmt.Sprintf("prev=%s-%d prev_state=%s ==> next=%s-%d", e.PrevComm, e.PrevPID, e.PrevState, e.NextComm, e.NextPID)
 	case emu.EvSchedWakeup:
-		return fmt.Sprintf("next=%s-%d target=%d", e.NextComm, e.NextPID, e.Target)
+		return fmt.Sprintf("task=%s-%d target=%d", e.TaskComm, e.TaskPID, e.Target)
 	case emu.EvSchedMigrate:
-		return fmt.Sprintf("task=%s-%d from=%d to=%d", e.NextComm, e.NextPID, e.Source, e.Target)
+		return fmt.Sprintf("task=%s-%d from=%d to=%d", e.TaskComm, e.TaskPID, e.Source, e.Target)
 	case emu.EvCpuhpEnter, emu.EvCpuhpMultiEnter:
 		return fmt.Sprintf("cpu=%d target=%d step=%d (%s) fn=%s", e.Target, e.Dest, e.State, e.StateName, e.Fn)
 	case emu.EvCpuhpExit:
@@ -130,6 +130,8 @@ func (sh *Shell) eventTable(L *lua.LState, e *emu.Event) *lua.LTable {
 	str("prev_comm", e.PrevComm)
 	num("prev_pid", float64(e.PrevPID))
 	str("prev_state", e.PrevState)
+	str("task_comm", e.TaskComm)
+	num("task_pid", float64(e.TaskPID))
 	str("next_comm", e.NextComm)
 	num("next_pid", float64(e.NextPID))
 	num("state", float64(e.State))

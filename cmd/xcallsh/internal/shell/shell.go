@@ -69,7 +69,6 @@ type Shell struct {
 	dbg         debugger              // breakpoints and stepping (breakpoints.go)
 	quiet       *muteWriter           // the session's stdout: muted while re-executing
 	builtins    map[string]lua.LValue // the globals at boot; looked up, never ranged
-	testBoot    func(*Shell)          // tests: called after every boot
 
 	// The interrupt block (Ctrl-C): set by guard around each command, read
 	// and escalated by Interrupt.
@@ -143,9 +142,6 @@ func (sh *Shell) boot() error {
 	sh.steps, sh.ncmd, sh.notes = nil, 0, nil
 	sh.luaDead, sh.sourced, sh.last = false, nil, ""
 	sh.w, sh.stopCPU = nil, -1
-	if sh.testBoot != nil {
-		sh.testBoot(sh)
-	}
 	sh.builtins = map[string]lua.LValue{}
 	sess.L.G.Global.ForEach(func(k, v lua.LValue) {
 		if s, ok := k.(lua.LString); ok {
@@ -291,7 +287,9 @@ func lookupCommand(line string) (*command, string, bool) {
 		return nil, "", false
 	}
 	rest = strings.TrimSpace(rest)
-	if rest != "" && strings.ContainsRune("=([.:,{\"'", rune(rest[0])) && cmd.name != "on" && !(cmd.takesPath() && isPath(rest)) {
+	if rest != "" && strings.ContainsRune("=([.:,{\"'", rune(rest[0])) && cmd.name != "on" &&
+		!(cmd.takesPath() && isPath(rest)) &&
+		!(cmd.name == "timeline" && strings.HasPrefix(rest, "..")) { // timeline ..TO: a range
 		return nil, "", false
 	}
 	return cmd, rest, true
@@ -567,12 +565,11 @@ func (sh *Shell) afterInterrupt(ran bool) {
 // when done() does not hold, why it stopped (timeUp: the limit).
 //
 // It executes one instant at a time (RunUntil of the next event's time,
-// which executes the same events in the same order as one long RunUntil)
-// and lets the recorder look at every CPU after each instant.
+// which executes the same events in the same order as one long RunUntil),
+// so that an interrupt or a stuck machine stops it between instants.
 func (sh *Shell) advance(done func() bool, limit int64, task bool) (adv int64, why string, level int) {
 	m := sh.sess.K.M
 	start := m.Now()
-	act := sh.rec.Act
 	level = sh.guard(func() {
 		for steps := 1; ; steps++ {
 			if done() || sh.stopped.Load() {
@@ -601,7 +598,6 @@ func (sh *Shell) advance(done func() bool, limit int64, task bool) (adv int64, w
 			if err := m.RunUntil(next); errors.Is(err, emu.ErrInterrupted) {
 				return
 			}
-			act.SightAll(m.Now())
 			if task && steps%1024 == 0 {
 				if st := m.Stuck(); st != "" {
 					why = "stuck: " + st
