@@ -452,6 +452,10 @@ func (sh *Shell) engine() {
 			end("")
 			return
 		}
+		if sh.stopped.Load() { // Ctrl-C: stop at this instant boundary
+			end("interrupted")
+			return
+		}
 		if stopped, err := m.Stopped(); stopped {
 			why := "the machine stopped"
 			if err != nil {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The session of docs/shell.md: a breakpoint at the first
@@ -91,4 +92,31 @@ func TestDebuggerKinds(t *testing.T) {
 	sh.must(t, "b cpuhp:smpcfd:dying")
 	sh.must(t, "spawn(0, function() cpu_down(3) end)")
 	contains(t, "cpuhp", sh.must(t, "c"), "Breakpoint 4 (cpuhp:smpcfd:dying)", "cpuhp_enter", "smpcfd:dying")
+}
+
+// Ctrl-C stops a long continue between events; the session goes on.
+func TestDebuggerInterrupt(t *testing.T) {
+	sh := newTestShell(t, "x86-4", 0)
+	sh.must(t, "param csdlock_debug on")
+	sh.must(t, "stall 1 100000s")
+	sh.must(t, "spawn(0, function() smp_call_function_single(1, function() end, nil, 1) end)")
+	// A condition that takes host time, so that Ctrl-C comes mid-run.
+	sh.must(t, "b printk if (function() local x = 0 for i = 1, 20000 do x = x + i end return x < 0 end)()")
+	finished := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-finished:
+				return
+			case <-time.After(100 * time.Millisecond):
+				sh.Shell.Interrupt()
+			}
+		}
+	}()
+	out := sh.Exec("continue 100000s")
+	close(finished)
+	contains(t, "interrupted", out, "interrupted at ")
+	contains(t, "cpus", sh.must(t, "cpus 1"), "stall-100")
+	sh.must(t, "clear all")
+	contains(t, "goes on", sh.must(t, "continue 1ms"), "virtual time")
 }

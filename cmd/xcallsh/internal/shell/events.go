@@ -22,8 +22,8 @@ func (sh *Shell) fmtEvent(e *emu.Event) string {
 	if e.PID >= 0 {
 		comm = fmt.Sprintf("%s-%d", e.Comm, e.PID)
 	}
-	return fmt.Sprintf("#%-6d %s  CPU%-3d %-18s %s  %-18s %s", e.Seq, units.Virtual(e.T), e.CPU, clip(comm, 18),
-		string(e.Flags[:]), e.Kind, sh.eventFields(e))
+	return strings.TrimRight(fmt.Sprintf("#%-6d %s  CPU%-3d %-18s %s  %-18s %s", e.Seq, units.Virtual(e.T), e.CPU, clip(comm, 18),
+		string(e.Flags[:]), e.Kind, sh.eventFields(e)), " ")
 }
 
 func ints(v []int) string {
