@@ -512,7 +512,11 @@ func (sh *Shell) debugAdvance(cmd, line string, limit int64, task bool) (adv int
 	} else {
 		sh.notes = append(sh.notes, fmt.Sprintf("%q was interrupted inside a task; the report leaves it out", line))
 	}
-	sh.console()
+	if d.show { // step and next show the printk events themselves
+		sh.logShown = m.LogPrinted()
+	} else {
+		sh.console()
+	}
 	return adv, why, level
 }
 
