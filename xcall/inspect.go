@@ -153,3 +153,13 @@ func Frames(ctx *emu.Context) []string {
 	}
 	return out
 }
+
+// CPUHPStates names the cpuhp states the model walks, in order (the names
+// of kernel/cpu.c's cpuhp_hp_states[]).
+func CPUHPStates() []string {
+	var out []string
+	for s := cpuhpOffline; s <= cpuhpOnline; s++ {
+		out = append(out, s.String())
+	}
+	return out
+}

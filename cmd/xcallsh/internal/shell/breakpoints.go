@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -36,6 +37,7 @@ import (
 
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/units"
 	"github.com/xcallsh/xcallsh/emu"
+	"github.com/xcallsh/xcallsh/xcall"
 )
 
 // breakpoint is one breakpoint.
@@ -269,8 +271,8 @@ func (sh *Shell) parseBreak(spec string) (*breakpoint, error) {
 	case strings.HasPrefix(what, "cpuhp:"):
 		bp.state = strings.TrimPrefix(what, "cpuhp:")
 		bp.kind = emu.EvCpuhpEnter
-		if bp.state == "" {
-			return nil, errors.New("break: cpuhp:STATE needs a state name (smpcfd:dying, ...)")
+		if !slices.Contains(xcall.CPUHPStates(), bp.state) {
+			return nil, fmt.Errorf("break: no cpuhp state %q (states: %s)", bp.state, strings.Join(xcall.CPUHPStates(), ", "))
 		}
 	default:
 		k, ok := emu.ParseEventKind(what)

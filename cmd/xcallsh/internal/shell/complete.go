@@ -107,6 +107,9 @@ func (sh *Shell) completeArg(kind argKind, partial string) []string {
 		for _, k := range emu.EventKinds() {
 			add(k.String())
 		}
+		for _, st := range xcall.CPUHPStates() {
+			add("cpuhp:" + st)
+		}
 	case argOnOff:
 		add("on")
 		add("off")

@@ -89,6 +89,7 @@ func TestDebuggerKinds(t *testing.T) {
 	sh.must(t, "clear all")
 	sh.must(t, "b @2ms")
 	contains(t, "time", sh.must(t, "c"), "Breakpoint 3 (@2ms) at 0.002000000s")
+	contains(t, "bad state", sh.Exec("b cpuhp:smpcfd:dead"), `no cpuhp state "smpcfd:dead"`)
 	sh.must(t, "b cpuhp:smpcfd:dying")
 	sh.must(t, "spawn(0, function() cpu_down(3) end)")
 	contains(t, "cpuhp", sh.must(t, "c"), "Breakpoint 4 (cpuhp:smpcfd:dying)", "cpuhp_enter", "smpcfd:dying")
