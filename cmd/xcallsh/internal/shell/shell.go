@@ -204,7 +204,7 @@ func (sh *Shell) safely(line string) (err error) {
 func (sh *Shell) dispatch(line string) error {
 	sh.watch()
 	cmd, args, ok := lookupCommand(line)
-	if ok && args == "" && line != cmd.name && sh.isUserGlobal(line) {
+	if word := strings.Fields(line)[0]; ok && word != cmd.name && sh.isUserGlobal(word) {
 		ok = false // a user's Lua global shadows an alias: t = {1, 2}; t
 	}
 	sh.last = ""
@@ -289,6 +289,7 @@ func lookupCommand(line string) (*command, string, bool) {
 	rest = strings.TrimSpace(rest)
 	if rest != "" && strings.ContainsRune("=([.:,{\"'", rune(rest[0])) && cmd.name != "on" &&
 		!(cmd.takesPath() && isPath(rest)) &&
+		!(word == "p" && rest[0] != '=') && // p (1 + 2): an expression to print
 		!(cmd.name == "timeline" && strings.HasPrefix(rest, "..")) { // timeline ..TO: a range
 		return nil, "", false
 	}

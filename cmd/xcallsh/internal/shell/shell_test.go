@@ -206,6 +206,11 @@ func TestShellNeverSurprises(t *testing.T) {
 	if got := sh.must(t, "t"); got != "{b = 1}\n" {
 		t.Errorf("t = %q", got)
 	}
+	sh.must(t, "function p(x) return x * 2 end")
+	if got := sh.must(t, "p (21)"); got != "42\n" {
+		t.Errorf("a user's p: %q", got)
+	}
+	sh.must(t, "p = nil")
 	if got := sh.must(t, "p now()"); got != "0\n" {
 		t.Errorf("p now() = %q", got)
 	}
@@ -214,10 +219,10 @@ func TestShellNeverSurprises(t *testing.T) {
 	}
 	// One prefix on an error; then the session is over until restart.
 	got := sh.Exec("on 0 error('boom')")
-	if strings.TrimSpace(got) != "on#6:1: boom" {
+	if strings.TrimSpace(got) != "on#9:1: boom" {
 		t.Errorf("on error: %q", got)
 	}
-	contains(t, "over", sh.Exec("run 1ms"), "the session is over (on#6:1: boom); boot or restart starts a new one")
+	contains(t, "over", sh.Exec("run 1ms"), "the session is over (on#9:1: boom); boot or restart starts a new one")
 	contains(t, "over lua", sh.Exec("now()"), "the session is over")
 	contains(t, "still looks", sh.must(t, "cpus 0"), "on-100 (failed)")
 	contains(t, "restart", sh.must(t, "r"), "restarted x86-4, seed 0")
