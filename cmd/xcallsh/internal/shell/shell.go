@@ -204,7 +204,7 @@ func (sh *Shell) safely(line string) (err error) {
 func (sh *Shell) dispatch(line string) error {
 	sh.watch()
 	cmd, args, ok := lookupCommand(line)
-	if word := strings.Fields(line)[0]; ok && word != cmd.name && sh.isUserGlobal(word) {
+	if word, _, _ := strings.Cut(strings.ReplaceAll(line, "\t", " "), " "); ok && word != cmd.name && sh.isUserGlobal(word) {
 		ok = false // a user's Lua global shadows an alias: t = {1, 2}; t
 	}
 	sh.last = ""
