@@ -153,7 +153,7 @@ func schedCPUDeactivate(k *Kernel, c *emu.Context, cpu int) int { k.active.Clear
 // startup callback with -errno; false if no such state has a callback.
 func (k *Kernel) CPUHPFail(cpu int, state string, errno int) bool {
 	s, ok := cpuhpStateNamed(state)
-	if !ok || s.step().startup == nil {
+	if !ok || (s.step().startup == nil && s != cpuhpBringupCPU) { // bringup_cpu fails in do_boot_cpu
 		return false
 	}
 	k.hpFaults = append(k.hpFaults, hpFault{cpu, s, errno})
@@ -211,6 +211,9 @@ func (k *Kernel) invoke(c *emu.Context, cpu int, state cpuhpState, up bool) int 
 	ret := 0
 	if up {
 		ret = k.takeFault(cpu, state)
+		if ret != 0 && state == cpuhpBringupCPU {
+			k.doBootCPUFailed(c, cpu, ret) // x2apic_cluster.go
+		}
 	}
 	if ret == 0 && cb != nil {
 		ret = cb(k, c, cpu)
@@ -260,6 +263,9 @@ func (k *Kernel) CPUDown(c *emu.Context, cpu int) int {
 	// The control CPU waits for the CPU to report itself dead, then runs
 	// the PREPARE-section teardowns.
 	for s := cpuhpBringupCPU; s > cpuhpOffline; s-- {
+		if s == cpuhpHrtimersPrepare {
+			k.x2apicDeadCPU(c, cpu) // CPUHP_X2APIC_PREPARE (x2apic_cluster.go)
+		}
 		k.invoke(c, cpu, s, false)
 	}
 	k.hpState[cpu] = cpuhpOffline
@@ -313,10 +319,15 @@ func (k *Kernel) bringUp(c *emu.Context, cpu int) int {
 			cpuh := k.M.CPU(cpu)
 			cpuh.ClearPending()
 			cpuh.SetIRQsOff(false) // start_secondary enables interrupts once online
-			k.invoke(c, cpu, s, true)
+			if ret := k.invoke(c, cpu, s, true); ret != 0 {
+				// do_boot_cpu failed: the AP never ran.
+				cpuh.SetIRQsOff(true)
+				return k.rollBack(c, cpu, s, ret)
+			}
 			for a := cpuhpAPIdleDead; a <= cpuhpAPOnline; a++ {
 				k.invoke(c, cpu, a, true)
 			}
+			k.x2apicInitLDR(cpu) // smp_callin (x2apic_cluster.go)
 			k.online.Set(cpu)
 			k.nOnline++
 			if k.M.Recording() {
@@ -337,16 +348,24 @@ func (k *Kernel) bringUp(c *emu.Context, cpu int) int {
 			continue
 		}
 		if ret := k.invoke(c, cpu, s, true); ret != 0 {
-			// Roll back what was brought up, in teardown order.
-			for r := s - 1; r > cpuhpOffline; r-- {
-				k.invoke(c, cpu, r, false)
-			}
-			k.hpState[cpu] = cpuhpOffline
-			return ret
+			return k.rollBack(c, cpu, s, ret)
 		}
 	}
 	k.hpState[cpu] = cpuhpOnline
 	return 0
+}
+
+// rollBack undoes a bring-up that failed in state s with ret: the states
+// below s are torn down, in teardown order.
+func (k *Kernel) rollBack(c *emu.Context, cpu int, s cpuhpState, ret int) int {
+	for r := s - 1; r > cpuhpOffline; r-- {
+		if r == cpuhpHrtimersPrepare {
+			k.x2apicDeadCPU(c, cpu) // CPUHP_X2APIC_PREPARE (x2apic_cluster.go)
+		}
+		k.invoke(c, cpu, r, false)
+	}
+	k.hpState[cpu] = cpuhpOffline
+	return ret
 }
 
 // hotplugLock serializes hotplug operations (cpu_maps_update_begin).
