@@ -60,7 +60,8 @@
 //     (Strategy); stuck.go: stuck detection; log.go: printk;
 //     trace.go: tracepoints; shell_support.go: the shell's one hook;
 //   - record.go: the event record's types; record_emit.go: what the
-//     engine records in it.
+//     engine records in it;
+//   - inspect.go: read-only accessors for debuggers (the shell's cpu, where).
 package emu
 
 import (
