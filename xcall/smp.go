@@ -163,7 +163,6 @@ func (k *Kernel) sendCallFunctionSingleIPI(c *emu.Context, cpu int, s site) {
 	if !k.callFunctionSinglePrepIPI(c, cpu) {
 		return
 	}
-	k.traceSendCPU(c.CPU, cpu, s)
 	k.sendSite(c.CPU, s)
 	k.archSendCallFunctionSingleIPI(c, cpu)
 }
@@ -176,7 +175,6 @@ func (k *Kernel) callFunctionSinglePrepIPI(c *emu.Context, cpu int) bool {
 	if !k.idlePoll || !k.M.CPU(cpu).Idle() || k.M.CPU(cpu).Parked {
 		return true
 	}
-	k.M.Trace(c.CPU, "sched_wake_idle_without_ipi", fmt.Sprintf("cpu=%d", cpu))
 	if k.M.Recording() {
 		k.M.Emit(c.CPU, &emu.Event{Kind: emu.EvIPIElide, Target: cpu})
 	}
@@ -381,7 +379,6 @@ func (k *Kernel) smpCallFunctionManyCond(c *emu.Context, mask Cpumask, f *Func, 
 		case nrCPUs == 1:
 			k.sendCallFunctionSingleIPI(c, lastCPU, siteManyIPI)
 		case nrCPUs > 1:
-			k.traceSendMask(self, p.cfdIPI, siteManyMask)
 			k.sendSite(self, siteManyMask)
 			k.archSendCallFunctionIPIMask(c, p.cfdIPI)
 		}
@@ -570,20 +567,10 @@ var siteWakeIfIdle = site{"wake_up_if_idle", 0x6e, 0xa0}
 // as ipi_send_cpu with no callback (x86) or ipi_raise (arm64).
 func (k *Kernel) smpSendReschedule(c *emu.Context, cpu int) {
 	if k.idlePoll {
-		if k.M.Tracing() {
-			k.M.Trace(c.CPU, "sched_wake_idle_without_ipi", fmt.Sprintf("cpu=%d", cpu))
-		}
 		if k.M.Recording() {
 			k.M.Emit(c.CPU, &emu.Event{Kind: emu.EvIPIElide, Target: cpu})
 		}
 		return
-	}
-	if k.Spec.IsX86() {
-		if k.M.Tracing() {
-			k.M.Trace(c.CPU, "ipi_send_cpu", fmt.Sprintf("cpu=%d callsite=%s callback=0x0", cpu, siteWakeIfIdle))
-		}
-	} else {
-		k.traceRaise(c.CPU, []int{cpu}, irqchip.IPIReschedule)
 	}
 	p := &k.pc[c.CPU]
 	k.sendSite(c.CPU, siteWakeIfIdle)
