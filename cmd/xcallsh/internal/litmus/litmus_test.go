@@ -181,7 +181,7 @@ Model x86-TSO (x86-4), every execution enumerated
 	}
 	sc := output(t, strings.Replace(sbSrc, "exists", "~exists", 1), true, Options{Model: memory.SC, Machine: "x86-4"})
 	if !strings.HasPrefix(sc, "Test SB Forbidden\nStates 3\n") || !strings.Contains(sc, "\nOk\n") ||
-		!strings.Contains(sc, "Condition ~exists (0:r0=0 /\\ 1:r0=0)\nObservation SB Never 0 3\n") {
+		!strings.Contains(sc, "Witnesses\nPositive: 3 Negative: 0\nCondition ~exists (0:r0=0 /\\ 1:r0=0)\nObservation SB Never 0 3\n") {
 		t.Errorf("~exists under SC:\n%s", sc)
 	}
 }

@@ -158,7 +158,13 @@ func (r *Result) Write(w io.Writer) error {
 		b.WriteString("No\n")
 	}
 	b.WriteString("Witnesses\n")
-	fmt.Fprintf(&b, "Positive: %d Negative: %d\n", r.Positive, r.Negative)
+	// Witnesses are counted for the condition (for ~exists, the runs
+	// where the proposition failed), the Observation for the proposition.
+	wpos, wneg := r.Positive, r.Negative
+	if t.Cond.Quant == "~exists" {
+		wpos, wneg = wneg, wpos
+	}
+	fmt.Fprintf(&b, "Positive: %d Negative: %d\n", wpos, wneg)
 	fmt.Fprintf(&b, "Condition %s\n", t.Cond)
 	obs := "Sometimes"
 	switch {
