@@ -83,9 +83,12 @@ const (
 // Instr is one instruction of a thread.
 type Instr struct {
 	Op  Op
-	Loc int // the location accessed (Load, Store, RMW)
-	Reg int // the register written (Load, RMW, Assign); -1 for none
-	Val *Expr
+	Loc int // the location accessed (Load, Store, RMW), unless Addr is set
+	// Addr, when set, computes the location accessed from registers (an
+	// address dependency): its value must be Address(loc) of a location.
+	Addr *Expr
+	Reg  int // the register written (Load, RMW, Assign); -1 for none
+	Val  *Expr
 	// Old is an RMW's expected value: the store happens only when memory
 	// holds it (cmpxchg). nil: always (xchg).
 	Old *Expr
@@ -205,6 +208,22 @@ func (e *Expr) eval(reg func(int) (int64, bool)) (int64, bool) {
 	return 0, false
 }
 
+// AddrBase is the address of location 0: the value Address(i) a register
+// holds when it points to location i. It is far from the small integers
+// litmus tests store, so that a pointer is never mistaken for one.
+const AddrBase = 1 << 40
+
+// Address is the value of a pointer to location loc.
+func Address(loc int) int64 { return AddrBase + int64(loc) }
+
+// LocOf is the location that the pointer v points to, if it is one of n.
+func LocOf(v int64, n int) (int, bool) {
+	if v < AddrBase || v >= AddrBase+int64(n) {
+		return 0, false
+	}
+	return int(v - AddrBase), true
+}
+
 // Program is a litmus test's threads over shared locations.
 type Program struct {
 	Locs    []string  // location names, for messages
@@ -237,7 +256,7 @@ func (p *Program) Validate() error {
 			bad := func(what string) error { return fmt.Errorf("memory: thread %d instruction %d: %s", t, i, what) }
 			switch in.Op {
 			case Load, Store, RMW:
-				if in.Loc < 0 || in.Loc >= len(p.Locs) {
+				if in.Addr == nil && (in.Loc < 0 || in.Loc >= len(p.Locs)) {
 					return bad("location out of range")
 				}
 			}
@@ -263,6 +282,9 @@ func (p *Program) Validate() error {
 				return err
 			}
 			if err := checkExpr(in.Old); err != nil {
+				return err
+			}
+			if err := checkExpr(in.Addr); err != nil {
 				return err
 			}
 		}
@@ -400,10 +422,11 @@ func isRead(in *Instr) bool { return in.Op == Load || in.Op == RMW }
 
 func isWrite(in *Instr) bool { return in.Op == Store || in.Op == RMW }
 
-// waits reports whether b (instruction i, which would succeed as an RMW if
-// wins) must wait for the earlier, not performed instruction a (index
-// j) under model m.
-func waits(m Model, a, b *Instr, wins bool) bool {
+// waits reports whether b (which would succeed, as an RMW, if wins) must
+// wait for the earlier, not performed instruction a under model m. aLoc
+// and bLoc are the locations they access, -1 for an address not known
+// yet (which may be any location).
+func waits(m Model, a, b *Instr, aLoc, bLoc int, wins bool) bool {
 	if a.Op == Assign {
 		return false
 	}
@@ -445,7 +468,7 @@ func waits(m Model, a, b *Instr, wins bool) bool {
 	if a.Release && b.Acquire && isRead(b) {
 		return true
 	}
-	if a.Loc == b.Loc {
+	if aLoc == bLoc || aLoc < 0 || bLoc < 0 {
 		// Coherence: same-location accesses in program order, but a load
 		// may read an earlier store of its own thread (forwarding).
 		return !(a.Op == Store && b.Op == Load)
@@ -506,11 +529,26 @@ func (s *state) ready(t, i int) bool {
 			return false
 		}
 	}
+	bLoc := -1
+	if isRead(b) || isWrite(b) {
+		l, ok := s.loc(t, i)
+		if !ok {
+			return false // the address is not known yet, or is no location
+		}
+		bLoc = l
+	}
 	for j := i - 1; j >= 0; j-- {
 		if s.st[t][j] != pending {
 			continue
 		}
-		if waits(s.m, &code[j], b, wins) {
+		a := &code[j]
+		aLoc := -1
+		if isRead(a) || isWrite(a) {
+			if l, ok := s.loc(t, j); ok {
+				aLoc = l
+			}
+		}
+		if waits(s.m, a, b, aLoc, bLoc, wins) {
 			return false
 		}
 	}
@@ -527,15 +565,23 @@ func (s *state) ready(t, i int) bool {
 // not performed (forwarding), else memory.
 func (s *state) readValue(t, i int) (int64, bool) {
 	code := s.p.Threads[t]
-	loc := code[i].Loc
+	loc, ok := s.loc(t, i)
+	if !ok {
+		return 0, false
+	}
 	for j := i - 1; j >= 0; j-- {
 		a := &code[j]
-		if !isWrite(a) || a.Loc != loc || s.st[t][j] == skipped {
+		if !isWrite(a) || s.st[t][j] == skipped {
 			continue
 		}
 		if known, taken := s.guard(t, j); !known {
 			return 0, false
 		} else if !taken {
+			continue
+		}
+		if l, ok := s.loc(t, j); !ok {
+			return 0, false // an earlier store to a location not known yet
+		} else if l != loc {
 			continue
 		}
 		if s.st[t][j] == done {
@@ -549,16 +595,31 @@ func (s *state) readValue(t, i int) (int64, bool) {
 	return s.mem[loc], true
 }
 
+// loc is the location instruction i of thread t accesses: ok is false
+// while its address is not known, or when it is no location.
+func (s *state) loc(t, i int) (int, bool) {
+	in := &s.p.Threads[t][i]
+	if in.Addr == nil {
+		return in.Loc, true
+	}
+	v, ok := s.eval(t, i, in.Addr)
+	if !ok {
+		return 0, false
+	}
+	return LocOf(v, len(s.mem))
+}
+
 // perform executes instruction i of thread t, which is ready.
 func (s *state) perform(t, i int) {
 	in := &s.p.Threads[t][i]
+	loc, _ := s.loc(t, i)
 	switch in.Op {
 	case Load:
 		s.val[t][i], _ = s.readValue(t, i)
 	case Store:
-		s.mem[in.Loc], _ = s.eval(t, i, in.Val)
+		s.mem[loc], _ = s.eval(t, i, in.Val)
 	case RMW:
-		cur := s.mem[in.Loc]
+		cur := s.mem[loc]
 		s.val[t][i] = cur
 		win := true
 		if in.Old != nil {
@@ -566,7 +627,7 @@ func (s *state) perform(t, i int) {
 			win = cur == old
 		}
 		if win {
-			s.mem[in.Loc], _ = s.eval(t, i, in.Val)
+			s.mem[loc], _ = s.eval(t, i, in.Val)
 		}
 		s.ok[t][i] = win
 	}

@@ -67,6 +67,12 @@ func Compile(t *Test, x86 bool) (*Compiled, error) {
 			addLoc(name, 0)
 		}
 	}
+	for _, it := range t.Init {
+		if it.ref != "" {
+			addLoc(it.ref, 0) // as herd7 does, a location of its own
+			prog.Init[locs[it.name]] = memory.Address(locs[it.ref])
+		}
+	}
 	c := &Compiled{Prog: prog}
 	for _, th := range t.Threads {
 		cc := &compiler{t: t, x86: x86, locs: locs, thread: th.N, params: th.Params, regs: map[string]int{}, guard: -1, sense: true}
@@ -115,6 +121,13 @@ func (c *Compiled) observe(t *Test, q *Prop, locs map[string]int) error {
 				return &Error{t.File, q.Line, fmt.Sprintf("the condition names %d:%s, but P%d declares no register %s", q.Thread, q.Name, q.Thread, q.Name)}
 			}
 			o.index = i
+		}
+		if q.Ref != "" {
+			l, ok := locs[q.Ref]
+			if !ok {
+				return &Error{t.File, q.Line, fmt.Sprintf("the condition compares with %s, which is no location of the test", q.Ref)}
+			}
+			q.Val = memory.Address(l)
 		}
 		if !slices.ContainsFunc(c.observed, func(x observed) bool { return x.thread == o.thread && x.name == o.name }) {
 			c.observed = append(c.observed, o)
@@ -244,11 +257,25 @@ func (cc *compiler) expr(x *CExpr) (*memory.Expr, error) {
 			return memory.RegRef(r), nil
 		}
 		if _, ok := cc.locs[x.Name]; ok {
-			return nil, cc.errf(x.Line, "%s is a location: read it with READ_ONCE(*%s)", x.Name, x.Name)
+			// A parameter is a pointer: its value is the location's address.
+			l, err := cc.param(x)
+			if err != nil {
+				return nil, err
+			}
+			return memory.Const(memory.Address(l)), nil
 		}
 		return nil, cc.errf(x.Line, "unknown name %s (declare registers with int %s;)", x.Name, x.Name)
+	case cAddr:
+		if _, ok := cc.locs[x.Name]; !ok {
+			return nil, cc.errf(x.Line, "%s is no location of the test", x.Name)
+		}
+		l, err := cc.param(x)
+		if err != nil {
+			return nil, err
+		}
+		return memory.Const(memory.Address(l)), nil
 	case cDeref:
-		return nil, cc.errf(x.Line, "plain access *%s: use READ_ONCE(*%s) (plain accesses are not modelled)", x.Name, x.Name)
+		return nil, cc.errf(x.Line, "plain access *...: use READ_ONCE() or WRITE_ONCE() (plain accesses are not modelled)")
 	case cUnary:
 		a, err := cc.expr(x.A)
 		if err != nil {
@@ -285,26 +312,49 @@ func (cc *compiler) expr(x *CExpr) (*memory.Expr, error) {
 	return nil, cc.errf(x.Line, "unsupported expression")
 }
 
-// loc is the location a macro's pointer argument names: *x for
-// READ_ONCE and WRITE_ONCE (deref true), x for the others.
-func (cc *compiler) loc(call *CExpr, arg int, deref bool) (int, error) {
-	a := call.Args[arg]
-	want := cIdent
-	form := "x"
-	if deref {
-		want, form = cDeref, "*x"
-	}
-	if a.Kind != want {
-		return 0, cc.errf(a.Line, "%s wants a location as %s here", call.Name, form)
-	}
-	i, ok := cc.locs[a.Name]
+// param is the location x names, which must be one of the thread's
+// parameters.
+func (cc *compiler) param(x *CExpr) (int, error) {
+	i, ok := cc.locs[x.Name]
 	if !ok {
-		return 0, cc.errf(a.Line, "%s is no location of the test (a parameter of a thread or a name in the initial state)", a.Name)
+		return 0, cc.errf(x.Line, "%s is no location of the test (a parameter of a thread or a name in the initial state)", x.Name)
 	}
-	if !slices.Contains(cc.params, a.Name) {
-		return 0, cc.errf(a.Line, "P%d uses %s, which is not one of its parameters", cc.thread, a.Name)
+	if !slices.Contains(cc.params, x.Name) {
+		return 0, cc.errf(x.Line, "P%d uses %s, which is not one of its parameters", cc.thread, x.Name)
 	}
 	return i, nil
+}
+
+// loc is what a macro's pointer argument points to: *x for READ_ONCE,
+// WRITE_ONCE and the RCU pointer accessors (deref true), x for the others.
+// A parameter is one location; any other pointer (a register, pointer
+// arithmetic) gives an address computed when the access runs.
+func (cc *compiler) loc(in *memory.Instr, call *CExpr, arg int, deref bool) error {
+	a := call.Args[arg]
+	if deref {
+		if a.Kind != cDeref {
+			return cc.errf(a.Line, "%s wants a location as *x here", call.Name)
+		}
+		a = a.A
+	}
+	if a.Kind == cIdent {
+		if _, ok := cc.locs[a.Name]; ok || !cc.isReg(a.Name) {
+			l, err := cc.param(a)
+			in.Loc = l
+			return err
+		}
+	}
+	e, err := cc.expr(a)
+	if err != nil {
+		return err
+	}
+	in.Addr = e
+	return nil
+}
+
+func (cc *compiler) isReg(name string) bool {
+	_, ok := cc.regs[name]
+	return ok
 }
 
 // access compiles a kernel macro call. reg receives its value (-1: none).
@@ -322,31 +372,38 @@ func (cc *compiler) access(reg int, call *CExpr) (valued bool, err error) {
 	}
 	line := call.Line
 	switch name {
-	case "READ_ONCE", "smp_load_acquire":
+	case "READ_ONCE", "rcu_dereference", "smp_load_acquire":
 		if err := nargs(1); err != nil {
 			return false, err
 		}
-		l, err := cc.loc(call, 0, name == "READ_ONCE")
-		if err != nil {
+		// x86: a load either way (smp_load_acquire is READ_ONCE plus a
+		// compiler barrier); arm64: smp_load_acquire is LDAR, and
+		// rcu_dereference is READ_ONCE (the address dependency orders).
+		in := memory.Instr{Op: memory.Load, Reg: reg, Acquire: name == "smp_load_acquire" && !cc.x86}
+		if err := cc.loc(&in, call, 0, name != "smp_load_acquire"); err != nil {
 			return false, err
 		}
-		// x86: a load either way (smp_load_acquire is READ_ONCE plus a
-		// compiler barrier); arm64: smp_load_acquire is LDAR.
-		return true, cc.emit(memory.Instr{Op: memory.Load, Loc: l, Reg: reg, Acquire: name != "READ_ONCE" && !cc.x86}, line)
-	case "WRITE_ONCE", "smp_store_release":
+		return true, cc.emit(in, line)
+	case "WRITE_ONCE", "rcu_assign_pointer", "smp_store_release":
 		if err := nargs(2); err != nil {
 			return false, err
 		}
-		l, err := cc.loc(call, 0, name == "WRITE_ONCE")
-		if err != nil {
+		// x86: a plain store; arm64: smp_store_release and
+		// rcu_assign_pointer are STLR.
+		in := memory.Instr{Op: memory.Store, Release: name != "WRITE_ONCE" && !cc.x86}
+		if err := cc.loc(&in, call, 0, name != "smp_store_release"); err != nil {
 			return false, err
 		}
 		v, err := cc.expr(call.Args[1])
 		if err != nil {
 			return false, err
 		}
-		// x86: a plain store; arm64: smp_store_release is STLR.
-		return false, cc.emit(memory.Instr{Op: memory.Store, Loc: l, Val: v, Release: name != "WRITE_ONCE" && !cc.x86}, line)
+		in.Val = v
+		return false, cc.emit(in, line)
+	case "rcu_read_lock", "rcu_read_unlock":
+		// Without synchronize_rcu() (not supported), a read-side critical
+		// section orders nothing.
+		return false, nargs(0)
 	case "smp_mb", "smp_rmb", "smp_wmb", "smp_mb__before_atomic", "smp_mb__after_atomic", "smp_mb__after_spinlock", "barrier":
 		if err := nargs(0); err != nil {
 			return false, err
@@ -373,18 +430,22 @@ func (cc *compiler) access(reg int, call *CExpr) (valued bool, err error) {
 		if err := nargs(1); err != nil {
 			return false, err
 		}
-		l, err := cc.loc(call, 0, false)
-		if err != nil {
-			return false, err
-		}
 		if name == "spin_lock" {
 			// An acquiring compare-and-swap of 0 to 1, retried until it
 			// succeeds (x86: a locked cmpxchg, fully ordered).
-			return false, cc.emit(memory.Instr{Op: memory.RMW, Loc: l, Reg: -1, Old: memory.Const(0), Val: memory.Const(1),
-				Spin: true, Acquire: !cc.x86, Full: cc.x86}, line)
+			in := memory.Instr{Op: memory.RMW, Reg: -1, Old: memory.Const(0), Val: memory.Const(1),
+				Spin: true, Acquire: !cc.x86, Full: cc.x86}
+			if err := cc.loc(&in, call, 0, false); err != nil {
+				return false, err
+			}
+			return false, cc.emit(in, line)
 		}
 		// The unlock is a release store of 0 (x86: a plain store).
-		return false, cc.emit(memory.Instr{Op: memory.Store, Loc: l, Val: memory.Const(0), Release: !cc.x86}, line)
+		in := memory.Instr{Op: memory.Store, Val: memory.Const(0), Release: !cc.x86}
+		if err := cc.loc(&in, call, 0, false); err != nil {
+			return false, err
+		}
+		return false, cc.emit(in, line)
 	}
 	base, order, _ := strings.Cut(name, "_")
 	if base != "xchg" && base != "cmpxchg" {
@@ -411,7 +472,7 @@ func (cc *compiler) access(reg int, call *CExpr) (valued bool, err error) {
 	if err := nargs(n); err != nil {
 		return false, err
 	}
-	if in.Loc, err = cc.loc(call, 0, false); err != nil {
+	if err := cc.loc(&in, call, 0, false); err != nil {
 		return false, err
 	}
 	if base == "cmpxchg" {

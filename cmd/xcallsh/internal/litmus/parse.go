@@ -142,6 +142,7 @@ type Test struct {
 type initItem struct {
 	name string
 	val  int64
+	ref  string // a pointer's initial value: the location it points to
 	line int
 }
 
@@ -177,7 +178,8 @@ type exprKind uint8
 const (
 	cInt exprKind = iota
 	cIdent
-	cDeref // *Name
+	cDeref // *A (Name set when A is a name)
+	cAddr  // &Name
 	cUnary
 	cBinary
 	cCall
@@ -209,6 +211,7 @@ type Prop struct {
 	Thread int // an atom's thread; -1 for a location
 	Name   string
 	Val    int64
+	Ref    string // the value is a pointer to this location
 	Line   int
 }
 
@@ -343,8 +346,11 @@ func (p *parser) initBlock(t *Test) error {
 		for p.peek().kind == tIdent {
 			words = append(words, p.next())
 		}
-		if p.is("*") {
-			return p.errf(p.peek().line, "pointers in the initial state are not supported")
+		for p.is("*") {
+			p.next()
+			for p.peek().kind == tIdent {
+				words = append(words, p.next())
+			}
 		}
 		if len(words) == 0 {
 			tok := p.peek()
@@ -357,11 +363,18 @@ func (p *parser) initBlock(t *Test) error {
 		item := initItem{name: name.text, line: name.line}
 		if p.is("=") {
 			p.next()
-			v, err := p.integer()
-			if err != nil {
-				return err
+			if p.is("&") {
+				p.next()
 			}
-			item.val = v
+			if p.peek().kind == tIdent {
+				item.ref = p.next().text
+			} else {
+				v, err := p.integer()
+				if err != nil {
+					return err
+				}
+				item.val = v
+			}
 		}
 		if _, err := p.expect(";"); err != nil {
 			return err
@@ -480,6 +493,9 @@ func (p *parser) stmt() ([]*Stmt, error) {
 		}
 		var out []*Stmt
 		for {
+			for p.is("*") {
+				p.next()
+			}
 			name, err := p.ident("a register name")
 			if err != nil {
 				return nil, err
@@ -594,11 +610,21 @@ func (p *parser) unary() (*CExpr, error) {
 		_, err = p.expect(")")
 		return x, err
 	case t.kind == tPunct && t.text == "*":
-		name, err := p.ident("a location after *")
+		a, err := p.unary()
 		if err != nil {
 			return nil, err
 		}
-		return &CExpr{Kind: cDeref, Line: t.line, Name: name.text}, nil
+		x := &CExpr{Kind: cDeref, Line: t.line, A: a}
+		if a.Kind == cIdent {
+			x.Name = a.Name
+		}
+		return x, nil
+	case t.kind == tPunct && t.text == "&":
+		name, err := p.ident("a location after &")
+		if err != nil {
+			return nil, err
+		}
+		return &CExpr{Kind: cAddr, Line: t.line, Name: name.text}, nil
 	case t.kind == tPunct && (t.text == "!" || t.text == "-" || t.text == "~"):
 		a, err := p.unary()
 		if err != nil {
@@ -703,6 +729,10 @@ func (p *parser) atom(a *Prop) (*Prop, error) {
 	if _, err := p.expect("="); err != nil {
 		return nil, err
 	}
+	if p.peek().kind == tIdent {
+		a.Ref = p.next().text
+		return a, nil
+	}
 	v, err := p.integer()
 	a.Val = v
 	return a, err
@@ -712,10 +742,14 @@ func (p *parser) atom(a *Prop) (*Prop, error) {
 func (q *Prop) String() string {
 	switch q.Op {
 	case "atom":
-		if q.Thread < 0 {
-			return fmt.Sprintf("%s=%d", q.Name, q.Val)
+		v := strconv.FormatInt(q.Val, 10)
+		if q.Ref != "" {
+			v = q.Ref
 		}
-		return fmt.Sprintf("%d:%s=%d", q.Thread, q.Name, q.Val)
+		if q.Thread < 0 {
+			return q.Name + "=" + v
+		}
+		return fmt.Sprintf("%d:%s=%s", q.Thread, q.Name, v)
 	case "true", "false":
 		return q.Op
 	case "~":

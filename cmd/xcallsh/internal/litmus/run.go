@@ -99,7 +99,12 @@ func (c *Compiled) stateLine(f *memory.Final) string {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		fmt.Fprintf(&b, "%s=%d;", o, c.value(o, f))
+		v := c.value(o, f)
+		if l, ok := memory.LocOf(v, len(c.Prog.Locs)); ok {
+			fmt.Fprintf(&b, "%s=%s;", o, c.Prog.Locs[l]) // a pointer
+		} else {
+			fmt.Fprintf(&b, "%s=%d;", o, v)
+		}
 	}
 	return b.String()
 }
