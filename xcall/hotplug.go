@@ -328,10 +328,14 @@ func (k *Kernel) bringUp(c *emu.Context, cpu int) int {
 					k.updateShorthand()
 				}
 			}
+			cpuh.NeedResched = false
 			if c == nil {
 				cpuh.Parked = false // at boot: nothing to look at yet
-			} else if cpuh.Parked {
-				k.M.Unpark(cpu)
+			} else {
+				if cpuh.Parked {
+					k.M.Unpark(cpu)
+				}
+				k.kickAPThread(c, cpu)
 			}
 			s = cpuhpAPOnline // the AP ran its states itself
 			continue
@@ -348,6 +352,20 @@ func (k *Kernel) bringUp(c *emu.Context, cpu int) int {
 	k.hpState[cpu] = cpuhpOnline
 	return 0
 }
+
+// kickAPThread is cpuhp_kick_ap_work()'s wake-up of the AP's hotplug
+// thread (cpuhp/N) once the AP is online and idle: the AP is not active
+// yet, so try_to_wake_up() activates the thread on the AP's run queue from
+// here and resched_curr() reschedules the AP's idle task: the reschedule
+// IPI, or need-resched alone if it polls. The AP's idle loop then exits and
+// flushes its call queue (do_idle), which runs anything queued while it was
+// offline. The model runs the AP's online states on the control CPU, so no
+// cpuhp/N thread runs there: only the wake-up's effect on the AP is kept.
+func (k *Kernel) kickAPThread(c *emu.Context, cpu int) {
+	k.smpSendReschedule(c, cpu, siteReschedCurr)
+}
+
+var siteReschedCurr = site{"resched_curr", 0x6b, 0xd0}
 
 // hotplugLock serializes hotplug operations (cpu_maps_update_begin).
 func (k *Kernel) hotplugLock(c *emu.Context) {

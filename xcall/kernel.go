@@ -240,6 +240,7 @@ func BootSched(spec *machines.Spec, seed uint64, sc emu.SchedConfig) (*Kernel, e
 	k.updateShorthand()
 	m.OnInterrupt = k.handleInterrupt
 	m.OnNMI = k.handleNMI
+	m.OnIdleExit = k.idleExit
 	k.bootLog()
 	return k, nil
 }

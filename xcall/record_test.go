@@ -102,13 +102,18 @@ func checkRecord(t *testing.T, got, want string) {
 }
 
 // vecs replaces {V} in want with the machine's call-function vector (the
-// single one on x86), and {N} with the NMI sent as an IPI (-1).
+// single one on x86), {R} with the reschedule one, and {N} with the NMI
+// sent as an IPI (-1).
 func vecs(k *Kernel, want string) string {
 	v := "251" // CALL_FUNCTION_SINGLE_VECTOR
 	if !k.Spec.IsX86() {
 		v = "1" // IPI_CALL_FUNC
 	}
-	return strings.ReplaceAll(strings.TrimLeft(want, "\n"), "{V}", v)
+	r := "253" // RESCHEDULE_VECTOR
+	if !k.Spec.IsX86() {
+		r = "0" // IPI_RESCHEDULE
+	}
+	return strings.NewReplacer("{V}", v, "{R}", r).Replace(strings.TrimLeft(want, "\n"))
 }
 
 var recordMachines = []string{"x86-4", "arm64-8"}
@@ -267,7 +272,9 @@ func TestRecordMergedIPI(t *testing.T) {
 }
 
 // cpu_down racing a call, then a csd injected on the offline CPU, whose IPI
-// stays pending there until the bring-up clears it (dropped, offline).
+// stays pending there until the bring-up clears it (dropped, offline); the
+// wake-up of the AP's hotplug thread (a reschedule IPI) makes its idle loop
+// run the csd.
 func TestRecordHotplugRace(t *testing.T) {
 	for _, m := range recordMachines {
 		t.Run(m, func(t *testing.T) {
@@ -332,12 +339,16 @@ func TestRecordHotplugRace(t *testing.T) {
 310300 cpu3 cpuhp_enter cpu=3 state=10 sched:starting fn=sched_cpu_starting dest=21
 310300 cpu3 cpuhp_exit cpu=3 state=10 sched:starting ret=0
 360300 cpu3 cpu_online cpu=3
-380300 cpu0 cpuhp_enter cpu=3 state=18 smpboot/threads:online fn=smpboot_unpark_threads dest=21
-380300 cpu0 cpuhp_exit cpu=3 state=18 smpboot/threads:online ret=0
-390300 cpu0 cpuhp_enter cpu=3 state=19 workqueue:online fn=workqueue_online_cpu dest=21
-390300 cpu0 cpuhp_exit cpu=3 state=19 workqueue:online ret=0
-400300 cpu0 cpuhp_enter cpu=3 state=20 sched:active fn=sched_cpu_activate dest=21
-400300 cpu0 cpuhp_exit cpu=3 state=20 sched:active ret=0
+360300 cpu0 ipi_send targets=[3] ids=[3] vec={R} site=resched_curr+0x6b/0xd0
+361340 cpu3 ipi_deliver id=3 vec={R} from=0
+361340 cpu3 irq_entry vec={R} ids=[3]
+361890 cpu3 csd_function_entry csd=2 func=g
+380340 cpu0 cpuhp_enter cpu=3 state=18 smpboot/threads:online fn=smpboot_unpark_threads dest=21
+380340 cpu0 cpuhp_exit cpu=3 state=18 smpboot/threads:online ret=0
+390340 cpu0 cpuhp_enter cpu=3 state=19 workqueue:online fn=workqueue_online_cpu dest=21
+390340 cpu0 cpuhp_exit cpu=3 state=19 workqueue:online ret=0
+400340 cpu0 cpuhp_enter cpu=3 state=20 sched:active fn=sched_cpu_activate dest=21
+400340 cpu0 cpuhp_exit cpu=3 state=20 sched:active ret=0
 `))
 			// stop_machine walks its states once, each set once: by the
 			// caller, then by the stopper that acknowledged last (the last
