@@ -228,6 +228,11 @@ func (m *Machine) Emit(cpu int, e *Event) {
 	if len(m.recs) == 0 {
 		return
 	}
+	m.fill(cpu, e)
+	m.deliverRecord(e)
+}
+
+func (m *Machine) fill(cpu int, e *Event) {
 	m.recSeq++
 	e.Seq, e.T, e.CPU = m.recSeq, m.now, cpu
 	if cpu >= 0 && cpu < len(m.cpus) {
@@ -235,9 +240,51 @@ func (m *Machine) Emit(cpu int, e *Event) {
 	} else {
 		e.Comm, e.PID, e.Flags = "<operator>", -1, [5]byte{'.', '.', '.', '.', '.'}
 	}
+}
+
+func (m *Machine) deliverRecord(e *Event) {
 	for _, r := range m.recs {
 		r.Record(e)
 	}
+}
+
+// emitSched records a scheduler event as the kernel traces it: inside
+// __schedule() or try_to_wake_up(), with interrupts off and held more
+// levels of preemption disabled than the context had (the runqueue lock,
+// and for a wake-up the wakee's pi_lock too), so a switch reads "d..2."
+// as on a real kernel. A switch is traced before the CPU changes task: its
+// TASK column is the task switched out.
+func (m *Machine) emitSched(cpu int, e *Event, held int) {
+	if len(m.recs) == 0 {
+		return
+	}
+	m.fill(cpu, e)
+	e.Flags[0] = 'd'
+	depth := held
+	if d := e.Flags[3]; d != '.' {
+		depth += int(hexDigit(d))
+	}
+	e.Flags[3] = "0123456789abcdef"[min(depth, 15)]
+	if e.Kind == EvSchedSwitch {
+		e.Comm, e.PID = e.PrevComm, e.PrevPID
+		if e.PrevPID == 0 {
+			e.Comm = "<idle>"
+		}
+		if e.Ctx == CtxTask || e.Ctx == CtxIdle {
+			e.Ctx = CtxTask
+			if e.PrevPID == 0 {
+				e.Ctx = CtxIdle
+			}
+		}
+	}
+	m.deliverRecord(e)
+}
+
+func hexDigit(b byte) byte {
+	if b >= 'a' {
+		return b - 'a' + 10
+	}
+	return b - '0'
 }
 
 // fillContext sets e's context fields from what c runs now, as ftrace's

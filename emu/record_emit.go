@@ -182,7 +182,7 @@ func (m *Machine) recSched(cpu *CPU) {
 	if next != nil {
 		e.NextComm, e.NextPID = next.Name, next.PID
 	}
-	m.Emit(cpu.ID, e)
+	m.emitSched(cpu.ID, e, 2)
 	if next == nil {
 		m.Emit(cpu.ID, &Event{Kind: EvIdleEnter})
 	}
@@ -195,7 +195,7 @@ func (m *Machine) recWakeup(t *Context) {
 	if cpu < 0 {
 		cpu = t.CPU
 	}
-	m.Emit(cpu, &Event{Kind: EvSchedWakeup, TaskComm: t.Name, TaskPID: t.PID, Target: t.CPU})
+	m.emitSched(cpu, &Event{Kind: EvSchedWakeup, TaskComm: t.Name, TaskPID: t.PID, Target: t.CPU}, 2)
 }
 
 // recMigrate records t moved from CPU from to CPU to.

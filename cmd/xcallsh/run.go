@@ -30,6 +30,8 @@ type runFlags struct {
 	trace    string
 	report   string
 	timeline bool
+	tlRange  traces.Range // --timeline FROM..TO (zero: the whole run)
+	tlErr    error        // a bad --timeline range
 	quiet    bool
 	timeout  time.Duration
 	memLimit uint64 // --memory-limit, bytes (0: none)
@@ -86,9 +88,9 @@ func runFlagSet(f *runFlags, stderr io.Writer) *flag.FlagSet {
 	fs := newFlagSet("run", stderr)
 	machineFlags(fs, &f.machine)
 	fs.Var(seedFlag{&f.seed, &f.seedSet}, "seed", "schedule seed `N` (0 = the canonical schedule; a report's own by default)")
-	fs.StringVar(&f.trace, "trace", "", "write the trace to `FILE` (.json: Perfetto, else ftrace text)")
+	fs.StringVar(&f.trace, "trace", "", "write the trace to `FILE` (.json: Perfetto, .dat: trace-cmd's trace.dat, else ftrace text)")
 	fs.StringVar(&f.report, "report", "", "write a self-verifying bug report of this run (a Lua file) to `FILE`")
-	fs.BoolVar(&f.timeline, "timeline", false, "print an ASCII timeline of the run")
+	fs.Var(timelineFlag{&f.timeline, &f.tlRange, &f.tlErr}, "timeline", "print an ASCII timeline of the run, or of `[FROM..TO]` only (virtual times with units, 1ms..1.5ms; either side may be left out)")
 	fs.BoolVar(&f.quiet, "quiet", false, "no summary line")
 	f.timeout = 5 * time.Minute
 	fs.Var(timeoutFlag{&f.timeout}, "timeout", "host-time limit for the whole run, a duration `D` (0: none)")
@@ -100,8 +102,13 @@ func runFlagSet(f *runFlags, stderr io.Writer) *flag.FlagSet {
 func cmdRun(args []string, stdout, stderr io.Writer) int {
 	var f runFlags
 	fs := runFlagSet(&f, stderr)
+	args = timelineArgs(args)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
+		return exitBadArgs
+	}
+	if f.tlErr != nil {
+		fmt.Fprintf(stderr, "xcallsh run: --timeline: %v\n", f.tlErr)
 		return exitBadArgs
 	}
 	if len(pos) != 1 {
@@ -210,11 +217,9 @@ func runScript(name, src string, f runFlags, stdout, stderr io.Writer) int {
 	if jsonTrace || f.timeline {
 		rec.Act = traces.New()
 	}
-	var ftrace *outFile
-	if f.trace != "" && !jsonTrace {
-		// Opened once the run is known to be more than a bad invocation.
-		ftrace = &outFile{name: f.trace}
-		rec.Ftrace = ftrace
+	fileTrace := f.trace != "" && !jsonTrace // ftrace text or trace.dat
+	if fileTrace {
+		rec.TraceFile = f.trace
 	}
 	var sched emu.SchedConfig
 	if replay != nil {
@@ -241,21 +246,25 @@ func runScript(name, src string, f runFlags, stdout, stderr io.Writer) int {
 	}
 	if status == exitBadArgs {
 		// A bad invocation writes no output file.
-		if ftrace != nil {
-			ftrace.Discard()
-		}
-		f.trace, f.report, jsonTrace = "", "", false
+		f.trace, f.report, jsonTrace, fileTrace = "", "", false, false
 	}
 	now := sess.K.M.Now()
-	if ftrace != nil && f.trace != "" {
-		if err := ftrace.Close(); err != nil {
+	if fileTrace && rec.Trace != nil {
+		err := files.Write(f.trace, func(w io.Writer) error {
+			_, err := rec.Trace.WriteTo(w)
+			return err
+		})
+		if c, ok := rec.Trace.(io.Closer); ok {
+			c.Close()
+		}
+		if err != nil {
 			fmt.Fprintf(stderr, "xcallsh: writing the trace: %v\n", err)
 			status = exitFailed
 		}
 	}
 	if jsonTrace {
 		err := files.Write(f.trace, func(w io.Writer) error {
-			return rec.Act.WriteJSON(w, now, sess.K.M.Log(), rec.Log.Hash())
+			return rec.Act.WriteJSON(w, now, rec.Log.Hash())
 		})
 		if err != nil {
 			fmt.Fprintf(stderr, "xcallsh: writing the trace: %v\n", err)
@@ -263,7 +272,12 @@ func runScript(name, src string, f runFlags, stdout, stderr io.Writer) int {
 		}
 	}
 	if f.timeline {
-		fmt.Fprint(stdout, rec.Act.Timeline(0, now, now, nil))
+		if from, to, err := f.tlRange.Resolve(now); err != nil {
+			fmt.Fprintf(stderr, "xcallsh: --timeline: %v\n", err)
+			status = max(status, exitFailed)
+		} else {
+			fmt.Fprint(stdout, rec.Act.Timeline(from, to, now, nil))
+		}
 	}
 	if f.report != "" {
 		flags := ""

@@ -22,11 +22,15 @@ import (
 // asked, the activity recorder and an ftrace text stream. Every boot of the
 // session's machine resets it, so it covers the run since the last boot.
 type Recorder struct {
-	Log    *report.EventLog
-	Act    *traces.Activity // nil: not recording slices and flows
-	Ftrace io.Writer        // nil: no ftrace text
-	K      *xcall.Kernel
-	boots  int
+	Log *report.EventLog
+	Act *traces.Activity // nil: not recording slices and flows
+	// TraceFile, if set, names the trace file written from the record
+	// (traces.NewFile: ftrace text or trace.dat); Trace is its writer since
+	// the last boot, which the caller writes out at the end.
+	TraceFile string
+	Trace     traces.File
+	K         *xcall.Kernel
+	boots     int
 	// MemLimit is the run's memory limit (0: luabind's default).
 	MemLimit uint64
 	// OnBoot, if set, is told of every boot.
@@ -53,16 +57,12 @@ func (r *Recorder) setup(k *xcall.Kernel) {
 	if r.Act != nil {
 		r.Act.Attach(k)
 	}
-	if r.Ftrace != nil {
-		if f, ok := r.Ftrace.(interface {
-			Truncate(int64) error
-			Seek(int64, int) (int64, error)
-		}); ok && r.boots > 1 {
-			f.Truncate(0)
-			f.Seek(0, io.SeekStart)
+	if r.TraceFile != "" {
+		if c, ok := r.Trace.(io.Closer); ok {
+			c.Close()
 		}
-		io.WriteString(r.Ftrace, traces.FtraceHeader)
-		k.M.AddSink(&traces.FtraceSink{W: r.Ftrace})
+		r.Trace = traces.NewFile(r.TraceFile, k)
+		k.M.AddRecorder(r.Trace)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/files"
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/report"
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/traces"
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/units"
 	"github.com/xcallsh/xcallsh/emu"
 	"github.com/xcallsh/xcallsh/luabind"
@@ -153,13 +154,16 @@ func commandTable() []*command {
 				"for tasks, irqs-off spans, handlers and csd functions, an arrow per IPI); any other name gets\n" +
 				"ftrace text. The trace covers the machine since it booted.",
 			fn: cmdTrace},
-		{name: "timeline", aliases: []string{"tl"}, group: "Looking", usage: "timeline [all] [CPULIST]", args: []argKind{argTimeline},
-			summary: "Draw the last interval (or all) as an ASCII timeline, one row per CPU.",
+		{name: "timeline", aliases: []string{"tl"}, group: "Looking", usage: "timeline [all|FROM..TO] [CPULIST]", args: []argKind{argTimeline},
+			summary: "Draw the last interval (or all, or FROM..TO) as an ASCII timeline, one row per CPU.",
 			help: "The last interval is the virtual time the last run, on, offline or online covered; all is\n" +
-				"the whole run since boot. A column is a slice of time; its glyph says what the CPU did then:\n" +
+				"the whole run since boot; FROM..TO are virtual times with units (1ms..1.5ms, 20us..; either\n" +
+				"side may be left out), and a narrow range zooms in down to 1ns per column. A column is a\n" +
+				"slice of time; its glyph says what the CPU did then:\n" +
 				"  .  idle                  =  a task ran            #  interrupts off (task level)\n" +
 				"  >  sent an IPI           ~  an IPI on its way     !  an IPI held off by interrupts off\n" +
-				"  H  an interrupt handler  N  an NMI\n" +
+				"  H  an interrupt handler  N  an NMI                w  waiting for a CSD lock\n" +
+				"  -  offline               X  an IPI lost (dropped): on its sender and its target\n" +
 				"The IPIs of the interval are listed below the grid. At most 16 CPUs are drawn (all of a machine\n" +
 				"of 16 or fewer, else the busy ones); CPULIST (e.g. 0-3,8) picks them.",
 			fn: cmdTimeline},
@@ -363,7 +367,6 @@ func (sh *Shell) taskCommand(line, name, spawn string, done func([]lua.LValue)) 
 	if t == nil {
 		return fmt.Errorf("%s: spawn returned no task", name)
 	}
-	sh.rec.Act.Expect(t.Context(), false)
 	from := sh.sess.K.M.Now()
 	adv, why, level := sh.advance(t.Finished, onLimit, true)
 	sh.interval(from, from+adv)
@@ -472,12 +475,8 @@ func cmdStall(sh *Shell, args, line string) error {
 		cpu, units.Lua(d.Nanoseconds()))
 	c := sh.sess.K.M.CPU(cpu)
 	busy := c.Top() != nil || c.RunQueue() > 0
-	vals, err := sh.run(line, name, src, true)
-	if err != nil {
+	if _, err := sh.run(line, name, src, true); err != nil {
 		return err
-	}
-	if t := luabind.TaskOf(first(vals)); t != nil {
-		sh.rec.Act.Expect(t.Context(), true)
 	}
 	when := "from " + units.Virtual(sh.sess.K.M.Now())
 	if busy {
@@ -741,7 +740,7 @@ func (sh *Shell) writeTrace(file string) error {
 	json := strings.HasSuffix(strings.ToLower(file), ".json")
 	err := files.Write(file, func(w io.Writer) error {
 		if json {
-			return a.WriteJSON(w, m.Now(), m.Log(), sh.rec.Log.Hash())
+			return a.WriteJSON(w, m.Now(), sh.rec.Log.Hash())
 		}
 		return a.WriteFtrace(w)
 	})
@@ -763,6 +762,16 @@ func cmdTimeline(sh *Shell, args, line string) error {
 	for _, f := range strings.Fields(args) {
 		if f == "all" {
 			from, to = 0, now
+			continue
+		}
+		if strings.Contains(f, "..") {
+			r, err := traces.ParseRange(f)
+			if err == nil {
+				from, to, err = r.Resolve(now)
+			}
+			if err != nil {
+				return fmt.Errorf("timeline: %v", err)
+			}
 			continue
 		}
 		list, err := machines.ParseCPUList(f)

@@ -193,7 +193,9 @@ func lookupCommand(line string) (*command, string, bool) {
 		return nil, "", false
 	}
 	rest = strings.TrimSpace(rest)
-	if rest != "" && strings.ContainsRune("=([.:,{\"'", rune(rest[0])) && cmd.name != "on" {
+	if rest != "" && strings.ContainsRune("=([.:,{\"'", rune(rest[0])) && cmd.name != "on" &&
+		!(cmd.name == "timeline" && strings.HasPrefix(rest, "..")) { // timeline ..TO: a range
+
 		return nil, "", false
 	}
 	return cmd, rest, true
@@ -376,12 +378,11 @@ func (sh *Shell) afterInterrupt(ran bool) {
 // when done() does not hold, why it stopped (timeUp: the limit).
 //
 // It executes one instant at a time (RunUntil of the next event's time,
-// which executes the same events in the same order as one long RunUntil)
-// and lets the recorder look at every CPU after each instant.
+// which executes the same events in the same order as one long RunUntil),
+// so that an interrupt or a stuck machine stops it between instants.
 func (sh *Shell) advance(done func() bool, limit int64, task bool) (adv int64, why string, level int) {
 	m := sh.sess.K.M
 	start := m.Now()
-	act := sh.rec.Act
 	level = sh.guard(func() {
 		for steps := 1; ; steps++ {
 			if done() || sh.stopped.Load() {
@@ -410,7 +411,6 @@ func (sh *Shell) advance(done func() bool, limit int64, task bool) (adv int64, w
 			if err := m.RunUntil(next); errors.Is(err, emu.ErrInterrupted) {
 				return
 			}
-			act.SightAll(m.Now())
 			if task && steps%1024 == 0 {
 				if st := m.Stuck(); st != "" {
 					why = "stuck: " + st

@@ -14,65 +14,72 @@ import (
 	"github.com/xcallsh/xcallsh/xcall"
 )
 
-// Activity reconstructs what each CPU did over time from what a run lets
-// an observer see, for the Perfetto trace and the ASCII timeline:
+// Activity builds what each CPU did over time, for the Perfetto trace and
+// the ASCII timeline, from the event record (emu/record.go) and nothing
+// else. It is an emu.Recorder: every slice and every arrow comes from a
+// typed event, at the event's exact time.
 //
-//   - interrupt handlers, exactly: it wraps the machine's OnInterrupt and
-//     OnNMI and watches the handler context end, so a handler slice runs
-//     from the interrupt's entry to its exit;
-//   - csd functions, exactly: csd_function_entry to csd_function_exit;
-//   - IPIs: the send tracepoints (ipi_send_cpu, ipi_send_cpumask, and
-//     arm64's ipi_raise) give sender, targets and time; each IPI is matched
-//     to the first function-call handler that starts on its target at least
-//     one IPI latency after the send (approximate when several IPIs to one
-//     CPU are in flight, or when one was dropped: it is then credited to the
-//     next handler on that CPU);
-//   - tasks and irqs-off spans, by sighting: at every tracepoint and log
-//     line (and, on machines of up to scanLimit CPUs, on every CPU whenever
-//     virtual time has moved on) it looks at what the CPU runs and whether
-//     interrupts are off at task level. A slice starts at its first sighting
-//     and ends at the first sighting that contradicts it, so it can start and
-//     end late by the time between sightings. Task ends are exact (the
-//     context's OnDone), and so are a handler's start (interrupts were on)
-//     and the tasks the shell spawns itself (Expect).
+//   - task slices from sched_switch (the idle task draws no slice);
+//   - irqs-off slices from the task-level interrupt flag changes;
+//   - handler and NMI slices from irq_entry to irq_exit;
+//   - csd function slices from csd_function_entry to _exit;
+//   - CSD-lock wait slices on the waiting CPU, named after the csd;
+//   - cpuhp state slices on the CPU that runs the state's callback;
+//   - offline periods, from the CPU leaving cpu_online_mask to its return,
+//     as the outermost slice on the CPU's track;
+//   - IPIs by their ids: an arrow from the send to the handler whose
+//     irq_entry lists the same id. A dropped IPI has no arrow: it is an
+//     instant on its target; elided and merged IPIs are instants too.
 //
-// It never schedules events or draws random numbers: recording does not
-// change the run.
+// Slices always nest: when a slice ends under others still open (a CPU
+// going offline under a running task, interrupts staying off across a
+// task switch), the ones above are split at that instant and continue as
+// new slices. Recording never changes the run: the builder only reads
+// events.
 type Activity struct {
-	m        *emu.Machine
-	spec     *machines.Spec
-	nr       int
-	latency  int64
-	tracks   []cpuTrack
-	spans    []span
-	flows    []ipiFlow
-	events   []emu.TraceEvent // tracepoint hits, oldest dropped past maxEvents
-	chained  map[ctxKey]bool  // contexts whose OnDone reports to us (lookups only)
-	lastScan int64
-	scanAll  bool
-	dropped  int // spans not recorded past maxSpans
-	dropEvs  int // tracepoint hits dropped from the front
+	spec   *machines.Spec
+	chip   irqchip.Chip
+	seed   uint64
+	nr     int
+	tracks []cpuTrack
+	spans  []span
+	flows  []ipiFlow
+	flowOf map[uint64]int // IPI id -> flows index, while in flight (lookups only)
+	marks  []instant      // instants, oldest dropped past maxEvents
+
+	dropped      int // spans not recorded past maxSpans
+	flowsDropped int // IPIs not recorded past maxFlows
+	dropMarks    int // instants dropped from the front
+
+	// The ftrace text of the record, for the shell (ftrace.go: Events,
+	// WriteFtrace); nothing of the slices, arrows or instants comes from it.
+	ftrace *FtraceLog
 }
 
-// Limits on what one recording keeps.
-const (
+// Limits on what one recording keeps (variables for the tests).
+var (
 	maxSpans  = 1 << 20
+	maxFlows  = 1 << 20
 	maxEvents = 1 << 20
-	scanLimit = 512
 )
 
 type spanKind uint8
 
+// The span kinds, outermost first (the order breaks ties when two slices
+// start and end together).
 const (
-	spanTask spanKind = iota
+	spanOffline spanKind = iota
+	spanTask
+	spanCpuhp
 	spanIRQsOff
+	spanWait
 	spanHandler
 	spanNMI
 	spanFunc
 )
 
 func (k spanKind) cat() string {
-	return [...]string{"task", "irqs-off", "irq", "nmi", "csd"}[k]
+	return [...]string{"offline", "task", "cpuhp", "irqs-off", "csd-wait", "irq", "nmi", "csd"}[k]
 }
 
 // span is one slice on a CPU's track. end < 0 while it is open.
@@ -80,373 +87,417 @@ type span struct {
 	cpu        int
 	start, end int64
 	kind       spanKind
+	key        uint64 // the csd (function, wait), the cpuhp state
 	name       string
 	args       [][2]string
 }
 
-// ipiFlow is one IPI: sent by from at t, taken by the handler span
-// handler on to (-1: not yet, or never).
+// ipiFlow is one IPI, from its send to the handler that took it.
 type ipiFlow struct {
-	t        int64
-	from, to int
-	handler  int
+	id       uint64
+	t        int64 // sent
+	from, to int   // from -1: sent by the operator
+	vector   int
+	delay    int64 // added by fault injection
+	merged   bool  // arrived while its vector was already pending
+	lost     bool  // dropped (EvIPIDrop)
+	reason   emu.DropReason
+	end      int64 // taken (handler entry) or lost; -1: neither yet
+	handler  int   // the handler span that took it (-1: none recorded)
+}
+
+// instant is one event drawn as a point on a CPU's track.
+type instant struct {
+	t    int64
+	cpu  int
+	name string
+	cat  string
+	args [][2]string
 }
 
 type cpuTrack struct {
-	task     *emu.Context // the thread last seen running (nil: idle)
-	taskSpan int
-	offSpan  int
-	stack    []int // open handler and function spans, innermost last
-	pending  []int // flows to this CPU not yet taken
-	sendT    int64 // time of the last ipi_send_* from this CPU (arm64 dedupe)
-	expectT  int64 // a task the shell spawned starts at this instant
+	open []opened // open spans, outermost first
 }
 
+// opened is an open span: its index in spans (-1: not kept, past
+// maxSpans: it still nests and ends as the record says), kind and key.
+type opened struct {
+	i    int
+	kind spanKind
+	key  uint64
+}
+
+// New returns an Activity; Attach starts it on a kernel.
 func New() *Activity { return &Activity{} }
 
 // Attach starts recording on a freshly booted kernel.
 func (a *Activity) Attach(k *xcall.Kernel) {
-	*a = Activity{
-		m: k.M, spec: k.Spec, nr: k.NrCPUIDs(), latency: k.T.IPILatency,
-		tracks: make([]cpuTrack, k.NrCPUIDs()), chained: map[ctxKey]bool{},
-		lastScan: -1, scanAll: k.NrCPUIDs() <= scanLimit,
-	}
-	for i := range a.tracks {
-		a.tracks[i] = cpuTrack{taskSpan: -1, offSpan: -1, sendT: -1, expectT: -1}
-	}
-	k.M.AddSink(a)
-	k.Events = append(k.Events, a)
-	// The body of a maskable handler runs after the entry cost (emu spends
-	// it), so the slice starts that much earlier; it ends when the handler
-	// context is done, after its exit cost.
-	entry := k.T.IRQEntry
-	if irq := k.M.OnInterrupt; irq != nil {
-		k.M.OnInterrupt = func(c *emu.Context, vector int) {
-			a.handlerStart(c.CPU, vector, false, a.m.Now()-entry)
-			c.OnDone = a.handlerDone
-			irq(c, vector)
+	a.reset(k.Spec, k.Chip, k.M.Seed(), k.NrCPUIDs())
+	k.M.AddRecorder(a)
+	a.ftrace = NewFtraceLog(k)
+	k.M.AddRecorder(a.ftrace)
+}
+
+func (a *Activity) reset(spec *machines.Spec, chip irqchip.Chip, seed uint64, nr int) {
+	*a = Activity{spec: spec, chip: chip, seed: seed, nr: nr,
+		tracks: make([]cpuTrack, nr), flowOf: map[uint64]int{}}
+}
+
+// Record is the emu.Recorder side: one event of the record.
+func (a *Activity) Record(e *emu.Event) {
+	cpu := e.CPU
+	if cpu < 0 || cpu >= a.nr {
+		if e.Kind == emu.EvIPISend {
+			a.send(e) // the operator's IPIs: no arrow, but drawn as sent
 		}
+		return
 	}
-	if nmi := k.M.OnNMI; nmi != nil {
-		k.M.OnNMI = func(c *emu.Context) {
-			a.handlerStart(c.CPU, -1, true, a.m.Now())
-			c.OnDone = a.handlerDone
-			nmi(c)
+	switch e.Kind {
+	case emu.EvSchedSwitch:
+		a.sched(cpu, e)
+	case emu.EvIRQsOff:
+		if a.find(cpu, func(k spanKind, key uint64) bool { return k == spanIRQsOff }) < 0 {
+			a.push(cpu, spanIRQsOff, 0, "irqs off", e.T)
+		}
+	case emu.EvIRQsOn:
+		a.end(cpu, a.find(cpu, func(k spanKind, key uint64) bool { return k == spanIRQsOff }), e.T, true)
+	case emu.EvIRQEntry:
+		a.irqEntry(cpu, e)
+	case emu.EvIRQExit:
+		nmi := e.Vector < 0
+		a.end(cpu, a.find(cpu, func(k spanKind, key uint64) bool {
+			return nmi && k == spanNMI || !nmi && k == spanHandler
+		}), e.T, false)
+	case emu.EvCSDFuncEntry:
+		args := [][2]string{{"csd", csdPtr(e.CSD)}}
+		if e.CSD != 0 { // 0: a local call, no csd
+			args = append(args, [2]string{"type", csdType(e.CSDType)})
+		}
+		a.push(cpu, spanFunc, e.CSD, e.Func, e.T, args...)
+	case emu.EvCSDFuncExit:
+		a.end(cpu, a.find(cpu, func(k spanKind, key uint64) bool { return k == spanFunc && key == e.CSD }), e.T, true)
+	case emu.EvCSDWaitBegin:
+		a.push(cpu, spanWait, e.CSD, "csd_lock_wait "+csdPtr(e.CSD), e.T,
+			[2]string{"csd", csdPtr(e.CSD)}, [2]string{"func", e.Func}, [2]string{"cpu", strconv.Itoa(e.Target)})
+	case emu.EvCSDWaitEnd:
+		a.end(cpu, a.find(cpu, func(k spanKind, key uint64) bool { return k == spanWait && key == e.CSD }), e.T, true)
+	case emu.EvCpuhpEnter, emu.EvCpuhpMultiEnter:
+		name := e.StateName
+		if name == "" {
+			name = "cpuhp state " + strconv.Itoa(e.State)
+		}
+		a.push(cpu, spanCpuhp, uint64(e.State), name, e.T,
+			[2]string{"cpu", strconv.Itoa(e.Target)}, [2]string{"state", strconv.Itoa(e.State)},
+			[2]string{"fn", e.Fn}, [2]string{"target", strconv.Itoa(e.Dest)})
+	case emu.EvCpuhpExit:
+		i := a.find(cpu, func(k spanKind, key uint64) bool { return k == spanCpuhp && key == uint64(e.State) })
+		if i >= 0 {
+			if j := a.tracks[cpu].open[i].i; j >= 0 {
+				a.spans[j].args = append(a.spans[j].args, [2]string{"ret", strconv.Itoa(e.Ret)})
+			}
+		}
+		a.end(cpu, i, e.T, true)
+	case emu.EvCPUOffline:
+		if t := e.Target; t >= 0 && t < a.nr && a.find(t, func(k spanKind, key uint64) bool { return k == spanOffline }) < 0 {
+			a.pushUnder(t, spanOffline, "offline", e.T)
+		}
+	case emu.EvCPUOnline:
+		if t := e.Target; t >= 0 && t < a.nr {
+			a.end(t, a.find(t, func(k spanKind, key uint64) bool { return k == spanOffline }), e.T, true)
+		}
+	case emu.EvIPISend:
+		a.send(e)
+		a.mark(e, "ipi_send", "ipi", [2]string{"targets", cpuList(e.Targets)},
+			[2]string{"vector", a.vectorName(e.Vector)}, [2]string{"ids", idList(e.IDs)}, [2]string{"site", e.Site})
+	case emu.EvIPIDeliver, emu.EvIPIEntry, emu.EvIPIExit:
+		// The arrow and the handler's slice cover them.
+	case emu.EvIPIDrop:
+		reason := "fault"
+		if e.Reason == emu.DropOffline {
+			reason = "offline"
+		}
+		if f := a.flow(e.ID); f != nil {
+			f.lost, f.reason, f.end = true, e.Reason, e.T
+			delete(a.flowOf, e.ID)
+		}
+		a.mark(e, "IPI dropped", "ipi", [2]string{"id", strconv.FormatUint(e.ID, 10)},
+			[2]string{"from", strconv.Itoa(e.Source)}, [2]string{"vector", a.vectorName(e.Vector)}, [2]string{"reason", reason})
+	case emu.EvIPIDelay:
+		if f := a.flow(e.ID); f != nil {
+			f.delay += e.Delay
+		}
+		a.mark(e, "IPI delayed", "ipi", [2]string{"id", strconv.FormatUint(e.ID, 10)},
+			[2]string{"to", strconv.Itoa(e.Target)}, [2]string{"delay_ns", strconv.FormatInt(e.Delay, 10)})
+	case emu.EvIPIElide:
+		a.mark(e, "IPI elided", "ipi", [2]string{"to", strconv.Itoa(e.Target)})
+	case emu.EvIPIMerge:
+		if f := a.flow(e.ID); f != nil {
+			f.merged = true
+		}
+		a.mark(e, "IPI merged", "ipi", [2]string{"id", strconv.FormatUint(e.ID, 10)},
+			[2]string{"from", strconv.Itoa(e.Source)}, [2]string{"vector", a.vectorName(e.Vector)})
+	case emu.EvCSDQueue:
+		a.mark(e, "csd_queue_cpu", "csd", [2]string{"cpu", strconv.Itoa(e.Target)},
+			[2]string{"callsite", e.Site}, [2]string{"func", e.Func}, [2]string{"csd", csdPtr(e.CSD)})
+	case emu.EvSchedWakeup:
+		a.mark(e, "sched_wakeup", "sched", [2]string{"comm", e.TaskComm},
+			[2]string{"pid", strconv.Itoa(e.TaskPID)}, [2]string{"target_cpu", strconv.Itoa(e.Target)})
+	case emu.EvSchedMigrate:
+		a.mark(e, "sched_migrate_task", "sched", [2]string{"comm", e.TaskComm},
+			[2]string{"pid", strconv.Itoa(e.TaskPID)}, [2]string{"orig_cpu", strconv.Itoa(e.Source)},
+			[2]string{"dest_cpu", strconv.Itoa(e.Target)})
+	case emu.EvStopMachine:
+		a.mark(e, "stop_machine", "hotplug", [2]string{"state", e.StateName})
+	case emu.EvPrintk:
+		a.mark(e, "printk", "log", [2]string{"text", e.Text})
+	case emu.EvPoint:
+		a.mark(e, "point", "point", [2]string{"name", e.Name})
+	}
+}
+
+// sched is sched_switch: the task slice ends, the next task's begins.
+// Interrupts left off at the switch stay off on the CPU: that slice
+// continues inside the next task's.
+func (a *Activity) sched(cpu int, e *emu.Event) {
+	tr := &a.tracks[cpu]
+	off, carry := opened{}, false // the irqs-off slice open above the task, if any
+	if i := a.find(cpu, func(k spanKind, key uint64) bool { return k == spanTask }); i >= 0 {
+		var ending []opened
+		for _, o := range tr.open[i+1:] {
+			if o.kind == spanIRQsOff {
+				off, carry = o, true
+			} else {
+				ending = append(ending, o)
+			}
+		}
+		tr.open = append(tr.open[:i+1], ending...)
+		a.end(cpu, i, e.T, false)
+	}
+	if e.NextPID != 0 { // pid 0: the idle task
+		a.push(cpu, spanTask, 0, e.NextComm, e.T, [2]string{"pid", strconv.Itoa(e.NextPID)})
+	}
+	if carry {
+		a.carry(cpu, off, e.T)
+	}
+}
+
+// carry puts open slice o back on cpu's open ones at t: as it is if it
+// began at t (nothing of it is drawn yet), else ended at t and continued
+// as a new slice.
+func (a *Activity) carry(cpu int, o opened, t int64) {
+	if o.i < 0 {
+		a.push(cpu, o.kind, o.key, "", t)
+		return
+	}
+	if s := &a.spans[o.i]; s.start == t {
+		s.end = -1
+		a.tracks[cpu].open = append(a.tracks[cpu].open, o)
+		return
+	}
+	a.closeSpan(o.i, t)
+	s := a.spans[o.i]
+	a.push(cpu, s.kind, s.key, s.name, t, s.args...)
+}
+
+// irqEntry opens a handler slice and ends the arrows of the IPIs it takes.
+func (a *Activity) irqEntry(cpu int, e *emu.Event) {
+	kind := spanHandler
+	if e.Vector < 0 {
+		kind = spanNMI
+	}
+	name, args := a.handlerName(e.Vector)
+	h := a.push(cpu, kind, 0, name, e.T, args...)
+	for _, id := range e.IDs {
+		if f := a.flow(id); f != nil {
+			f.end, f.handler = e.T, h
+			delete(a.flowOf, id)
 		}
 	}
 }
 
-// handlerDone is the OnDone of handler contexts: the handler has returned.
-func (a *Activity) handlerDone(c *emu.Context) { a.handlerEnd(c.CPU, a.m.Now()) }
+func (a *Activity) send(e *emu.Event) {
+	for i, to := range e.Targets {
+		if i >= len(e.IDs) || to < 0 || to >= a.nr {
+			continue
+		}
+		if len(a.flows) >= maxFlows {
+			a.flowsDropped++
+			continue
+		}
+		a.flows = append(a.flows, ipiFlow{id: e.IDs[i], t: e.T, from: e.CPU, to: to, vector: e.Vector, end: -1, handler: -1})
+		a.flowOf[e.IDs[i]] = len(a.flows) - 1
+	}
+}
 
-func (a *Activity) open(cpu int, kind spanKind, name string, t int64, args ...[2]string) int {
-	if len(a.spans) >= maxSpans {
+// flow returns the IPI of id while it is in flight (nil: not recorded).
+func (a *Activity) flow(id uint64) *ipiFlow {
+	if i, ok := a.flowOf[id]; ok {
+		return &a.flows[i]
+	}
+	return nil
+}
+
+// push opens a slice on top of cpu's open ones; it returns its index, -1
+// past maxSpans.
+func (a *Activity) push(cpu int, kind spanKind, key uint64, name string, t int64, args ...[2]string) int {
+	i := -1
+	if len(a.spans) < maxSpans {
+		a.spans = append(a.spans, span{cpu: cpu, start: t, end: -1, kind: kind, key: key, name: name, args: args})
+		i = len(a.spans) - 1
+	} else {
 		a.dropped++
-		return -1
 	}
-	a.spans = append(a.spans, span{cpu: cpu, start: t, end: -1, kind: kind, name: name, args: args})
-	return len(a.spans) - 1
+	a.tracks[cpu].open = append(a.tracks[cpu].open, opened{i, kind, key})
+	return i
 }
 
-func (a *Activity) close(i int, t int64) {
+// pushUnder opens a slice under every open one: those are split at t and
+// continue inside it.
+func (a *Activity) pushUnder(cpu int, kind spanKind, name string, t int64) {
+	tr := &a.tracks[cpu]
+	above := append([]opened(nil), tr.open...)
+	tr.open = tr.open[:0]
+	a.push(cpu, kind, 0, name, t)
+	for _, o := range above {
+		a.carry(cpu, o, t)
+	}
+}
+
+// find returns the position in cpu's open slices of the innermost one
+// that ok accepts, -1 if none.
+func (a *Activity) find(cpu int, ok func(k spanKind, key uint64) bool) int {
+	open := a.tracks[cpu].open
+	for i := len(open) - 1; i >= 0; i-- {
+		if ok(open[i].kind, open[i].key) {
+			return i
+		}
+	}
+	return -1
+}
+
+// end closes the open slice at position i (-1: none) at t, and every slice
+// above it; with split, those above continue from t (carry).
+func (a *Activity) end(cpu, i int, t int64, split bool) {
+	if i < 0 {
+		return
+	}
+	tr := &a.tracks[cpu]
+	above := append([]opened(nil), tr.open[i+1:]...)
+	a.closeSpan(tr.open[i].i, t)
+	tr.open = tr.open[:i]
+	for _, o := range above {
+		if split {
+			a.carry(cpu, o, t)
+		} else {
+			a.closeSpan(o.i, t)
+		}
+	}
+}
+
+func (a *Activity) closeSpan(i int, t int64) {
 	if i >= 0 && a.spans[i].end < 0 {
 		a.spans[i].end = t
 	}
 }
 
-// Trace is the TraceSink side: sightings, IPIs and csd functions.
-func (a *Activity) Trace(e *emu.TraceEvent) {
-	a.sight(e.CPU, e.T)
-	tr := &a.tracks[e.CPU]
-	switch e.Name {
-	case "ipi_send_cpu":
-		if cpu, err := strconv.Atoi(Field(e.Args, "cpu=")); err == nil {
-			a.send(e.CPU, e.T, []int{cpu})
-		}
-	case "ipi_send_cpumask":
-		a.send(e.CPU, e.T, BitmapCPUs(Field(e.Args, "cpumask="), a.nr))
-	case "ipi_raise":
-		// arm64 traces ipi_raise right after ipi_send_* for the same IPI.
-		if tr.sendT != e.T && strings.HasSuffix(e.Args, "("+irqchip.ARM64IPIReason(irqchip.IPICallFunc)+")") {
-			a.flowsTo(e.CPU, e.T, BitmapCPUs(Field(e.Args, "target_mask="), a.nr))
-		}
-	case "csd_function_entry":
-		name, _, _ := strings.Cut(Field(e.Args, "func="), ",")
-		i := a.open(e.CPU, spanFunc, name, e.T, [2]string{"csd", Field(e.Args, "csd=")})
-		tr.stack = append(tr.stack, i)
-	case "csd_function_exit":
-		if n := len(tr.stack); n > 0 && a.isFunc(tr.stack[n-1]) {
-			a.close(tr.stack[n-1], e.T)
-			tr.stack = tr.stack[:n-1]
-		}
+// mark keeps e as an instant on its CPU's track.
+func (a *Activity) mark(e *emu.Event, name, cat string, args ...[2]string) {
+	if len(a.marks) >= maxEvents {
+		a.dropMarks += maxEvents / 2
+		a.marks = append(a.marks[:0], a.marks[maxEvents/2:]...)
 	}
-	if len(a.events) >= maxEvents {
-		a.dropEvs += maxEvents / 2
-		a.events = append(a.events[:0], a.events[maxEvents/2:]...)
-	}
-	a.events = append(a.events, *e)
+	args = append([][2]string{{"task", e.Comm + "-" + strconv.Itoa(e.PID)}, {"flags", string(e.Flags[:])}}, args...)
+	a.marks = append(a.marks, instant{t: e.T, cpu: e.CPU, name: name, cat: cat, args: args})
 }
 
-func (a *Activity) isFunc(i int) bool { return i < 0 || a.spans[i].kind == spanFunc }
-
-// KernelEvent is the xcall.EventSink side (csd lock, queue, run, unlock):
-// a sighting.
-func (a *Activity) KernelEvent(e xcall.Event) {
-	if e.CPU >= 0 && e.CPU < a.nr {
-		a.sight(e.CPU, e.T)
-	}
+// handlerEntries names the kernel entry point of each IPI's handler.
+var handlerEntries = map[irqchip.IPI][2]string{ // x86, arm64
+	irqchip.CallFunctionSingle: {"sysvec_call_function_single", "do_handle_IPI"},
+	irqchip.CallFunction:       {"sysvec_call_function", "do_handle_IPI"},
+	irqchip.Reschedule:         {"sysvec_reschedule_ipi", "do_handle_IPI"},
 }
 
-// SightAll looks at every CPU at the end of an instant (the shell steps
-// the machine one instant at a time), which makes task and irqs-off slices
-// exact to the instant.
-func (a *Activity) SightAll(t int64) {
-	if !a.scanAll {
-		return
-	}
-	a.lastScan = t
-	for i := range a.tracks {
-		a.look(i, t)
-	}
-}
-
-// Log is the TraceSink side for the kernel log: a sighting.
-func (a *Activity) Log(l *emu.LogLine) {
-	if l.CPU >= 0 && l.CPU < a.nr {
-		a.sight(l.CPU, l.T)
-	}
-}
-
-func (a *Activity) send(cpu int, t int64, targets []int) {
-	a.tracks[cpu].sendT = t
-	a.flowsTo(cpu, t, targets)
-}
-
-func (a *Activity) flowsTo(cpu int, t int64, targets []int) {
-	for _, to := range targets {
-		if to < 0 || to >= a.nr {
-			continue
-		}
-		a.flows = append(a.flows, ipiFlow{t: t, from: cpu, to: to, handler: -1})
-		a.tracks[to].pending = append(a.tracks[to].pending, len(a.flows)-1)
-	}
-}
-
-// sight looks at cpu at time t, and at every CPU when time has moved on.
-func (a *Activity) sight(cpu int, t int64) {
-	if a.scanAll && t > a.lastScan {
-		a.lastScan = t
-		for i := range a.tracks {
-			a.look(i, t)
-		}
-		return
-	}
-	a.look(cpu, t)
-}
-
-// look updates cpu's task and irqs-off spans from what it runs now.
-func (a *Activity) look(cpu int, t int64) {
-	tr := &a.tracks[cpu]
-	c := a.m.CPU(cpu)
-	task := c.Task()
-	if task != tr.task {
-		if tr.expectT == t && task == nil {
-			return // the shell's task starts later in this instant
-		}
-		a.closeTask(tr, t)
-		if task != nil {
-			a.openTask(tr, cpu, task, t)
-		}
-	}
-	tr.expectT = -1
-	if task == nil || c.Hardirq != 0 {
-		return
-	}
-	switch {
-	case c.IRQsOff && tr.offSpan < 0:
-		tr.offSpan = a.open(cpu, spanIRQsOff, "irqs off", t)
-	case !c.IRQsOff && tr.offSpan >= 0:
-		a.close(tr.offSpan, t)
-		tr.offSpan = -1
-	}
-}
-
-func (a *Activity) closeTask(tr *cpuTrack, t int64) {
-	a.close(tr.offSpan, t)
-	a.close(tr.taskSpan, t)
-	tr.offSpan, tr.taskSpan, tr.task = -1, -1, nil
-}
-
-func (a *Activity) openTask(tr *cpuTrack, cpu int, task *emu.Context, t int64) {
-	tr.task = task
-	tr.taskSpan = a.open(cpu, spanTask, task.Name, t,
-		[2]string{"pid", strconv.Itoa(task.PID)}, [2]string{"kind", task.Kind.String()})
-	a.chain(task)
-}
-
-// ctxKey identifies a context across reuse of its memory.
-type ctxKey struct {
-	c   *emu.Context
-	pid int
-}
-
-// chain makes c's OnDone tell the recorder when c's job returns.
-func (a *Activity) chain(c *emu.Context) {
-	key := ctxKey{c, c.PID}
-	if a.chained[key] {
-		return
-	}
-	a.chained[key] = true
-	prev := c.OnDone
-	c.OnDone = func(c *emu.Context) {
-		if prev != nil {
-			prev(c)
-		}
-		a.taskDone(c)
-	}
-}
-
-// taskDone ends c's slice exactly when its job returns.
-func (a *Activity) taskDone(c *emu.Context) {
-	if c.CPU < 0 || c.CPU >= a.nr {
-		return
-	}
-	if tr := &a.tracks[c.CPU]; tr.task == c {
-		a.closeTask(tr, a.m.Now())
-	}
-}
-
-// Expect tells the recorder about a task the shell just spawned: if its
-// CPU is free it starts now, and its end is recorded exactly. A stall task
-// turns interrupts off first thing.
-func (a *Activity) Expect(c *emu.Context, stall bool) {
-	if c == nil || c.CPU < 0 || c.CPU >= a.nr {
-		return
-	}
-	cpu := a.m.CPU(c.CPU)
-	tr := &a.tracks[c.CPU]
-	t := a.m.Now()
-	if cpu.Top() == nil && cpu.RunQueue() == 1 && !cpu.Parked && tr.task == nil {
-		a.openTask(tr, c.CPU, c, t)
-		tr.expectT = t
-		if stall {
-			tr.offSpan = a.open(c.CPU, spanIRQsOff, "irqs off", t)
-		}
-	} else {
-		a.chain(c)
-	}
-}
-
-func (a *Activity) handlerStart(cpu, vector int, nmi bool, t int64) {
-	a.sight(cpu, t)
-	tr := &a.tracks[cpu]
-	kind := spanHandler
-	if nmi {
-		kind = spanNMI
-	} else if tr.offSpan >= 0 {
-		// A maskable interrupt is taken only with interrupts on.
-		a.close(tr.offSpan, t)
-		tr.offSpan = -1
-	}
-	name, args := a.handlerName(vector, nmi)
-	i := a.open(cpu, kind, name, t, args...)
-	tr.stack = append(tr.stack, i)
-	if nmi || !a.callVector(vector) {
-		return
-	}
-	keep := tr.pending[:0]
-	for _, f := range tr.pending {
-		if a.flows[f].t+a.latency <= t {
-			a.flows[f].handler = i
-		} else {
-			keep = append(keep, f)
-		}
-	}
-	tr.pending = keep
-}
-
-func (a *Activity) handlerEnd(cpu int, t int64) {
-	tr := &a.tracks[cpu]
-	for n := len(tr.stack); n > 0; n-- {
-		i := tr.stack[n-1]
-		tr.stack = tr.stack[:n-1]
-		a.close(i, t)
-		if i < 0 || a.spans[i].kind != spanFunc {
-			break
-		}
-	}
-}
-
-// callVector reports whether vector is the function-call IPI.
-func (a *Activity) callVector(vector int) bool {
-	if a.spec.IsX86() {
-		return vector == irqchip.CallFunctionSingleVector || vector == irqchip.CallFunctionVector
-	}
-	return vector == irqchip.IPICallFunc
-}
-
-// handlerName names a handler slice as the kernel's entry point would be.
-func (a *Activity) handlerName(vector int, nmi bool) (string, [][2]string) {
-	if nmi {
-		if a.spec.IsX86() {
+// handlerName names a handler slice as the kernel's entry point is named
+// (vector -1: the NMI), with the vector's name as irqchip gives it.
+func (a *Activity) handlerName(vector int) (string, [][2]string) {
+	x86 := a.spec == nil || a.spec.IsX86()
+	if vector < 0 {
+		if x86 {
 			return "exc_nmi", nil
 		}
 		return "ipi_cpu_backtrace", nil
 	}
-	if a.spec.IsX86() {
-		v := [][2]string{{"vector", fmt.Sprintf("0x%x", vector)}}
-		switch vector {
-		case irqchip.CallFunctionSingleVector:
-			return "sysvec_call_function_single", v
-		case irqchip.CallFunctionVector:
-			return "sysvec_call_function", v
-		case irqchip.RescheduleVector:
-			return "sysvec_reschedule_ipi", v
-		}
-		return fmt.Sprintf("irq vector 0x%x", vector), v
+	args := [][2]string{{"vector", a.vectorName(vector)}}
+	if !x86 {
+		args = append(args, [2]string{"reason", irqchip.ARM64IPIReason(vector)})
 	}
-	return "do_handle_IPI", [][2]string{{"ipi", strconv.Itoa(vector)}, {"reason", irqchip.ARM64IPIReason(vector)}}
-}
-
-// Field returns the value of "key" in a tracepoint's arguments: the text
-// after key up to the next space.
-func Field(args, key string) string {
-	i := strings.Index(args, key)
-	if i < 0 {
-		return ""
-	}
-	v := args[i+len(key):]
-	if j := strings.IndexByte(v, ' '); j >= 0 {
-		v = v[:j]
-	}
-	return v
-}
-
-// BitmapCPUs decodes a %*pb cpumask ("0000000e" or "ff,ffffffff").
-func BitmapCPUs(s string, nr int) []int {
-	var out []int
-	bit := 0
-	for i := len(s) - 1; i >= 0; i-- {
-		c := s[i]
-		if c == ',' {
-			continue
-		}
-		v, err := strconv.ParseUint(string(c), 16, 8)
-		if err != nil {
-			return out
-		}
-		for b := 0; b < 4; b++ {
-			if v&(1<<b) != 0 && bit+b < nr {
-				out = append(out, bit+b)
+	if ipi, ok := irqchip.IPIOf(a.chip, vector); ok {
+		if n, ok := handlerEntries[ipi]; ok {
+			if x86 {
+				return n[0], args
 			}
+			return n[1], args
 		}
-		bit += 4
 	}
-	// The digits were read from the least significant end; keep CPUs ascending.
-	return out
+	if x86 {
+		return "irq " + a.vectorName(vector), args
+	}
+	return "do_handle_IPI", args
 }
 
-// end returns span i's end, or now while it is open.
+// vectorName is irqchip's name of vector ("NMI" for -1).
+func (a *Activity) vectorName(vector int) string {
+	switch {
+	case vector < 0:
+		return "NMI"
+	case a.chip == nil:
+		return strconv.Itoa(vector)
+	}
+	return a.chip.VectorName(vector)
+}
+
+// csdPtr is the csd's address as the kernel's %p prints it (xcall derives
+// it from the csd's id; 0 is no csd).
+func csdPtr(id uint64) string {
+	var c *xcall.CSD
+	if id != 0 {
+		c = &xcall.CSD{ID: int(id)}
+	}
+	return c.Ptr()
+}
+
+// csdType names a CSD_TYPE_* value (include/linux/smp_types.h).
+func csdType(t uint32) string {
+	switch t {
+	case xcall.CSDTypeAsync:
+		return "ASYNC"
+	case xcall.CSDTypeSync:
+		return "SYNC"
+	case xcall.CSDTypeIRQWork:
+		return "IRQ_WORK"
+	case xcall.CSDTypeTTWU:
+		return "TTWU"
+	}
+	return fmt.Sprintf("0x%x", t)
+}
+
+func cpuList(cpus []int) string {
+	s := make([]string, len(cpus))
+	for i, c := range cpus {
+		s[i] = strconv.Itoa(c)
+	}
+	return strings.Join(s, ",")
+}
+
+func idList(ids []uint64) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = strconv.FormatUint(id, 10)
+	}
+	return strings.Join(s, ",")
+}
+
+// endAt returns span s's end, or now while it is open.
 func (s *span) endAt(now int64) int64 {
 	if s.end < 0 {
 		return now

@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"strconv"
-
-	"github.com/xcallsh/xcallsh/emu"
+	"strings"
 
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/units"
 )
@@ -16,16 +14,19 @@ import (
 // The Chrome Trace Event / Perfetto JSON writer (docs/traces.md#perfetto-json):
 // one process per machine (pid 1, named after the machine), one thread track
 // "CPU n" per CPU (tid n), complete ("X") slices for tasks, irqs-off spans,
-// interrupt handlers and csd functions, thread-scoped instants for every
-// tracepoint hit and kernel log line, and a v1 flow arrow per IPI.
+// interrupt handlers, csd functions, CSD-lock waits, cpuhp states and
+// offline periods, thread-scoped instants for the record's other events
+// (IPIs sent, dropped, delayed, elided, merged; csd queueing; wake-ups;
+// kernel log lines; ...), and a v1 flow arrow per IPI taken by a handler.
 //
-// Flow arrows: the "s" event sits half a nanosecond after the send
-// tracepoint, on the sender's track, so it falls strictly inside the slice
-// that sent it (a task or a handler) and never on the same timestamp as an
-// instant; the "f" event ("bp":"e", binding to its enclosing slice) sits half
-// a nanosecond after the start of the handler slice that took the IPI.
-// Timestamps are printed in microseconds with exact decimals, so the file is
-// the same byte for byte on every platform.
+// Flow arrows: the "s" event sits half a nanosecond after the send, on the
+// sender's track, so it falls strictly inside the slice that sent it (a
+// task or a handler) and never on the same timestamp as an instant; the
+// "f" event ("bp":"e", binding to its enclosing slice) sits half a
+// nanosecond after the start of the handler slice whose irq_entry lists
+// the IPI's id. The flow's id is the IPI's id in the record. Timestamps are
+// printed in microseconds with exact decimals, so the file is the same
+// byte for byte on every platform.
 
 // jsonEvent is one output event before sorting.
 type jsonEvent struct {
@@ -47,22 +48,31 @@ func usHalf(h int64) string {
 	return s
 }
 
+// jstr is s as a JSON string (without HTML escapes: "<idle>" stays so).
 func jstr(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.Encode(s)
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
-// WriteJSON writes the whole recording, up to virtual time now.
-func (a *Activity) WriteJSON(w io.Writer, now int64, log []emu.LogLine, hash uint64) error {
+// WriteJSON writes the whole recording, up to virtual time now; hash is
+// the run's trace hash, for otherData.
+func (a *Activity) WriteJSON(w io.Writer, now int64, hash uint64) error {
 	bw := bufio.NewWriter(w)
-	fmt.Fprintf(bw, "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"machine\":%s,\"seed\":%d,\"trace_hash\":\"%016x\",\"end\":%s,\"spans_dropped\":%d,\"tracepoints_dropped\":%d},\n\"traceEvents\":[\n",
-		jstr(a.spec.Name), a.m.Seed(), hash, jstr(units.Virtual(now)), a.dropped, a.dropEvs)
-	fmt.Fprintf(bw, "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":1,\"args\":{\"name\":%s}}", jstr(a.spec.Name))
+	name := ""
+	if a.spec != nil {
+		name = a.spec.Name
+	}
+	fmt.Fprintf(bw, "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"machine\":%s,\"seed\":%d,\"trace_hash\":\"%016x\",\"end\":%s,\"spans_dropped\":%d,\"ipis_dropped\":%d,\"instants_dropped\":%d},\n\"traceEvents\":[\n",
+		jstr(name), a.seed, hash, jstr(units.Virtual(now)), a.dropped, a.flowsDropped, a.dropMarks)
+	fmt.Fprintf(bw, "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":1,\"args\":{\"name\":%s}}", jstr(name))
 	for cpu := 0; cpu < a.nr; cpu++ {
 		fmt.Fprintf(bw, ",\n{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":1,\"tid\":%d,\"args\":{\"name\":\"CPU %d\"}}", cpu, cpu)
 		fmt.Fprintf(bw, ",\n{\"ph\":\"M\",\"name\":\"thread_sort_index\",\"pid\":1,\"tid\":%d,\"args\":{\"sort_index\":%d}}", cpu, cpu)
 	}
-	for _, e := range a.jsonEvents(now, log) {
+	for _, e := range a.jsonEvents(now) {
 		bw.WriteString(",\n")
 		bw.WriteString(e.text)
 	}
@@ -70,10 +80,29 @@ func (a *Activity) WriteJSON(w io.Writer, now int64, log []emu.LogLine, hash uin
 	return bw.Flush()
 }
 
-// nested returns the spans as they are drawn: ends clamped to now and to
-// their parents (a slice that started by sighting may overlap an exact one;
-// Perfetto needs proper nesting), at least 1 ns long, sorted per CPU by
-// start, longest first.
+// jargs renders key-value pairs as a JSON "args" member ("" if none).
+func jargs(kv [][2]string) string {
+	if len(kv) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(",\"args\":{")
+	for i, p := range kv {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(jstr(p[0]))
+		b.WriteByte(':')
+		b.WriteString(jstr(p[1]))
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// nested returns the spans as they are drawn: open ones end at now, each
+// is at least 1 ns long (which may push a zero-length slice past its
+// parent's end, so ends are clamped to the parent: Perfetto needs proper
+// nesting), sorted per CPU by start, longest first.
 func (a *Activity) nested(now int64) []span {
 	out := make([]span, len(a.spans))
 	for i, s := range a.spans {
@@ -116,49 +145,40 @@ func (a *Activity) nested(now int64) []span {
 	return out
 }
 
-func (a *Activity) jsonEvents(now int64, log []emu.LogLine) []jsonEvent {
+func (a *Activity) jsonEvents(now int64) []jsonEvent {
 	var evs []jsonEvent
 	spans := a.nested(now)
 	for _, s := range spans {
-		args := ""
-		for _, kv := range s.args {
-			args += fmt.Sprintf(",%s:%s", jstr(kv[0]), jstr(kv[1]))
-		}
-		if args != "" {
-			args = ",\"args\":{" + args[1:] + "}"
-		}
 		evs = append(evs, jsonEvent{ts: 2 * s.start, tid: s.cpu, class: 0, dur: s.end - s.start, depth: int(s.kind),
 			text: fmt.Sprintf("{\"ph\":\"X\",\"name\":%s,\"cat\":%q,\"pid\":1,\"tid\":%d,\"ts\":%s,\"dur\":%s%s}",
-				jstr(s.name), s.kind.cat(), s.cpu, usHalf(2*s.start), usHalf(2*(s.end-s.start)), args)})
+				jstr(s.name), s.kind.cat(), s.cpu, usHalf(2*s.start), usHalf(2*(s.end-s.start)), jargs(s.args))})
 	}
-	for _, e := range a.events {
-		evs = append(evs, jsonEvent{ts: 2 * e.T, tid: e.CPU, class: 1,
-			text: fmt.Sprintf("{\"ph\":\"i\",\"s\":\"t\",\"name\":%s,\"cat\":\"tracepoint\",\"pid\":1,\"tid\":%d,\"ts\":%s,\"args\":{\"task\":%s,\"flags\":%s,\"fields\":%s}}",
-				jstr(e.Name), e.CPU, usHalf(2*e.T), jstr(e.Comm+"-"+strconv.Itoa(e.PID)), jstr(string(e.Flags[:])), jstr(e.Args))})
+	for _, m := range a.marks {
+		evs = append(evs, jsonEvent{ts: 2 * m.t, tid: m.cpu, class: 1,
+			text: fmt.Sprintf("{\"ph\":\"i\",\"s\":\"t\",\"name\":%s,\"cat\":%s,\"pid\":1,\"tid\":%d,\"ts\":%s%s}",
+				jstr(m.name), jstr(m.cat), m.cpu, usHalf(2*m.t), jargs(m.args))})
 	}
-	for _, l := range log {
-		if l.CPU < 0 || l.CPU >= a.nr {
-			continue
-		}
-		evs = append(evs, jsonEvent{ts: 2 * l.T, tid: l.CPU, class: 1,
-			text: fmt.Sprintf("{\"ph\":\"i\",\"s\":\"t\",\"name\":\"printk\",\"cat\":\"log\",\"pid\":1,\"tid\":%d,\"ts\":%s,\"args\":{\"text\":%s}}",
-				l.CPU, usHalf(2*l.T), jstr(l.Text))})
-	}
-	for id, f := range a.flows {
-		if f.handler < 0 {
+	for _, f := range a.flows {
+		switch {
+		case f.end < 0:
+			// Sent, not taken (yet): no arrow.
 			evs = append(evs, jsonEvent{ts: 2 * f.t, tid: f.to, class: 1,
-				text: fmt.Sprintf("{\"ph\":\"i\",\"s\":\"t\",\"name\":\"IPI not taken\",\"cat\":\"ipi\",\"pid\":1,\"tid\":%d,\"ts\":%s,\"args\":{\"from\":%d}}",
-					f.to, usHalf(2*f.t), f.from)})
+				text: fmt.Sprintf("{\"ph\":\"i\",\"s\":\"t\",\"name\":\"IPI not taken\",\"cat\":\"ipi\",\"pid\":1,\"tid\":%d,\"ts\":%s,\"args\":{\"id\":%d,\"from\":%d}}",
+					f.to, usHalf(2*f.t), f.id, f.from)})
+			continue
+		case f.lost, f.handler < 0, f.from < 0:
+			// Lost (its "IPI dropped" instant shows it), or its handler
+			// slice or sender is not on a track: no arrow.
 			continue
 		}
 		h := a.spans[f.handler]
 		evs = append(evs,
 			jsonEvent{ts: 2*f.t + 1, tid: f.from, class: 2,
-				text: fmt.Sprintf("{\"ph\":\"s\",\"name\":\"ipi\",\"cat\":\"ipi\",\"id\":%d,\"pid\":1,\"tid\":%d,\"ts\":%s,\"args\":{\"to\":%d}}",
-					id+1, f.from, usHalf(2*f.t+1), f.to)},
+				text: fmt.Sprintf("{\"ph\":\"s\",\"name\":\"ipi\",\"cat\":\"ipi\",\"id\":%d,\"pid\":1,\"tid\":%d,\"ts\":%s,\"args\":{\"to\":%d,\"vector\":%s}}",
+					f.id, f.from, usHalf(2*f.t+1), f.to, jstr(a.vectorName(f.vector)))},
 			jsonEvent{ts: 2*h.start + 1, tid: f.to, class: 3,
 				text: fmt.Sprintf("{\"ph\":\"f\",\"bp\":\"e\",\"name\":\"ipi\",\"cat\":\"ipi\",\"id\":%d,\"pid\":1,\"tid\":%d,\"ts\":%s}",
-					id+1, f.to, usHalf(2*h.start+1))})
+					f.id, f.to, usHalf(2*h.start+1))})
 	}
 	sort.SliceStable(evs, func(i, j int) bool {
 		x, y := &evs[i], &evs[j]

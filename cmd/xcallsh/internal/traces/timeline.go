@@ -4,16 +4,26 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/xcallsh/xcallsh/emu"
+
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/units"
 )
 
 // The ASCII timeline: one row per CPU, one column per time bucket, 80
-// columns wide. A bucket shows the most telling thing that overlapped it:
+// columns wide. A bucket shows the most telling thing that overlapped it,
+// in this order:
 //
-//	H  an IPI (or other interrupt) handler ran     N  an NMI handler ran
-//	>  the CPU sent an IPI                          !  an IPI waited: interrupts were off
-//	#  interrupts were off at task level            ~  an IPI was on its way (sent, not yet taken)
-//	=  a task (or kernel thread) ran                .  idle
+//	X  an IPI was lost (dropped): on its sender and its target
+//	H  an IPI (or other interrupt) handler ran
+//	N  an NMI handler ran
+//	>  the CPU sent an IPI
+//	!  an IPI waited: interrupts were off
+//	w  a CSD-lock wait
+//	~  an IPI was on its way (sent, not yet taken)
+//	-  the CPU was offline
+//	#  interrupts were off at task level
+//	=  a task (or kernel thread) ran
+//	.  idle
 //
 // Below the grid, the IPIs of the interval as "CPU0 > CPU1" lines.
 
@@ -23,14 +33,20 @@ const (
 	timelineIPIs = 6  // IPI lines shown before "… N more"
 )
 
-// glyph ranks: a higher one wins a bucket.
-var glyphRank = map[byte]int{'.': 0, '=': 1, '~': 2, '#': 3, '!': 4, '>': 5, 'N': 6, 'H': 7}
+// glyphRanks orders the glyphs: a later one wins a bucket.
+const glyphRanks = ".=#-~w!>NHX"
+
+func glyphRank(g byte) int { return strings.IndexByte(glyphRanks, g) }
 
 // spanGlyph is the glyph of a span kind.
 func spanGlyph(k spanKind) byte {
 	switch k {
-	case spanTask, spanFunc: // a csd function shows as what runs it
+	case spanTask, spanFunc, spanCpuhp: // a csd function or cpuhp callback shows as what runs it
 		return '='
+	case spanOffline:
+		return '-'
+	case spanWait:
+		return 'w'
 	case spanIRQsOff:
 		return '#'
 	case spanNMI:
@@ -39,7 +55,9 @@ func spanGlyph(k spanKind) byte {
 	return 'H'
 }
 
-// Timeline draws [from, to] for the CPUs in cpus (nil: choose).
+// Timeline draws [from, to] for the CPUs in cpus (nil: choose). The
+// column width is chosen from the range, so a narrow range zooms in down
+// to a nanosecond per column.
 func (a *Activity) Timeline(from, to, now int64, cpus []int) string {
 	if to <= from {
 		to = from + 1
@@ -52,6 +70,7 @@ func (a *Activity) Timeline(from, to, now int64, cpus []int) string {
 		return max(0, min(c, cols-1))
 	}
 	grid := make([][]byte, a.nr)
+	irqsOff := make([][]bool, a.nr) // columns with interrupts off, whatever they show
 	active := make([]bool, a.nr)
 	row := func(cpu int) []byte {
 		if grid[cpu] == nil {
@@ -60,7 +79,7 @@ func (a *Activity) Timeline(from, to, now int64, cpus []int) string {
 		return grid[cpu]
 	}
 	mark := func(cpu int, s, e int64, g byte) {
-		if e < from || s > to || (e == s && s == to && to != from) {
+		if cpu < 0 || cpu >= a.nr || e < from || s > to || (e == s && s == to && to != from) {
 			return
 		}
 		if e > s && e <= from {
@@ -72,12 +91,18 @@ func (a *Activity) Timeline(from, to, now int64, cpus []int) string {
 		if e > s {
 			last = e - 1
 		}
+		if g == '#' && irqsOff[cpu] == nil {
+			irqsOff[cpu] = make([]bool, cols)
+		}
 		for c := col(max(s, from)); c <= col(min(last, to)); c++ {
 			g := g
-			if g == '~' && r[c] == '#' {
+			switch {
+			case g == '#':
+				irqsOff[cpu][c] = true
+			case g == '~' && irqsOff[cpu] != nil && irqsOff[cpu][c]:
 				g = '!' // an IPI held off by interrupts off
 			}
-			if glyphRank[g] > glyphRank[r[c]] {
+			if glyphRank(g) > glyphRank(r[c]) {
 				r[c] = g
 			}
 		}
@@ -87,26 +112,27 @@ func (a *Activity) Timeline(from, to, now int64, cpus []int) string {
 		mark(s.cpu, s.start, s.endAt(now), spanGlyph(s.kind))
 	}
 	var ipis []string
-	nIPI := 0
-	for _, f := range a.flows {
-		taken := now
-		if f.handler >= 0 {
-			taken = a.spans[f.handler].start
+	nIPI, nLost := 0, 0
+	for i := range a.flows {
+		f := &a.flows[i]
+		end := f.end
+		if end < 0 {
+			end = now
 		}
-		if taken < from || f.t > to {
+		if end < from || f.t > to {
 			continue
 		}
-		mark(f.to, f.t, taken, '~')
-		mark(f.from, f.t, f.t, '>')
+		mark(f.to, f.t, end, '~')
+		if f.lost {
+			mark(f.from, f.t, f.t, 'X')
+			mark(f.to, end, end, 'X')
+			nLost++
+		} else {
+			mark(f.from, f.t, f.t, '>')
+		}
 		nIPI++
 		if len(ipis) < timelineIPIs {
-			line := fmt.Sprintf("CPU%d > CPU%d  sent %s", f.from, f.to, "+"+units.Dur(f.t-from))
-			if f.handler >= 0 {
-				line += fmt.Sprintf(", taken %s by %s", "+"+units.Dur(taken-from), a.spans[f.handler].name)
-			} else {
-				line += ", not taken yet"
-			}
-			ipis = append(ipis, line)
+			ipis = append(ipis, a.ipiLine(f, from))
 		}
 	}
 	auto := cpus == nil
@@ -145,7 +171,10 @@ func (a *Activity) Timeline(from, to, now int64, cpus []int) string {
 		fmt.Fprintf(&b, "        (%d idle CPUs not shown)\n", quiet)
 	}
 	b.WriteString("        . idle  = task  # irqs off  > IPI sent  ~ IPI on its way  ! IPI held off\n")
-	b.WriteString("        H handler  N NMI\n")
+	b.WriteString("        H handler  N NMI  w CSD-lock wait  - offline\n")
+	if nLost > 0 {
+		b.WriteString("        X IPI lost: dropped, never delivered (sender and target)\n")
+	}
 	for _, l := range ipis {
 		b.WriteString("        " + l + "\n")
 	}
@@ -153,6 +182,41 @@ func (a *Activity) Timeline(from, to, now int64, cpus []int) string {
 		fmt.Fprintf(&b, "        … %d more IPIs\n", nIPI-len(ipis))
 	}
 	return b.String()
+}
+
+// ipiLine describes one IPI for the lines under the grid, times relative
+// to from.
+func (a *Activity) ipiLine(f *ipiFlow, from int64) string {
+	src := "operator"
+	if f.from >= 0 {
+		src = fmt.Sprintf("CPU%d", f.from)
+	}
+	line := fmt.Sprintf("%s > CPU%d  sent +%s", src, f.to, units.Dur(f.t-from))
+	if f.delay > 0 {
+		line += fmt.Sprintf(", delayed %s", units.Dur(f.delay))
+	}
+	if f.merged {
+		line += ", merged"
+	}
+	switch {
+	case f.lost && f.reason == emu.DropOffline:
+		line += fmt.Sprintf(", LOST +%s (pending, cleared as CPU%d came back up)", units.Dur(f.end-from), f.to)
+	case f.lost:
+		line += fmt.Sprintf(", LOST +%s (dropped)", units.Dur(f.end-from))
+	case f.end < 0:
+		line += ", not taken yet"
+	default:
+		line += fmt.Sprintf(", taken +%s", units.Dur(f.end-from))
+		if f.handler >= 0 {
+			if by := " by " + a.spans[f.handler].name; len(line)+len(by) <= timelineCols {
+				line += by
+			}
+		}
+	}
+	if r := []rune(line); len(r) > timelineCols {
+		line = string(r[:timelineCols-1]) + "…"
+	}
+	return line
 }
 
 // niceBucket rounds a column width up to 1, 2 or 5 times a power of ten
@@ -165,4 +229,69 @@ func niceBucket(min int64) int64 {
 			}
 		}
 	}
+}
+
+// Range is a timeline's FROM..TO, as `run --timeline` and the shell's
+// timeline command take it. A side left out is the run's start or its end.
+type Range struct {
+	From, To       int64 // ns
+	HasFrom, HasTo bool
+}
+
+// ParseRange reads FROM..TO: two durations with units (1ms..1.5ms, 0..20us),
+// either side optional (..2ms, 1ms..; ".." is the whole run).
+func ParseRange(s string) (Range, error) {
+	lo, hi, ok := strings.Cut(s, "..")
+	if !ok || strings.HasPrefix(hi, ".") || strings.Contains(hi, "..") {
+		return Range{}, fmt.Errorf("bad time range %q: want FROM..TO with units, e.g. 1ms..1.5ms (either side may be left out)", s)
+	}
+	var r Range
+	for _, side := range []struct {
+		text string
+		v    *int64
+		set  *bool
+	}{{lo, &r.From, &r.HasFrom}, {hi, &r.To, &r.HasTo}} {
+		if side.text == "" {
+			continue
+		}
+		d, err := units.ParseDuration(side.text)
+		if err != nil {
+			return Range{}, fmt.Errorf("bad time range %q: %v", s, err)
+		}
+		*side.v, *side.set = d.Nanoseconds(), true
+	}
+	if r.HasFrom && r.HasTo && r.To <= r.From {
+		return Range{}, fmt.Errorf("bad time range %q: it ends before it starts (want FROM < TO)", s)
+	}
+	return r, nil
+}
+
+// Resolve returns the range's bounds in a run that reached now: the sides
+// left out are 0 and now. A range that starts after now is an error; one
+// that ends after now is drawn as asked (empty past now).
+func (r Range) Resolve(now int64) (from, to int64, err error) {
+	from, to = 0, now
+	if r.HasFrom {
+		from = r.From
+	}
+	if r.HasTo {
+		to = r.To
+	}
+	if from > now {
+		return 0, 0, fmt.Errorf("the time range %s starts after the end of the run (%s)", r, units.Virtual(now))
+	}
+	return from, to, nil
+}
+
+// String is the range as ParseRange reads it.
+func (r Range) String() string {
+	s := ""
+	if r.HasFrom {
+		s = units.Dur(r.From)
+	}
+	s += ".."
+	if r.HasTo {
+		s += units.Dur(r.To)
+	}
+	return s
 }

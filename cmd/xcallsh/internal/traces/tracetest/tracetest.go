@@ -4,11 +4,12 @@ package tracetest
 
 import (
 	"encoding/json"
+	"fmt"
+	"math"
 	"os"
 	"sort"
+	"strings"
 	"testing"
-
-	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/traces"
 )
 
 // traceEvent is one Chrome trace event, as far as the tests look.
@@ -28,8 +29,20 @@ type traceEvent struct {
 // CheckPerfetto checks a trace file the way Perfetto reads it: a process
 // named after the machine, a "CPU n" track per CPU, properly nested slices,
 // and for every flow start exactly one finish with the same id, cat and
-// name, each strictly inside a slice on its own track.
+// name, each strictly inside a slice on its own track. And that the flows
+// are the IPIs: every IPI id an ipi_send instant lists is exactly one of
+// an arrow (starting on the sender half a nanosecond after the send), an
+// "IPI dropped" instant or an "IPI not taken" one.
 func CheckPerfetto(t testing.TB, file, machine string, cpus int) {
+	t.Helper()
+	if n := Check(t, file, machine, cpus); n == 0 {
+		t.Errorf("%s: no IPI sent", file)
+	}
+}
+
+// Check is CheckPerfetto for a run that may send no IPI; it returns the
+// number of IPIs sent.
+func Check(t testing.TB, file, machine string, cpus int) int {
 	t.Helper()
 	data, err := os.ReadFile(file)
 	if err != nil {
@@ -46,7 +59,12 @@ func CheckPerfetto(t testing.TB, file, machine string, cpus int) {
 	slices := map[int][]traceEvent{}
 	starts := map[int]traceEvent{}
 	finishes := map[int]traceEvent{}
-	sends := 0 // IPIs the send tracepoints announce
+	type at struct {
+		tid int
+		ts  float64
+	}
+	sends := map[string]at{}    // IPI id -> its send
+	ends := map[string]string{} // IPI id -> "dropped", "not taken"
 	for _, e := range doc.TraceEvents {
 		if e.Pid != 1 {
 			t.Fatalf("event with pid %d: %+v", e.Pid, e)
@@ -62,12 +80,21 @@ func CheckPerfetto(t testing.TB, file, machine string, cpus int) {
 		case "X":
 			slices[e.Tid] = append(slices[e.Tid], e)
 		case "i":
-			fields, _ := e.Args["fields"].(string)
 			switch e.Name {
-			case "ipi_send_cpu":
-				sends++
-			case "ipi_send_cpumask":
-				sends += len(traces.BitmapCPUs(traces.Field(fields, "cpumask="), cpus))
+			case "ipi_send":
+				ids, _ := e.Args["ids"].(string)
+				for _, id := range strings.Split(ids, ",") {
+					if _, dup := sends[id]; dup || id == "" {
+						t.Errorf("IPI id %q sent twice or empty at %v", id, e.Ts)
+					}
+					sends[id] = at{e.Tid, e.Ts}
+				}
+			case "IPI dropped", "IPI not taken":
+				id := fmt.Sprint(e.Args["id"])
+				if _, dup := ends[id]; dup {
+					t.Errorf("IPI %s lost twice", id)
+				}
+				ends[id] = e.Name
 			}
 		case "s":
 			if _, dup := starts[e.ID]; dup {
@@ -118,25 +145,40 @@ func CheckPerfetto(t testing.TB, file, machine string, cpus int) {
 		if f.Ts <= s.Ts {
 			t.Errorf("flow %d goes back in time", id)
 		}
+		send, ok := sends[fmt.Sprint(id)]
+		if !ok || send.tid != s.Tid || math.Abs(send.ts+0.0005-s.Ts) > 1e-7 {
+			t.Errorf("flow %d starts at CPU %d %v, its IPI was sent at %+v (found: %v)", id, s.Tid, s.Ts, send, ok)
+		}
+		if why, lost := ends[fmt.Sprint(id)]; lost {
+			t.Errorf("flow %d has an arrow and is %s", id, why)
+		}
 	}
 	if len(finishes) != len(starts) {
 		t.Errorf("%d flow starts, %d finishes", len(starts), len(finishes))
 	}
-	if len(starts) != sends || sends == 0 {
-		t.Errorf("%d flows for %d IPIs sent", len(starts), sends)
+	if len(starts)+len(ends) != len(sends) {
+		t.Errorf("%d flows and %d IPIs lost or not taken for %d IPIs sent", len(starts), len(ends), len(sends))
+	}
+	for id := range ends {
+		if _, ok := sends[id]; !ok {
+			t.Errorf("IPI %s lost but never sent", id)
+		}
 	}
 	for tid, ss := range slices {
 		sort.SliceStable(ss, func(i, j int) bool { return ss[i].Ts < ss[j].Ts })
 		var stack []traceEvent
 		for _, s := range ss {
-			for len(stack) > 0 && stack[len(stack)-1].Ts+stack[len(stack)-1].Dur <= s.Ts {
+			// Times are decimal microseconds: compare with a tolerance
+			// far below their half-nanosecond resolution.
+			for len(stack) > 0 && stack[len(stack)-1].Ts+stack[len(stack)-1].Dur <= s.Ts+1e-7 {
 				stack = stack[:len(stack)-1]
 			}
-			if n := len(stack); n > 0 && s.Ts+s.Dur > stack[n-1].Ts+stack[n-1].Dur+1e-9 {
+			if n := len(stack); n > 0 && s.Ts+s.Dur > stack[n-1].Ts+stack[n-1].Dur+1e-7 {
 				t.Errorf("CPU %d: slice %s [%v+%v] overlaps %s [%v+%v]", tid, s.Name, s.Ts, s.Dur,
 					stack[n-1].Name, stack[n-1].Ts, stack[n-1].Dur)
 			}
 			stack = append(stack, s)
 		}
 	}
+	return len(sends)
 }
