@@ -82,13 +82,17 @@ var cpuhpSteps = [...]cpuhpStep{
 	cpuhpAPHrtimersDying:   {name: "hrtimers:dying", ap: true, downFn: "hrtimers_cpu_dying"},
 	cpuhpAPTickDying:       {name: "tick:dying", ap: true, downFn: "tick_cpu_dying"},
 	cpuhpAPOnline:          {name: "ap:online", ap: true},
-	cpuhpTeardownCPU:       {name: "cpu:teardown", downFn: "takedown_cpu"},
+	cpuhpTeardownCPU:       {name: "cpu:teardown", downFn: "takedown_cpu"}, // teardown: takedownCPU (init)
 	cpuhpAPOnlineIdle:      {name: "ap:online-idle"},
 	cpuhpAPSmpbootThreads:  {name: "smpboot/threads:online", upFn: "smpboot_unpark_threads", downFn: "smpboot_park_threads"},
 	cpuhpAPWorkqueueOnline: {name: "workqueue:online", upFn: "workqueue_online_cpu", downFn: "workqueue_offline_cpu"},
 	cpuhpAPActive:          {name: "sched:active", startup: schedCPUActivate, teardown: schedCPUDeactivate, upFn: "sched_cpu_activate", downFn: "sched_cpu_deactivate"},
 	cpuhpOnline:            {name: "online"},
 }
+
+// takedownCPU walks the teardown states itself (take_cpu_down): it is set
+// here rather than in the table, which it refers to.
+func init() { cpuhpSteps[cpuhpTeardownCPU].teardown = takedownCPU }
 
 // step is the state's entry in cpuhpSteps.
 func (s cpuhpState) step() *cpuhpStep { return &cpuhpSteps[s] }
@@ -256,14 +260,63 @@ func (k *Kernel) CPUDown(c *emu.Context, cpu int) int {
 		k.invoke(c, cpu, s, false)
 	}
 	k.invoke(c, cpu, cpuhpTeardownCPU, false)
-	k.stopMachine(c, cpu, func(x *emu.Context) { k.takeCPUDown(x, cpu) })
-	// The control CPU waits for the CPU to report itself dead, then runs
-	// the PREPARE-section teardowns.
+	// The CPU is dead: the PREPARE-section teardowns.
 	for s := cpuhpBringupCPU; s > cpuhpOffline; s-- {
 		k.invoke(c, cpu, s, false)
 	}
 	k.hpState[cpu] = cpuhpOffline
 	return 0
+}
+
+// takedownCPU is takedown_cpu(), the teardown of CPUHP_TEARDOWN_CPU on
+// the control CPU: take_cpu_down() under stop_machine, then wait until the
+// dying CPU's idle task has reported it dead (wait_for_ap_thread: the
+// completion cpuhp_complete_idle_dead() signals), then __cpu_die() and the
+// arch's clean-up of the dead CPU.
+func takedownCPU(k *Kernel, c *emu.Context, cpu int) int {
+	k.apDead = false
+	k.stopMachine(c, cpu, func(x *emu.Context) { k.takeCPUDown(x, cpu) })
+	for !k.apDead {
+		c.Block(&k.apDeadQ, emu.WaitInfo{What: fmt.Sprintf("waits for CPU %d to report itself dead", cpu), Owner: cpu})
+	}
+	return 0
+}
+
+// reportIdleDead is what the outgoing CPU's idle task does once its stopper
+// is done: do_idle() finds the CPU offline, with interrupts disabled, and
+// calls cpuhp_report_idle_dead(): the state becomes CPUHP_AP_IDLE_DEAD and,
+// since the CPU may not complete anything itself any more, it asks the
+// first online CPU to do it with an asynchronous cross call
+// (smp_call_function_single(cpumask_first(cpu_online_mask),
+// cpuhp_complete_idle_dead, st, 0): its own csd_data, an IPI). Then
+// arch_cpu_idle_dead(): the CPU never runs or takes an interrupt again.
+// The idle task runs as swapper/N (pid 0), ahead of anything else.
+func (k *Kernel) reportIdleDead(cpu int) {
+	t := k.M.SpawnKind(emu.KindTask, cpu, fmt.Sprintf("swapper/%d", cpu), func(c *emu.Context) {
+		k.LocalIRQSave(c)
+		k.hpState[cpu] = cpuhpAPIdleDead
+		Enter(c, "do_idle+0x1d4/0x290")
+		Enter(c, "cpuhp_report_idle_dead+0x3c/0x70")
+		k.SmpCallFunctionSingle(c, k.online.Next(0), k.completeIdleDead, nil, false)
+		Leave(c)
+		Leave(c)
+		h := k.M.CPU(cpu)
+		h.Parked = true
+		h.SetIRQsOff(true) // the dead CPU idles with interrupts off
+	}, true)
+	t.PID = 0
+}
+
+// newCompleteIdleDead is kernel/cpu.c's cpuhp_complete_idle_dead(), run
+// on the first online CPU for the dead one: it completes the control
+// CPU's wait in takedown_cpu().
+func (k *Kernel) newCompleteIdleDead() *Func {
+	return &Func{Name: "cpuhp_complete_idle_dead", Size: 0x20, NoWait: NeverWaits,
+		Fn: func(c *emu.Context, info any) error {
+			k.apDead = true
+			k.apDeadQ.Wake(k.M, k.T.WakeLatency)
+			return nil
+		}}
 }
 
 // takeCPUDown is take_cpu_down() on the dying CPU, in stop_machine's RUN

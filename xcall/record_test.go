@@ -301,7 +301,6 @@ func TestRecordHotplugRace(t *testing.T) {
 40000 cpu0 cpuhp_enter cpu=3 state=18 smpboot/threads:online fn=smpboot_park_threads dest=0
 40000 cpu0 cpuhp_exit cpu=3 state=18 smpboot/threads:online ret=0
 60000 cpu0 cpuhp_enter cpu=3 state=16 cpu:teardown fn=takedown_cpu dest=0
-60000 cpu0 cpuhp_exit cpu=3 state=16 cpu:teardown ret=0
 60200 cpu3 cpu_offline cpu=3
 80200 cpu3 cpuhp_enter cpu=3 state=14 tick:dying fn=tick_cpu_dying dest=0
 80200 cpu3 cpuhp_exit cpu=3 state=14 tick:dying ret=0
@@ -313,42 +312,47 @@ func TestRecordHotplugRace(t *testing.T) {
 110200 cpu3 cpuhp_exit cpu=3 state=11 RCU/tree:dying ret=0
 120200 cpu3 cpuhp_enter cpu=3 state=10 sched:starting fn=sched_cpu_dying dest=0
 120200 cpu3 cpuhp_exit cpu=3 state=10 sched:starting ret=0
-140300 cpu0 cpuhp_enter cpu=3 state=7 cpu:bringup fn=finish_cpu dest=0
-140300 cpu0 cpuhp_exit cpu=3 state=7 cpu:bringup ret=0
-150300 cpu0 cpuhp_enter cpu=3 state=6 mm/vmstat:dead fn=vmstat_cpu_dead dest=0
-150300 cpu0 cpuhp_exit cpu=3 state=6 mm/vmstat:dead ret=0
-160300 cpu0 cpuhp_enter cpu=3 state=5 smpcfd:prepare fn=smpcfd_dead_cpu dest=0
-160300 cpu0 cpuhp_exit cpu=3 state=5 smpcfd:prepare ret=0
-170300 cpu0 cpuhp_enter cpu=3 state=4 RCU/tree:prepare fn=rcutree_dead_cpu dest=0
-170300 cpu0 cpuhp_exit cpu=3 state=4 RCU/tree:prepare ret=0
-200300 cpu0 ipi_send targets=[3] ids=[2] vec={V} site=
-201300 cpu3 ipi_deliver id=2 vec={V} from=0
-220300 cpu0 cpuhp_enter cpu=3 state=1 threads:prepare fn=smpboot_create_threads dest=21
-220300 cpu0 cpuhp_exit cpu=3 state=1 threads:prepare ret=0
-230300 cpu0 cpuhp_enter cpu=3 state=2 workqueue:prepare fn=workqueue_prepare_cpu dest=21
-230300 cpu0 cpuhp_exit cpu=3 state=2 workqueue:prepare ret=0
-240300 cpu0 cpuhp_enter cpu=3 state=3 hrtimers:prepare fn=hrtimers_prepare_cpu dest=21
-240300 cpu0 cpuhp_exit cpu=3 state=3 hrtimers:prepare ret=0
-250300 cpu0 cpuhp_enter cpu=3 state=4 RCU/tree:prepare fn=rcutree_prepare_cpu dest=21
-250300 cpu0 cpuhp_exit cpu=3 state=4 RCU/tree:prepare ret=0
-260300 cpu0 cpuhp_enter cpu=3 state=5 smpcfd:prepare fn=smpcfd_prepare_cpu dest=21
-260300 cpu0 cpuhp_exit cpu=3 state=5 smpcfd:prepare ret=0
-270300 cpu3 ipi_drop id=2 vec={V} from=0 reason=1
-280300 cpu0 cpuhp_enter cpu=3 state=7 cpu:bringup fn=bringup_cpu dest=21
-280300 cpu0 cpuhp_exit cpu=3 state=7 cpu:bringup ret=0
-310300 cpu3 cpuhp_enter cpu=3 state=10 sched:starting fn=sched_cpu_starting dest=21
-310300 cpu3 cpuhp_exit cpu=3 state=10 sched:starting ret=0
-360300 cpu3 cpu_online cpu=3
-360300 cpu0 ipi_send targets=[3] ids=[3] vec={R} site=resched_curr+0x6b/0xd0
-361340 cpu3 ipi_deliver id=3 vec={R} from=0
-361340 cpu3 irq_entry vec={R} ids=[3]
-361890 cpu3 csd_function_entry csd=2 func=g
-380340 cpu0 cpuhp_enter cpu=3 state=18 smpboot/threads:online fn=smpboot_unpark_threads dest=21
-380340 cpu0 cpuhp_exit cpu=3 state=18 smpboot/threads:online ret=0
-390340 cpu0 cpuhp_enter cpu=3 state=19 workqueue:online fn=workqueue_online_cpu dest=21
-390340 cpu0 cpuhp_exit cpu=3 state=19 workqueue:online ret=0
-400340 cpu0 cpuhp_enter cpu=3 state=20 sched:active fn=sched_cpu_activate dest=21
-400340 cpu0 cpuhp_exit cpu=3 state=20 sched:active ret=0
+130220 cpu3 ipi_send targets=[0] ids=[2] vec={V} site=smp_call_function_single+0x118/0x1a0
+130350 cpu0 csd_function_entry csd=2 func=cpuhp_complete_idle_dead
+130350 cpu0 cpuhp_exit cpu=3 state=16 cpu:teardown ret=0
+131260 cpu0 ipi_deliver id=2 vec={V} from=3
+131260 cpu0 irq_entry vec={V} ids=[2]
+140350 cpu0 cpuhp_enter cpu=3 state=7 cpu:bringup fn=finish_cpu dest=0
+140350 cpu0 cpuhp_exit cpu=3 state=7 cpu:bringup ret=0
+150350 cpu0 cpuhp_enter cpu=3 state=6 mm/vmstat:dead fn=vmstat_cpu_dead dest=0
+150350 cpu0 cpuhp_exit cpu=3 state=6 mm/vmstat:dead ret=0
+160350 cpu0 cpuhp_enter cpu=3 state=5 smpcfd:prepare fn=smpcfd_dead_cpu dest=0
+160350 cpu0 cpuhp_exit cpu=3 state=5 smpcfd:prepare ret=0
+170350 cpu0 cpuhp_enter cpu=3 state=4 RCU/tree:prepare fn=rcutree_dead_cpu dest=0
+170350 cpu0 cpuhp_exit cpu=3 state=4 RCU/tree:prepare ret=0
+200350 cpu0 ipi_send targets=[3] ids=[3] vec={V} site=
+201350 cpu3 ipi_deliver id=3 vec={V} from=0
+220350 cpu0 cpuhp_enter cpu=3 state=1 threads:prepare fn=smpboot_create_threads dest=21
+220350 cpu0 cpuhp_exit cpu=3 state=1 threads:prepare ret=0
+230350 cpu0 cpuhp_enter cpu=3 state=2 workqueue:prepare fn=workqueue_prepare_cpu dest=21
+230350 cpu0 cpuhp_exit cpu=3 state=2 workqueue:prepare ret=0
+240350 cpu0 cpuhp_enter cpu=3 state=3 hrtimers:prepare fn=hrtimers_prepare_cpu dest=21
+240350 cpu0 cpuhp_exit cpu=3 state=3 hrtimers:prepare ret=0
+250350 cpu0 cpuhp_enter cpu=3 state=4 RCU/tree:prepare fn=rcutree_prepare_cpu dest=21
+250350 cpu0 cpuhp_exit cpu=3 state=4 RCU/tree:prepare ret=0
+260350 cpu0 cpuhp_enter cpu=3 state=5 smpcfd:prepare fn=smpcfd_prepare_cpu dest=21
+260350 cpu0 cpuhp_exit cpu=3 state=5 smpcfd:prepare ret=0
+270350 cpu3 ipi_drop id=3 vec={V} from=0 reason=1
+280350 cpu0 cpuhp_enter cpu=3 state=7 cpu:bringup fn=bringup_cpu dest=21
+280350 cpu0 cpuhp_exit cpu=3 state=7 cpu:bringup ret=0
+310350 cpu3 cpuhp_enter cpu=3 state=10 sched:starting fn=sched_cpu_starting dest=21
+310350 cpu3 cpuhp_exit cpu=3 state=10 sched:starting ret=0
+360350 cpu3 cpu_online cpu=3
+360350 cpu0 ipi_send targets=[3] ids=[4] vec={R} site=resched_curr+0x6b/0xd0
+361390 cpu3 ipi_deliver id=4 vec={R} from=0
+361390 cpu3 irq_entry vec={R} ids=[4]
+361940 cpu3 csd_function_entry csd=3 func=g
+380390 cpu0 cpuhp_enter cpu=3 state=18 smpboot/threads:online fn=smpboot_unpark_threads dest=21
+380390 cpu0 cpuhp_exit cpu=3 state=18 smpboot/threads:online ret=0
+390390 cpu0 cpuhp_enter cpu=3 state=19 workqueue:online fn=workqueue_online_cpu dest=21
+390390 cpu0 cpuhp_exit cpu=3 state=19 workqueue:online ret=0
+400390 cpu0 cpuhp_enter cpu=3 state=20 sched:active fn=sched_cpu_activate dest=21
+400390 cpu0 cpuhp_exit cpu=3 state=20 sched:active ret=0
 `))
 			// stop_machine walks its states once, each set once: by the
 			// caller, then by the stopper that acknowledged last (the last
