@@ -27,11 +27,12 @@ type cpuhpState int8
 const (
 	cpuhpOffline           cpuhpState = iota // CPUHP_OFFLINE
 	cpuhpCreateThreads                       // CPUHP_CREATE_THREADS
+	cpuhpMMVmstatDead                        // CPUHP_MM_VMSTAT_DEAD
 	cpuhpWorkqueuePrep                       // CPUHP_WORKQUEUE_PREP
 	cpuhpHrtimersPrepare                     // CPUHP_HRTIMERS_PREPARE
-	cpuhpRCUTreePrep                         // CPUHP_RCUTREE_PREP
 	cpuhpSMPCFDPrepare                       // CPUHP_SMPCFD_PREPARE
-	cpuhpMMVmstatDead                        // CPUHP_MM_VMSTAT_DEAD
+	cpuhpRCUTreePrep                         // CPUHP_RCUTREE_PREP
+	cpuhpBPKickAP                            // CPUHP_BP_KICK_AP
 	cpuhpBringupCPU                          // CPUHP_BRINGUP_CPU
 	cpuhpAPIdleDead                          // CPUHP_AP_IDLE_DEAD
 	cpuhpAPOffline                           // CPUHP_AP_OFFLINE
@@ -59,8 +60,12 @@ type cpuhpStep struct {
 	teardown func(k *Kernel, c *emu.Context, cpu int) int
 	// The kernel's callbacks for the state, whether or not the model
 	// runs one: cpuhp_enter and cpuhp_exit are traced only around a
-	// callback the kernel has ("": none in that direction).
+	// callback the kernel has ("": none in that direction). upFnX86, if
+	// set, is x86's startup callback instead (x86_64 selects
+	// HOTPLUG_PARALLEL, hence HOTPLUG_SPLIT_STARTUP: kernel/cpu.c then
+	// has cpu:kick_ap and a split cpu:bringup; arm64 does not).
 	upFn, downFn string
+	upFnX86      string
 }
 
 // cpuhpSteps is cpuhp_hp_states[], indexed by state: the names are the
@@ -68,18 +73,19 @@ type cpuhpStep struct {
 var cpuhpSteps = [...]cpuhpStep{
 	cpuhpOffline:           {name: "offline"},
 	cpuhpCreateThreads:     {name: "threads:prepare", upFn: "smpboot_create_threads"},
+	cpuhpMMVmstatDead:      {name: "mm/vmstat:dead", downFn: "vmstat_cpu_dead"},
 	cpuhpWorkqueuePrep:     {name: "workqueue:prepare", upFn: "workqueue_prepare_cpu"},
 	cpuhpHrtimersPrepare:   {name: "hrtimers:prepare", upFn: "hrtimers_prepare_cpu"},
-	cpuhpRCUTreePrep:       {name: "RCU/tree:prepare", upFn: "rcutree_prepare_cpu", downFn: "rcutree_dead_cpu"},
 	cpuhpSMPCFDPrepare:     {name: "smpcfd:prepare", startup: smpcfdPrepareCPU, teardown: smpcfdDeadCPU, upFn: "smpcfd_prepare_cpu", downFn: "smpcfd_dead_cpu"},
-	cpuhpMMVmstatDead:      {name: "mm/vmstat:dead", downFn: "vmstat_cpu_dead"},
-	cpuhpBringupCPU:        {name: "cpu:bringup", upFn: "bringup_cpu", downFn: "finish_cpu"},
+	cpuhpRCUTreePrep:       {name: "RCU/tree:prepare", upFn: "rcutree_prepare_cpu", downFn: "rcutree_dead_cpu"},
+	cpuhpBPKickAP:          {name: "cpu:kick_ap", upFnX86: "cpuhp_kick_ap_alive"},
+	cpuhpBringupCPU:        {name: "cpu:bringup", upFn: "bringup_cpu", upFnX86: "cpuhp_bringup_ap", downFn: "finish_cpu"},
 	cpuhpAPIdleDead:        {name: "idle:dead", ap: true},
 	cpuhpAPOffline:         {name: "ap:offline", ap: true},
 	cpuhpAPSchedStarting:   {name: "sched:starting", ap: true, teardown: schedCPUDying, upFn: "sched_cpu_starting", downFn: "sched_cpu_dying"},
 	cpuhpAPRCUTreeDying:    {name: "RCU/tree:dying", ap: true, downFn: "rcutree_dying_cpu"},
 	cpuhpAPSMPCFDDying:     {name: "smpcfd:dying", ap: true, teardown: smpcfdDyingCPU, downFn: "smpcfd_dying_cpu"},
-	cpuhpAPHrtimersDying:   {name: "hrtimers:dying", ap: true, downFn: "hrtimers_cpu_dying"},
+	cpuhpAPHrtimersDying:   {name: "hrtimers:dying", ap: true, upFn: "hrtimers_cpu_starting", downFn: "hrtimers_cpu_dying"},
 	cpuhpAPTickDying:       {name: "tick:dying", ap: true, downFn: "tick_cpu_dying"},
 	cpuhpAPOnline:          {name: "ap:online", ap: true},
 	cpuhpTeardownCPU:       {name: "cpu:teardown", downFn: "takedown_cpu"}, // teardown: takedownCPU (init)
@@ -201,6 +207,9 @@ func (k *Kernel) invoke(c *emu.Context, cpu int, state cpuhpState, up bool) int 
 	dest := cpuhpOffline
 	if up {
 		fn, dest = st.upFn, cpuhpOnline
+		if st.upFnX86 != "" && k.Spec.IsX86() {
+			fn = st.upFnX86
+		}
 	}
 	on := 0 // the CPU the callback runs on: the CPU itself for the AP states, else the control CPU
 	if st.ap {
