@@ -231,18 +231,62 @@ func (k *Kernel) invoke(c *emu.Context, cpu int, state cpuhpState, up bool) int 
 	if rec {
 		k.M.Emit(on, &emu.Event{Kind: emu.EvCpuhpExit, Target: cpu, State: int(state), StateName: st.name, Idx: int(state), Ret: ret})
 	}
-	if ret != 0 {
+	if ret != 0 && st.ap {
+		// Only the STARTING/DYING walks (notify_cpu_starting,
+		// take_cpu_down: cpuhp_invoke_callback_range_nofail) warn; a
+		// failed PREPARE or ONLINE state is only pr_debug'd by
+		// cpuhp_up_callbacks() and rolled back, silently by default.
 		dir := "DOWN"
 		if up {
 			dir = "UP"
 		}
-		pcpu := 0
-		if c != nil {
-			pcpu = c.CPU
-		}
-		k.printk(pcpu, fmt.Sprintf("CPU %d %s state %s (%d) failed (%d)", cpu, dir, state, int(state), ret))
+		k.printk(on, fmt.Sprintf("CPU %d %s state %s (%d) failed (%d)", cpu, dir, state, int(state), ret))
+	}
+	if ret == 0 && c != nil {
+		k.hotplugMessage(c, on, cpu, state, up)
 	}
 	return ret
+}
+
+// midrNeoverseN1 is the MIDR_EL1 the arm64 machines report (read_cpuid_id):
+// Arm (0x41), variant 3, architecture 0xf, part 0xd0c (Neoverse N1),
+// revision 1: Neoverse N1 r3p1, as in AWS Graviton2.
+const midrNeoverseN1 = 0x413fd0c1
+
+// hotplugMessage prints what the kernel logs when state's callback has run
+// at run time (boot prints none of these in the model: its log is the
+// summary of docs/kernel.md#log-formats).
+//   - x86, cpu:kick_ap: cpuhp_kick_ap_alive → do_boot_cpu → announce_cpu()
+//     on the control CPU, "smpboot: Booting Node %d Processor %d APIC 0x%x".
+//   - arm64, ap:online (the end of the STARTING walk): secondary_start_kernel()
+//     on the CPU itself, before it marks itself online,
+//     "CPU%u: Booted secondary processor 0x%010lx [0x%08x]" (MPIDR, MIDR).
+//   - cpu:teardown, going down: arch_cpuhp_cleanup_dead_cpu() on the control
+//     CPU once the CPU is dead: x86 "smpboot: CPU %u is now offline"; arm64
+//     op_cpu_kill() → cpu_psci_cpu_kill(), "psci: CPU%d killed (polled %d ms)"
+//     (its "CPU%u: shutdown" is pr_debug, not printed by default).
+func (k *Kernel) hotplugMessage(c *emu.Context, on, cpu int, state cpuhpState, up bool) {
+	x86 := k.Spec.IsX86()
+	switch {
+	case up && x86 && state == cpuhpBPKickAP:
+		apicid := uint32(cpu)
+		if a, ok := k.Chip.(interface{ APICID(int) uint32 }); ok {
+			apicid = a.APICID(cpu)
+		}
+		k.printk(on, fmt.Sprintf("smpboot: Booting Node %d Processor %d APIC 0x%x", k.Node(cpu), cpu, apicid))
+	case up && !x86 && state == cpuhpAPOnline:
+		mpidr := uint64(cpu)
+		if g, ok := k.Chip.(interface{ MPIDR(int) uint64 }); ok {
+			mpidr = g.MPIDR(cpu)
+		}
+		k.printk(cpu, fmt.Sprintf("CPU%d: Booted secondary processor 0x%010x [0x%08x]", cpu, mpidr, midrNeoverseN1))
+	case !up && state == cpuhpTeardownCPU:
+		if x86 {
+			k.printk(on, fmt.Sprintf("smpboot: CPU %d is now offline", cpu))
+		} else {
+			k.printk(on, fmt.Sprintf("psci: CPU%d killed (polled 0 ms)", cpu))
+		}
+	}
 }
 
 // CPUDown is cpu_down(cpu) from task c: the whole take-down walk. 0, or
