@@ -83,13 +83,14 @@ func (k *Kernel) SmpXcallPrivate(c *emu.Context, cpu int, csd *CSD, flags uint32
 	csd.src, csd.dst = c.CPU, cpu
 	k.emit(EvLock, csd, c.CPU, -1)
 	if cpu == c.CPU {
+		// The RFC unlocks the csd before running it here, whatever its
+		// type: an IRQ_WORK or TTWU csd was never locked (its flags have
+		// no CSD_FLAG_LOCK), so csd_unlock()'s WARN_ON fires.
 		f, info := csd.Func, csd.Info
 		k.record(c.CPU, csd)
-		if csd.Locked() {
-			k.csdUnlock(c, csd)
-		} else {
-			csd.flags = 0
-		}
+		Enter(c, siteXcallPrivateUnlock.String())
+		k.csdUnlock(c, csd)
+		Leave(c)
 		k.emit(EvRun, csd, c.CPU, -1)
 		saved := k.LocalIRQSave(c)
 		k.doFunc(c, f, info, nil)
@@ -108,6 +109,8 @@ func (k *Kernel) SmpXcallPrivate(c *emu.Context, cpu int, csd *CSD, flags uint32
 var (
 	siteXcallPrivateQueue = site{"smp_xcall_private", 0x9c, 0x140}
 	siteXcallPrivateIPI   = site{"smp_xcall_private", 0xd0, 0x140}
+	// The return address of its csd_unlock() call on the caller's own CPU.
+	siteXcallPrivateUnlock = site{"smp_xcall_private", 0x7e, 0x140}
 )
 
 // SmpXcallAny is smp_xcall_any(): the three-tier choice of
