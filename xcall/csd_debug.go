@@ -165,7 +165,7 @@ func (k *Kernel) handleNMI(c *emu.Context) {
 		if n := len(under.Frames); n > 0 {
 			pc = under.Frames[n-1]
 		}
-		k.dumpRegsAndStack(under, pc)
+		k.dumpRegsAndStack(under, pc, c.InterruptedIRQsOff())
 	}
 	k.backtraceMask.Clear(cpu)
 	k.backtraceDone.Wake(k.M, k.T.WakeLatency)
