@@ -6,6 +6,7 @@ package xcall
 // (never locked) trips csd_unlock()'s WARN_ON.
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -74,4 +75,35 @@ func TestXcallPrivateSelfIRQWorkWarns(t *testing.T) {
 	if k.Stats.Warnings != 1 {
 		t.Errorf("%d warnings", k.Stats.Warnings)
 	}
+}
+
+// A TTWU entry is a task to wake (kernel/sched/core.c: sched_ttwu_pending()
+// activates each task of its list on the CPU): the csd's function runs as
+// that task, in task context, after the IPI handler returned, not inside
+// the handler.
+func TestTTWUEntryWakesATask(t *testing.T) {
+	k, r := recordOn(t, "x86-4")
+	var where []string
+	woken := &Func{Name: "woken", Fn: func(c *emu.Context, info any) error {
+		where = append(where, fmt.Sprintf("cpu%d task=%v comm=%s t=%d", c.CPU, k.InTask(c), c.Name, k.M.Now()))
+		return nil
+	}}
+	k.M.Spawn(0, "t", func(c *emu.Context) {
+		k.SmpXcallPrivate(c, 1, k.NewCSD(woken, nil), CSDTypeTTWU)
+	})
+	k.M.RunUntil(1e6)
+	if got := strings.Join(where, "\n"); got != "cpu1 task=true comm=woken t=1610" {
+		t.Errorf("ran: %s", got)
+	}
+	checkRecord(t, r.show(emu.EvIRQEntry, emu.EvCSDFuncEntry, emu.EvCSDFuncExit, emu.EvSchedWakeup, emu.EvIRQExit, emu.EvSchedSwitch), `0 cpu0 sched_wakeup t:100 0->0
+0 cpu0 sched_switch swapper/0:0 [R] => t:100
+60 cpu0 sched_switch t:100 [X] => swapper/0:0
+1060 cpu1 irq_entry vec=251 ids=[1]
+1410 cpu1 csd_function_entry csd=1 func=sched_ttwu_pending
+1410 cpu1 sched_wakeup woken:101 0->1
+1410 cpu1 csd_function_exit csd=1 func=sched_ttwu_pending
+1610 cpu1 irq_exit vec=251
+1610 cpu1 sched_switch swapper/1:0 [R] => woken:101
+1610 cpu1 sched_switch woken:101 [X] => swapper/1:0
+`)
 }
