@@ -52,6 +52,7 @@ func (m *Machine) RunUntil(t int64) error {
 	if !m.stopped && m.now < t {
 		m.now = t
 	}
+	m.clock.Store(m.now)
 	return nil
 }
 
@@ -154,6 +155,9 @@ func (m *Machine) catchParked(cpu **CPU) {
 func (m *Machine) execute(e *event) {
 	m.now = e.t
 	m.executed++
+	if m.executed&1023 == 0 {
+		m.clock.Store(e.t) // Clock: every 1024 events
+	}
 	m.order = mix(m.order, uint64(e.t)*0xbf58476d1ce4e5b9+e.seq)
 }
 

@@ -4,6 +4,7 @@
 //
 // Mirrors:
 //   - drivers/irqchip/irq-gic-v3.c (mainline, v6.16 era): gic_ipi_send_mask,
+//     gic_cpu_sys_reg_init (its no-RSS warnings: BootLog),
 //     gic_compute_target_list, gic_send_sgi; field layout from
 //     include/linux/irqchip/arm-gic-v3.h;
 //   - arch/arm64/kernel/smp.c (mainline): the IPI numbers (enum ipi_msg_type,
@@ -12,8 +13,11 @@
 //
 // The dsb(ishst) before and isb() after the writes cost time, not register
 // writes, so they are left to the caller's timing model. Routing
-// (AppendDecode) follows the GICv3 architecture specification, assuming
-// every CPU interface supports range selectors (no "no RSS" boot failure).
+// (AppendDecode) follows the GICv3 architecture specification. By default
+// every CPU interface and the distributor support range selectors; a
+// machine with range_selector = false has none (ICC_CTLR_EL1.RSS and
+// GICD_TYPER.RSS 0): Linux still encodes RS, the GIC takes it as 0, and
+// gic_cpu_sys_reg_init()'s boot warnings say so (BootLog).
 
 package irqchip
 
@@ -99,7 +103,8 @@ const (
 // state: every field is set by New.
 type GICv3 struct {
 	ncpus       int
-	clusterSize int // CPUs per Aff1 value, 1..256
+	clusterSize int  // CPUs per Aff1 value, 1..256
+	noRSS       bool // no range selectors: RS is taken as 0
 }
 
 // newGICv3 validates chip for an arm64 machine and builds its GICv3.
@@ -117,7 +122,7 @@ func newGICv3(chip machines.IRQChip, ncpus int) (*GICv3, error) {
 	if size < 1 || size > maxClusterSize {
 		return nil, fmt.Errorf("%w: gicv3 cluster size %d, want 1..%d (Aff0 is 8 bits)", ErrInvalid, chip.ClusterSize, maxClusterSize)
 	}
-	return &GICv3{ncpus: ncpus, clusterSize: size}, nil
+	return &GICv3{ncpus: ncpus, clusterSize: size, noRSS: chip.NoRangeSelector}, nil
 }
 
 // Name returns "gicv3".
@@ -239,6 +244,12 @@ func (g *GICv3) AppendDecode(dst []int, self int, w Write, online func(cpu int) 
 	}
 	q := int(v>>sgi1rAff3Shift&0xff)<<16 | int(v>>sgi1rAff2Shift&0xff)<<8 | int(v>>sgi1rAff1Shift&0xff)
 	rs := int(v >> sgi1rRSShift & 0xf)
+	if g.noRSS {
+		// Without RSS an SGI reaches Aff0 0-15 only; of the choices the
+		// architecture leaves (ignore the write, or take RS as 0) this
+		// GIC takes RS as 0, so the SGI lands on Aff0 & 0xf.
+		rs = 0
+	}
 	base := q * g.clusterSize
 	for m := uint16(v & sgi1rTargetListMask); m != 0; m &= m - 1 {
 		aff0 := rs<<4 | bits.TrailingZeros16(m)
@@ -289,4 +300,44 @@ func (g *GICv3) VectorName(vector int) string {
 		return arm64IPINames[vector]
 	}
 	return fmt.Sprintf("SGI_%d", vector)
+}
+
+// BootLog returns what gic_cpu_sys_reg_init() prints (drivers/irqchip/
+// irq-gic-v3.c, pr_fmt "GICv3: ") as each CPU of order comes up, in that
+// order, every CPU before it already online: for each online CPU i, in
+// ascending order, "CPU%d (%lx) can't SGI CPU%d (%lx), no RSS" once the
+// range selector is needed (the new CPU's own Aff0 > 15, or that of i or
+// of a CPU before i) and the two CPU interfaces lack RSS; then, once per
+// boot, "RSS is required but GICD doesn't support it". lines[k] are the
+// lines of order[k]. A GIC with range selectors prints nothing: nil.
+func (g *GICv3) BootLog(order []int) (lines [][]string) {
+	if !g.noRSS {
+		return nil
+	}
+	lines = make([][]string, len(order))
+	online := make([]bool, g.ncpus)
+	warned := false
+	for k, cpu := range order {
+		if k == 0 {
+			online[cpu] = true // the boot CPU is online before the GIC is set up
+		}
+		mpidr := g.MPIDR(cpu)
+		need := mpidr & 0xf0 // MPIDR_RS
+		for i := 0; i < g.ncpus; i++ {
+			if !online[i] {
+				continue
+			}
+			mi := g.MPIDR(i)
+			need |= mi & 0xf0
+			if need != 0 {
+				lines[k] = append(lines[k], fmt.Sprintf("GICv3: CPU%d (%x) can't SGI CPU%d (%x), no RSS", cpu, mpidr, i, mi))
+			}
+		}
+		if need != 0 && !warned {
+			warned = true
+			lines[k] = append(lines[k], "GICv3: RSS is required but GICD doesn't support it")
+		}
+		online[cpu] = true
+	}
+	return lines
 }

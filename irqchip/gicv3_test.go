@@ -167,3 +167,43 @@ func TestARM64IPIReason(t *testing.T) {
 		}
 	}
 }
+
+// Without range selectors an SGI keeps its encoding (Linux always sets RS)
+// but lands on Aff0 & 0xf; with them it reaches Aff0 16 and up. The boot
+// warnings are gic_cpu_sys_reg_init()'s, CPU by CPU.
+func TestGICv3NoRangeSelector(t *testing.T) {
+	cfg := withClusterSize(cfgGICv3, 18)
+	with := mustNew(t, "arm64", cfg, 18).(*GICv3)
+	cfg.NoRangeSelector = true
+	without := mustNew(t, "arm64", cfg, 18).(*GICv3)
+	w := with.EncodeSingle(0, 17, CallFunctionSingle)
+	if v := without.EncodeSingle(0, 17, CallFunctionSingle); !slices.Equal(v, w) || w[0].Value != 0x0000100001000002 {
+		t.Fatalf("encodings %x and %x, want both 0x0000100001000002", w, v)
+	}
+	if got, _ := with.Decode(0, w[0], nil); !slices.Equal(got, []int{17}) {
+		t.Errorf("with RSS: delivered to %v, want [17]", got)
+	}
+	if got, _ := without.Decode(0, w[0], nil); !slices.Equal(got, []int{1}) {
+		t.Errorf("without RSS: delivered to %v, want [1]", got)
+	}
+	order := make([]int, 18)
+	for i := range order {
+		order[i] = i
+	}
+	if l := with.BootLog(order); l != nil {
+		t.Errorf("with RSS: %q", l)
+	}
+	log := without.BootLog(order)
+	for k := 0; k < 16; k++ {
+		if len(log[k]) != 0 {
+			t.Errorf("CPU %d (Aff0 < 16, no earlier CPU needs RS) warns: %q", k, log[k])
+		}
+	}
+	if len(log[16]) != 17 || log[16][0] != "GICv3: CPU16 (10) can't SGI CPU0 (0), no RSS" ||
+		log[16][16] != "GICv3: RSS is required but GICD doesn't support it" {
+		t.Errorf("CPU 16: %q", log[16])
+	}
+	if len(log[17]) != 17 || log[17][16] != "GICv3: CPU17 (11) can't SGI CPU16 (10), no RSS" {
+		t.Errorf("CPU 17: %q", log[17])
+	}
+}

@@ -79,6 +79,8 @@ var bindings = []binding{
 		doc: "get (and set) `csdlock_debug` (0/1), `csd_lock_timeout` (ms, 0 = no reports), `panic_on_ipistall` (ms, 0 = off); returns the value before the call. A change takes effect at the next check of a waiting CPU: a report already scheduled keeps its time."},
 	{name: "ipi_drop", args: "cpu [, n]", where: anywhere, fn: luaIPIDrop, doc: "the next `n` (default 1) IPIs delivered to `cpu` are lost"},
 	{name: "ipi_delay", args: "cpu, d", where: anywhere, fn: luaIPIDelay, doc: "IPIs to `cpu` arrive `d` ns late (0 removes the delay)"},
+	{name: "clock_skew", args: "cpu, ns", where: anywhere, fn: luaClockSkew,
+		doc: "step `cpu`'s clock (the one the CSD-lock wait reads) by `ns`, backward if negative; a CPU waiting on a csd re-checks its timeout at once ([fixes.md](fixes.md): `clock_backward_check`)"},
 	{name: "fix", args: "name [, on]", where: anywhere, fn: luaFix, doc: "get/set a historical fix ([fixes.md](fixes.md)); returns whether it is on"},
 	{name: "fixes", where: anywhere, fn: luaFixes, doc: "`{name=, commit=, title=, on=}` for each fix"},
 	{name: "dmesg", where: anywhere, fn: luaDmesg, doc: "the kernel log so far, lines as dmesg prints them: `[    5.000000] smp: csd: ...`"},

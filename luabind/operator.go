@@ -203,6 +203,12 @@ func luaIPIDelay(x call) int {
 	return 0
 }
 
+func luaClockSkew(x call) int {
+	cpu := x.opCPU(1)
+	x.k().SkewClock(cpu, x.intRange(2, "ns", -1e15, 1e15))
+	return 0
+}
+
 func luaFix(x call) int {
 	name := x.str(1)
 	k := x.k()

@@ -39,6 +39,7 @@ const (
 //	mode = "physical"         # default; xapic: "flat" | "physical";
 //	                          # x2apic: "physical" | "cluster"; gicv3: "physical" only
 //	cluster_size = 4          # gicv3 only: CPUs per Aff1 cluster, 1..256, default 16
+//	range_selector = true     # gicv3 only: SGIs reach Aff0 16..255 (RSS); default true
 //	apic_ids = [0, 1, 2, 3]   # x86 only: APIC ID of each CPU, distinct; default the CPU number
 //
 //	[[node]]                  # NUMA nodes, numbered in file order; default one node
@@ -56,6 +57,7 @@ const (
 //	wake_latency = 100
 //	jitter = 200
 //	hotplug_step = 10000
+//	nmi_backtrace = 0         # a CPU printing its NMI backtrace
 //
 //	[kernel]                  # boot parameters
 //	csdlock_debug = 0         # 0 or 1, or false or true
@@ -108,6 +110,7 @@ type (
 		Mode        any `toml:"mode"`
 		ClusterSize any `toml:"cluster_size"`
 		APICIDs     any `toml:"apic_ids"`
+		RangeSel    any `toml:"range_selector"`
 	}
 	rawNode struct {
 		CPUs any `toml:"cpus"`
@@ -122,6 +125,7 @@ type (
 		WakeLatency any `toml:"wake_latency"`
 		Jitter      any `toml:"jitter"`
 		HotplugStep any `toml:"hotplug_step"`
+		NMIBack     any `toml:"nmi_backtrace"`
 	}
 	rawKernel struct {
 		CSDLockDebug    any `toml:"csdlock_debug"`
@@ -137,12 +141,13 @@ type (
 var schema = map[string]bool{
 	"name": false, "description": false, "arch": false, "cpus": false, "online": false,
 	"irqchip": true, "irqchip.kind": false, "irqchip.mode": false,
-	"irqchip.cluster_size": false, "irqchip.apic_ids": false,
+	"irqchip.cluster_size": false, "irqchip.apic_ids": false, "irqchip.range_selector": false,
 	"node": true, "node.cpus": false,
 	"timing": true, "timing.ipi_latency": false, "timing.reg_write": false,
 	"timing.irq_entry": false, "timing.irq_exit": false, "timing.csd_setup": false,
 	"timing.callback": false, "timing.wake_latency": false, "timing.jitter": false, "timing.hotplug_step": false,
-	"kernel": true, "kernel.csdlock_debug": false, "kernel.csd_lock_timeout": false,
+	"timing.nmi_backtrace": false,
+	"kernel":               true, "kernel.csdlock_debug": false, "kernel.csd_lock_timeout": false,
 	"kernel.panic_on_ipistall": false, "kernel.idle": false,
 }
 
@@ -422,6 +427,16 @@ func (d *decoder) irqchip(s *Spec, ic *rawIRQChip) error {
 	} else if gic {
 		s.IRQChip.ClusterSize = DefaultClusterSize
 	}
+	if ic.RangeSel != nil {
+		rs, ok := ic.RangeSel.(bool)
+		if !ok {
+			return wrongType("irqchip.range_selector", "a boolean", ic.RangeSel)
+		}
+		if !gic {
+			return &Error{Key: "irqchip.range_selector", Msg: fmt.Sprintf("range_selector applies to gicv3 only, not %s", s.IRQChip.Kind)}
+		}
+		s.IRQChip.NoRangeSelector = !rs
+	}
 
 	if ic.APICIDs == nil {
 		if s.IsX86() {
@@ -510,6 +525,7 @@ func (d *decoder) timing(s *Spec, t *rawTiming) error {
 		{"timing.wake_latency", t.WakeLatency, &s.Timing.WakeLatency},
 		{"timing.jitter", t.Jitter, &s.Timing.Jitter},
 		{"timing.hotplug_step", t.HotplugStep, &s.Timing.HotplugStep},
+		{"timing.nmi_backtrace", t.NMIBack, &s.Timing.NMIBacktrace},
 	} {
 		if f.v == nil {
 			continue

@@ -54,6 +54,11 @@ type IRQChip struct {
 	// ClusterSize is, for gicv3, the number of CPUs per Aff1 cluster
 	// (Aff0 = cpu % size, Aff1 = cpu / size): 1..256, default 16. It is 0 on x86.
 	ClusterSize int
+	// NoRangeSelector is, for gicv3, a GIC without range-selector support
+	// (ICC_CTLR_EL1.RSS and GICD_TYPER.RSS both 0; the file says
+	// range_selector = false): an SGI reaches Aff0 values 0-15 only, its RS
+	// field is taken as 0. false (range selectors supported) by default.
+	NoRangeSelector bool
 	// APICIDs[cpu] is the (x2)APIC ID of cpu (x86 only, len CPUs; default: the
 	// CPU number). nil on arm64.
 	APICIDs []int
@@ -70,6 +75,10 @@ type Timing struct {
 	WakeLatency int64 // a store (e.g. a csd unlock) becomes visible to a CPU spinning on it
 	Jitter      int64 // seeds != 0: every IPI latency gets a uniform 0..Jitter extra
 	HotplugStep int64 // one cpuhp state callback during cpu_down/cpu_up
+	// NMIBacktrace is the time a CPU spends in nmi_cpu_backtrace()
+	// printing its backtrace (to a slow console); 0, the default, makes
+	// the NMI free.
+	NMIBacktrace int64
 }
 
 // DefaultTiming is the timing used for keys a machine file leaves out.

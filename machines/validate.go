@@ -186,6 +186,8 @@ func (s *Spec) validateIRQChip() error {
 		}
 	} else if ic.ClusterSize != 0 {
 		return &Error{Key: "irqchip.cluster_size", Msg: fmt.Sprintf("cluster_size applies to gicv3 only, not %s", ic.Kind)}
+	} else if ic.NoRangeSelector {
+		return &Error{Key: "irqchip.range_selector", Msg: fmt.Sprintf("range_selector applies to gicv3 only, not %s", ic.Kind)}
 	}
 	return nil
 }
@@ -285,6 +287,7 @@ func (s *Spec) validateTimingKernel() error {
 		{"timing.wake_latency", t.WakeLatency},
 		{"timing.jitter", t.Jitter},
 		{"timing.hotplug_step", t.HotplugStep},
+		{"timing.nmi_backtrace", t.NMIBacktrace},
 	} {
 		if err := checkRange(f.key, f.v, 0, MaxCost); err != nil {
 			return err

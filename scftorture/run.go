@@ -119,21 +119,45 @@ func WithStopAfter(n int64) Option {
 // happen: a machine that does not boot, an unknown fix, parameters the
 // module refuses (ErrZeroWeights), no end time, or an Interrupt.
 func Run(spec *machines.Spec, seed uint64, p Params, log io.Writer, opts ...Option) (*Result, error) {
-	o := options{stallTimeout: DefaultStallTimeout}
-	for _, f := range opts {
-		f(&o)
-	}
-	if p.Duration <= 0 && p.ShutdownSecs <= 0 && o.stopAfter <= 0 {
-		return nil, errors.New("torture: no end: Duration and ShutdownSecs are both <= 0")
-	}
-	if o.stallTimeout <= 0 {
-		o.stallTimeout = DefaultStallTimeout
+	if err := checkEnd(p, opts); err != nil {
+		return nil, err
 	}
 	k, err := xcall.Boot(spec, seed)
 	if err != nil {
 		return nil, fmt.Errorf("torture: %w", err)
 	}
 	defer k.Close()
+	return RunKernel(k, p, log, opts...)
+}
+
+// checkEnd refuses parameters with no end of test.
+func checkEnd(p Params, opts []Option) error {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	if p.Duration <= 0 && p.ShutdownSecs <= 0 && o.stopAfter <= 0 {
+		return errors.New("torture: no end: Duration and ShutdownSecs are both <= 0")
+	}
+	return nil
+}
+
+// RunKernel is Run on a kernel booted by the caller (xcall.Boot or
+// xcall.BootSched), on which nothing has run yet: for a caller that
+// watches the machine from its boot on (xcallsh's traces and reports).
+// Booted from the same machine, seed and schedule, it is exactly Run's
+// run. It does not close k.
+func RunKernel(k *xcall.Kernel, p Params, log io.Writer, opts ...Option) (*Result, error) {
+	o := options{stallTimeout: DefaultStallTimeout}
+	for _, f := range opts {
+		f(&o)
+	}
+	if err := checkEnd(p, opts); err != nil {
+		return nil, err
+	}
+	if o.stallTimeout <= 0 {
+		o.stallTimeout = DefaultStallTimeout
+	}
 	k.RecordWrites = false // nobody reads a torture run's register writes
 	k.Modules = " scftorture torture"
 	for _, f := range o.fixes {

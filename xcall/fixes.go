@@ -21,6 +21,10 @@ const (
 	FixAsyncEBUSY
 	FixOfflineCheckList
 	FixAsyncUnlockBeforeFunc
+	FixClockBackward
+	FixCSDNMIOnce
+	FixRecordNullAfterUnlock
+	FixX2APICDeadNullCheck
 )
 
 // Fixes lists every modelled fix, indexed by FixID.
@@ -30,6 +34,10 @@ var Fixes = [...]Fix{
 	FixAsyncEBUSY:            {"async_ebusy", "5a18ceca6350", "smp: Allow smp_call_function_single_async() to insert locked csd"},
 	FixOfflineCheckList:      {"offline_check_list", "9e949a388635", "smp: Fix offline cpu check in flush_smp_call_function_queue()"},
 	FixAsyncUnlockBeforeFunc: {"async_unlock_before_func", "8053871d0f7f", "smp: Fix smp_call_function_single_async() locking"},
+	FixClockBackward:         {"clock_backward_check", "9fbaa44114ca", "smp: print only local CPU info when sched_clock goes backward"},
+	FixCSDNMIOnce:            {"csd_nmi_once", "0d3a00b37042", "smp: Reduce NMI traffic from CSD waiters to CSD destination"},
+	FixRecordNullAfterUnlock: {"record_null_after_unlock", "35feb60474bf", "kernel/smp: Provide CSD lock timeout diagnostics"},
+	FixX2APICDeadNullCheck:   {"x2apic_dead_null_check", "7a22e03b0c02", "x86/apic/x2apic: Fix a NULL pointer deref when handling a dying cpu"},
 }
 
 // String is the fix's name ("dying_flush").

@@ -208,6 +208,10 @@ func flushRunSync(f *flushState, c *emu.Context) flushStep {
 	k.emit(EvRun, e, self, self)
 	k.doFunc(c, e.Func, e.Info, e)
 	k.csdUnlock(c, e)
+	if !k.Fix(FixRecordNullAfterUnlock) && k.CSDLockDebug {
+		k.recordAfterUnlock(c, e) // the 2020 linux-next bug (csd_debug.go)
+		return flushNextSync
+	}
 	k.record(self, nil)
 	return flushNextSync
 }

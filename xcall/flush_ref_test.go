@@ -55,6 +55,10 @@ func (k *Kernel) referenceFlush(c *emu.Context, warnCPUOffline bool, vec int) {
 			k.emit(EvRun, e, self, self)
 			k.doFunc(c, e.Func, e.Info, e)
 			k.csdUnlock(c, e)
+			if !k.Fix(FixRecordNullAfterUnlock) && k.CSDLockDebug {
+				k.recordAfterUnlock(c, e)
+				continue
+			}
 			k.record(self, nil)
 		}
 

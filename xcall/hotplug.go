@@ -163,7 +163,7 @@ func schedCPUDeactivate(k *Kernel, c *emu.Context, cpu int) int { k.active.Clear
 // startup callback with -errno; false if no such state has a callback.
 func (k *Kernel) CPUHPFail(cpu int, state string, errno int) bool {
 	s, ok := cpuhpStateNamed(state)
-	if !ok || s.step().startup == nil {
+	if !ok || (s.step().startup == nil && s != cpuhpBringupCPU) { // bringup_cpu fails in do_boot_cpu
 		return false
 	}
 	k.hpFaults = append(k.hpFaults, hpFault{cpu, s, errno})
@@ -224,6 +224,9 @@ func (k *Kernel) invoke(c *emu.Context, cpu int, state cpuhpState, up bool) int 
 	ret := 0
 	if up {
 		ret = k.takeFault(cpu, state)
+		if ret != 0 && state == cpuhpBringupCPU {
+			k.doBootCPUFailed(c, cpu, ret) // x2apic_cluster.go
+		}
 	}
 	if ret == 0 && cb != nil {
 		ret = cb(k, c, cpu)
@@ -315,6 +318,9 @@ func (k *Kernel) CPUDown(c *emu.Context, cpu int) int {
 	k.invoke(c, cpu, cpuhpTeardownCPU, false)
 	// The CPU is dead: the PREPARE-section teardowns.
 	for s := cpuhpBringupCPU; s > cpuhpOffline; s-- {
+		if s == cpuhpHrtimersPrepare {
+			k.x2apicDeadCPU(c, cpu) // CPUHP_X2APIC_PREPARE (x2apic_cluster.go)
+		}
 		k.invoke(c, cpu, s, false)
 	}
 	k.hpState[cpu] = cpuhpOffline
@@ -419,10 +425,15 @@ func (k *Kernel) bringUp(c *emu.Context, cpu int) int {
 			cpuh := k.M.CPU(cpu)
 			cpuh.ClearPending()
 			cpuh.SetIRQsOff(false) // start_secondary enables interrupts once online
-			k.invoke(c, cpu, s, true)
+			if ret := k.invoke(c, cpu, s, true); ret != 0 {
+				// do_boot_cpu failed: the AP never ran.
+				cpuh.SetIRQsOff(true)
+				return k.rollBack(c, cpu, s, ret)
+			}
 			for a := cpuhpAPIdleDead; a <= cpuhpAPOnline; a++ {
 				k.invoke(c, cpu, a, true)
 			}
+			k.x2apicInitLDR(cpu) // smp_callin (x2apic_cluster.go)
 			k.online.Set(cpu)
 			k.nOnline++
 			if k.M.Recording() {
@@ -447,12 +458,7 @@ func (k *Kernel) bringUp(c *emu.Context, cpu int) int {
 			continue
 		}
 		if ret := k.invoke(c, cpu, s, true); ret != 0 {
-			// Roll back what was brought up, in teardown order.
-			for r := s - 1; r > cpuhpOffline; r-- {
-				k.invoke(c, cpu, r, false)
-			}
-			k.hpState[cpu] = cpuhpOffline
-			return ret
+			return k.rollBack(c, cpu, s, ret)
 		}
 	}
 	k.hpState[cpu] = cpuhpOnline
@@ -472,6 +478,19 @@ func (k *Kernel) kickAPThread(c *emu.Context, cpu int) {
 }
 
 var siteReschedCurr = site{"resched_curr", 0x6b, 0xd0}
+
+// rollBack undoes a bring-up that failed in state s with ret: the states
+// below s are torn down, in teardown order.
+func (k *Kernel) rollBack(c *emu.Context, cpu int, s cpuhpState, ret int) int {
+	for r := s - 1; r > cpuhpOffline; r-- {
+		if r == cpuhpHrtimersPrepare {
+			k.x2apicDeadCPU(c, cpu) // CPUHP_X2APIC_PREPARE (x2apic_cluster.go)
+		}
+		k.invoke(c, cpu, r, false)
+	}
+	k.hpState[cpu] = cpuhpOffline
+	return ret
+}
 
 // hotplugLock serializes hotplug operations (cpu_maps_update_begin).
 func (k *Kernel) hotplugLock(c *emu.Context) {

@@ -124,6 +124,9 @@ type Kernel struct {
 	backtraceMask Cpumask       // CPUs asked for an NMI backtrace
 	backtraceDone emu.WaitQueue // requesters waiting for those backtraces
 
+	dbg csdDebug        // CSD-lock debugging's extra state: clock skews, pile-up, csd lifetimes (csd_debug.go)
+	x2c *x2apicClusters // cluster x2APIC: cluster_masks (x2apic_cluster.go)
+
 	// Validator receives the kernel's own events (queue, run, unlock...).
 	Events []EventSink
 }
@@ -235,6 +238,7 @@ func BootSched(spec *machines.Spec, seed uint64, sc emu.SchedConfig) (*Kernel, e
 	m.CPU(0).Parked = false
 	k.hpState[0] = cpuhpOnline
 	k.active.Set(0)
+	k.x2apicInitLDR(0)
 	k.onlineFn = k.online.Test
 	for _, c := range spec.Online {
 		if c != 0 {
@@ -306,7 +310,20 @@ func (k *Kernel) bootLog() {
 		}
 		k.printk(0, "IPI shorthand broadcast: "+state)
 	}
+	var gic [][]string // gic_cpu_sys_reg_init()'s warnings, per CPU brought up
+	if g, ok := k.Chip.(*irqchip.GICv3); ok {
+		if gic = g.BootLog(k.Spec.Online); len(gic) > 0 {
+			for _, l := range gic[0] {
+				k.printk(0, l)
+			}
+		}
+	}
 	k.printk(0, "smp: Bringing up secondary CPUs ...")
+	for i := 1; i < len(gic); i++ {
+		for _, l := range gic[i] {
+			k.printk(k.Spec.Online[i], l)
+		}
+	}
 	k.printk(0, fmt.Sprintf("smp: Brought up %d node%s, %d CPU%s", nodes, plural(nodes), k.nOnline, plural(k.nOnline)))
 }
 

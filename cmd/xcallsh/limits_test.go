@@ -122,10 +122,10 @@ func xcallshProcess(t *testing.T, args ...string) (*exec.Cmd, *bufio.Reader, *by
 func TestRunInterrupt(t *testing.T) {
 	needBackstop(t)
 	for _, c := range []struct{ script, want string }{
-		{"print(\"before\")\nwhile true do end\n", ":2: stopped: interrupted\nxcallsh: x86-4 seed 0: 0.000000000s virtual, 0 calls, 0 IPIs, 0 reports, 0 warnings, outcome failed"},
+		{"print(\"before\")\nwhile true do end\n", ":2: stopped: interrupted\nxcallsh: x86-4 seed 0: 0.000000000s virtual, 0 calls, 0 IPIs, 0 reports, 0 warnings, outcome interrupted, trace "},
 		// A child that does not stop by itself (one stuck in a Go call; the
 		// test knob makes a plain loop one): killed.
-		{"print(\"before\")\nwhile true do end\n", ": stopped: interrupted\nxcallsh: x86-4 seed 0: outcome failed (the run was stopped from outside: no trace)\n"},
+		{"print(\"before\")\nwhile true do end\n", ": stopped: interrupted\nxcallsh: x86-4 seed 0: outcome interrupted (the run was stopped from outside: no trace)\n"},
 	} {
 		script := tempFile(t, "loop.lua", c.script)
 		if strings.Contains(c.want, "from outside") {
@@ -141,7 +141,7 @@ func TestRunInterrupt(t *testing.T) {
 		io.Copy(io.Discard, out) // all of it before Wait
 		err = cmd.Wait()
 		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() != exitFailed {
+		if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted {
 			t.Errorf("%q: %v", c.script, err)
 		}
 		contains(t, "stderr", errOut.String(), script+c.want)

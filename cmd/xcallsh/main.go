@@ -7,8 +7,10 @@
 //
 // Package main keeps the subcommands, one table (subcommands.go) that
 // dispatches them and writes their help: run.go runs a script or replays a
-// report (runchild.go is its side of the child-process backstop),
-// explore.go, torture.go and bench.go are the others; the shell is
+// report (runchild.go is its side of the child-process backstop,
+// progress.go its progress line on a terminal and its Ctrl-C), explore.go,
+// torture.go (torturescript.go: its traced and reported runs, as scripts
+// calling torture(...)) and bench.go are the others; the shell is
 // internal/shell, the traces (ftrace text, Perfetto JSON, the timeline)
 // internal/traces, a watched luabind session internal/session; the report
 // format and the event log whose hash and checksums reports carry are in

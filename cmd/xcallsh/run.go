@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/child"
@@ -19,6 +20,7 @@ import (
 	"github.com/xcallsh/xcallsh/emu"
 	"github.com/xcallsh/xcallsh/luabind"
 	"github.com/xcallsh/xcallsh/machines"
+	"github.com/xcallsh/xcallsh/scftorture"
 	"github.com/xcallsh/xcallsh/scripts"
 )
 
@@ -37,6 +39,11 @@ type runFlags struct {
 	memLimit uint64 // --memory-limit, bytes (0: none)
 
 	hooks *childRunHooks // in a child: talks to the parent
+
+	// A torture run (torturescript.go): the report's made-by, and who
+	// gets the torture(...) call's result.
+	madeBy    string
+	onTorture func(*scftorture.Result)
 }
 
 // parseArgs parses flags that may come before or after positionals.
@@ -210,6 +217,10 @@ func runScript(name, src string, f runFlags, stdout, stderr io.Writer) int {
 	if f.hooks != nil {
 		rec.OnBoot = f.hooks.boot
 	}
+	prog := startProgress(stderr) // progress.go: nil unless stderr is a terminal
+	defer prog.Stop()
+	rec.OnBoot = prog.watch(rec.OnBoot)
+	stdout = prog.Writer(stdout)
 	if replay != nil {
 		rec.Log.Expect(&replay.Sums)
 	}
@@ -231,11 +242,16 @@ func runScript(name, src string, f runFlags, stdout, stderr io.Writer) int {
 		return exitBadArgs
 	}
 	defer sess.Close()
-	if f.hooks != nil {
-		defer watchInterrupt(sess)()
-	}
+	registerTorture(sess, stdout, f.onTorture)
+	var ctrlC atomic.Bool
+	defer watchInterrupt(sess, &ctrlC)()
 	_, execErr := sess.Exec(name, src)
+	prog.Stop()
 	oc := session.Outcome(sess, execErr)
+	interrupted := ctrlC.Load() && execErr != nil // Ctrl-C stopped the run (progress.go)
+	if interrupted {
+		oc.Kind = outcomeInterrupted
+	}
 	status := exitOK
 	if execErr != nil {
 		status = exitFailed
@@ -247,6 +263,15 @@ func runScript(name, src string, f runFlags, stdout, stderr io.Writer) int {
 	if status == exitBadArgs {
 		// A bad invocation writes no output file.
 		f.trace, f.report, jsonTrace, fileTrace = "", "", false, false
+	}
+	if interrupted {
+		status = exitInterrupted
+		if f.report != "" {
+			// Where Ctrl-C stopped the run is host timing: no replay could
+			// stop there again.
+			fmt.Fprintf(stderr, "xcallsh: no report written to %s: the run was interrupted, and a replay would not stop where it did\n", f.report)
+			f.report = ""
+		}
 	}
 	now := sess.K.M.Now()
 	if fileTrace && rec.Trace != nil {
@@ -291,14 +316,18 @@ func runScript(name, src string, f runFlags, stdout, stderr io.Writer) int {
 		if replay != nil {
 			h.Strategy, h.Depth, h.Decisions = replay.Strategy, replay.Depth, replay.Decisions
 		}
-		b := &report.Body{MadeBy: fmt.Sprintf("`xcallsh run %s%s`", name, flags), Spec: sess.Spec(),
+		madeBy := fmt.Sprintf("`xcallsh run %s%s`", name, flags)
+		if f.madeBy != "" {
+			madeBy = f.madeBy
+		}
+		b := &report.Body{MadeBy: madeBy, Spec: sess.Spec(),
 			Forced: f.machine != "", Scenario: report.ScriptScenario(name, src)}
 		if err := files.Write(f.report, func(w io.Writer) error { return report.Write(w, h, b) }); err != nil {
 			fmt.Fprintf(stderr, "xcallsh: writing the report: %v\n", err)
 			status = exitFailed
 		}
 	}
-	if replay != nil {
+	if replay != nil && !interrupted {
 		diff := rec.Log.Finish()
 		if replay.Seal.Edited() {
 			machine := sess.Spec().Name

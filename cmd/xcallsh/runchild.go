@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/child"
-	"github.com/xcallsh/xcallsh/luabind"
 	"github.com/xcallsh/xcallsh/xcall"
 )
 
@@ -145,16 +144,22 @@ func watchRun(p *child.Proc, errR, ctlR *os.File, sigs <-chan os.Signal, args []
 	case ex.BrokenPipe():
 		return exitFailed // its stdout was closed (`| head`): nothing to say
 	case limit != "":
+		if isTTY(stderr) {
+			io.WriteString(stderr, clearLine) // the child's progress line, if it left one
+		}
 		fmt.Fprintf(stderr, "%s: %s\n", name, limitMessage(limit, f))
+		kind, status := "limit", exitFailed
+		if limit == child.KilledInterrupt {
+			kind, status = outcomeInterrupted, exitInterrupted // as when the run stops by itself on Ctrl-C
+		}
 		if !f.quiet {
-			kind := "limit"
-			if limit == child.KilledInterrupt {
-				kind = "failed" // as when the run stops by itself on Ctrl-C
-			}
 			fmt.Fprintf(stderr, "xcallsh: %s seed %d: outcome %s (the run was stopped from outside: no trace)\n", machine, seed, kind)
 		}
-		return exitFailed
+		return status
 	case ex.Crashed():
+		if isTTY(stderr) {
+			io.WriteString(stderr, clearLine)
+		}
 		path := writeChildCrash(ex, args)
 		fmt.Fprintf(stderr, "xcallsh: the run's process died: %s\n"+
 			"This is a bug in xcallsh or a host limit it does not check itself (the Go stack is\n"+
@@ -182,25 +187,4 @@ type childRunHooks struct {
 // boot tells the parent the machine and seed of a (re)booted kernel.
 func (h *childRunHooks) boot(k *xcall.Kernel) {
 	fmt.Fprintf(h.ctl, "machine %s %d\n", k.Spec.Name, k.M.Seed())
-}
-
-// watchInterrupt stops sess on Ctrl-C (forwarded by the parent) until
-// the returned function is called.
-func watchInterrupt(sess *luabind.Session) func() {
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt)
-	done := make(chan struct{})
-	go func() {
-		select {
-		case <-sigs:
-			if !child.BackstopOnly() { // tests: a child that cannot stop itself
-				sess.Interrupt()
-			}
-		case <-done:
-		}
-	}()
-	return func() {
-		signal.Stop(sigs)
-		close(done)
-	}
 }

@@ -54,7 +54,7 @@ func subcommandTable() []*subcommand {
 			run:   noStdin(cmdExplore)},
 		{name: "torture", summary: "scftorture on the emulated machine; exit 0 on SUCCESS (docs/torture.md)",
 			flags: func(w io.Writer) *flag.FlagSet {
-				return tortureFlagSet(new(scftorture.Params), new(string), new(uint64), new(listFlag), new(listFlag), new(time.Duration), w)
+				return tortureFlagSet(new(tortureArgs), w)
 			},
 			run: noStdin(cmdTorture)},
 		{name: "bench", summary: "the emulator's own speed on this host (docs/performance.md)",

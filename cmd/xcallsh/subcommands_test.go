@@ -71,3 +71,68 @@ func containsWord(text, word string) bool {
 		i = end
 	}
 }
+
+// Every subcommand, by name, answers every way of asking for help with its
+// own usage on stdout, nothing on stderr, exit 0: `xcallsh help CMD`, and
+// -h, -help, --help among its flags, before or after its arguments. The
+// table names every subcommand, so a new one fails here until it is added.
+func TestHelpEverySubcommand(t *testing.T) {
+	for _, tc := range []struct {
+		name string   // as `xcallsh help NAME` spells it
+		args []string // a valid command line of it, before the help flag
+	}{
+		{"shell", []string{"-m", "x86-4"}},
+		{"run", []string{"run", "hello"}},
+		{"explore", []string{"explore", "hello"}},
+		{"torture", []string{"torture", "--duration", "1s"}},
+		{"bench", []string{"bench"}},
+		{"scenarios", []string{"scenarios"}},
+		{"machines", []string{"machines"}},
+		{"version", []string{"version"}},
+		{"help", []string{"help"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := findSubcommand(tc.name)
+			if tc.name == "shell" {
+				c = shellCommand()
+			}
+			if c == nil {
+				t.Fatalf("no subcommand %q", tc.name)
+			}
+			want := c.usage()
+			if !strings.HasPrefix(want, "usage: "+c.synopsis()+"\n\n"+c.summary+"\n") {
+				t.Errorf("usage does not open with the synopsis and summary:\n%s", want)
+			}
+			lines := c.flagLines()
+			if c.hasFlags() != (len(lines) > 0) || len(lines) > 0 && !strings.Contains(want, "\nflags:\n") {
+				t.Errorf("flags: hasFlags %v, %d lines, usage:\n%s", c.hasFlags(), len(lines), want)
+			}
+			for _, l := range lines {
+				if !strings.Contains(want, "\n  "+l+"\n") {
+					t.Errorf("flag line %q missing from the usage", l)
+				}
+			}
+			calls := [][]string{{"help", tc.name}}
+			for _, h := range []string{"-h", "-help", "--help"} {
+				calls = append(calls, append(append([]string(nil), tc.args...), h))
+				if len(tc.args) > 1 && tc.name != "shell" {
+					// Before the arguments too.
+					calls = append(calls, append([]string{tc.args[0], h}, tc.args[1:]...))
+				}
+			}
+			for _, args := range calls {
+				st, out, errOut := xcallsh(t, "", args...)
+				if st != exitOK || errOut != "" || out != want {
+					t.Errorf("%q: exit %d, stderr %q, stdout:\n%s\nwant:\n%s", args, st, errOut, out, want)
+				}
+			}
+		})
+	}
+	var names []string
+	for _, c := range subcommands() {
+		names = append(names, c.name)
+	}
+	if got, want := strings.Join(names, ","), ",run,explore,torture,bench,scenarios,machines,version,help"; got != want {
+		t.Errorf("subcommands %s; the table above has %s", got, want)
+	}
+}

@@ -7,10 +7,14 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/units"
+	"github.com/xcallsh/xcallsh/emu"
 	"github.com/xcallsh/xcallsh/machines"
 	"github.com/xcallsh/xcallsh/scftorture"
+	"github.com/xcallsh/xcallsh/xcall"
 )
 
 // unitFlag is a time-valued scftorture parameter: a duration ("50ms"), or a
@@ -74,13 +78,37 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 
-// tortureFlagSet is torture's flags, with their defaults, writing into
-// the given variables.
-func tortureFlagSet(p *scftorture.Params, machine *string, seed *uint64, fixes, drops *listFlag, stall *time.Duration, stderr io.Writer) *flag.FlagSet {
+// tortureArgs are torture's flags, parsed.
+type tortureArgs struct {
+	p             scftorture.Params
+	machine       string
+	seed          uint64
+	seedSet       bool
+	fixes, drops  listFlag
+	stall         time.Duration
+	trace, report string
+	// given are the flags as typed, in order: what the rerun line and a
+	// report's torture(...) call repeat.
+	given []givenFlag
+}
+
+// givenFlag is one flag as typed: --name=value.
+type givenFlag struct{ name, value string }
+
+func (g givenFlag) String() string { return "--" + g.name + "=" + g.value }
+
+// runOwn are the flags of torture that belong to the run, not to the
+// module: a torture(...) call in a script takes none of them (its
+// machine and seed are the run's).
+var runOwn = map[string]bool{"m": true, "machine": true, "seed": true, "trace": true, "report": true}
+
+// tortureFlagSet is torture's flags, with their defaults, writing into a.
+func tortureFlagSet(a *tortureArgs, stderr io.Writer) *flag.FlagSet {
+	p := &a.p
 	*p = scftorture.DefaultParams()
 	fs := newFlagSet("torture", stderr)
-	machineFlags(fs, machine)
-	fs.Uint64Var(seed, "seed", 0, "seed of the run")
+	machineFlags(fs, &a.machine)
+	fs.Var(seedFlag{&a.seed, &a.seedSet}, "seed", "seed `N` of the run (0 = the canonical schedule)")
 	sec, jiffy := int64(1e9), scftorture.Jiffy
 	fs.Var(unitFlag{&p.Duration, sec}, "duration", "virtual time until rmmod")
 	fs.Var(unitFlag{&p.Holdoff, sec}, "holdoff", "seconds each invoker sleeps before starting")
@@ -101,27 +129,46 @@ func tortureFlagSet(p *scftorture.Params, machine *string, seed *uint64, fixes, 
 		{"all", &p.WeightAll}, {"all-wait", &p.WeightAllWait}} {
 		fs.IntVar(w.dst, "weight-"+w.name, *w.dst, "relative weight of "+w.name)
 	}
-	fs.Var(fixes, "fix", "NAME=on|off: a historical fix (repeatable)")
-	fs.Var(drops, "ipi-drop", "CPU:N: lose every Nth IPI to CPU (repeatable)")
-	fs.Var(durationFlag{stall}, "stall-timeout", "virtual time without progress that counts as a stall (0: the default)")
+	fs.Var(&a.fixes, "fix", "NAME=on|off: a historical fix (repeatable)")
+	fs.Var(&a.drops, "ipi-drop", "CPU:N: lose every Nth IPI to CPU (repeatable)")
+	fs.Var(durationFlag{&a.stall}, "stall-timeout", "virtual time without progress that counts as a stall (0: the default)")
+	fs.StringVar(&a.trace, "trace", "", "write the trace to `FILE` (.json: Perfetto, else ftrace text), as run does")
+	fs.StringVar(&a.report, "report", "", "write a report of this run to `FILE` (xcallsh run FILE replays it)")
 	return fs
 }
 
-func cmdTorture(args []string, stdout, stderr io.Writer) int {
-	var p scftorture.Params
-	var machine string
-	var seed uint64
-	var fixes, drops listFlag
-	var stall time.Duration
-	fs := tortureFlagSet(&p, &machine, &seed, &fixes, &drops, &stall, stderr)
-	pos, err := parseArgs(fs, args)
-	bad := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "xcallsh torture: "+format+"\n", a...)
-		return exitBadArgs
+// recordedValue is a flag's value that remembers what was typed.
+type recordedValue struct {
+	flag.Value
+	name  string
+	given *[]givenFlag
+}
+
+func (r *recordedValue) Set(s string) error {
+	if err := r.Value.Set(s); err != nil {
+		return err
 	}
+	*r.given = append(*r.given, givenFlag{r.name, s})
+	return nil
+}
+
+func (r *recordedValue) IsBoolFlag() bool {
+	b, ok := r.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
+// parseTorture parses and checks torture's arguments. A bad one is said
+// on stderr (the flag package's errors and usage) or in the error, which
+// is then the message without the command's name.
+func parseTorture(args []string, stderr io.Writer) (a *tortureArgs, pos []string, flagErr bool, err error) {
+	a = new(tortureArgs)
+	fs := tortureFlagSet(a, stderr)
+	fs.VisitAll(func(f *flag.Flag) { f.Value = &recordedValue{f.Value, f.Name, &a.given} })
+	pos, err = parseArgs(fs, args)
 	if err != nil {
-		return exitBadArgs
+		return nil, nil, true, err
 	}
+	p := &a.p
 	ints := []struct {
 		flag      string
 		v, lo, hi int
@@ -139,16 +186,95 @@ func cmdTorture(args []string, stdout, stderr io.Writer) int {
 	}
 	for _, r := range ints {
 		if r.v < r.lo || r.v > r.hi {
-			return bad("%s", rangeErr(r.flag, int64(r.v), int64(r.lo), int64(r.hi)))
+			return nil, nil, false, errors.New(rangeErr(r.flag, int64(r.v), int64(r.lo), int64(r.hi)))
 		}
 	}
-	if int64(stall) > maxVirtual {
-		return bad("--stall-timeout %v is out of range 0 to %v", stall, time.Duration(maxVirtual))
+	if int64(a.stall) > maxVirtual {
+		return nil, nil, false, fmt.Errorf("--stall-timeout %v is out of range 0 to %v", a.stall, time.Duration(maxVirtual))
 	}
-	if len(pos) > 0 {
+	return a, pos, false, nil
+}
+
+// options are scftorture's options for a run on spec: the fixes, the IPI
+// drops and the stall timeout.
+func (a *tortureArgs) options(spec *machines.Spec) ([]scftorture.Option, error) {
+	var opts []scftorture.Option
+	for _, f := range a.fixes {
+		n, v, ok := strings.Cut(f, "=")
+		if !ok || (v != "on" && v != "off") {
+			return nil, fmt.Errorf("bad --fix %q (want NAME=on or NAME=off)", f)
+		}
+		opts = append(opts, scftorture.WithFix(n, v == "on"))
+	}
+	for _, d := range a.drops {
+		c, n, ok := strings.Cut(d, ":")
+		cpu, err1 := strconv.Atoi(c)
+		every, err2 := strconv.Atoi(n)
+		if !ok || err1 != nil || err2 != nil || cpu < 0 || cpu >= spec.CPUs || every < 1 {
+			return nil, fmt.Errorf("bad --ipi-drop %q (want CPU:N, CPU in 0-%d, N >= 1)", d, spec.CPUs-1)
+		}
+		opts = append(opts, scftorture.WithIPIDrop(cpu, every))
+	}
+	if a.stall > 0 {
+		opts = append(opts, scftorture.WithStallTimeout(int64(a.stall)))
+	}
+	return opts, nil
+}
+
+// moduleFlags are the flags given that are the module's, not the run's
+// (runOwn), as typed.
+func (a *tortureArgs) moduleFlags() []string {
+	var out []string
+	for _, g := range a.given {
+		if !runOwn[g.name] {
+			out = append(out, g.String())
+		}
+	}
+	return out
+}
+
+// rerunLine is torture's first line: the seed, and the command that runs
+// the same test again, to paste into a shell.
+func (a *tortureArgs) rerunLine(machine string) string {
+	cmd := []string{"xcallsh", "torture", "-m", shellQuote(machine), "--seed", fmt.Sprint(a.seed)}
+	for _, g := range a.given {
+		if g.name != "m" && g.name != "machine" && g.name != "seed" {
+			cmd = append(cmd, shellQuote(g.String()))
+		}
+	}
+	return fmt.Sprintf("xcallsh torture: seed %d; run it again with: %s", a.seed, strings.Join(cmd, " "))
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	safe := s != ""
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_=.,:/+@%", r)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func cmdTorture(args []string, stdout, stderr io.Writer) int {
+	bad := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "xcallsh torture: "+format+"\n", a...)
+		return exitBadArgs
+	}
+	a, pos, flagErr, err := parseTorture(args, stderr)
+	switch {
+	case flagErr:
+		return exitBadArgs
+	case err != nil:
+		return bad("%v", err)
+	case len(pos) > 0:
 		return bad("unexpected argument %q", pos[0])
 	}
-	name := machine
+	name := a.machine
 	if name == "" {
 		name = machines.Default
 	}
@@ -156,35 +282,63 @@ func cmdTorture(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return bad("%v", err)
 	}
-	var opts []scftorture.Option
-	for _, f := range fixes {
-		n, v, ok := strings.Cut(f, "=")
-		if !ok || (v != "on" && v != "off") {
-			return bad("bad --fix %q (want NAME=on or NAME=off)", f)
-		}
-		opts = append(opts, scftorture.WithFix(n, v == "on"))
+	opts, err := a.options(spec)
+	if err != nil {
+		return bad("%v", err)
 	}
-	for _, d := range drops {
-		c, n, ok := strings.Cut(d, ":")
-		cpu, err1 := strconv.Atoi(c)
-		every, err2 := strconv.Atoi(n)
-		if !ok || err1 != nil || err2 != nil || cpu < 0 || cpu >= spec.CPUs || every < 1 {
-			return bad("bad --ipi-drop %q (want CPU:N, CPU in 0-%d, N >= 1)", d, spec.CPUs-1)
+	for _, o := range []struct{ flag, name string }{{"--trace", a.trace}, {"--report", a.report}} {
+		if o.name == "" {
+			continue
 		}
-		opts = append(opts, scftorture.WithIPIDrop(cpu, every))
-	}
-	if stall > 0 {
-		opts = append(opts, scftorture.WithStallTimeout(int64(stall)))
+		if err := checkWritable(o.flag, o.name); err != nil {
+			return bad("%v", err)
+		}
 	}
 	out := &errWriter{w: stdout}
+	fmt.Fprintln(out, a.rerunLine(spec.Name))
+	if a.trace != "" || a.report != "" {
+		return tortureRecorded(a, spec, out, stderr)
+	}
+	prog := startProgress(stderr) // progress.go: nil unless stderr is a terminal
+	watch := prog.watch(nil)
+	// Ctrl-C interrupts the machine, which may not be booted yet: whichever
+	// of the two comes second does it.
+	var kern atomic.Pointer[xcall.Kernel]
+	var ctrlC atomic.Bool
+	opts = append(opts, scftorture.WithKernel(func(k *xcall.Kernel) error {
+		if watch != nil {
+			watch(k)
+		}
+		kern.Store(k)
+		if ctrlC.Load() {
+			k.M.Interrupt()
+		}
+		return nil
+	}))
+	stopWatching := onInterrupt(func() {
+		ctrlC.Store(true)
+		if k := kern.Load(); k != nil {
+			k.M.Interrupt()
+		}
+	})
 	start := time.Now()
-	res, err := scftorture.Run(spec, seed, p, out, opts...)
+	res, err := scftorture.Run(spec, a.seed, a.p, prog.Writer(out), opts...)
+	stopWatching()
+	prog.Stop()
 	if err == nil {
 		fmt.Fprintln(out, speedLine(res, time.Since(start)))
 	}
 	if out.err != nil {
 		fmt.Fprintf(stderr, "xcallsh torture: writing the output: %v\n", out.err)
 		return exitFailed
+	}
+	if errors.Is(err, emu.ErrInterrupted) {
+		at := "before the boot"
+		if res != nil {
+			at = "at " + units.Virtual(res.VirtualTime) + " virtual"
+		}
+		fmt.Fprintf(stderr, "xcallsh torture: interrupted %s (Ctrl-C), with no verdict\n", at)
+		return exitInterrupted
 	}
 	if err != nil {
 		if errors.Is(err, scftorture.ErrZeroWeights) {
