@@ -58,9 +58,11 @@
 //   - context.go: Context, its waits (WaitKind) and WaitQueue;
 //   - queue.go: the event queue; sched.go: scheduling decisions
 //     (Strategy); stuck.go: stuck detection; log.go: printk;
-//     trace.go: tracepoints; shell_support.go: the shell's one hook;
-//   - record.go: the event record's types; record_emit.go: what the
-//     engine records in it.
+//     shell_support.go: the shell's one hook;
+//   - record.go: the event record's types, Recorder and Emit;
+//     record_emit.go: what the engine records in it; record_string.go:
+//     an event on one line, for tests and golden files;
+//   - inspect.go: read-only accessors for debuggers (the shell's cpu, where).
 package emu
 
 import (
@@ -125,7 +127,6 @@ type Machine struct {
 	OnIdleExit func(cpu int)
 
 	log    kernelLog
-	sinks  []TraceSink
 	recs   []Recorder // the event record's readers (record.go)
 	recSeq uint64     // events recorded
 	ipiSeq uint64     // IPI ids handed out (NewIPIID)

@@ -82,9 +82,9 @@ func TestPollIdleUnderInterruptElides(t *testing.T) {
 	}
 	defer k.Close()
 	var trace []string
-	k.M.AddSink(sinkFunc(func(e *emu.TraceEvent) {
-		if e.Name == "sched_wake_idle_without_ipi" {
-			trace = append(trace, fmt.Sprintf("%d CPU%d %s %s", e.T, e.CPU, e.Name, e.Args))
+	k.M.AddRecorder(recordFunc(func(e *emu.Event) {
+		if e.Kind == emu.EvIPIElide { // sched_wake_idle_without_ipi
+			trace = append(trace, fmt.Sprintf("%d CPU%d %s to=%d", e.T, e.CPU, e.Kind, e.Target))
 		}
 	}))
 	// CPU 3 runs a task when the first call comes, so it gets an IPI; the
@@ -114,7 +114,7 @@ func TestPollIdleUnderInterruptElides(t *testing.T) {
 	if fmt.Sprint(elided) != "[true true]" {
 		t.Errorf("second call: no IPI, need-resched set = %v", elided)
 	}
-	if got := strings.Join(trace, "\n"); got != "5020 CPU1 sched_wake_idle_without_ipi cpu=3" {
+	if got := strings.Join(trace, "\n"); got != "5020 CPU1 ipi_elide to=3" {
 		t.Errorf("trace:\n%s", got)
 	}
 	if len(log) != 1 || fmt.Sprint(inTask) != "[true]" {

@@ -163,7 +163,6 @@ func (k *Kernel) sendCallFunctionSingleIPI(c *emu.Context, cpu int, s site) {
 	if !k.callFunctionSinglePrepIPI(c, cpu) {
 		return
 	}
-	k.traceSendCPU(c.CPU, cpu, s)
 	k.sendSite(c.CPU, s)
 	k.archSendCallFunctionSingleIPI(c, cpu)
 }
@@ -180,7 +179,6 @@ func (k *Kernel) callFunctionSinglePrepIPI(c *emu.Context, cpu int) bool {
 	if !k.polling(cpu) {
 		return true
 	}
-	k.M.Trace(c.CPU, "sched_wake_idle_without_ipi", fmt.Sprintf("cpu=%d", cpu))
 	if k.M.Recording() {
 		k.M.Emit(c.CPU, &emu.Event{Kind: emu.EvIPIElide, Target: cpu})
 	}
@@ -412,7 +410,6 @@ func (k *Kernel) smpCallFunctionManyCond(c *emu.Context, mask Cpumask, f *Func, 
 		case nrCPUs == 1:
 			k.sendCallFunctionSingleIPI(c, lastCPU, siteManyIPI)
 		case nrCPUs > 1:
-			k.traceSendMask(self, p.cfdIPI, siteManyMask)
 			k.sendSite(self, siteManyMask)
 			k.archSendCallFunctionIPIMask(c, p.cfdIPI)
 		}
@@ -610,15 +607,11 @@ func (k *Kernel) wakeUpIfIdle(c *emu.Context, cpu int) {
 var siteWakeIfIdle = site{"wake_up_if_idle", 0x6e, 0xa0}
 
 // smpSendReschedule is resched_curr() of an idle cpu from another CPU:
-// need-resched is set; a polling idle CPU only gets that
-// (sched_wake_idle_without_ipi), another the reschedule IPI
-// (smp_send_reschedule), traced as ipi_send_cpu with no callback (x86) or
-// ipi_raise (arm64), from callsite s.
+// need-resched is set; a polling idle CPU only gets that (EvIPIElide:
+// sched_wake_idle_without_ipi), another the reschedule IPI
+// (smp_send_reschedule) from callsite s.
 func (k *Kernel) smpSendReschedule(c *emu.Context, cpu int, s site) {
 	if k.polling(cpu) {
-		if k.M.Tracing() {
-			k.M.Trace(c.CPU, "sched_wake_idle_without_ipi", fmt.Sprintf("cpu=%d", cpu))
-		}
 		if k.M.Recording() {
 			k.M.Emit(c.CPU, &emu.Event{Kind: emu.EvIPIElide, Target: cpu})
 		}
@@ -626,13 +619,6 @@ func (k *Kernel) smpSendReschedule(c *emu.Context, cpu int, s site) {
 		return
 	}
 	k.M.CPU(cpu).NeedResched = true
-	if k.Spec.IsX86() {
-		if k.M.Tracing() {
-			k.M.Trace(c.CPU, "ipi_send_cpu", fmt.Sprintf("cpu=%d callsite=%s callback=0x0", cpu, s))
-		}
-	} else {
-		k.traceRaise(c.CPU, []int{cpu}, irqchip.IPIReschedule)
-	}
 	p := &k.pc[c.CPU]
 	k.sendSite(c.CPU, s)
 	p.wbuf = k.appendSingle(p.wbuf[:0], c.CPU, cpu, irqchip.Reschedule)
