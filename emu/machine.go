@@ -119,6 +119,12 @@ type Machine struct {
 	OnInterrupt func(c *Context, vector int)
 	// OnNMI is the body of the NMI handler, started the same way.
 	OnNMI func(c *Context)
+	// OnIdleExit, if set, is called when an idle CPU with nothing on it
+	// (no handler, no thread) leaves its idle loop: a thread is runnable
+	// there, or CPU.NeedResched was set. It runs on the driver, before
+	// the CPU picks its next thread, and may spawn a thread at the front
+	// of the CPU's run queue to run first (the idle task's own work).
+	OnIdleExit func(cpu int)
 
 	log    kernelLog
 	recs   []Recorder // the event record's readers (record.go)

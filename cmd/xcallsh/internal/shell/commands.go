@@ -652,6 +652,8 @@ func errnoName(e int) string {
 		return "-EINVAL"
 	case xcall.ENOMEM:
 		return "-ENOMEM"
+	case xcall.EPERM:
+		return "-EPERM"
 	}
 	return fmt.Sprintf("errno %d", e)
 }

@@ -119,6 +119,7 @@ func TestShellCommands(t *testing.T) {
 	if !strings.Contains(out, "not available in this build") && !strings.Contains(out, "cpu_down(3) = ") {
 		t.Errorf("offline: %s", out)
 	}
+	contains(t, "offline 0", sh.Exec("offline 0"), "cpu_down(0) = -1 (-EPERM); CPU0 is online")
 	contains(t, "boot", sh.must(t, "boot arm64-8 3"), "booted arm64-8", "seed 3")
 	contains(t, "cpus arm64", sh.must(t, "cpus"), "   7  online")
 	if len(sh.steps) != 0 {
