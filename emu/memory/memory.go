@@ -95,6 +95,9 @@ type Instr struct {
 	// Spin makes an RMW wait until memory holds Old, then succeed: a lock
 	// acquisition.
 	Spin bool
+	// Add makes an RMW write the old value plus Val (an atomic add)
+	// instead of Val.
+	Add bool
 	// Acquire: a load or RMW whose read orders every later access after
 	// it (LDAR). Release: a store or RMW whose write is ordered after every
 	// earlier access (STLR). Full: an RMW ordered, when it succeeds, after
@@ -274,6 +277,9 @@ func (p *Program) Validate() error {
 			}
 			if in.Spin && in.Old == nil {
 				return bad("a spinning RMW needs Old")
+			}
+			if in.Add && (in.Op != RMW || in.Old != nil) {
+				return bad("only an RMW without Old adds")
 			}
 			if in.Guard >= i || in.Guard < -1 || (in.Guard >= 0 && code[in.Guard].Op != Cond) {
 				return bad("guard is not an earlier Cond")
@@ -627,7 +633,11 @@ func (s *state) perform(t, i int) {
 			win = cur == old
 		}
 		if win {
-			s.mem[loc], _ = s.eval(t, i, in.Val)
+			v, _ := s.eval(t, i, in.Val)
+			if in.Add {
+				v += cur
+			}
+			s.mem[loc] = v
 		}
 		s.ok[t][i] = win
 	}

@@ -447,6 +447,9 @@ func (cc *compiler) access(reg int, call *CExpr) (valued bool, err error) {
 		}
 		return false, cc.emit(in, line)
 	}
+	if strings.HasPrefix(name, "atomic_") {
+		return cc.atomic(reg, call)
+	}
 	base, order, _ := strings.Cut(name, "_")
 	if base != "xchg" && base != "cmpxchg" {
 		return false, cc.errf(line, "%s is not supported (docs/memory.md lists what is)", name)
@@ -484,4 +487,123 @@ func (cc *compiler) access(reg int, call *CExpr) (valued bool, err error) {
 		return false, err
 	}
 	return true, cc.emit(in, line)
+}
+
+// atomic compiles the atomic_t operations: atomic_read and atomic_set
+// (and their _acquire and _release forms) are loads and stores; the
+// arithmetic ones are RMWs that add, unordered when they return nothing
+// (x86: locked, fully ordered), ordered by their suffix when they return
+// a value (the new one for _return, the old one for fetch_); atomic_xchg
+// and atomic_cmpxchg are xchg and cmpxchg.
+func (cc *compiler) atomic(reg int, call *CExpr) (bool, error) {
+	name, line := call.Name, call.Line
+	op := strings.TrimPrefix(name, "atomic_")
+	order := ""
+	for _, o := range []string{"_relaxed", "_acquire", "_release"} {
+		if rest, ok := strings.CutSuffix(op, o); ok {
+			op, order = rest, o[1:]
+		}
+	}
+	unsupported := cc.errf(line, "%s is not supported (docs/memory.md lists what is)", name)
+	nargs := func(n int) error {
+		if len(call.Args) != n {
+			return cc.errf(line, "%s takes %d arguments, not %d", name, n, len(call.Args))
+		}
+		return nil
+	}
+	switch op {
+	case "read", "set":
+		if op == "read" && (order == "relaxed" || order == "release") || op == "set" && (order == "relaxed" || order == "acquire") {
+			return false, unsupported
+		}
+		n := 1
+		if op == "set" {
+			n = 2
+		}
+		if err := nargs(n); err != nil {
+			return false, err
+		}
+		in := memory.Instr{Op: memory.Load, Reg: reg, Acquire: order == "acquire" && !cc.x86}
+		if op == "set" {
+			in = memory.Instr{Op: memory.Store, Release: order == "release" && !cc.x86}
+			v, err := cc.expr(call.Args[1])
+			if err != nil {
+				return false, err
+			}
+			in.Val = v
+		}
+		if err := cc.loc(&in, call, 0, false); err != nil {
+			return false, err
+		}
+		return op == "read", cc.emit(in, line)
+	case "xchg", "cmpxchg":
+		call2 := *call
+		call2.Name = op
+		if order != "" {
+			call2.Name += "_" + order
+		}
+		return cc.access(reg, &call2)
+	}
+	// The arithmetic: OP (void), OP_return (new value), fetch_OP (old).
+	fetch := strings.HasPrefix(op, "fetch_")
+	op = strings.TrimPrefix(op, "fetch_")
+	ret, _ := strings.CutSuffix(op, "_return")
+	returns := ret != op
+	if fetch && returns {
+		return false, unsupported
+	}
+	op = ret
+	var delta *CExpr
+	vArg := 0
+	switch op {
+	case "inc", "dec":
+		if err := nargs(1); err != nil {
+			return false, err
+		}
+		delta = &CExpr{Kind: cInt, Line: line, Val: 1}
+	case "add", "sub":
+		if err := nargs(2); err != nil {
+			return false, err
+		}
+		delta, vArg = call.Args[0], 1
+	default:
+		return false, unsupported
+	}
+	valued := fetch || returns
+	if !valued && order != "" {
+		return false, unsupported
+	}
+	d, err := cc.expr(delta)
+	if err != nil {
+		return false, err
+	}
+	if op == "dec" || op == "sub" {
+		d = memory.Bin(memory.ENeg, d, nil)
+	}
+	in := memory.Instr{Op: memory.RMW, Val: d, Add: true, Reg: reg}
+	switch {
+	case cc.x86:
+		in.Full = true // a locked instruction, whatever it returns
+	case !valued:
+		// arm64: an atomic that returns nothing orders nothing.
+	case order == "":
+		in.Full = true
+	case order == "acquire":
+		in.Acquire = true
+	case order == "release":
+		in.Release = true
+	}
+	if err := cc.loc(&in, &CExpr{Kind: cCall, Line: line, Name: name, Args: []*CExpr{call.Args[vArg]}}, 0, false); err != nil {
+		return false, err
+	}
+	if returns && reg >= 0 {
+		// The new value: the old one plus the delta, computed locally.
+		old := cc.temp()
+		in.Reg = old
+		if err := cc.emit(in, line); err != nil {
+			return false, err
+		}
+		return true, cc.emit(memory.Instr{Op: memory.Assign, Reg: reg, Val: memory.Bin(memory.EAdd, memory.RegRef(old), d)}, line)
+	}
+	return valued, cc.emit(in, line)
 }
