@@ -86,6 +86,11 @@ func Compile(t *Test, x86 bool) (*Compiled, error) {
 	if err := prog.Validate(); err != nil {
 		return nil, &Error{t.File, t.Threads[0].Line, err.Error()}
 	}
+	for _, q := range t.Locations {
+		if err := c.observe(t, q, locs); err != nil {
+			return nil, err
+		}
+	}
 	if err := c.observe(t, t.Cond.P, locs); err != nil {
 		return nil, err
 	}

@@ -268,3 +268,22 @@ exists (x=1)
 		}
 	}
 }
+
+// TestLocations: a locations clause adds to the final states shown.
+func TestLocations(t *testing.T) {
+	src := strings.Replace(sbSrc, "exists (0:r0=0 /\\ 1:r0=0)", "locations [x; 1:r0;]\nexists (0:r0=0)", 1)
+	got := output(t, src, true, Options{Model: memory.SC, Machine: "x86-4"})
+	want := "States 3\n0:r0=0; 1:r0=1; x=1;\n0:r0=1; 1:r0=0; x=1;\n0:r0=1; 1:r0=1; x=1;\nOk\nWitnesses\nPositive: 1 Negative: 2\n"
+	if !strings.Contains(got, want) {
+		t.Errorf("got:\n%s\nwant it to contain:\n%s", got, want)
+	}
+	for _, bad := range []string{"locations [x; 5:r0;]\nexists (x=1)", "locations [x y]\nexists (x=1)", "locations [zz;]\nexists (x=1)"} {
+		test, err := Parse("t.litmus", []byte(strings.Replace(sbSrc, "exists (0:r0=0 /\\ 1:r0=0)", bad, 1)))
+		if err == nil {
+			_, err = Compile(test, true)
+		}
+		if err == nil || !strings.HasPrefix(err.Error(), "t.litmus:5: ") {
+			t.Errorf("%q: error %v, want one at line 5", bad, err)
+		}
+	}
+}

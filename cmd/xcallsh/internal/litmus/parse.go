@@ -137,6 +137,9 @@ type Test struct {
 	Init    []initItem
 	Threads []*Thread
 	Cond    *Cond
+	// Locations are the registers and locations a locations [...]
+	// clause adds to the final states shown, as atoms without a value.
+	Locations []*Prop
 }
 
 type initItem struct {
@@ -327,6 +330,11 @@ func Parse(file string, src []byte) (*Test, error) {
 	}
 	if len(t.Threads) == 0 {
 		return nil, p.errf(p.peek().line, "expected a thread P0(...) { ... }, found %s", describe(p.peek()))
+	}
+	if p.is("locations") {
+		if t.Locations, err = p.locations(); err != nil {
+			return nil, err
+		}
 	}
 	if t.Cond, err = p.cond(); err != nil {
 		return nil, err
@@ -645,14 +653,50 @@ func (p *parser) cond() (*Cond, error) {
 	case t.kind == tPunct && t.text == "~" && p.is("exists"):
 		p.next()
 		c.Quant = "~exists"
-	case t.kind == tIdent && t.text == "locations":
-		return nil, p.errf(t.line, "a locations clause is not supported")
 	default:
 		return nil, p.errf(t.line, "expected the condition (exists, ~exists or forall), found %s", describe(t))
 	}
 	var err error
 	c.P, err = p.prop()
 	return c, err
+}
+
+// locations is locations [x; 0:r0; ...], before the condition.
+func (p *parser) locations() ([]*Prop, error) {
+	p.next()
+	if _, err := p.expect("["); err != nil {
+		return nil, err
+	}
+	var out []*Prop
+	for !p.is("]") {
+		t := p.next()
+		switch {
+		case t.kind == tInt:
+			n, err := strconv.Atoi(t.text)
+			if err != nil || n < 0 {
+				return nil, p.errf(t.line, "bad thread number %q", t.text)
+			}
+			if _, err := p.expect(":"); err != nil {
+				return nil, err
+			}
+			reg, err := p.ident("a register")
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, &Prop{Op: "atom", Thread: n, Name: reg.text, Line: t.line})
+		case t.kind == tIdent:
+			out = append(out, &Prop{Op: "atom", Thread: -1, Name: t.text, Line: t.line})
+		default:
+			return nil, p.errf(t.line, "expected a location or N:register in locations [...], found %s", describe(t))
+		}
+		if !p.is("]") {
+			if _, err := p.expect(";"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	p.next()
+	return out, nil
 }
 
 func (p *parser) prop() (*Prop, error) {
