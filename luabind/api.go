@@ -94,6 +94,8 @@ var bindings = []binding{
 		doc: "run `fn(cpu, point)` as operator code, with the world stopped, whenever a CPU reaches `point`; `hook(point, nil)` removes it; `hook()` lists the points ([hotplug.md](hotplug.md#points)). Inside a hook, `run` is refused."},
 	{name: "cpuhp_fail", args: "cpu, state [, errno]", where: anywhere, fn: luaCPUHPFail,
 		doc: "the next bring-up of `cpu` fails in `state`'s startup callback with `-errno` (default `ENOMEM`); the walk rolls back"},
+	{name: "breakpoint", where: anywhere, fn: luaBreakpoint,
+		doc: "in the shell, a Lua line or `source FILE.lua` stops here and drops to the prompt, as a breakpoint hit does (the machine stays where the call is, even inside a task); `continue` goes on. Anywhere else (`xcallsh run`, a report's replay) it does nothing and prints nothing"},
 	{name: "inject_csd", args: "cpu, fn [, info]", where: anywhere, fn: luaInjectCSD,
 		doc: "queue `fn` on `cpu`'s call_single_queue \"from some other path\" that does not check `cpu_online` (like a direct `__smp_call_single_queue` user), with an IPI if the queue was empty"},
 

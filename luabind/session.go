@@ -71,6 +71,11 @@ type Session struct {
 	inHook      int        // > 0 while a hook's operator code runs
 	badMachine  bool       // machine() refused its argument
 	names       valueNames // the stable names tostring prints
+
+	// Breakpoint, when set, is what breakpoint() calls: cpu is the CPU of
+	// the calling kernel code (-1 at top level), where its file:line. The
+	// shell sets it to stop there; without it breakpoint() does nothing.
+	Breakpoint func(cpu int, where string)
 }
 
 // Limits on what a script may use.

@@ -198,7 +198,9 @@ func commandTable() []*command {
 			summary: "Turn breakpoint N off, or on again.", fn: cmdToggle},
 		{name: "continue", aliases: []string{"c"}, group: "Breakpoints and stepping", usage: "continue [DURATION]",
 			summary: "Run until a breakpoint hits, nothing is left to run, or DURATION (default 10s) passes.",
-			fn:      cmdContinue, runs: true, repeat: true, debug: true},
+			help: "When a script stopped in breakpoint() (a Lua line, source FILE.lua), continue, without DURATION,\n" +
+				"goes on with the script instead: to its end or its next breakpoint().",
+			fn: cmdContinue, runs: true, repeat: true, debug: true},
 		{name: "step", aliases: []string{"s"}, group: "Breakpoints and stepping", usage: "step [N]",
 			summary: "Run N (default 1) events of the record, and show them.",
 			help:    "The machine stops right after the Nth event, even between two events of one instant, or at a\nbreakpoint.",

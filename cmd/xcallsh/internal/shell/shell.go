@@ -69,6 +69,7 @@ type Shell struct {
 	dbg         debugger              // breakpoints and stepping (breakpoints.go)
 	quiet       *muteWriter           // the session's stdout: muted while re-executing
 	builtins    map[string]lua.LValue // the globals at boot; looked up, never ranged
+	script      *script               // the chunk on the script goroutine, paused in breakpoint() between commands (script.go)
 
 	// The interrupt block (Ctrl-C): set by guard around each command, read
 	// and escalated by Interrupt.
@@ -139,6 +140,8 @@ func (sh *Shell) boot() error {
 		sh.sess.Close()
 	}
 	sh.sess, sh.rec = sess, rec
+	sess.Breakpoint = sh.breakpointHook
+	sh.script = nil
 	sh.steps, sh.ncmd, sh.notes = nil, 0, nil
 	sh.luaDead, sh.sourced, sh.last = false, nil, ""
 	sh.w, sh.stopCPU = nil, -1
@@ -208,6 +211,22 @@ func (sh *Shell) dispatch(line string) error {
 		ok = false // a user's Lua global shadows an alias: t = {1, 2}; t
 	}
 	sh.last = ""
+	if sh.script != nil {
+		if ok && cmd.name == "continue" {
+			if args != "" {
+				return sh.pausedError("continue " + args)
+			}
+			sh.last = line
+			return sh.resumeScript()
+		}
+		if !ok || cmd.runs || cmd.name == "boot" || cmd.name == "restart" || cmd.name == "report" {
+			what := "Lua"
+			if ok {
+				what = cmd.name
+			}
+			return sh.pausedError(what)
+		}
+	}
 	if !ok {
 		if err := sh.over(); err != nil {
 			return err
@@ -422,6 +441,9 @@ func (sh *Shell) run(line, name, src string, record bool) ([]lua.LValue, error) 
 // runLevel is run, also saying how hard Ctrl-C had to stop it (0: it did not).
 func (sh *Shell) runLevel(line, name, src string, record bool) ([]lua.LValue, int, error) {
 	before := sh.mark()
+	if record && sourceDepth == 0 {
+		return sh.runScript(line, name, src)
+	}
 	var vals []lua.LValue
 	var err error
 	level := sh.guard(func() {
