@@ -271,7 +271,9 @@ func commandTable() []*command {
 		{name: "source", group: "Session", usage: "source FILE", args: []argKind{argFile},
 			summary: "Run FILE: a .lua file as one Lua chunk, any other file as shell lines.",
 			help: "A .lua file runs at operator level under its own name, like a line of Lua. Any other file\n" +
-				"is read line by line as if typed (Lua comments, --, work as comment lines); it stops at quit.",
+				"is read line by line as if typed (Lua comments, --, work as comment lines); it stops at quit.\n" +
+				"A report (--!xcallsh report) is checked as xcallsh run checks it: one of another schedule\n" +
+				"format, or damaged, is refused.",
 			fn: cmdSource, runs: true},
 		{name: "help", aliases: []string{"h", "?"}, group: "Session", usage: "help [COMMAND]", args: []argKind{argCommand},
 			summary: "List the commands, or describe one.",
@@ -934,6 +936,14 @@ func cmdSource(sh *Shell, args, line string) error {
 	data, err := files.Read(args)
 	if err != nil {
 		return fmt.Errorf("source: %v", err)
+	}
+	// A report is replayed by the schedule it records, which only a build
+	// of its schedule format draws the same way: refused, as xcallsh run
+	// refuses it (report.FormatError names the build that replays it).
+	if report.IsReport(string(data)) {
+		if _, err := report.Parse(args, string(data)); err != nil {
+			return fmt.Errorf("source: %v", err)
+		}
 	}
 	if sourceDepth == 0 {
 		sh.sourced = append(sh.sourced, typed)

@@ -1,10 +1,13 @@
 package shell
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/xcallsh/xcallsh/emu"
 )
 
 // breakpoint() in a sourced script stops there, at top level and inside a
@@ -55,5 +58,37 @@ return x
 	again.must(t, "continue 1ms")
 	if a, b := again.rec.Log.Hash(), sh.rec.Log.Hash(); a != b {
 		t.Errorf("hash with pauses %x, without %x", b, a)
+	}
+}
+
+// source of a report checks its schedule format as xcallsh run does: a
+// report of this format runs; one of another format is refused, naming
+// the build that replays it, and nothing of it runs.
+func TestSourceReportFormat(t *testing.T) {
+	sh := newTestShell(t, "x86-4", 0)
+	sh.must(t, "on 0 printk('hello')")
+	rep := filepath.Join(t.TempDir(), "r.lua")
+	sh.must(t, "report "+rep)
+	text, err := os.ReadFile(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := newTestShell(t, "x86-4", 0)
+	contains(t, "same format", fresh.must(t, "source "+rep), "hello")
+
+	old := strings.Replace(string(text), fmt.Sprintf("--! schedule-format: %d\n", emu.ScheduleFormat), "--! schedule-format: 1\n", 1)
+	if old == string(text) {
+		t.Fatal("no schedule-format line in the report")
+	}
+	oldRep := filepath.Join(t.TempDir(), "old.lua")
+	if err := os.WriteFile(oldRep, []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	other := newTestShell(t, "x86-4", 0)
+	got := other.Exec("source " + oldRep)
+	contains(t, "other format", got, "source: "+oldRep+": cannot replay: this report was made by",
+		fmt.Sprintf("(schedule format 1); this xcallsh replays schedule format %d only", emu.ScheduleFormat))
+	if strings.Contains(got, "hello") || other.sess.K.M.Now() != 0 {
+		t.Errorf("the refused report ran:\n%s", got)
 	}
 }
