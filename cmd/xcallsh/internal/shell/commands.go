@@ -245,8 +245,9 @@ func commandTable() []*command {
 		{name: "trace", aliases: []string{"t"}, group: "Looking", usage: "trace [FILE]", args: []argKind{argFile},
 			summary: "Print the last interval's tracepoints, or write the whole trace to FILE (- : stdout).",
 			help: "FILE.json is Chrome-trace/Perfetto JSON (open it in ui.perfetto.dev: a track per CPU, slices\n" +
-				"for tasks, irqs-off spans, handlers and csd functions, an arrow per IPI); any other name gets\n" +
-				"ftrace text. The trace covers the machine since it booted.",
+				"for tasks, irqs-off spans, handlers and csd functions, an arrow per IPI); FILE.dat is trace-cmd's\n" +
+				"binary trace.dat (trace-cmd report, KernelShark); any other name gets ftrace text. The trace\n" +
+				"covers the machine since it booted.",
 			fn: cmdTrace},
 		{name: "timeline", aliases: []string{"tl"}, group: "Looking", usage: "timeline [all|FROM..TO] [CPULIST]", args: []argKind{argTimeline},
 			summary: "Draw the last interval (or all, or FROM..TO) as an ASCII timeline, one row per CPU.",
@@ -866,6 +867,18 @@ func (sh *Shell) writeTrace(file string) error {
 		return a.WriteFtrace(sh.out)
 	}
 	file = expandPath(file)
+	if traces.IsTraceDat(file) {
+		dat, ok := sh.rec.Trace.(*traces.TraceDat)
+		if !ok {
+			return errors.New("trace: no trace.dat kept for this session")
+		}
+		if err := files.Write(file, func(w io.Writer) error { _, err := dat.WriteTo(w); return err }); err != nil {
+			return fmt.Errorf("trace: %v", err)
+		}
+		fmt.Fprintf(sh.out, "wrote %s: trace-cmd trace.dat (trace-cmd report reads it), %d tracepoint hits, up to %s\n",
+			file, dat.Entries(), units.Virtual(m.Now()))
+		return nil
+	}
 	json := strings.HasSuffix(strings.ToLower(file), ".json")
 	err := files.Write(file, func(w io.Writer) error {
 		if json {

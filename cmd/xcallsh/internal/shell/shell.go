@@ -132,6 +132,9 @@ func (sh *Shell) boot() error {
 	sh.settle()
 	rec := session.NewRecorder()
 	rec.Act = traces.New()
+	// trace FILE.dat writes trace-cmd's trace.dat, kept from boot on as
+	// the record comes (traces.NewFile gives a TraceDat for a .dat name).
+	rec.TraceFile = "shell.dat"
 	sess, err := session.New(sh.machine, sh.forced, sh.seed, emu.SchedConfig{}, 0, sh.quiet, rec)
 	if err != nil {
 		return err

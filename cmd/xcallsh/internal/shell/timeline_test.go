@@ -1,6 +1,10 @@
 package shell
 
 import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -53,4 +57,33 @@ func TestTimelineLostIPI(t *testing.T) {
 			t.Errorf("no %q in\n%s", want, got)
 		}
 	}
+}
+
+// trace FILE.dat writes trace-cmd's trace.dat of the run since boot, with
+// as many events as the ftrace text; trace-cmd report (when installed)
+// reads it back.
+func TestTraceDat(t *testing.T) {
+	sh := newTestShell(t, "x86-4", 0)
+	sh.must(t, "on 0 return smp_call_function_single(1, function() end, nil, 1)")
+	dir := t.TempDir()
+	dat, txt := filepath.Join(dir, "t.dat"), filepath.Join(dir, "t.txt")
+	contains(t, "trace .dat", sh.must(t, "trace "+dat), "wrote "+dat+": trace-cmd trace.dat (trace-cmd report reads it), 9 tracepoint hits, up to 0.000001510s")
+	contains(t, "trace .txt", sh.must(t, "trace "+txt), "ftrace text, 9 tracepoint hits")
+	b, err := os.ReadFile(dat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(b, []byte("\x17\x08\x44tracing6\x00")) {
+		t.Fatalf("%s is not a trace.dat: %q", dat, b[:min(len(b), 16)])
+	}
+	tc, err := exec.LookPath("trace-cmd")
+	if err != nil {
+		t.Log("trace-cmd is not installed: the trace.dat is not read back")
+		return
+	}
+	out, err := exec.Command(tc, "report", dat).CombinedOutput()
+	if err != nil {
+		t.Fatalf("trace-cmd report: %v\n%s", err, out)
+	}
+	contains(t, "trace-cmd report", string(out), "csd_queue_cpu:        cpu=1", "csd_function_entry:   func=on_1_1")
 }
