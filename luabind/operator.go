@@ -291,8 +291,7 @@ func luaIRQChipWrites(x call) int {
 }
 
 // registerTypes sets up the task and cpumask metatables.
-func (s *Session) registerTypes() {
-	L := s.L
+func registerTypes(L *lua.LState) {
 	mt := L.NewTypeMetatable("task")
 	L.SetField(mt, "__index", L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
 		"done": func(L *lua.LState) int {

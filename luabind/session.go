@@ -90,12 +90,12 @@ func New(opts Options) (*Session, error) {
 		opts.Stdout = io.Discard
 	}
 	s := &Session{opts: opts}
-	s.L = lua.NewState(lua.Options{SkipOpenLibs: true, CallStackSize: callStackSize,
-		RegistrySize: registrySize, RegistryGrowStep: registrySize, RegistryMaxSize: 1 << 20})
-	s.ctx, s.cancel = newLuaContext()
+	s.L = lua.NewState(luaOptions)
+	s.ctx, s.cancel = newLuaContext(s)
 	s.L.SetContext(s.ctx)
-	seeded := s.seedTables()
-	s.openSandbox()
+	w := theWorld()
+	w.install(s.L, s)
+	s.sformat = w.sformat
 	name := opts.Machine
 	if name == "" {
 		name = machines.Default
@@ -109,8 +109,6 @@ func New(opts Options) (*Session, error) {
 		s.L.Close()
 		return nil, err
 	}
-	s.register()
-	s.sortTables(seeded) // last: after every global is set
 	return s, nil
 }
 
@@ -119,17 +117,19 @@ func New(opts Options) (*Session, error) {
 // context.WithCancel context finds that channel anew on each call (an
 // atomic load and a type assertion, 3% of a Lua cross-call), so this one
 // keeps it. Everything else, Value included, is the cancelable context's,
-// so a context derived from this one is linked to it as to that one.
+// so a context derived from this one is linked to it as to that one. It
+// also names its session, for the shared functions (world.go: sessionOf).
 type luaContext struct {
 	context.Context
 	done <-chan struct{}
+	s    *Session
 }
 
 func (c *luaContext) Done() <-chan struct{} { return c.done }
 
-func newLuaContext() (*luaContext, context.CancelFunc) {
+func newLuaContext(s *Session) (*luaContext, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &luaContext{ctx, ctx.Done()}, cancel
+	return &luaContext{ctx, ctx.Done(), s}, cancel
 }
 
 // newThread is a new Lua thread under the session's context. gopher-lua
@@ -177,9 +177,9 @@ func (s *Session) BadMachine() bool { return s.badMachine }
 // Spec is the booted machine's description.
 func (s *Session) Spec() *machines.Spec { return s.spec }
 
-// openSandbox opens the safe libraries and removes what reaches outside.
-func (s *Session) openSandbox() {
-	L := s.L
+// openSandbox opens the safe libraries in L and removes what reaches
+// outside (for the template world: world.go).
+func openSandbox(L *lua.LState) {
 	for _, lib := range []struct {
 		name string
 		fn   lua.LGFunction
@@ -196,12 +196,11 @@ func (s *Session) openSandbox() {
 	str.RawSetString("rep", L.NewFunction(strRep))
 	// load/loadstring compile source text only (gopher-lua has no bytecode
 	// loader), in the sandboxed environment, after checking its nesting.
-	s.installLimits()
-	s.sformat = str.RawGetString("format").(*lua.LFunction)
+	installLimits(L)
 	math := L.GetGlobal("math").(*lua.LTable)
-	math.RawSetString("random", L.NewFunction(s.mathRandom))
+	math.RawSetString("random", L.NewFunction(sessionFn((*Session).mathRandom)))
 	math.RawSetString("randomseed", L.NewFunction(func(L *lua.LState) int { return 0 }))
-	L.SetGlobal("print", L.NewFunction(s.print))
+	L.SetGlobal("print", L.NewFunction(sessionFn((*Session).print)))
 }
 
 func (s *Session) print(L *lua.LState) int {
@@ -366,7 +365,7 @@ func (s *Session) Interrupt() {
 
 // Reset re-arms a session after Interrupt, so the shell can go on.
 func (s *Session) Reset() {
-	s.ctx, s.cancel = newLuaContext()
+	s.ctx, s.cancel = newLuaContext(s)
 	s.L.SetContext(s.ctx)
 	s.L.SetTop(0)
 	s.pool = nil
