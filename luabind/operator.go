@@ -247,10 +247,25 @@ func luaDmesg(x call) int {
 	return x.push(t)
 }
 
+// patternSpecials are the bytes that make a Lua pattern more than plain
+// text (Lua 5.1's SPECIALS, and the closing brackets, which gopher-lua's
+// parser may refuse on their own).
+const patternSpecials = "^$*+?.()[]%-"
+
 func luaDmesgFind(x call) int {
 	pat := x.str(1)
+	// A pattern without special characters matches as plain text, as Lua
+	// 5.1's lstrlib.c (str_find_aux) searches it: the same answer, without
+	// compiling the pattern for every line.
+	plain := !strings.ContainsAny(pat, patternSpecials)
 	for _, l := range x.k().M.Log() {
 		line := l.String()
+		if plain {
+			if strings.Contains(line, pat) {
+				return x.push(lua.LString(line))
+			}
+			continue
+		}
 		ms, err := pm.Find(pat, []byte(line), 0, 1)
 		if err != nil {
 			x.argError(1, "malformed pattern: "+err.Error())

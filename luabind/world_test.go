@@ -9,6 +9,7 @@ import (
 	"weak"
 
 	lua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/pm"
 )
 
 // listing is what a script sees of the tables it can reach at the start:
@@ -176,5 +177,19 @@ func TestSessionOfForeignContext(t *testing.T) {
 	s.L.SetContext(ctx)
 	if _, err := s.Exec("t.lua", `assert(nr_cpu_ids == 4 and math.random(3) and now() == 0 and tostring(print) == "function: 0x00000001")`); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// dmesg_find's plain-text search answers as the pattern matcher does for
+// every pattern without special characters.
+func TestPlainPatternSameAsMatcher(t *testing.T) {
+	lines := []string{"[    0.000000] smp: Bringing up secondary CPUs ...", "", "greet: hello from CPU 1, info=42", "a\x00b ]x"}
+	for _, pat := range []string{"", "smp", "CPU 1,", "greet: hello", "nomatch", " ", "\x00", "x", "info=42", "hello from"} {
+		for _, line := range lines {
+			ms, err := pm.Find(pat, []byte(line), 0, 1)
+			if plain := !strings.ContainsAny(pat, patternSpecials); plain && (err != nil || (len(ms) > 0) != strings.Contains(line, pat)) {
+				t.Errorf("%q in %q: matcher %v %v, plain %v", pat, line, len(ms) > 0, err, strings.Contains(line, pat))
+			}
+		}
 	}
 }
