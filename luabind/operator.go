@@ -106,6 +106,9 @@ func luaSpawn(x call) int {
 			c.WaitForever("failed")
 		}
 		t.result, t.done = out, true
+		if c.Local = nil; len(s.pool) < maxPooledThreads && idle(th) {
+			s.pool = append(s.pool, th) // for the handlers, or the next session
+		}
 	})
 	ud := L.NewUserData()
 	ud.Value = t

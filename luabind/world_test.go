@@ -193,3 +193,52 @@ func TestPlainPatternSameAsMatcher(t *testing.T) {
 		}
 	}
 }
+
+// Lua threads handed from one session to the next run each session's
+// code with its own globals: sessions in turn and at once, each with
+// tasks and handlers, see only their own values.
+func TestThreadsReusedAcrossSessions(t *testing.T) {
+	src := `X = ...
+local seen = {}
+function f() seen[#seen + 1] = X .. ":" .. tostring(rawget(_G, "X")) end
+local ts = {}
+for i = 1, 3 do ts[i] = spawn(i - 1, function() smp_call_function_single(3, f, nil, 1); return X end) end
+run(ms(1))
+for i = 1, 3 do assert(ts[i]:done() and ts[i]:result() == X, "task " .. i) end
+return table.concat(seen, " ")`
+	proto, err := Compile("t.lua", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for g := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 20 {
+				s, err := New(Options{})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				x := lua.LString(strings.Repeat("x", g*100+i+1))
+				fn := s.L.NewFunctionFromProto(proto)
+				s.L.Push(fn)
+				s.L.Push(x)
+				if err := s.L.PCall(1, 1, nil); err != nil {
+					t.Error(err)
+				} else if got, want := s.L.Get(-1).String(), strings.TrimSpace(strings.Repeat(string(x)+":"+string(x)+" ", 3)); got != want {
+					t.Errorf("session %d/%d saw %q, want %q", g, i, got, want)
+				}
+				s.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	idleThreads.Lock()
+	n := len(idleThreads.list)
+	idleThreads.Unlock()
+	if n == 0 {
+		t.Error("no thread was left idle for the next session")
+	}
+}
