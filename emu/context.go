@@ -224,6 +224,11 @@ func (c *Context) WaitKind() WaitKind {
 }
 
 // Parent is the context c interrupted (handlers), or nil.
+// InterruptedIRQsOff is, for an interrupt or NMI handler, whether
+// interrupts were disabled in the context it interrupted (what the
+// exception saved: x86 EFLAGS.IF, arm64 PSTATE.I).
+func (c *Context) InterruptedIRQsOff() bool { return c.savedIRQsOff }
+
 func (c *Context) Parent() *Context { return c.parent }
 
 // cpu is the CPU c runs on.

@@ -16,14 +16,20 @@ type CPU struct {
 	IRQsOff bool // local interrupts disabled
 	// Parked CPUs (dead, offline) run nothing and take no interrupts;
 	// interrupts raised meanwhile stay pending.
-	Parked   bool
-	nmi      bool
-	inNMI    bool
-	top      *Context
-	npending int
-	Hardirq  int // hard-irq nesting depth
-	Preempt  int // preempt_count of what runs (task level)
-	runq     []*Context
+	Parked bool
+	nmi    bool
+	inNMI  bool
+	// NeedResched is the idle task's TIF_NEED_RESCHED: set (by the
+	// kernel side) when something asks the idle CPU to reschedule; the
+	// idle loop sees it once the CPU is back in it, with no handler
+	// running, and clears it (OnIdleExit).
+	NeedResched bool
+	idleWoken   bool // the idle loop runs again (after a handler, WakeIdle): it sees NeedResched
+	top         *Context
+	npending    int
+	Hardirq     int // hard-irq nesting depth
+	Preempt     int // preempt_count of what runs (task level)
+	runq        []*Context
 
 	pending [4]uint64 // pending vectors 0..255
 	ID      int
@@ -100,8 +106,20 @@ func (c *CPU) Task() *Context {
 // Idle reports whether the CPU has nothing to run.
 func (c *CPU) Idle() bool { return c.top == nil && len(c.runq) == 0 }
 
+// InIdleTask reports whether the CPU's current task (rq->curr) is its
+// idle task: nothing runs, or only interrupt handlers that interrupted
+// the idle loop. A handler taken from idle does not make the CPU busy.
+func (c *CPU) InIdleTask() bool { return c.Task() == nil }
+
 // RunQueue is the number of tasks waiting for the CPU.
 func (c *CPU) RunQueue() int { return len(c.runq) }
+
+// WakeIdle makes cpu's idle loop run its check of CPU.NeedResched now, as
+// a polling idle loop does when it reads the flag.
+func (m *Machine) WakeIdle(cpu int) {
+	m.cpus[cpu].idleWoken = true
+	m.kick(cpu)
+}
 
 // Unpark lets a parked CPU run again and looks at it at once.
 func (m *Machine) Unpark(cpu int) {
@@ -161,6 +179,19 @@ func (m *Machine) pickOnCPU(cpu *CPU) *Context {
 			return top
 		}
 		return nil
+	}
+	woken := cpu.idleWoken
+	cpu.idleWoken = false
+	if (woken && cpu.NeedResched) || len(cpu.runq) > 0 {
+		// The idle loop leaves its loop (do_idle): need-resched is
+		// consumed, and the kernel side runs what the idle task does
+		// before schedule_idle() (it may queue a thread to do it, ahead
+		// of the others). A halted CPU sees need-resched only once an
+		// interrupt woke it; a polling one when WakeIdle says it read it.
+		cpu.NeedResched = false
+		if m.OnIdleExit != nil {
+			m.OnIdleExit(cpu.ID)
+		}
 	}
 	if len(cpu.runq) > 0 {
 		t := cpu.popRunq()

@@ -90,6 +90,9 @@ func (m *Machine) finish(c *Context) {
 	case KindIRQ, KindNMI:
 		cpu.Hardirq--
 		cpu.IRQsOff = c.savedIRQsOff
+		if c.parent == nil {
+			cpu.idleWoken = true // back in the idle loop, which looks at need-resched
+		}
 		if c.Kind == KindNMI {
 			cpu.inNMI = false
 		}

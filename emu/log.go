@@ -73,9 +73,6 @@ func (m *Machine) Printk(cpu int, text string) {
 		part, rest, more := strings.Cut(text, "\n")
 		l := LogLine{T: m.now, CPU: cpu, Text: part}
 		m.log.add(l)
-		for _, s := range m.sinks {
-			s.Log(&l)
-		}
 		if m.Recording() {
 			m.Emit(cpu, &Event{Kind: EvPrintk, Text: part})
 		}

@@ -58,9 +58,11 @@
 //   - context.go: Context, its waits (WaitKind) and WaitQueue;
 //   - queue.go: the event queue; sched.go: scheduling decisions
 //     (Strategy); stuck.go: stuck detection; log.go: printk;
-//     trace.go: tracepoints; shell_support.go: the shell's one hook;
-//   - record.go: the event record's types; record_emit.go: what the
-//     engine records in it.
+//     shell_support.go: the shell's one hook;
+//   - record.go: the event record's types, Recorder and Emit;
+//     record_emit.go: what the engine records in it; record_string.go:
+//     an event on one line, for tests and golden files;
+//   - inspect.go: read-only accessors for debuggers (the shell's cpu, where).
 package emu
 
 import (
@@ -117,9 +119,14 @@ type Machine struct {
 	OnInterrupt func(c *Context, vector int)
 	// OnNMI is the body of the NMI handler, started the same way.
 	OnNMI func(c *Context)
+	// OnIdleExit, if set, is called when an idle CPU with nothing on it
+	// (no handler, no thread) leaves its idle loop: a thread is runnable
+	// there, or CPU.NeedResched was set. It runs on the driver, before
+	// the CPU picks its next thread, and may spawn a thread at the front
+	// of the CPU's run queue to run first (the idle task's own work).
+	OnIdleExit func(cpu int)
 
 	log    kernelLog
-	sinks  []TraceSink
 	recs   []Recorder // the event record's readers (record.go)
 	recSeq uint64     // events recorded
 	ipiSeq uint64     // IPI ids handed out (NewIPIID)

@@ -292,7 +292,9 @@ func hexDigit(b byte) byte {
 func (m *Machine) fillContext(c *CPU, e *Event) {
 	e.Comm, e.PID = "<idle>", 0
 	e.Ctx = CtxIdle
-	if t := c.Task(); t != nil {
+	// A thread of pid 0 is the idle task's own work (the kernel side runs
+	// it as swapper/N): ftrace shows pid 0 as <idle>.
+	if t := c.Task(); t != nil && t.PID != 0 {
 		e.Comm, e.PID = t.Name, t.PID
 		e.Ctx = CtxTask
 	}

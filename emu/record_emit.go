@@ -172,8 +172,12 @@ func (m *Machine) recSched(cpu *CPU) {
 		return
 	}
 	m.rs.last[cpu.ID] = next
-	if prev == nil {
-		m.Emit(cpu.ID, &Event{Kind: EvIdleExit})
+	if prev == nil && m.Recording() {
+		// The idle task leaves idle: the event is its, as the switch is.
+		e := &Event{Kind: EvIdleExit}
+		m.fill(cpu.ID, e)
+		e.Comm, e.PID, e.Ctx = "<idle>", 0, CtxIdle
+		m.deliverRecord(e)
 	}
 	e := &Event{Kind: EvSchedSwitch, PrevComm: idleComm(cpu.ID), PrevState: prevState(prev), NextComm: idleComm(cpu.ID)}
 	if prev != nil {

@@ -33,6 +33,15 @@ type Decision struct {
 // bounds the cost of the change points (d-1 of them, sorted).
 const MaxDepth = 64
 
+// ScheduleFormat changes whenever the engine numbers events or draws
+// decisions differently: a new kind of draw, draws in another order, a
+// tie-break over another set of events, another jitter. A schedule (a seed,
+// a strategy, a list of decisions) means the same run only under the format
+// it was made with, so a report records it and a replay under another
+// format is refused rather than let diverge (docs/reports.md). Format 1 is
+// every engine before the number existed.
+const ScheduleFormat = 2
+
 // Strategy is how a seed other than 0 draws decisions.
 type Strategy uint8
 

@@ -192,6 +192,7 @@ var constants = []constant{
 	{"EBUSY", xcall.EBUSY, "busy: a csd still in flight, or `cpu_down` of the last online CPU"},
 	{"EINVAL", xcall.EINVAL, "an invalid argument (`cpu_down`/`cpu_up` of a CPU that does not exist)"},
 	{"ENOMEM", xcall.ENOMEM, "`cpuhp_fail`'s default errno"},
+	{"EPERM", xcall.EPERM, "not permitted: `cpu_down(0)` on x86, whose boot CPU cannot be hot-unplugged"},
 	{"XCALL_TYPE_SYNC", xcall.CSDTypeSync, "the `smp_xcall*` flags: a synchronous call"},
 	{"XCALL_TYPE_ASYNC", xcall.CSDTypeAsync, "an asynchronous call"},
 	{"XCALL_TYPE_IRQ_WORK", xcall.CSDTypeIRQWork, "an irq_work"},

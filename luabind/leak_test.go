@@ -2,7 +2,6 @@ package luabind
 
 import (
 	"fmt"
-	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -74,24 +73,21 @@ func TestMemoryFlat(t *testing.T) {
 	}
 }
 
-// nameSink collects the func= names of csd_function_entry tracepoints.
+// nameSink collects the function names of csd_function_entry events.
 type nameSink struct{ names []string }
 
-var funcRE = regexp.MustCompile(`csd_function_entry: func=([^,]+),`)
-
-func (s *nameSink) Trace(e *emu.TraceEvent) {
-	if m := funcRE.FindStringSubmatch(e.Name + ": " + e.Args); m != nil {
-		s.names = append(s.names, m[1])
+func (s *nameSink) Record(e *emu.Event) {
+	if e.Kind == emu.EvCSDFuncEntry {
+		s.names = append(s.names, e.Func)
 	}
 }
-func (s *nameSink) Log(*emu.LogLine) {}
 
 // TestFuncKeepsItsName: a function keeps the name it got on its first
 // call for as long as it exists, across collections and whatever the
 // globals become, as when the session kept a table of them.
 func TestFuncKeepsItsName(t *testing.T) {
 	sink := &nameSink{}
-	s, err := New(Options{Setup: func(k *xcall.Kernel) { k.M.AddSink(sink) }})
+	s, err := New(Options{Setup: func(k *xcall.Kernel) { k.M.AddRecorder(sink) }})
 	if err != nil {
 		t.Fatal(err)
 	}

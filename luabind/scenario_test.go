@@ -47,7 +47,7 @@ var update = flag.Bool("update", false, "rewrite the expected sections of testda
 
 // output is everything a run produces that the tests compare.
 type output struct {
-	Trace  string // ftrace lines, one per tracepoint hit (if kept)
+	Trace  string // the event record, one event a line (if kept)
 	Dmesg  string // the kernel log
 	Stdout string // print()
 	Error  string // the script's error, "" if it ran to its end
@@ -57,9 +57,10 @@ type output struct {
 	summary    string   // how the run ended, for messages
 }
 
-// sink collects the trace of the current kernel as ftrace text (if keep)
-// and as a hash of those lines (always: a long scenario traces a million
-// lines, too many to keep twice per run).
+// sink collects the event record of the current kernel, one event a line
+// (emu.Event.String; the log is the dmesg section), as text (if keep) and
+// as a hash of those lines (always: a long scenario records millions of
+// events, too many to keep twice per run).
 type sink struct {
 	keep  bool
 	trace bytes.Buffer
@@ -69,7 +70,10 @@ type sink struct {
 
 func newSink(keep bool) *sink { return &sink{keep: keep, hash: fnv.New64a()} }
 
-func (s *sink) Trace(e *emu.TraceEvent) {
+func (s *sink) Record(e *emu.Event) {
+	if e.Kind == emu.EvPrintk {
+		return // the dmesg section has the log
+	}
 	line := e.String() + "\n"
 	s.hash.Write([]byte(line))
 	s.lines++
@@ -77,8 +81,6 @@ func (s *sink) Trace(e *emu.TraceEvent) {
 		s.trace.WriteString(line)
 	}
 }
-
-func (s *sink) Log(*emu.LogLine) {}
 
 // runSpec says what to run.
 type runSpec struct {
@@ -111,7 +113,7 @@ func run(t *testing.T, r runSpec) output {
 				old = append(old, v.Finish(true)...)
 			}
 			col = newSink(r.keepTrace)
-			k.M.AddSink(col)
+			k.M.AddRecorder(col)
 			v = xcall.NewValidator()
 			v.Attach(k)
 		},

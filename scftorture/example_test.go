@@ -35,6 +35,6 @@ func ExampleRun() {
 	fmt.Printf("%s: %d handler invocations, %d of %d offline attempts succeeded\n",
 		res.Verdict, res.Invocations, res.Onoff.OfflineSuccesses, res.Onoff.OfflineAttempts)
 	// Output:
-	// [    0.020402] scftorture: --- End of test: SUCCESS:
-	// SUCCESS: 16362 handler invocations, 2 of 2 offline attempts succeeded
+	// [    0.020212] scftorture: --- End of test: SUCCESS:
+	// SUCCESS: 22147 handler invocations, 1 of 1 offline attempts succeeded
 }

@@ -221,6 +221,7 @@ func TestTortureDyingFlushOff(t *testing.T) {
 func TestTortureIPIDrop(t *testing.T) {
 	p := DefaultParams()
 	p.Duration = 100_000_000
+	p.Stutter = 0 // the kthreads never sleep: no idle loop on CPU 2 drains its queue
 	debug := WithKernel(func(k *xcall.Kernel) error { k.CSDLockDebug = true; return nil })
 
 	res, log := runTorture(t, "x86-4", 0, p, WithIPIDrop(2, 500), WithStallTimeout(2*scfSecond))

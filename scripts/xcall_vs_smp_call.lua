@@ -42,7 +42,7 @@ spawn(0, "demo", function()
   -- 2. An out-of-range CPU: both -ENXIO; xcall also logs "Invalid cpu ID".
   a = smp_call_function_single(9, record("f"), nil, 1)
   b = smp_xcall(9, record("f"), nil, XCALL_TYPE_SYNC)
-  assert(a == -ENXIO and b == -ENXIO and dmesg_find("Invalid cpu ID = 9"))
+  assert(a == -ENXIO and b == -ENXIO and dmesg_find("smp: Invalid cpu ID = 9"))
   row("cpu 9 (>= nr_cpu_ids)", "-ENXIO", "-ENXIO + \"Invalid cpu ID = 9\"")
 
   -- 3. A mask that contains the caller.
@@ -74,7 +74,7 @@ spawn(0, "demo", function()
   local csd = csd_init(record("f"), nil)
   a = smp_call_function_single_async(3, csd)
   b = smp_xcall_private(3, csd, XCALL_TYPE_ASYNC)
-  assert(a == -ENXIO and b == -ENXIO and dmesg_find("cpu ID must be >=0 && < nr_cpu_ids"))
+  assert(a == -ENXIO and b == -ENXIO and dmesg_find("smp: cpu ID must be >=0 && < nr_cpu_ids"))
   row("async csd to offline cpu 3", "-ENXIO", "-ENXIO + a warning line")
 
   -- 7. smp_xcall_any refuses flags that are not exactly SYNC or ASYNC.

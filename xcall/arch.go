@@ -23,9 +23,6 @@ const MaxWrites = 1 << 20
 
 // archSendCallFunctionSingleIPI is arch_send_call_function_single_ipi().
 func (k *Kernel) archSendCallFunctionSingleIPI(c *emu.Context, cpu int) {
-	if !k.Spec.IsX86() {
-		k.traceRaise(c.CPU, []int{cpu}, irqchip.IPICallFunc)
-	}
 	p := &k.pc[c.CPU]
 	p.wbuf = k.appendSingle(p.wbuf[:0], c.CPU, cpu, irqchip.CallFunctionSingle)
 	k.send(c, p.wbuf)
@@ -43,9 +40,6 @@ func (k *Kernel) appendSingle(dst []irqchip.Write, self, cpu int, ipi irqchip.IP
 func (k *Kernel) archSendCallFunctionIPIMask(c *emu.Context, mask Cpumask) {
 	k.maskCPUs = mask.AppendCPUs(k.maskCPUs[:0])
 	targets := k.maskCPUs
-	if !k.Spec.IsX86() {
-		k.traceRaise(c.CPU, targets, irqchip.IPICallFunc)
-	}
 	p := &k.pc[c.CPU]
 	if k.appender != nil {
 		p.wbuf = k.appender.AppendMask(p.wbuf[:0], c.CPU, targets, irqchip.CallFunction, k.onlineFn, k.nOnline)
@@ -53,14 +47,6 @@ func (k *Kernel) archSendCallFunctionIPIMask(c *emu.Context, mask Cpumask) {
 		p.wbuf = append(p.wbuf[:0], k.Chip.EncodeMask(c.CPU, targets, irqchip.CallFunction, k.onlineFn, k.nOnline)...)
 	}
 	k.send(c, p.wbuf)
-}
-
-// traceRaise is arm64's ipi:ipi_raise "target_mask=%s (%s)" for IPI ipi.
-func (k *Kernel) traceRaise(self int, targets []int, ipi int) {
-	if !k.M.Tracing() {
-		return
-	}
-	k.M.Trace(self, "ipi_raise", fmt.Sprintf("target_mask=%s (%s)", MaskOf(k.nr, targets...).Bitmap(k.nr), irqchip.ARM64IPIReason(ipi)))
 }
 
 // send performs the register writes with local interrupts off (the
@@ -200,11 +186,7 @@ func (k *Kernel) handleInterrupt(c *emu.Context, vec int) {
 			k.traceVector(c.CPU, "reschedule_exit", vec)
 		}
 	} else {
-		reason := irqchip.ARM64IPIReason(vec)
 		k.recIPIBody(c.CPU, emu.EvIPIEntry, vec)
-		if vec < irqchip.NrIPI && k.M.Tracing() {
-			k.M.Trace(c.CPU, "ipi_entry", "("+reason+")")
-		}
 		switch vec {
 		case irqchip.IPICallFunc:
 			Enter(c, "do_handle_IPI+0x2a4/0x2e0")
@@ -215,9 +197,6 @@ func (k *Kernel) handleInterrupt(c *emu.Context, vec int) {
 			k.printk(c.CPU, fmt.Sprintf("CPU%d: Unknown IPI message 0x%x", c.CPU, vec))
 		}
 		k.recIPIBody(c.CPU, emu.EvIPIExit, vec)
-		if vec < irqchip.NrIPI && k.M.Tracing() {
-			k.M.Trace(c.CPU, "ipi_exit", "("+reason+")")
-		}
 	}
 	c.ExitAfter(k.T.IRQExit)
 }
@@ -235,9 +214,6 @@ func (k *Kernel) irqReturn(c *emu.Context, vec int) {
 	} else {
 		Leave(c)
 		k.recIPIBody(c.CPU, emu.EvIPIExit, vec)
-		if k.M.Tracing() {
-			k.M.Trace(c.CPU, "ipi_exit", "("+irqchip.ARM64IPIReason(vec)+")")
-		}
 	}
 	c.ExitAfter(k.T.IRQExit)
 }
@@ -249,9 +225,6 @@ func (k *Kernel) traceVector(cpu int, name string, vec int) {
 			kind = emu.EvIPIExit
 		}
 		k.M.Emit(cpu, &emu.Event{Kind: kind, Vector: vec})
-	}
-	if k.M.Tracing() {
-		k.M.Trace(cpu, name, fmt.Sprintf("vector=%d", vec))
 	}
 }
 

@@ -260,7 +260,7 @@ func (k *Kernel) handleNMI(c *emu.Context) {
 		if n := len(under.Frames); n > 0 {
 			pc = under.Frames[n-1]
 		}
-		k.dumpRegsAndStack(under, pc)
+		k.dumpRegsAndStack(under, pc, c.InterruptedIRQsOff())
 	}
 	// Printing takes the time of [timing] nmi_backtrace; the requester
 	// sees the answer when it is done.

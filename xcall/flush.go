@@ -11,7 +11,8 @@ import (
 // The kernel's order is kept: take the whole queue, warn once if this CPU
 // is offline, run the SYNC entries (unlock after the function), then the
 // ASYNC and IRQ_WORK ones (unlock before the function), then hand the
-// remote wake-ups to sched_ttwu_pending() in one batch. Each entry, and the
+// remote wake-ups to sched_ttwu_pending() in one batch, which wakes their
+// tasks. Each entry, and the
 // batch, costs T.Callback before its function runs.
 //
 // Why steps and not one function: an IPI handler's body starts on the
@@ -303,22 +304,37 @@ func flushTTWUEntry(f *flushState, c *emu.Context) flushStep {
 	return flushTTWUWake
 }
 
-// flushTTWUWake runs the batch's entries, then csd_do_func()'s exit
-// tracepoint. There are no sleeping tasks to activate in the model: only
-// the tracepoints and each entry's function run. Compare Linux's
-// kernel/sched/core.c: sched_ttwu_pending().
+// flushTTWUWake wakes the batch's tasks, then csd_do_func()'s exit
+// tracepoint. Compare Linux's kernel/sched/core.c: sched_ttwu_pending(),
+// which activates each queued task on this CPU's run queue
+// (ttwu_do_activate); the tasks run later, when scheduled.
 func flushTTWUWake(f *flushState, c *emu.Context) flushStep {
 	k, self := f.k, c.CPU
 	for ; f.i < len(f.ttwu); f.i++ {
-		e := f.ttwu[f.i]
-		if !mayRun(c, e.Func, e.Info) {
-			return f.inCoroutine(flushTTWUWake)
-		}
-		k.emit(EvRun, e, self, self)
-		k.call(c, e.Func, e.Info)
+		k.ttwuActivate(c, f.ttwu[f.i])
 	}
 	k.traceFunc(self, "csd_function_exit", symTTWU, f.ttwu[0])
 	return nil
+}
+
+// ttwuActivate is what sched_ttwu_pending() does with one entry of its
+// list: the entry is a task's wake_entry, and the task is activated on
+// this CPU. The model's TTWU csd stands for that task: its function is the
+// task's body, run in a new task named after it on this CPU (queued, in
+// task context, after the handler and whatever runs there), never in the
+// handler itself.
+func (k *Kernel) ttwuActivate(c *emu.Context, e *CSD) {
+	self := c.CPU
+	k.emit(EvRun, e, self, self)
+	f, info := e.Func, e.Info
+	name := "ttwu"
+	if f != nil && f.Name != "" {
+		name = f.Name
+	}
+	if len(name) > 15 { // TASK_COMM_LEN - 1
+		name = name[:15]
+	}
+	k.M.Spawn(self, name, func(t *emu.Context) { k.call(t, f, info) })
 }
 
 func (k *Kernel) getFlush(warn bool, vec int) *flushState {

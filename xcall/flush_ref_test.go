@@ -104,8 +104,7 @@ func (k *Kernel) referenceFlush(c *emu.Context, warnCPUOffline bool, vec int) {
 				c.Delay(k.T.Callback, "sched_ttwu_pending")
 				k.traceFunc(self, "csd_function_entry", symTTWU, ttwu[0])
 				for _, e := range ttwu {
-					k.emit(EvRun, e, self, self)
-					k.call(c, e.Func, e.Info)
+					k.ttwuActivate(c, e)
 				}
 				k.traceFunc(self, "csd_function_exit", symTTWU, ttwu[0])
 			}

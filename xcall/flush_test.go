@@ -8,13 +8,11 @@ import (
 	"github.com/xcallsh/xcallsh/emu"
 )
 
-// traceText collects every tracepoint and log line of a run.
+// traceText collects every event of a run's record, one a line (the log
+// lines are its printk events).
 type traceText struct{ b strings.Builder }
 
-func (s *traceText) Trace(e *emu.TraceEvent) {
-	fmt.Fprintf(&s.b, "%d %d %s %s %s\n", e.T, e.CPU, e.Flags, e.Name, e.Args)
-}
-func (s *traceText) Log(l *emu.LogLine) { s.b.WriteString(l.String() + "\n") }
+func (s *traceText) Record(e *emu.Event) { s.b.WriteString(e.String() + "\n") }
 
 // flushRun cross-calls functions that sometimes wait (a udelay in the
 // handler) from three CPUs at once; noWait says whether the functions tell
@@ -35,7 +33,7 @@ func flushRun(t *testing.T, machine string, seed uint64, noWait, ref bool) (stri
 		UseReferenceFlush(k)
 	}
 	var out traceText
-	k.M.AddSink(&out)
+	k.M.AddRecorder(&out)
 	v := NewValidator()
 	v.Attach(k)
 	calls, onEngine := 0, 0
@@ -129,7 +127,7 @@ func flushMixRun(t *testing.T, machine string, noWait, ref bool) string {
 		UseReferenceFlush(k)
 	}
 	var out traceText
-	k.M.AddSink(&out)
+	k.M.AddRecorder(&out)
 	hooks := 0
 	k.SetHook("flush_smp_call_function_queue:dequeued", func(cpu int, point string) error {
 		hooks++

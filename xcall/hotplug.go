@@ -27,11 +27,12 @@ type cpuhpState int8
 const (
 	cpuhpOffline           cpuhpState = iota // CPUHP_OFFLINE
 	cpuhpCreateThreads                       // CPUHP_CREATE_THREADS
+	cpuhpMMVmstatDead                        // CPUHP_MM_VMSTAT_DEAD
 	cpuhpWorkqueuePrep                       // CPUHP_WORKQUEUE_PREP
 	cpuhpHrtimersPrepare                     // CPUHP_HRTIMERS_PREPARE
-	cpuhpRCUTreePrep                         // CPUHP_RCUTREE_PREP
 	cpuhpSMPCFDPrepare                       // CPUHP_SMPCFD_PREPARE
-	cpuhpMMVmstatDead                        // CPUHP_MM_VMSTAT_DEAD
+	cpuhpRCUTreePrep                         // CPUHP_RCUTREE_PREP
+	cpuhpBPKickAP                            // CPUHP_BP_KICK_AP
 	cpuhpBringupCPU                          // CPUHP_BRINGUP_CPU
 	cpuhpAPIdleDead                          // CPUHP_AP_IDLE_DEAD
 	cpuhpAPOffline                           // CPUHP_AP_OFFLINE
@@ -59,8 +60,12 @@ type cpuhpStep struct {
 	teardown func(k *Kernel, c *emu.Context, cpu int) int
 	// The kernel's callbacks for the state, whether or not the model
 	// runs one: cpuhp_enter and cpuhp_exit are traced only around a
-	// callback the kernel has ("": none in that direction).
+	// callback the kernel has ("": none in that direction). upFnX86, if
+	// set, is x86's startup callback instead (x86_64 selects
+	// HOTPLUG_PARALLEL, hence HOTPLUG_SPLIT_STARTUP: kernel/cpu.c then
+	// has cpu:kick_ap and a split cpu:bringup; arm64 does not).
 	upFn, downFn string
+	upFnX86      string
 }
 
 // cpuhpSteps is cpuhp_hp_states[], indexed by state: the names are the
@@ -68,27 +73,32 @@ type cpuhpStep struct {
 var cpuhpSteps = [...]cpuhpStep{
 	cpuhpOffline:           {name: "offline"},
 	cpuhpCreateThreads:     {name: "threads:prepare", upFn: "smpboot_create_threads"},
+	cpuhpMMVmstatDead:      {name: "mm/vmstat:dead", downFn: "vmstat_cpu_dead"},
 	cpuhpWorkqueuePrep:     {name: "workqueue:prepare", upFn: "workqueue_prepare_cpu"},
 	cpuhpHrtimersPrepare:   {name: "hrtimers:prepare", upFn: "hrtimers_prepare_cpu"},
-	cpuhpRCUTreePrep:       {name: "RCU/tree:prepare", upFn: "rcutree_prepare_cpu", downFn: "rcutree_dead_cpu"},
 	cpuhpSMPCFDPrepare:     {name: "smpcfd:prepare", startup: smpcfdPrepareCPU, teardown: smpcfdDeadCPU, upFn: "smpcfd_prepare_cpu", downFn: "smpcfd_dead_cpu"},
-	cpuhpMMVmstatDead:      {name: "mm/vmstat:dead", downFn: "vmstat_cpu_dead"},
-	cpuhpBringupCPU:        {name: "cpu:bringup", upFn: "bringup_cpu", downFn: "finish_cpu"},
+	cpuhpRCUTreePrep:       {name: "RCU/tree:prepare", upFn: "rcutree_prepare_cpu", downFn: "rcutree_dead_cpu"},
+	cpuhpBPKickAP:          {name: "cpu:kick_ap", upFnX86: "cpuhp_kick_ap_alive"},
+	cpuhpBringupCPU:        {name: "cpu:bringup", upFn: "bringup_cpu", upFnX86: "cpuhp_bringup_ap", downFn: "finish_cpu"},
 	cpuhpAPIdleDead:        {name: "idle:dead", ap: true},
 	cpuhpAPOffline:         {name: "ap:offline", ap: true},
 	cpuhpAPSchedStarting:   {name: "sched:starting", ap: true, teardown: schedCPUDying, upFn: "sched_cpu_starting", downFn: "sched_cpu_dying"},
 	cpuhpAPRCUTreeDying:    {name: "RCU/tree:dying", ap: true, downFn: "rcutree_dying_cpu"},
 	cpuhpAPSMPCFDDying:     {name: "smpcfd:dying", ap: true, teardown: smpcfdDyingCPU, downFn: "smpcfd_dying_cpu"},
-	cpuhpAPHrtimersDying:   {name: "hrtimers:dying", ap: true, downFn: "hrtimers_cpu_dying"},
+	cpuhpAPHrtimersDying:   {name: "hrtimers:dying", ap: true, upFn: "hrtimers_cpu_starting", downFn: "hrtimers_cpu_dying"},
 	cpuhpAPTickDying:       {name: "tick:dying", ap: true, downFn: "tick_cpu_dying"},
 	cpuhpAPOnline:          {name: "ap:online", ap: true},
-	cpuhpTeardownCPU:       {name: "cpu:teardown", downFn: "takedown_cpu"},
+	cpuhpTeardownCPU:       {name: "cpu:teardown", downFn: "takedown_cpu"}, // teardown: takedownCPU (init)
 	cpuhpAPOnlineIdle:      {name: "ap:online-idle"},
 	cpuhpAPSmpbootThreads:  {name: "smpboot/threads:online", upFn: "smpboot_unpark_threads", downFn: "smpboot_park_threads"},
 	cpuhpAPWorkqueueOnline: {name: "workqueue:online", upFn: "workqueue_online_cpu", downFn: "workqueue_offline_cpu"},
 	cpuhpAPActive:          {name: "sched:active", startup: schedCPUActivate, teardown: schedCPUDeactivate, upFn: "sched_cpu_activate", downFn: "sched_cpu_deactivate"},
 	cpuhpOnline:            {name: "online"},
 }
+
+// takedownCPU walks the teardown states itself (take_cpu_down): it is set
+// here rather than in the table, which it refers to.
+func init() { cpuhpSteps[cpuhpTeardownCPU].teardown = takedownCPU }
 
 // step is the state's entry in cpuhpSteps.
 func (s cpuhpState) step() *cpuhpStep { return &cpuhpSteps[s] }
@@ -197,6 +207,9 @@ func (k *Kernel) invoke(c *emu.Context, cpu int, state cpuhpState, up bool) int 
 	dest := cpuhpOffline
 	if up {
 		fn, dest = st.upFn, cpuhpOnline
+		if st.upFnX86 != "" && k.Spec.IsX86() {
+			fn = st.upFnX86
+		}
 	}
 	on := 0 // the CPU the callback runs on: the CPU itself for the AP states, else the control CPU
 	if st.ap {
@@ -221,18 +234,62 @@ func (k *Kernel) invoke(c *emu.Context, cpu int, state cpuhpState, up bool) int 
 	if rec {
 		k.M.Emit(on, &emu.Event{Kind: emu.EvCpuhpExit, Target: cpu, State: int(state), StateName: st.name, Idx: int(state), Ret: ret})
 	}
-	if ret != 0 {
+	if ret != 0 && st.ap {
+		// Only the STARTING/DYING walks (notify_cpu_starting,
+		// take_cpu_down: cpuhp_invoke_callback_range_nofail) warn; a
+		// failed PREPARE or ONLINE state is only pr_debug'd by
+		// cpuhp_up_callbacks() and rolled back, silently by default.
 		dir := "DOWN"
 		if up {
 			dir = "UP"
 		}
-		pcpu := 0
-		if c != nil {
-			pcpu = c.CPU
-		}
-		k.printk(pcpu, fmt.Sprintf("CPU %d %s state %s (%d) failed (%d)", cpu, dir, state, int(state), ret))
+		k.printk(on, fmt.Sprintf("CPU %d %s state %s (%d) failed (%d)", cpu, dir, state, int(state), ret))
+	}
+	if ret == 0 && c != nil {
+		k.hotplugMessage(c, on, cpu, state, up)
 	}
 	return ret
+}
+
+// midrNeoverseN1 is the MIDR_EL1 the arm64 machines report (read_cpuid_id):
+// Arm (0x41), variant 3, architecture 0xf, part 0xd0c (Neoverse N1),
+// revision 1: Neoverse N1 r3p1, as in AWS Graviton2.
+const midrNeoverseN1 = 0x413fd0c1
+
+// hotplugMessage prints what the kernel logs when state's callback has run
+// at run time (boot prints none of these in the model: its log is the
+// summary of docs/kernel.md#log-formats).
+//   - x86, cpu:kick_ap: cpuhp_kick_ap_alive → do_boot_cpu → announce_cpu()
+//     on the control CPU, "smpboot: Booting Node %d Processor %d APIC 0x%x".
+//   - arm64, ap:online (the end of the STARTING walk): secondary_start_kernel()
+//     on the CPU itself, before it marks itself online,
+//     "CPU%u: Booted secondary processor 0x%010lx [0x%08x]" (MPIDR, MIDR).
+//   - cpu:teardown, going down: arch_cpuhp_cleanup_dead_cpu() on the control
+//     CPU once the CPU is dead: x86 "smpboot: CPU %u is now offline"; arm64
+//     op_cpu_kill() → cpu_psci_cpu_kill(), "psci: CPU%d killed (polled %d ms)"
+//     (its "CPU%u: shutdown" is pr_debug, not printed by default).
+func (k *Kernel) hotplugMessage(c *emu.Context, on, cpu int, state cpuhpState, up bool) {
+	x86 := k.Spec.IsX86()
+	switch {
+	case up && x86 && state == cpuhpBPKickAP:
+		apicid := uint32(cpu)
+		if a, ok := k.Chip.(interface{ APICID(int) uint32 }); ok {
+			apicid = a.APICID(cpu)
+		}
+		k.printk(on, fmt.Sprintf("smpboot: Booting Node %d Processor %d APIC 0x%x", k.Node(cpu), cpu, apicid))
+	case up && !x86 && state == cpuhpAPOnline:
+		mpidr := uint64(cpu)
+		if g, ok := k.Chip.(interface{ MPIDR(int) uint64 }); ok {
+			mpidr = g.MPIDR(cpu)
+		}
+		k.printk(cpu, fmt.Sprintf("CPU%d: Booted secondary processor 0x%010x [0x%08x]", cpu, mpidr, midrNeoverseN1))
+	case !up && state == cpuhpTeardownCPU:
+		if x86 {
+			k.printk(on, fmt.Sprintf("smpboot: CPU %d is now offline", cpu))
+		} else {
+			k.printk(on, fmt.Sprintf("psci: CPU%d killed (polled 0 ms)", cpu))
+		}
+	}
 }
 
 // CPUDown is cpu_down(cpu) from task c: the whole take-down walk. 0, or
@@ -259,9 +316,7 @@ func (k *Kernel) CPUDown(c *emu.Context, cpu int) int {
 		k.invoke(c, cpu, s, false)
 	}
 	k.invoke(c, cpu, cpuhpTeardownCPU, false)
-	k.stopMachine(c, cpu, func(x *emu.Context) { k.takeCPUDown(x, cpu) })
-	// The control CPU waits for the CPU to report itself dead, then runs
-	// the PREPARE-section teardowns.
+	// The CPU is dead: the PREPARE-section teardowns.
 	for s := cpuhpBringupCPU; s > cpuhpOffline; s-- {
 		if s == cpuhpHrtimersPrepare {
 			k.x2apicDeadCPU(c, cpu) // CPUHP_X2APIC_PREPARE (x2apic_cluster.go)
@@ -270,6 +325,57 @@ func (k *Kernel) CPUDown(c *emu.Context, cpu int) int {
 	}
 	k.hpState[cpu] = cpuhpOffline
 	return 0
+}
+
+// takedownCPU is takedown_cpu(), the teardown of CPUHP_TEARDOWN_CPU on
+// the control CPU: take_cpu_down() under stop_machine, then wait until the
+// dying CPU's idle task has reported it dead (wait_for_ap_thread: the
+// completion cpuhp_complete_idle_dead() signals), then __cpu_die() and the
+// arch's clean-up of the dead CPU.
+func takedownCPU(k *Kernel, c *emu.Context, cpu int) int {
+	k.apDead = false
+	k.stopMachine(c, cpu, func(x *emu.Context) { k.takeCPUDown(x, cpu) })
+	for !k.apDead {
+		c.Block(&k.apDeadQ, emu.WaitInfo{What: fmt.Sprintf("waits for CPU %d to report itself dead", cpu), Owner: cpu})
+	}
+	return 0
+}
+
+// reportIdleDead is what the outgoing CPU's idle task does once its stopper
+// is done: do_idle() finds the CPU offline, with interrupts disabled, and
+// calls cpuhp_report_idle_dead(): the state becomes CPUHP_AP_IDLE_DEAD and,
+// since the CPU may not complete anything itself any more, it asks the
+// first online CPU to do it with an asynchronous cross call
+// (smp_call_function_single(cpumask_first(cpu_online_mask),
+// cpuhp_complete_idle_dead, st, 0): its own csd_data, an IPI). Then
+// arch_cpu_idle_dead(): the CPU never runs or takes an interrupt again.
+// The idle task runs as swapper/N (pid 0), ahead of anything else.
+func (k *Kernel) reportIdleDead(cpu int) {
+	t := k.M.SpawnKind(emu.KindTask, cpu, fmt.Sprintf("swapper/%d", cpu), func(c *emu.Context) {
+		k.LocalIRQSave(c)
+		k.hpState[cpu] = cpuhpAPIdleDead
+		Enter(c, "do_idle+0x1d4/0x290")
+		Enter(c, "cpuhp_report_idle_dead+0x3c/0x70")
+		k.SmpCallFunctionSingle(c, k.online.Next(0), k.completeIdleDead, nil, false)
+		Leave(c)
+		Leave(c)
+		h := k.M.CPU(cpu)
+		h.Parked = true
+		h.SetIRQsOff(true) // the dead CPU idles with interrupts off
+	}, true)
+	t.PID = 0
+}
+
+// newCompleteIdleDead is kernel/cpu.c's cpuhp_complete_idle_dead(), run
+// on the first online CPU for the dead one: it completes the control
+// CPU's wait in takedown_cpu().
+func (k *Kernel) newCompleteIdleDead() *Func {
+	return &Func{Name: "cpuhp_complete_idle_dead", Size: 0x20, NoWait: NeverWaits,
+		Fn: func(c *emu.Context, info any) error {
+			k.apDead = true
+			k.apDeadQ.Wake(k.M, k.T.WakeLatency)
+			return nil
+		}}
 }
 
 // takeCPUDown is take_cpu_down() on the dying CPU, in stop_machine's RUN
@@ -339,10 +445,14 @@ func (k *Kernel) bringUp(c *emu.Context, cpu int) int {
 					k.updateShorthand()
 				}
 			}
+			cpuh.NeedResched = false
 			if c == nil {
 				cpuh.Parked = false // at boot: nothing to look at yet
-			} else if cpuh.Parked {
-				k.M.Unpark(cpu)
+			} else {
+				if cpuh.Parked {
+					k.M.Unpark(cpu)
+				}
+				k.kickAPThread(c, cpu)
 			}
 			s = cpuhpAPOnline // the AP ran its states itself
 			continue
@@ -354,6 +464,20 @@ func (k *Kernel) bringUp(c *emu.Context, cpu int) int {
 	k.hpState[cpu] = cpuhpOnline
 	return 0
 }
+
+// kickAPThread is cpuhp_kick_ap_work()'s wake-up of the AP's hotplug
+// thread (cpuhp/N) once the AP is online and idle: the AP is not active
+// yet, so try_to_wake_up() activates the thread on the AP's run queue from
+// here and resched_curr() reschedules the AP's idle task: the reschedule
+// IPI, or need-resched alone if it polls. The AP's idle loop then exits and
+// flushes its call queue (do_idle), which runs anything queued while it was
+// offline. The model runs the AP's online states on the control CPU, so no
+// cpuhp/N thread runs there: only the wake-up's effect on the AP is kept.
+func (k *Kernel) kickAPThread(c *emu.Context, cpu int) {
+	k.smpSendReschedule(c, cpu, siteReschedCurr)
+}
+
+var siteReschedCurr = site{"resched_curr", 0x6b, 0xd0}
 
 // rollBack undoes a bring-up that failed in state s with ret: the states
 // below s are torn down, in teardown order.

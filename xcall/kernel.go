@@ -110,13 +110,16 @@ type Kernel struct {
 	csdSpins [][]csdSpin // per CPU: csd_lock_wait spins in progress, innermost last (stuck.go)
 
 	// CPU hotplug (hotplug.go).
-	hpState   []cpuhpState // cpuhp state of each CPU
-	active    Cpumask      // cpu_active_mask
-	hpBusy    bool         // a hotplug operation is in progress
-	hpWait    emu.WaitQueue
-	hpFaults  []hpFault
-	booted    Cpumask // cpus_booted_once_mask
-	shorthand bool    // apic_use_ipi_shorthand
+	hpState          []cpuhpState // cpuhp state of each CPU
+	active           Cpumask      // cpu_active_mask
+	hpBusy           bool         // a hotplug operation is in progress
+	hpWait           emu.WaitQueue
+	hpFaults         []hpFault
+	apDead           bool          // the dying CPU's idle task reported it dead (cpuhp_complete_idle_dead ran)
+	apDeadQ          emu.WaitQueue // takedown_cpu waiting for that
+	completeIdleDead *Func         // cpuhp_complete_idle_dead
+	booted           Cpumask       // cpus_booted_once_mask
+	shorthand        bool          // apic_use_ipi_shorthand
 
 	backtraceMask Cpumask       // CPUs asked for an NMI backtrace
 	backtraceDone emu.WaitQueue // requesters waiting for those backtraces
@@ -218,6 +221,7 @@ func BootSched(spec *machines.Spec, seed uint64, sc emu.SchedConfig) (*Kernel, e
 		warned:          map[string]bool{},
 	}
 	k.appender, _ = chip.(irqchip.Appender)
+	k.completeIdleDead = k.newCompleteIdleDead()
 	k.hpState = make([]cpuhpState, spec.CPUs)
 	k.booted = NewCpumask(spec.CPUs)
 	k.booted.Set(0)
@@ -244,6 +248,7 @@ func BootSched(spec *machines.Spec, seed uint64, sc emu.SchedConfig) (*Kernel, e
 	k.updateShorthand()
 	m.OnInterrupt = k.handleInterrupt
 	m.OnNMI = k.handleNMI
+	m.OnIdleExit = k.idleExit
 	k.bootLog()
 	return k, nil
 }

@@ -102,13 +102,34 @@ func checkRecord(t *testing.T, got, want string) {
 }
 
 // vecs replaces {V} in want with the machine's call-function vector (the
-// single one on x86), and {N} with the NMI sent as an IPI (-1).
+// single one on x86), {R} with the reschedule one, and {N} with the NMI
+// sent as an IPI (-1); a line starting "x86| " or "arm64| " is kept, without
+// that prefix, on that architecture only.
 func vecs(k *Kernel, want string) string {
 	v := "251" // CALL_FUNCTION_SINGLE_VECTOR
 	if !k.Spec.IsX86() {
 		v = "1" // IPI_CALL_FUNC
 	}
-	return strings.ReplaceAll(strings.TrimLeft(want, "\n"), "{V}", v)
+	r := "253" // RESCHEDULE_VECTOR
+	if !k.Spec.IsX86() {
+		r = "0" // IPI_RESCHEDULE
+	}
+	var b strings.Builder
+	for _, l := range strings.SplitAfter(strings.TrimLeft(want, "\n"), "\n") {
+		switch {
+		case strings.HasPrefix(l, "x86| "):
+			if k.Spec.IsX86() {
+				b.WriteString(l[5:])
+			}
+		case strings.HasPrefix(l, "arm64| "):
+			if !k.Spec.IsX86() {
+				b.WriteString(l[7:])
+			}
+		default:
+			b.WriteString(l)
+		}
+	}
+	return strings.NewReplacer("{V}", v, "{R}", r).Replace(b.String())
 }
 
 var recordMachines = []string{"x86-4", "arm64-8"}
@@ -267,7 +288,9 @@ func TestRecordMergedIPI(t *testing.T) {
 }
 
 // cpu_down racing a call, then a csd injected on the offline CPU, whose IPI
-// stays pending there until the bring-up clears it (dropped, offline).
+// stays pending there until the bring-up clears it (dropped, offline); the
+// wake-up of the AP's hotplug thread (a reschedule IPI) makes its idle loop
+// run the csd.
 func TestRecordHotplugRace(t *testing.T) {
 	for _, m := range recordMachines {
 		t.Run(m, func(t *testing.T) {
@@ -287,57 +310,70 @@ func TestRecordHotplugRace(t *testing.T) {
 1060 cpu3 ipi_deliver id=1 vec={V} from=1
 1060 cpu3 irq_entry vec={V} ids=[1]
 1410 cpu3 csd_function_entry csd=1 func=f
-20000 cpu0 cpuhp_enter cpu=3 state=20 sched:active fn=sched_cpu_deactivate dest=0
-20000 cpu0 cpuhp_exit cpu=3 state=20 sched:active ret=0
-30000 cpu0 cpuhp_enter cpu=3 state=19 workqueue:online fn=workqueue_offline_cpu dest=0
-30000 cpu0 cpuhp_exit cpu=3 state=19 workqueue:online ret=0
-40000 cpu0 cpuhp_enter cpu=3 state=18 smpboot/threads:online fn=smpboot_park_threads dest=0
-40000 cpu0 cpuhp_exit cpu=3 state=18 smpboot/threads:online ret=0
-60000 cpu0 cpuhp_enter cpu=3 state=16 cpu:teardown fn=takedown_cpu dest=0
-60000 cpu0 cpuhp_exit cpu=3 state=16 cpu:teardown ret=0
+20000 cpu0 cpuhp_enter cpu=3 state=21 sched:active fn=sched_cpu_deactivate dest=0
+20000 cpu0 cpuhp_exit cpu=3 state=21 sched:active ret=0
+30000 cpu0 cpuhp_enter cpu=3 state=20 workqueue:online fn=workqueue_offline_cpu dest=0
+30000 cpu0 cpuhp_exit cpu=3 state=20 workqueue:online ret=0
+40000 cpu0 cpuhp_enter cpu=3 state=19 smpboot/threads:online fn=smpboot_park_threads dest=0
+40000 cpu0 cpuhp_exit cpu=3 state=19 smpboot/threads:online ret=0
+60000 cpu0 cpuhp_enter cpu=3 state=17 cpu:teardown fn=takedown_cpu dest=0
 60200 cpu3 cpu_offline cpu=3
-80200 cpu3 cpuhp_enter cpu=3 state=14 tick:dying fn=tick_cpu_dying dest=0
-80200 cpu3 cpuhp_exit cpu=3 state=14 tick:dying ret=0
-90200 cpu3 cpuhp_enter cpu=3 state=13 hrtimers:dying fn=hrtimers_cpu_dying dest=0
-90200 cpu3 cpuhp_exit cpu=3 state=13 hrtimers:dying ret=0
-100200 cpu3 cpuhp_enter cpu=3 state=12 smpcfd:dying fn=smpcfd_dying_cpu dest=0
-100200 cpu3 cpuhp_exit cpu=3 state=12 smpcfd:dying ret=0
-110200 cpu3 cpuhp_enter cpu=3 state=11 RCU/tree:dying fn=rcutree_dying_cpu dest=0
-110200 cpu3 cpuhp_exit cpu=3 state=11 RCU/tree:dying ret=0
-120200 cpu3 cpuhp_enter cpu=3 state=10 sched:starting fn=sched_cpu_dying dest=0
-120200 cpu3 cpuhp_exit cpu=3 state=10 sched:starting ret=0
-140300 cpu0 cpuhp_enter cpu=3 state=7 cpu:bringup fn=finish_cpu dest=0
-140300 cpu0 cpuhp_exit cpu=3 state=7 cpu:bringup ret=0
-150300 cpu0 cpuhp_enter cpu=3 state=6 mm/vmstat:dead fn=vmstat_cpu_dead dest=0
-150300 cpu0 cpuhp_exit cpu=3 state=6 mm/vmstat:dead ret=0
-160300 cpu0 cpuhp_enter cpu=3 state=5 smpcfd:prepare fn=smpcfd_dead_cpu dest=0
-160300 cpu0 cpuhp_exit cpu=3 state=5 smpcfd:prepare ret=0
-170300 cpu0 cpuhp_enter cpu=3 state=4 RCU/tree:prepare fn=rcutree_dead_cpu dest=0
-170300 cpu0 cpuhp_exit cpu=3 state=4 RCU/tree:prepare ret=0
-200300 cpu0 ipi_send targets=[3] ids=[2] vec={V} site=
-201300 cpu3 ipi_deliver id=2 vec={V} from=0
-220300 cpu0 cpuhp_enter cpu=3 state=1 threads:prepare fn=smpboot_create_threads dest=21
-220300 cpu0 cpuhp_exit cpu=3 state=1 threads:prepare ret=0
-230300 cpu0 cpuhp_enter cpu=3 state=2 workqueue:prepare fn=workqueue_prepare_cpu dest=21
-230300 cpu0 cpuhp_exit cpu=3 state=2 workqueue:prepare ret=0
-240300 cpu0 cpuhp_enter cpu=3 state=3 hrtimers:prepare fn=hrtimers_prepare_cpu dest=21
-240300 cpu0 cpuhp_exit cpu=3 state=3 hrtimers:prepare ret=0
-250300 cpu0 cpuhp_enter cpu=3 state=4 RCU/tree:prepare fn=rcutree_prepare_cpu dest=21
-250300 cpu0 cpuhp_exit cpu=3 state=4 RCU/tree:prepare ret=0
-260300 cpu0 cpuhp_enter cpu=3 state=5 smpcfd:prepare fn=smpcfd_prepare_cpu dest=21
-260300 cpu0 cpuhp_exit cpu=3 state=5 smpcfd:prepare ret=0
-270300 cpu3 ipi_drop id=2 vec={V} from=0 reason=1
-280300 cpu0 cpuhp_enter cpu=3 state=7 cpu:bringup fn=bringup_cpu dest=21
-280300 cpu0 cpuhp_exit cpu=3 state=7 cpu:bringup ret=0
-310300 cpu3 cpuhp_enter cpu=3 state=10 sched:starting fn=sched_cpu_starting dest=21
-310300 cpu3 cpuhp_exit cpu=3 state=10 sched:starting ret=0
-360300 cpu3 cpu_online cpu=3
-380300 cpu0 cpuhp_enter cpu=3 state=18 smpboot/threads:online fn=smpboot_unpark_threads dest=21
-380300 cpu0 cpuhp_exit cpu=3 state=18 smpboot/threads:online ret=0
-390300 cpu0 cpuhp_enter cpu=3 state=19 workqueue:online fn=workqueue_online_cpu dest=21
-390300 cpu0 cpuhp_exit cpu=3 state=19 workqueue:online ret=0
-400300 cpu0 cpuhp_enter cpu=3 state=20 sched:active fn=sched_cpu_activate dest=21
-400300 cpu0 cpuhp_exit cpu=3 state=20 sched:active ret=0
+80200 cpu3 cpuhp_enter cpu=3 state=15 tick:dying fn=tick_cpu_dying dest=0
+80200 cpu3 cpuhp_exit cpu=3 state=15 tick:dying ret=0
+90200 cpu3 cpuhp_enter cpu=3 state=14 hrtimers:dying fn=hrtimers_cpu_dying dest=0
+90200 cpu3 cpuhp_exit cpu=3 state=14 hrtimers:dying ret=0
+100200 cpu3 cpuhp_enter cpu=3 state=13 smpcfd:dying fn=smpcfd_dying_cpu dest=0
+100200 cpu3 cpuhp_exit cpu=3 state=13 smpcfd:dying ret=0
+110200 cpu3 cpuhp_enter cpu=3 state=12 RCU/tree:dying fn=rcutree_dying_cpu dest=0
+110200 cpu3 cpuhp_exit cpu=3 state=12 RCU/tree:dying ret=0
+120200 cpu3 cpuhp_enter cpu=3 state=11 sched:starting fn=sched_cpu_dying dest=0
+120200 cpu3 cpuhp_exit cpu=3 state=11 sched:starting ret=0
+130220 cpu3 ipi_send targets=[0] ids=[2] vec={V} site=smp_call_function_single+0x118/0x1a0
+130350 cpu0 csd_function_entry csd=2 func=cpuhp_complete_idle_dead
+130350 cpu0 cpuhp_exit cpu=3 state=17 cpu:teardown ret=0
+131260 cpu0 ipi_deliver id=2 vec={V} from=3
+131260 cpu0 irq_entry vec={V} ids=[2]
+140350 cpu0 cpuhp_enter cpu=3 state=8 cpu:bringup fn=finish_cpu dest=0
+140350 cpu0 cpuhp_exit cpu=3 state=8 cpu:bringup ret=0
+160350 cpu0 cpuhp_enter cpu=3 state=6 RCU/tree:prepare fn=rcutree_dead_cpu dest=0
+160350 cpu0 cpuhp_exit cpu=3 state=6 RCU/tree:prepare ret=0
+170350 cpu0 cpuhp_enter cpu=3 state=5 smpcfd:prepare fn=smpcfd_dead_cpu dest=0
+170350 cpu0 cpuhp_exit cpu=3 state=5 smpcfd:prepare ret=0
+200350 cpu0 cpuhp_enter cpu=3 state=2 mm/vmstat:dead fn=vmstat_cpu_dead dest=0
+200350 cpu0 cpuhp_exit cpu=3 state=2 mm/vmstat:dead ret=0
+210350 cpu0 ipi_send targets=[3] ids=[3] vec={V} site=
+211350 cpu3 ipi_deliver id=3 vec={V} from=0
+230350 cpu0 cpuhp_enter cpu=3 state=1 threads:prepare fn=smpboot_create_threads dest=22
+230350 cpu0 cpuhp_exit cpu=3 state=1 threads:prepare ret=0
+250350 cpu0 cpuhp_enter cpu=3 state=3 workqueue:prepare fn=workqueue_prepare_cpu dest=22
+250350 cpu0 cpuhp_exit cpu=3 state=3 workqueue:prepare ret=0
+260350 cpu0 cpuhp_enter cpu=3 state=4 hrtimers:prepare fn=hrtimers_prepare_cpu dest=22
+260350 cpu0 cpuhp_exit cpu=3 state=4 hrtimers:prepare ret=0
+270350 cpu0 cpuhp_enter cpu=3 state=5 smpcfd:prepare fn=smpcfd_prepare_cpu dest=22
+270350 cpu0 cpuhp_exit cpu=3 state=5 smpcfd:prepare ret=0
+280350 cpu0 cpuhp_enter cpu=3 state=6 RCU/tree:prepare fn=rcutree_prepare_cpu dest=22
+280350 cpu0 cpuhp_exit cpu=3 state=6 RCU/tree:prepare ret=0
+x86| 290350 cpu0 cpuhp_enter cpu=3 state=7 cpu:kick_ap fn=cpuhp_kick_ap_alive dest=22
+x86| 290350 cpu0 cpuhp_exit cpu=3 state=7 cpu:kick_ap ret=0
+290350 cpu3 ipi_drop id=3 vec={V} from=0 reason=1
+x86| 300350 cpu0 cpuhp_enter cpu=3 state=8 cpu:bringup fn=cpuhp_bringup_ap dest=22
+arm64| 300350 cpu0 cpuhp_enter cpu=3 state=8 cpu:bringup fn=bringup_cpu dest=22
+300350 cpu0 cpuhp_exit cpu=3 state=8 cpu:bringup ret=0
+330350 cpu3 cpuhp_enter cpu=3 state=11 sched:starting fn=sched_cpu_starting dest=22
+330350 cpu3 cpuhp_exit cpu=3 state=11 sched:starting ret=0
+360350 cpu3 cpuhp_enter cpu=3 state=14 hrtimers:dying fn=hrtimers_cpu_starting dest=22
+360350 cpu3 cpuhp_exit cpu=3 state=14 hrtimers:dying ret=0
+380350 cpu3 cpu_online cpu=3
+380350 cpu0 ipi_send targets=[3] ids=[4] vec={R} site=resched_curr+0x6b/0xd0
+381390 cpu3 ipi_deliver id=4 vec={R} from=0
+381390 cpu3 irq_entry vec={R} ids=[4]
+381940 cpu3 csd_function_entry csd=3 func=g
+400390 cpu0 cpuhp_enter cpu=3 state=19 smpboot/threads:online fn=smpboot_unpark_threads dest=22
+400390 cpu0 cpuhp_exit cpu=3 state=19 smpboot/threads:online ret=0
+410390 cpu0 cpuhp_enter cpu=3 state=20 workqueue:online fn=workqueue_online_cpu dest=22
+410390 cpu0 cpuhp_exit cpu=3 state=20 workqueue:online ret=0
+420390 cpu0 cpuhp_enter cpu=3 state=21 sched:active fn=sched_cpu_activate dest=22
+420390 cpu0 cpuhp_exit cpu=3 state=21 sched:active ret=0
 `))
 			// stop_machine walks its states once, each set once: by the
 			// caller, then by the stopper that acknowledged last (the last

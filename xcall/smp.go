@@ -163,20 +163,22 @@ func (k *Kernel) sendCallFunctionSingleIPI(c *emu.Context, cpu int, s site) {
 	if !k.callFunctionSinglePrepIPI(c, cpu) {
 		return
 	}
-	k.traceSendCPU(c.CPU, cpu, s)
 	k.sendSite(c.CPU, s)
 	k.archSendCallFunctionSingleIPI(c, cpu)
 }
 
 // callFunctionSinglePrepIPI mirrors kernel/sched/core.c's
-// call_function_single_prep_ipi(): with [kernel] idle = "poll", an idle
-// target polls its need-resched flag, so setting it replaces the IPI and
-// the idle loop flushes the queue (flush_smp_call_function_queue).
+// call_function_single_prep_ipi(): set_nr_if_polling() on the target's
+// idle task. With [kernel] idle = "poll" the idle task keeps its polling
+// flag from do_idle()'s entry to the end of its loop, handlers taken from
+// idle included, so while the target's current task is its idle task,
+// need-resched replaces the IPI (set once: a second call finds it set and
+// still sends nothing) and the idle loop flushes the queue on its way out
+// (flush_smp_call_function_queue before schedule_idle).
 func (k *Kernel) callFunctionSinglePrepIPI(c *emu.Context, cpu int) bool {
-	if !k.idlePoll || !k.M.CPU(cpu).Idle() || k.M.CPU(cpu).Parked {
+	if !k.polling(cpu) {
 		return true
 	}
-	k.M.Trace(c.CPU, "sched_wake_idle_without_ipi", fmt.Sprintf("cpu=%d", cpu))
 	if k.M.Recording() {
 		k.M.Emit(c.CPU, &emu.Event{Kind: emu.EvIPIElide, Target: cpu})
 	}
@@ -184,15 +186,42 @@ func (k *Kernel) callFunctionSinglePrepIPI(c *emu.Context, cpu int) bool {
 	return false
 }
 
-// pollWake makes polling idle cpu notice need-resched: its idle task runs
-// flush_smp_call_function_queue() a wake latency later.
+// polling reports whether cpu's idle task has its polling flag set
+// (TIF_POLLING_NRFLAG): poll idle, and the idle task is the CPU's current
+// task, possibly under an interrupt handler. Halt idle clears the flag
+// before it halts (current_clr_polling_and_test), so an interrupt taken
+// there finds it clear.
+func (k *Kernel) polling(cpu int) bool {
+	h := k.M.CPU(cpu)
+	return k.idlePoll && !h.Parked && h.InIdleTask()
+}
+
+// pollWake sets need-resched on polling idle cpu: the CPU notices it a
+// wake latency later (its polling loop reads the flag), leaves the idle
+// loop and drains its queue (idleExit). Already set: nothing more to do.
 func (k *Kernel) pollWake(cpu int) {
-	k.M.At(k.M.Now()+k.T.WakeLatency, func() {
-		t := k.M.SpawnKind(emu.KindTask, cpu, fmt.Sprintf("swapper/%d", cpu), func(c *emu.Context) {
-			k.FlushSMPCallFunctionQueue(c)
-		}, true)
-		t.PID = 0
-	})
+	h := k.M.CPU(cpu)
+	if h.NeedResched {
+		return
+	}
+	h.NeedResched = true
+	k.M.At(k.M.Now()+k.T.WakeLatency, func() { k.M.WakeIdle(cpu) })
+}
+
+// idleExit is the end of kernel/sched/idle.c's do_idle() on an idle cpu
+// that leaves its loop (need-resched is set, or a thread became runnable
+// there): flush_smp_call_function_queue() runs before schedule_idle(), so
+// callbacks queued meanwhile run now, even those whose IPI was lost or is
+// still on its way (the IPI then finds an empty queue). The idle task's
+// flush runs as a thread named swapper/N (pid 0) ahead of the others.
+func (k *Kernel) idleExit(cpu int) {
+	if k.pc[cpu].queue == nil || !k.online.Test(cpu) {
+		return
+	}
+	t := k.M.SpawnKind(emu.KindTask, cpu, fmt.Sprintf("swapper/%d", cpu), func(c *emu.Context) {
+		k.FlushSMPCallFunctionQueue(c)
+	}, true)
+	t.PID = 0
 }
 
 // generic_exec_single(): run locally, refuse an offline/invalid CPU, or queue.
@@ -381,7 +410,6 @@ func (k *Kernel) smpCallFunctionManyCond(c *emu.Context, mask Cpumask, f *Func, 
 		case nrCPUs == 1:
 			k.sendCallFunctionSingleIPI(c, lastCPU, siteManyIPI)
 		case nrCPUs > 1:
-			k.traceSendMask(self, p.cfdIPI, siteManyMask)
 			k.sendSite(self, siteManyMask)
 			k.archSendCallFunctionIPIMask(c, p.cfdIPI)
 		}
@@ -551,42 +579,48 @@ func (k *Kernel) CPUsPeekForPendingIPI(mask Cpumask) bool {
 	return false
 }
 
-// WakeUpAllIdleCPUs is wake_up_all_idle_cpus(): every other online CPU
-// that is idle gets a reschedule IPI (wake_up_if_idle), unless it polls.
+// WakeUpAllIdleCPUs is wake_up_all_idle_cpus(): wake_up_if_idle() on
+// every other online CPU.
 func (k *Kernel) WakeUpAllIdleCPUs(c *emu.Context) {
 	for cpu := 0; cpu < k.nr; cpu++ {
 		k.PreemptDisable(c)
-		if cpu != c.CPU && k.online.Test(cpu) && k.M.CPU(cpu).Idle() {
-			k.smpSendReschedule(c, cpu)
+		if cpu != c.CPU && k.online.Test(cpu) {
+			k.wakeUpIfIdle(c, cpu)
 		}
 		k.PreemptEnable(c)
 	}
 }
 
+// wakeUpIfIdle is kernel/sched/core.c's wake_up_if_idle(): if cpu's
+// current task is its idle task (an interrupt handler on top of idle
+// leaves it so), resched_curr() it: nothing if need-resched is already
+// set, need-resched alone if the idle task polls, else need-resched and
+// the reschedule IPI.
+func (k *Kernel) wakeUpIfIdle(c *emu.Context, cpu int) {
+	h := k.M.CPU(cpu)
+	if h.Parked || !h.InIdleTask() || h.NeedResched {
+		return
+	}
+	k.smpSendReschedule(c, cpu, siteWakeIfIdle)
+}
+
 var siteWakeIfIdle = site{"wake_up_if_idle", 0x6e, 0xa0}
 
-// smpSendReschedule is smp_send_reschedule() for an idle target: a polling
-// idle CPU only gets need-resched set; otherwise the reschedule IPI, traced
-// as ipi_send_cpu with no callback (x86) or ipi_raise (arm64).
-func (k *Kernel) smpSendReschedule(c *emu.Context, cpu int) {
-	if k.idlePoll {
-		if k.M.Tracing() {
-			k.M.Trace(c.CPU, "sched_wake_idle_without_ipi", fmt.Sprintf("cpu=%d", cpu))
-		}
+// smpSendReschedule is resched_curr() of an idle cpu from another CPU:
+// need-resched is set; a polling idle CPU only gets that (EvIPIElide:
+// sched_wake_idle_without_ipi), another the reschedule IPI
+// (smp_send_reschedule) from callsite s.
+func (k *Kernel) smpSendReschedule(c *emu.Context, cpu int, s site) {
+	if k.polling(cpu) {
 		if k.M.Recording() {
 			k.M.Emit(c.CPU, &emu.Event{Kind: emu.EvIPIElide, Target: cpu})
 		}
+		k.pollWake(cpu)
 		return
 	}
-	if k.Spec.IsX86() {
-		if k.M.Tracing() {
-			k.M.Trace(c.CPU, "ipi_send_cpu", fmt.Sprintf("cpu=%d callsite=%s callback=0x0", cpu, siteWakeIfIdle))
-		}
-	} else {
-		k.traceRaise(c.CPU, []int{cpu}, irqchip.IPIReschedule)
-	}
+	k.M.CPU(cpu).NeedResched = true
 	p := &k.pc[c.CPU]
-	k.sendSite(c.CPU, siteWakeIfIdle)
+	k.sendSite(c.CPU, s)
 	p.wbuf = k.appendSingle(p.wbuf[:0], c.CPU, cpu, irqchip.Reschedule)
 	k.send(c, p.wbuf)
 }

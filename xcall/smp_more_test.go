@@ -19,7 +19,7 @@ func TestIdlePollingElidesTheIPI(t *testing.T) {
 	defer k.Close()
 	var log []string
 	var trace []string
-	k.M.AddSink(sinkFunc(func(e *emu.TraceEvent) { trace = append(trace, e.Name) }))
+	k.M.AddRecorder(recordFunc(func(e *emu.Event) { trace = append(trace, e.Kind.String()) }))
 	var ret int
 	k.M.Spawn(0, "t", func(c *emu.Context) {
 		ret = k.SmpCallFunctionSingle(c, 3, fn("f", &log), nil, true)
@@ -31,8 +31,8 @@ func TestIdlePollingElidesTheIPI(t *testing.T) {
 	if len(k.Writes()) != 0 || k.Stats.IPIs != 0 {
 		t.Errorf("a polling idle CPU got an IPI: %d writes", len(k.Writes()))
 	}
-	if !strings.Contains(strings.Join(trace, " "), "sched_wake_idle_without_ipi") {
-		t.Errorf("no sched_wake_idle_without_ipi in %v", trace)
+	if !strings.Contains(strings.Join(trace, " "), "ipi_elide") {
+		t.Errorf("no ipi_elide (sched_wake_idle_without_ipi) in %v", trace)
 	}
 }
 
@@ -114,10 +114,9 @@ func TestStopMachineWaitsForPreemptDisabled(t *testing.T) {
 	}
 }
 
-type sinkFunc func(e *emu.TraceEvent)
+type recordFunc func(e *emu.Event)
 
-func (f sinkFunc) Trace(e *emu.TraceEvent) { f(e) }
-func (f sinkFunc) Log(*emu.LogLine)        {}
+func (f recordFunc) Record(e *emu.Event) { f(e) }
 
 func TestWakeUpAllIdleCPUsAndPeek(t *testing.T) {
 	k := boot(t, "x86-4")

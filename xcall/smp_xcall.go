@@ -3,6 +3,8 @@
 // merged), with the v1 semantics of docs/kernel.md#smp_xcall-2022-rfc-v1: the caller is
 // included whenever it is in the target set, XCALL_TYPE_SYNC means wait,
 // -ENXIO only for out-of-range CPU numbers, -EBUSY on a locked private csd.
+// The RFC's functions are in kernel/smp.c, whose pr_fmt is "smp: " (commit
+// 51111dce2509): their pr_warn lines carry it.
 
 package xcall
 
@@ -40,7 +42,7 @@ func (k *Kernel) SmpXcallCond(c *emu.Context, cpu int, f *Func, info any, cond C
 	case cpu >= 0 && cpu < k.nr:
 		k.smpCallMaskCond(c, MaskOf(k.nr, cpu), f, info, cond, flags)
 	default:
-		k.printk(c.CPU, fmt.Sprintf("Invalid cpu ID = %d", cpu))
+		k.printk(c.CPU, fmt.Sprintf("smp: Invalid cpu ID = %d", cpu))
 		return -ENXIO
 	}
 	return 0
@@ -60,11 +62,11 @@ func (k *Kernel) SmpXcallMaskCond(c *emu.Context, mask Cpumask, f *Func, info an
 func (k *Kernel) SmpXcallPrivate(c *emu.Context, cpu int, csd *CSD, flags uint32) int {
 	k.Stats.Calls++
 	if cpu < 0 || cpu >= k.nr || !k.online.Test(cpu) {
-		k.printk(c.CPU, "cpu ID must be >=0 && < nr_cpu_ids")
+		k.printk(c.CPU, "smp: cpu ID must be >=0 && < nr_cpu_ids")
 		return -ENXIO
 	}
 	if csd == nil {
-		k.printk(c.CPU, "csd must not be NULL")
+		k.printk(c.CPU, "smp: csd must not be NULL")
 		return -EINVAL
 	}
 	k.PreemptDisable(c)
@@ -81,13 +83,14 @@ func (k *Kernel) SmpXcallPrivate(c *emu.Context, cpu int, csd *CSD, flags uint32
 	csd.src, csd.dst = c.CPU, cpu
 	k.emit(EvLock, csd, c.CPU, -1)
 	if cpu == c.CPU {
+		// The RFC unlocks the csd before running it here, whatever its
+		// type: an IRQ_WORK or TTWU csd was never locked (its flags have
+		// no CSD_FLAG_LOCK), so csd_unlock()'s WARN_ON fires.
 		f, info := csd.Func, csd.Info
 		k.record(c.CPU, csd)
-		if csd.Locked() {
-			k.csdUnlock(c, csd)
-		} else {
-			csd.flags = 0
-		}
+		Enter(c, siteXcallPrivateUnlock.String())
+		k.csdUnlock(c, csd)
+		Leave(c)
 		k.emit(EvRun, csd, c.CPU, -1)
 		saved := k.LocalIRQSave(c)
 		k.doFunc(c, f, info, nil)
@@ -106,6 +109,8 @@ func (k *Kernel) SmpXcallPrivate(c *emu.Context, cpu int, csd *CSD, flags uint32
 var (
 	siteXcallPrivateQueue = site{"smp_xcall_private", 0x9c, 0x140}
 	siteXcallPrivateIPI   = site{"smp_xcall_private", 0xd0, 0x140}
+	// The return address of its csd_unlock() call on the caller's own CPU.
+	siteXcallPrivateUnlock = site{"smp_xcall_private", 0x7e, 0x140}
 )
 
 // SmpXcallAny is smp_xcall_any(): the three-tier choice of

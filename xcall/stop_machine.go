@@ -106,12 +106,9 @@ func (k *Kernel) multiCPUStop(c *emu.Context, ms *multiStop) {
 	ms.finished++
 	ms.done.Wake(k.M, k.T.WakeLatency)
 	if c.CPU == ms.target && !k.online.Test(c.CPU) {
-		// The outgoing CPU's idle task reports it dead and never takes an
-		// interrupt again (cpuhp_report_idle_dead).
-		k.hpState[c.CPU] = cpuhpAPIdleDead
-		cpu := k.M.CPU(c.CPU)
-		cpu.Parked = true
-		cpu.SetIRQsOff(true) // the dead CPU idles with interrupts off
+		// The outgoing CPU goes idle and its idle loop, finding the CPU
+		// offline, reports it dead (do_idle).
+		k.reportIdleDead(c.CPU)
 	}
 }
 

@@ -3,21 +3,13 @@ package xcall
 // Tracepoints of include/trace/events/ipi.h and csd.h, formatted with the
 // kernel's TP_printk strings (docs/kernel.md#tracepoints).
 
-import (
-	"fmt"
-
-	"github.com/xcallsh/xcallsh/emu"
-)
+import "github.com/xcallsh/xcallsh/emu"
 
 // traceQueue is csd:csd_queue_cpu "cpu=%u callsite=%pS func=%ps csd=%p".
 func (k *Kernel) traceQueue(self, cpu int, s site, csd *CSD) {
 	if k.M.Recording() {
 		k.M.Emit(self, &emu.Event{Kind: emu.EvCSDQueue, CSD: uint64(csd.ID), Func: csd.Func.PS(), Site: s.String(), Target: cpu, CSDType: csd.Type()})
 	}
-	if !k.M.Tracing() {
-		return
-	}
-	k.M.Trace(self, "csd_queue_cpu", fmt.Sprintf("cpu=%d callsite=%s func=%s csd=%s", cpu, s, csd.Func.PS(), csd.Ptr()))
 }
 
 // traceFunc is csd:csd_function_entry/exit "func=%ps, csd=%p".
@@ -33,24 +25,4 @@ func (k *Kernel) traceFunc(self int, name string, f *Func, csd *CSD) {
 		}
 		k.M.Emit(self, e)
 	}
-	if !k.M.Tracing() {
-		return
-	}
-	k.M.Trace(self, name, fmt.Sprintf("func=%s, csd=%s", f.PS(), csd.Ptr()))
-}
-
-// traceSendCPU is ipi:ipi_send_cpu "cpu=%u callsite=%pS callback=%pS".
-func (k *Kernel) traceSendCPU(self, cpu int, s site) {
-	if !k.M.Tracing() {
-		return
-	}
-	k.M.Trace(self, "ipi_send_cpu", fmt.Sprintf("cpu=%d callsite=%s callback=%s", cpu, s, symGenericIPI.Sym()))
-}
-
-// traceSendMask is ipi:ipi_send_cpumask "cpumask=%s callsite=%pS callback=%pS".
-func (k *Kernel) traceSendMask(self int, mask Cpumask, s site) {
-	if !k.M.Tracing() {
-		return
-	}
-	k.M.Trace(self, "ipi_send_cpumask", fmt.Sprintf("cpumask=%s callsite=%s callback=%s", mask.Bitmap(k.nr), s, symGenericIPI.Sym()))
 }

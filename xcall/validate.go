@@ -14,14 +14,12 @@ import (
 	"runtime"
 	"slices"
 	"sync"
-
-	"github.com/xcallsh/xcallsh/emu"
 )
 
 // A Validator checks the cross-call protocol as the kernel's Events show it
 // (see Kernel.Events) and collects every violation, each with the virtual
-// time and the csd. It is an EventSink, and an emu.TraceSink too, so that
-// the time stamps of tracepoints and log lines are checked with the events'.
+// time and the csd. It is an EventSink; Time checks that the time stamps
+// it is given never go backwards.
 //
 // The invariants, per csd (one "use" of a csd runs from its EvLock to its
 // function's run and its unlock):
@@ -133,12 +131,10 @@ type csdState struct {
 // NewValidator returns a Validator that has seen nothing.
 func NewValidator() *Validator { return &Validator{} }
 
-// Attach subscribes v to k's kernel events and to its tracepoints and log
-// (for the time checks). Attaching turns tracing on (emu.Machine.Tracing),
-// which changes what is formatted, not what runs.
+// Attach subscribes v to k's kernel events. It does not attach to the
+// event record, so validating costs no recording.
 func (v *Validator) Attach(k *Kernel) {
 	k.Events = append(k.Events, v)
-	k.M.AddSink(v)
 }
 
 // Errors returns the violations found so far, in the order they were found.
@@ -176,16 +172,6 @@ func (v *Validator) Time(t int64, what func() string) {
 // is reported once: later stamps compare with this one.
 func (v *Validator) backwards(t int64, what string) {
 	v.errorf(t, 0, "time went backwards: %s at %d ns after something at %d ns", what, t, v.lastT)
-}
-
-// Trace implements emu.TraceSink: it checks the tracepoint's time stamp.
-func (v *Validator) Trace(e *emu.TraceEvent) {
-	v.Time(e.T, func() string { return "tracepoint " + e.Name })
-}
-
-// Log implements emu.TraceSink: it checks the log line's time stamp.
-func (v *Validator) Log(l *emu.LogLine) {
-	v.Time(l.T, func() string { return fmt.Sprintf("log line %q", l.Text) })
 }
 
 func (v *Validator) state(id int, csd *CSD) *csdState {

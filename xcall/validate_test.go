@@ -278,15 +278,16 @@ func TestValidatorReportsBrokenStreams(t *testing.T) {
 
 func TestValidatorTimeHook(t *testing.T) {
 	v := NewValidator()
-	v.Log(&emu.LogLine{T: 100, Text: "a"})
-	v.Trace(&emu.TraceEvent{T: 100, Name: "ipi_send_cpu"})
-	v.Trace(&emu.TraceEvent{T: 90, Name: "csd_queue_cpu"})
-	v.Log(&emu.LogLine{T: 101, Text: "b"})
-	v.Log(&emu.LogLine{T: 95, Text: "c"})
+	at := func(what string) func() string { return func() string { return what } }
+	v.Time(100, at("a"))
+	v.Time(100, at("ipi_send_cpu"))
+	v.Time(90, at("csd_queue_cpu"))
+	v.Time(101, at("b"))
+	v.Time(95, at("c"))
 	got := v.Errors()
 	want := []string{
-		"t=90ns: time went backwards: tracepoint csd_queue_cpu at 90 ns after something at 100 ns",
-		`t=95ns: time went backwards: log line "c" at 95 ns after something at 101 ns`,
+		"t=90ns: time went backwards: csd_queue_cpu at 90 ns after something at 100 ns",
+		"t=95ns: time went backwards: c at 95 ns after something at 101 ns",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

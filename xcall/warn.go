@@ -79,15 +79,13 @@ func (k *Kernel) warnBanner(c *emu.Context, cpu int, file string, line int, at, 
 	k.printk(cpu, fmt.Sprintf("WARNING: CPU: %d PID: %d at %s:%d %s", cpu, pid, file, line, at))
 	k.printk(cpu, "Modules linked in:"+k.Modules)
 	k.printInfo(cpu)
-	if k.Spec.IsX86() {
-		k.printk(cpu, "RIP: 0010:"+at)
-	} else {
-		k.printk(cpu, "pc : "+at)
-	}
+	k.showRegs(cpu, c, at, k.M.CPU(cpu).IRQsOff)
 	if c != nil {
 		k.printCallTrace(cpu, c)
-	} else {
+	} else if k.Spec.IsX86() {
 		k.printk(cpu, "Call Trace:")
+	} else {
+		k.printk(cpu, "Call trace:")
 	}
 	k.printk(cpu, "---[ end trace 0000000000000000 ]---")
 	k.Stats.Warnings++
@@ -118,22 +116,64 @@ func (k *Kernel) printInfo(cpu int) {
 }
 
 // dumpRegsAndStack prints what show_regs/dump_stack print: the info line,
-// the hardware name, the program counter and the call trace of c's CPU.
-func (k *Kernel) dumpRegsAndStack(c *emu.Context, pc string) {
+// the hardware name, the registers show_regs prints (pc, and on arm64
+// pstate, lr and sp; irqsOff: interrupts were disabled where c was
+// stopped) and the call trace of c's CPU.
+func (k *Kernel) dumpRegsAndStack(c *emu.Context, pc string, irqsOff bool) {
 	cpu := c.CPU
 	k.printInfo(cpu)
 	if pc != "" {
-		if k.Spec.IsX86() {
-			k.printk(cpu, "RIP: 0010:"+pc)
-		} else {
-			k.printk(cpu, "pc : "+pc)
-		}
+		k.showRegs(cpu, c, pc, irqsOff)
 	}
 	k.printCallTrace(cpu, c)
 }
 
-// printCallTrace prints the contexts on cpu from innermost (c) outwards.
+// showRegs prints the registers the model has, as __show_regs() does: x86
+// "RIP: 0010:%pS"; arm64 (arch/arm64/kernel/process.c) "pstate: %08llx
+// (...)", "pc : %pS", "lr : %pS" and "sp : %016llx". The general registers
+// are left out. arm64's pstate is EL1h with Z and C set and PAN on, the I
+// bit as the interrupts were; lr is the frame below pc in c's stack (pc
+// again if there is none); sp an illustrative address in the CPU's stack.
+func (k *Kernel) showRegs(cpu int, c *emu.Context, pc string, irqsOff bool) {
+	if k.Spec.IsX86() {
+		k.printk(cpu, "RIP: 0010:"+pc)
+		return
+	}
+	pstate, daif := uint64(0x60400005), "daif"
+	if irqsOff {
+		pstate, daif = pstate|0x80, "daIf"
+	}
+	k.printk(cpu, fmt.Sprintf("pstate: %08x (nZCv %s +PAN -UAO -TCO -DIT -SSBS BTYPE=--)", pstate, daif))
+	k.printk(cpu, "pc : "+pc)
+	lr := pc
+	for ctx := c; ctx != nil; ctx = ctx.Parent() {
+		f := ctx.Frames
+		if ctx == c && len(f) > 0 && f[len(f)-1] == pc {
+			f = f[:len(f)-1]
+		}
+		if len(f) > 0 {
+			lr = f[len(f)-1]
+			break
+		}
+	}
+	k.printk(cpu, "lr : "+lr)
+	k.printk(cpu, fmt.Sprintf("sp : %016x", uint64(0xffff800080003d50)+uint64(cpu)<<16))
+}
+
+// printCallTrace prints the contexts on cpu from innermost (c) outwards:
+// x86's show_trace_log_lvl() "Call Trace:" with each context between
+// <IRQ>/<NMI>/<TASK> markers; arm64's dump_backtrace() "Call trace:" and
+// the frames alone (arch/arm64/kernel/stacktrace.c).
 func (k *Kernel) printCallTrace(cpu int, c *emu.Context) {
+	if !k.Spec.IsX86() {
+		k.printk(cpu, "Call trace:")
+		for ctx := c; ctx != nil; ctx = ctx.Parent() {
+			for i := len(ctx.Frames) - 1; i >= 0; i-- {
+				k.printk(cpu, " "+ctx.Frames[i])
+			}
+		}
+		return
+	}
 	k.printk(cpu, "Call Trace:")
 	for ctx := c; ctx != nil; ctx = ctx.Parent() {
 		tag := "TASK"
@@ -168,7 +208,7 @@ func (k *Kernel) bug(c *emu.Context, ws warnSite) {
 	} else {
 		k.printk(cpu, "Internal error: Oops - BUG: 00000000f2000800 [#1] PREEMPT SMP")
 	}
-	k.dumpRegsAndStack(c, ws.at.String())
+	k.dumpRegsAndStack(c, ws.at.String(), k.M.CPU(cpu).IRQsOff)
 	k.printk(cpu, "---[ end trace 0000000000000000 ]---")
 	msg := "Fatal exception"
 	if !k.Spec.IsX86() {

@@ -104,7 +104,7 @@ func (k *Kernel) x2apicDeadCPU(c *emu.Context, cpu int) bool {
 	k.printk(self, "#PF: error_code(0x0002) - not-present page")
 	k.printk(self, "Oops: Oops: 0002 [#1] PREEMPT SMP NOPTI")
 	Enter(c, "cpuhp_invoke_callback+0x9a/0x580")
-	k.dumpRegsAndStack(c, "x2apic_dead_cpu+0x1a/0x30")
+	k.dumpRegsAndStack(c, "x2apic_dead_cpu+0x1a/0x30", k.M.CPU(self).IRQsOff)
 	k.printk(self, "---[ end trace 0000000000000000 ]---")
 	k.Panic(c, "Fatal exception", "BUG: kernel NULL pointer dereference, address: 0000000000000008")
 	return false

@@ -87,7 +87,10 @@ func TestReportEditedLines(t *testing.T) {
 		name, text string
 		want       []string
 	}{
-		{"seed", edit(`(?m)^--! seed: 7$`, "--! seed: 8"), []string{header, "the edited line does not change the run"}},
+		// The schedule's decisions are events of the record: another seed
+		// draws others, even where the run does not depend on them.
+		{"seed", edit(`(?m)^--! seed: 7$`, "--! seed: 8"), []string{header, "and the replay went another way",
+			"first difference at event #2, 0.000000000s in the replay:\n  <operator> decision: N=1 V="}},
 		{"hash", edit(`(?m)^--! hash: .(.*)$`, "--! hash: 0$1"), []string{header, "the report's hash line was edited"}},
 		{"sum", edit(`(?m)^(--! sum: ...)(.)`, "${1}x"), nil},
 		{"end", edit(`(?m)^--! end$`, "--! end  "), []string{trailer, "the report's end line was edited"}},
@@ -95,6 +98,8 @@ func TestReportEditedLines(t *testing.T) {
 			[]string{header, "the report's machine line was edited: it says arm64-8, the machine in the report is x86-4"}},
 		{"outcome", edit(`(?m)^--! outcome: ok$`, "--! outcome: failed"),
 			[]string{header, "the report's outcome lines were edited: the replay reproduces the trace and checksums, and ends with outcome ok, not failed"}},
+		{"made-by", edit(`(?m)^--! made-by: .*$`, "--! made-by: xcallsh v0.1.0 (go1.20)"), []string{header, "the edited line does not change the run"}},
+		{"detail", edit(`(?m)^--! detail:$`, "--! detail: boom"), []string{header, "the report's outcome lines were edited"}},
 	} {
 		if c.name == "sum" {
 			// A hex digit for a hex digit, so that the line still parses.
@@ -112,6 +117,15 @@ func TestReportEditedLines(t *testing.T) {
 		}
 		contains(t, c.name, out, c.want...)
 	}
+	// An edited schedule-format is refused before the run, as any other
+	// format is, and the message says the header was edited.
+	edited := edit(`(?m)^--! schedule-format: \d+$`, "--! schedule-format: 1")
+	st, out, errOut := xcallsh(t, "", "run", tempFile(t, "r.lua", edited))
+	if st != exitBadArgs || out != "" {
+		t.Errorf("schedule-format: exit %d, want %d\n%s%s", st, exitBadArgs, out, errOut)
+	}
+	contains(t, "schedule-format", errOut, "r.lua: cannot replay: this report was made by "+report.Identity()+" (schedule format 1)",
+		"\nbut a \"--!\" line of its header was edited (the header-sum does not match): the schedule-format or made-by line may not be the one written\n")
 	// Without its header-sum, a report is read as before: an edited
 	// checksum the replay does not notice is no divergence.
 	old := regexp.MustCompile(`(?m)^--! header-sum: .*\n`).ReplaceAllString(text, "")

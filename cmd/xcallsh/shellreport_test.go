@@ -29,7 +29,7 @@ func TestShellReport(t *testing.T) {
 	rep := filepath.Join(dir, "session.lua")
 	contains(t, "report", sh.must(t, "report "+rep), "8 steps", "it reproduces this session exactly")
 	text, _ := os.ReadFile(rep)
-	contains(t, "report text", string(text), "--!xcallsh report v1", "--! seed: 5", "machine([=[", `name = "x86-4"`,
+	contains(t, "report text", string(text), "--!xcallsh report v2", "--! seed: 5", "machine([=[", `name = "x86-4"`,
 		"-- xcallsh> stall 1 300ms", `step("on#5"`, "--! end\n")
 
 	st, out, errOut := xcallsh(t, "", "run", rep)
@@ -55,7 +55,7 @@ func TestShellReport(t *testing.T) {
 		"no outcome":  func(s string) string { return regexp.MustCompile(`--! outcome: \w+\n`).ReplaceAllString(s, "") },
 		"short sums":  func(s string) string { return regexp.MustCompile(`--! sum: .*\n`).ReplaceAllString(s, "") },
 		"unknown key": func(s string) string { return strings.Replace(s, "--! seed: 5", "--! seed: 5\n--! colour: red", 1) },
-		"version":     func(s string) string { return strings.Replace(s, "report v1", "report v9", 1) },
+		"version":     func(s string) string { return strings.Replace(s, "report v2", "report v9", 1) },
 	} {
 		st, _, errOut := xcallsh(t, "", "run", tempFile(t, "damaged.lua", damage(string(text))))
 		if st != 2 || !strings.Contains(errOut, "damaged.lua:") || !strings.Contains(errOut, "damaged report") {

@@ -34,7 +34,7 @@ func TestTortureCLI(t *testing.T) {
 		t.Errorf("no speed line:\n%s", out.String())
 	}
 	out.Reset()
-	if st := mainArgs([]string{"torture", "--duration", "2s", "--onoff-interval", "20", "--fix", "dying_flush=off"}, nil, &out, &errb); st != exitFailed {
+	if st := mainArgs([]string{"torture", "--duration", "2s", "--onoff-interval", "5", "--stutter", "0", "--fix", "dying_flush=off"}, nil, &out, &errb); st != exitFailed {
 		t.Errorf("dying_flush off: exit %d, want 1\n%s", st, out.String())
 	}
 	for _, args := range [][]string{{"torture", "--bogus"}, {"torture", "--fix", "x"}, {"torture", "--ipi-drop", "9:1"}, {"torture", "-m", "vax"}} {

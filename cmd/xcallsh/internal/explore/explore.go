@@ -57,7 +57,11 @@ type Result struct {
 
 // Signature identifies a failure across schedules: its kind and message
 // with numbers (times, csd ids, CPU numbers in values) blurred, but the
-// script location kept.
+// script location kept. It reads only the verdict Run judged (Kind and
+// Message: the script's error, the kernel's panic line, the stuck
+// machine's wait-for description, the validator's first violation), never
+// a trace: how events are printed (ftrace text, Perfetto) does not change
+// which failures a search tells apart.
 func (r Result) Signature() string {
 	loc, rest := "", r.Message
 	if m := locRE.FindStringIndex(rest); m != nil && m[0] == 0 {

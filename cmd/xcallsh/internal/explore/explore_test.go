@@ -167,3 +167,23 @@ func TestLongMessagesAreCut(t *testing.T) {
 		t.Errorf("%d bytes, ending %q", len(r.Message), r.Message[len(r.Message)-40:])
 	}
 }
+
+// A signature is the verdict's kind and message, numbers blurred, the
+// script location kept: runs that fail the same way on other CPUs, csds
+// or times group together; other locations or kinds do not.
+func TestSignature(t *testing.T) {
+	for _, c := range []struct{ kind, msg, want string }{
+		{"error", "tie.lua:7: CPU 2 won the race", "error: tie.lua:7: CPU N won the race"},
+		{"error", "tie.lua:9: CPU 2 won the race", "error: tie.lua:9: CPU N won the race"},
+		{"panic", "kernel BUG at kernel/smp.c:431!", "panic: kernel BUG at kernel/smp.c:N!"},
+		{"stuck", "CPU1 spins on csd #3 queued on CPU2; CPU2 is idle with no IPI pending, and no one will send one (1 csd queued)",
+			"stuck: CPUN spins on csd #N queued on CPUN; CPUN is idle with no IPI pending, and no one will send one (N csd queued)"},
+		{"validator", "t=1500ns csd #4: ran twice", "validator: t=Nns csd #N: ran twice"},
+		{"limit", "x.lua:2: stopped: the run took longer than the --timeout of 300ms (host time)",
+			"limit: x.lua:2: stopped: the run took longer than the --timeout of Nms (host time)"},
+	} {
+		if got := (Result{Failed: true, Kind: c.kind, Message: c.msg}).Signature(); got != c.want {
+			t.Errorf("%s %q:\n got %q\nwant %q", c.kind, c.msg, got, c.want)
+		}
+	}
+}

@@ -6,15 +6,19 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xcallsh/xcallsh/emu"
 	"github.com/xcallsh/xcallsh/machines"
 )
 
-// FuzzParse: any text is either a report header or a DamagedError that
-// names the file and line; never a panic. A header Parse reads, Write
+// FuzzParse: any text is either a report header, a DamagedError that
+// names the file and line, or a FormatError (a report of another schedule
+// format) that names the file; never a panic. A header Parse reads, Write
 // writes, and the report reads back the same header.
 func FuzzParse(f *testing.F) {
 	f.Add("--!xcallsh report v1\n--! seed: 0\n--! machine: x86-4\n--! outcome: ok\n--! hash: 0000000000000000\n--! events: 0\n--! block: 1\n--! end\n")
 	f.Add("--!xcallsh report v2\n")
+	f.Add("--!xcallsh report v2\n--! seed: 0\n--! machine: x86-4\n--! outcome: ok\n--! hash: 0000000000000000\n--! events: 0\n--! block: 1\n--! schedule-format: 2\n--! end\n")
+	f.Add("--!xcallsh report v2\n--! seed: 0\n--! outcome: ok\n--! hash: 0000000000000000\n--! events: 0\n--! block: 1\n--! schedule-format: 3\n--! made-by: xcallsh v1.2.3 (go1.30)\n--! end\n")
 	f.Add("--!xcallsh report v1\n--! seed: x\n")
 	f.Add("--!xcallsh report v1\n--! decisions: 3=ff,1=2\n")
 	f.Add("print(1)")
@@ -57,7 +61,13 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		var d *DamagedError
-		if !errors.As(err, &d) || !strings.HasPrefix(d.Msg, "r.lua:") {
+		var fe *FormatError
+		switch {
+		case errors.As(err, &fe):
+			if fe.Format == emu.ScheduleFormat || !strings.HasPrefix(err.Error(), "r.lua: cannot replay: ") {
+				t.Fatalf("a FormatError for this schedule format, or unnamed: %v", err)
+			}
+		case !errors.As(err, &d) || !strings.HasPrefix(d.Msg, "r.lua:"):
 			t.Fatalf("not a located DamagedError: %v", err)
 		}
 	})

@@ -91,7 +91,8 @@ func TestParseRanges(t *testing.T) {
 // read without a copy of each line.
 func TestParseListLimits(t *testing.T) {
 	good := goodReport(t)
-	at := strings.Index(good, "--! block: 1\n") + len("--! block: 1\n")
+	last := fmt.Sprintf("--! schedule-format: %d\n", emu.ScheduleFormat) // the last line before the optional ones
+	at := strings.Index(good, last) + len(last)
 	insert := func(lines string) string { return good[:at] + lines + good[at:] }
 
 	var b strings.Builder
@@ -105,8 +106,8 @@ func TestParseListLimits(t *testing.T) {
 		}
 	}
 	b.WriteString("\n")
-	// Decision MaxDecisions+1 is the first of line 24 + MaxDecisions/8.
-	want := fmt.Sprintf("r.lua:%d: damaged report: more than 1048576 decisions", 24+MaxDecisions/8)
+	// Decision MaxDecisions+1 is the first of line 25 + MaxDecisions/8.
+	want := fmt.Sprintf("r.lua:%d: damaged report: more than 1048576 decisions", 25+MaxDecisions/8)
 	if _, err := Parse("r.lua", insert(b.String())); err == nil || err.Error() != want {
 		t.Errorf("too many decisions: %v, want %s", err, want)
 	}

@@ -2,29 +2,33 @@ package report
 
 import (
 	"fmt"
-	"hash/fnv"
 
 	"github.com/xcallsh/xcallsh/emu"
 )
 
-// EventLog follows every trace event and kernel log line of a run (the
-// "events" of a run, in the order they happen). It computes
+// EventLog follows the events of a run, in the order they happen. It
+// computes
 //
-//   - the trace hash of the summary line: FNV-1a chained over the events'
-//     text, so two runs with the same hash printed the same trace and log;
-//   - optionally, a 32-bit checksum per event, which a report stores
-//     (folded into at most MaxSums 16-bit entries, see SumsOf);
+//   - the trace hash of the summary line: FNV-1a (64 bits) over the typed
+//     encoding of every event (AppendEvent), so two runs with the same hash
+//     recorded the same events, field for field;
+//   - optionally, a 32-bit checksum per event, FNV-1a over its encoding,
+//     which a report stores (folded into at most MaxSums 16-bit entries,
+//     see SumsOf);
 //   - optionally, while a report replays, a comparison with the report's
 //     checksums, so a Divergence can be named: the first differing event,
-//     its index, time and text.
+//     its index, time and description.
 //
-// It is a TraceSink; boot resets it (a run's events start at its last boot).
+// The events are the typed record (emu.Event), and nothing else: the
+// kernel log's lines are its emu.EvPrintk events. It is an emu.Recorder;
+// boot resets it (a run's events start at its last boot).
 type EventLog struct {
 	h uint64
 	n int
 	// Keep records per-event checksums, for writing a report (Sums).
 	Keep bool
 	sums []uint32 // per-event checksums, while Keep and n <= MaxKeptSums
+	buf  []byte   // the encoding of the event at hand
 
 	want  *Sums       // the report being replayed, or nil
 	block blockAcc    // the block of events being compared
@@ -34,6 +38,8 @@ type EventLog struct {
 const (
 	fnvOffset64 = 14695981039346656037
 	fnvPrime64  = 1099511628211
+	fnvOffset32 = 2166136261
+	fnvPrime32  = 16777619
 	// MaxKeptSums bounds the memory a report recording may use (64 MiB);
 	// events past it are covered by the trace hash only.
 	MaxKeptSums = 1 << 24
@@ -65,23 +71,31 @@ func (l *EventLog) Sums() Sums { return SumsOf(l.sums, l.n) }
 // it comes (Finish then names the first difference).
 func (l *EventLog) Expect(want *Sums) { l.want = want }
 
-func (l *EventLog) Trace(e *emu.TraceEvent) { l.add(e.T, e.String()) }
-func (l *EventLog) Log(x *emu.LogLine)      { l.add(x.T, x.String()) }
+// Record is emu.Recorder: one typed event.
+func (l *EventLog) Record(e *emu.Event) {
+	l.buf = AppendEvent(l.buf[:0], e)
+	l.add(l.buf, e)
+}
 
-func (l *EventLog) add(t int64, line string) {
-	h := fnv.New64a()
-	fmt.Fprintf(h, "%016x%s\n", l.h, line)
-	l.h = h.Sum64()
+// add folds the encoding of e into the hash and, when asked, keeps or
+// compares its checksum.
+func (l *EventLog) add(enc []byte, e *emu.Event) {
+	h := l.h
+	for _, c := range enc {
+		h = (h ^ uint64(c)) * fnvPrime64
+	}
+	l.h = h
 	l.n++
 	if l.Keep || l.want != nil {
-		s := fnv.New32a()
-		s.Write([]byte(line))
-		sum := s.Sum32()
+		sum := uint32(fnvOffset32)
+		for _, c := range enc {
+			sum = (sum ^ uint32(c)) * fnvPrime32
+		}
 		if l.Keep && len(l.sums) < MaxKeptSums {
 			l.sums = append(l.sums, sum)
 		}
 		if l.want != nil && l.diff == nil {
-			l.compare(t, line, sum)
+			l.compare(e, sum)
 		}
 	}
 }
@@ -90,7 +104,7 @@ func (l *EventLog) add(t int64, line string) {
 type Divergence struct {
 	first, last int // 1-based event numbers of the differing block
 	t           int64
-	text        string // the replay's event #first, "" if the replay has none
+	text        string // the replay's event #first described, "" if the replay has none
 	ended       bool   // the replay has fewer events than the report
 }
 
@@ -109,14 +123,13 @@ func (d *Divergence) String() string {
 type blockAcc struct {
 	h     uint64
 	n     int
-	first int // 1-based number of the block's first event
-	t     int64
-	text  string
+	first int       // 1-based number of the block's first event
+	ev    emu.Event // a copy of the block's first event (its slices are not reused: emu.Recorder)
 }
 
-func (b *blockAcc) add(idx int, t int64, line string, sum uint32) {
+func (b *blockAcc) add(idx int, e *emu.Event, sum uint32) {
 	if b.n == 0 {
-		b.h, b.first, b.t, b.text = fnvOffset64, idx, t, line
+		b.h, b.first, b.ev = fnvOffset64, idx, *e
 	}
 	b.h = mixSum(b.h, sum)
 	b.n++
@@ -134,13 +147,13 @@ func mixSum(h uint64, sum uint32) uint64 {
 func fold16(h uint64) uint16 { return uint16(h ^ h>>16 ^ h>>32 ^ h>>48) }
 
 // compare checks one replayed event against the report's checksums.
-func (l *EventLog) compare(t int64, line string, sum uint32) {
+func (l *EventLog) compare(e *emu.Event, sum uint32) {
 	w := l.want
 	if l.n > w.Events {
-		l.diff = &Divergence{first: l.n, last: l.n, t: t, text: line + "\n  (the report ends before this event)"}
+		l.diff = &Divergence{first: l.n, last: l.n, t: e.T, text: Describe(e) + "\n  (the report ends before this event)"}
 		return
 	}
-	l.block.add(l.n, t, line, sum)
+	l.block.add(l.n, e, sum)
 	if l.block.n == l.expected(l.block.first) {
 		l.checkBlock()
 	}
@@ -162,7 +175,7 @@ func (l *EventLog) checkBlock() {
 	b := &l.block
 	k := (b.first - 1) / l.want.Block
 	if k < len(l.want.Entries) && l.want.Entries[k] != fold16(b.h) {
-		l.diff = &Divergence{first: b.first, last: b.first + b.n - 1, t: b.t, text: b.text}
+		l.diff = &Divergence{first: b.first, last: b.first + b.n - 1, t: b.ev.T, text: Describe(&b.ev)}
 	}
 	l.block = blockAcc{}
 }
@@ -182,7 +195,7 @@ func (l *EventLog) Finish() *Divergence {
 // of `block` events (a power of two, the smallest that keeps the list at
 // most MaxSums entries long).
 type Sums struct {
-	Events  int      // trace and log events in the run
+	Events  int      // events in the run
 	Block   int      // events per entry: a power of two
 	Entries []uint16 // one checksum per block
 }

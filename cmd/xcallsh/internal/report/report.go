@@ -4,15 +4,16 @@
 //
 // Layout of a report:
 //
-//	--!xcallsh report v1                      the marker: the first line
+//	--!xcallsh report v2                      the marker: the first line
 //	-- ...what this is, how to run it...
 //	--! seed: 7                               the header: "--! key: value"
 //	--! machine: x86-4                        (for people)
 //	--! outcome: failed                       ok, failed, panic or stuck
 //	--! detail: hello.lua:3: boom             the message, Go-quoted if needed
-//	--! hash: ae3a5d772582a23c                the trace hash
-//	--! events: 37                            trace and log events since boot
+//	--! hash: ae3a5d772582a23c                the trace hash: of the typed events (AppendEvent)
+//	--! events: 37                            events of the record since boot
 //	--! block: 1                              events per checksum entry
+//	--! schedule-format: 2                    emu.ScheduleFormat of the build that wrote it
 //	--! strategy: pct                         optional: the schedule (explore)
 //	--! depth: 3                              optional
 //	--! decisions: 12=3 40=ff                 optional, repeatable: a recorded schedule
@@ -38,6 +39,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -45,8 +47,13 @@ import (
 	"github.com/xcallsh/xcallsh/machines"
 )
 
-// Marker starts every report; "v1" follows it.
+// Marker starts every report; the format's version ("v2") follows it.
 const Marker = "--!xcallsh report"
+
+// Version is the report format Write writes: v2, which records the
+// schedule format (emu.ScheduleFormat). Parse reads v1 reports too, to
+// refuse them by name (FormatError): a v1 report's schedule is format 1.
+const Version = 2
 
 // IsReport reports whether src is a report (starts with the marker).
 func IsReport(src string) bool { return strings.HasPrefix(src, Marker) }
@@ -130,6 +137,85 @@ type DamagedError struct{ Msg string }
 
 func (e *DamagedError) Error() string { return e.Msg }
 
+// FormatError is a sound report whose schedule format is not this
+// xcallsh's (emu.ScheduleFormat): its seed and decisions would draw
+// another run here, so it is refused, naming the build that can replay it.
+type FormatError struct {
+	Name   string // the report's file name
+	Format int    // its schedule format (1: a v1 report, which has none)
+	Build  string // its made-by line ("": older than the line)
+	// Edited says the report is sealed and a "--!" line of its header is
+	// not the one written: the schedule-format or made-by line may be
+	// the edited one.
+	Edited bool
+}
+
+// ModulePath is xcallsh's Go module, for `go run MODULE/cmd/xcallsh@REV`.
+const ModulePath = "github.com/xcallsh/xcallsh"
+
+func (e *FormatError) Error() string {
+	var b strings.Builder
+	run := "run " + shellWord(e.Name)
+	by := "an xcallsh older than the made-by line"
+	if e.Build != "" {
+		by = commentText(e.Build)
+		if len(by) > 200 {
+			by = by[:200] + "..."
+		}
+	}
+	fmt.Fprintf(&b, "%s: cannot replay: this report was made by %s (schedule format %d); this xcallsh replays schedule format %d only\n",
+		e.Name, by, e.Format, emu.ScheduleFormat)
+	rev, dirty := buildRev(e.Build)
+	switch {
+	case rev != "":
+		fmt.Fprintf(&b, "replay it with: go run %s/cmd/xcallsh@%s %s", ModulePath, rev, run)
+		if dirty {
+			b.WriteString("\n(the build that made it had local changes, which that revision lacks)")
+		}
+	case e.Format < emu.ScheduleFormat:
+		fmt.Fprintf(&b, "its made-by line names no release or commit, so which xcallsh made it cannot be told; replay it with\n"+
+			"an xcallsh from before schedule format %d (a checkout of a commit before the one that added\n"+
+			"emu.ScheduleFormat = %d: git log -S 'ScheduleFormat = %d' -- emu/sched.go): go run ./cmd/xcallsh %s",
+			e.Format+1, e.Format+1, e.Format+1, run)
+	default:
+		fmt.Fprintf(&b, "its made-by line names no release or commit, so which xcallsh made it cannot be told; replay it with\n"+
+			"an xcallsh whose emu.ScheduleFormat is %d: go run ./cmd/xcallsh %s", e.Format, run)
+	}
+	if e.Edited {
+		b.WriteString("\nbut a \"--!\" line of its header was edited (the header-sum does not match): the schedule-format or made-by line may not be the one written")
+	}
+	return b.String()
+}
+
+// madeByRE reads Identity's text: the module version, the revision and
+// whether the tree was dirty.
+var madeByRE = regexp.MustCompile(`^xcallsh (\S+)(?: rev ([0-9a-f]{7,40})(\+dirty)?)? \(go[^()\s]*\)$`)
+
+// buildRev is what `go run MODULE@REV` can fetch to get the build named by
+// a made-by line: its module version (a release or a pseudo-version),
+// else its VCS revision; "" when the line names neither. dirty says the
+// build had local changes.
+func buildRev(build string) (rev string, dirty bool) {
+	m := madeByRE.FindStringSubmatch(build)
+	if m == nil {
+		return "", false
+	}
+	if v := m[1]; v != "devel" && versionRE.MatchString(v) {
+		return v, m[3] != ""
+	}
+	return m[2], m[3] != ""
+}
+
+var versionRE = regexp.MustCompile(`^v\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$`)
+
+// shellWord quotes s for a POSIX shell when it needs it.
+func shellWord(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/+=:,@") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
 // Limits of a report, which Parse enforces (a report is other people's
 // file) and Write obeys, so that every report Write makes, Parse reads.
 const (
@@ -155,6 +241,10 @@ const (
 
 // Parse reads the header and trailer of a report named name.
 //
+// Parse reads reports of format v1 and v2. A report it can read whose
+// schedule format is not emu.ScheduleFormat (every v1 report: format 1)
+// is refused with a *FormatError, after every check for damage.
+//
 // Every number has a range, and a report outside one is damaged: seed
 // 0-18446744073709551615, events 0-MaxEvents, block a power of two in
 // 1-MaxBlock, depth 1-emu.MaxDepth, at most MaxDecisions decisions whose
@@ -167,14 +257,23 @@ func Parse(name, src string) (*Header, error) {
 		return &DamagedError{fmt.Sprintf("%s:%d: damaged report: %s", name, line, fmt.Sprintf(format, args...))}
 	}
 	first, _, _ := strings.Cut(src, "\n")
-	if v := strings.TrimSpace(strings.TrimPrefix(first, Marker)); !IsReport(src) || v != "v1" {
-		return nil, bad(1, "unsupported report version %s (this xcallsh reads v1)", quote(v))
+	version := 0
+	switch v := strings.TrimSpace(strings.TrimPrefix(first, Marker)); {
+	case !IsReport(src):
+		return nil, bad(1, "unsupported report version %s (this xcallsh reads v1 and v2)", quote(v))
+	case v == "v1":
+		version = 1
+	case v == "v2":
+		version = 2
+	default:
+		return nil, bad(1, "unsupported report version %s (this xcallsh reads v1 and v2)", quote(v))
 	}
 	if len(src) > MaxSize {
 		return nil, bad(1+strings.Count(src[:MaxSize], "\n"), "the report is larger than %d bytes (%d bytes)", MaxSize, len(src))
 	}
 	src = strings.ReplaceAll(src, "\r\n", "\n")
 	h := &Header{}
+	format := 1                   // a v1 report's; v2 reports say theirs
 	var sealHead, sealTail uint64 // the header-sum line's hashes
 	seen := map[string]int{}      // key -> line; lookups only
 	set := func(ln int, key, val string) error {
@@ -262,6 +361,10 @@ func Parse(name, src string) (*Header, error) {
 				}
 				h.Decisions = append(h.Decisions, emu.Decision{N: int(dn), V: dv})
 			}
+		case "schedule-format":
+			var n uint64
+			n, err = number(key, val, 1, MaxScheduleFormat)
+			format = int(n)
 		case "made-by":
 			h.Build = val
 		case "header-sum":
@@ -336,7 +439,11 @@ func Parse(name, src string) (*Header, error) {
 		off = next
 	}
 	headEnd := i
-	for _, k := range []string{"seed", "outcome", "hash", "events", "block"} {
+	required := []string{"seed", "outcome", "hash", "events", "block"}
+	if version >= 2 {
+		required = append(required, "schedule-format")
+	}
+	for _, k := range required {
 		if _, ok := seen[k]; !ok {
 			return nil, bad(headEnd, "the header has no %q line", k)
 		}
@@ -382,13 +489,19 @@ func Parse(name, src string) (*Header, error) {
 		return nil, bad(end+1, "the checksum list has %d entries, want %d for %d events in blocks of %d: the report is truncated or damaged",
 			got, want, s.Events, s.Block)
 	}
+	if format != emu.ScheduleFormat {
+		return nil, &FormatError{Name: name, Format: format, Build: h.Build, Edited: h.Seal.HeaderEdited}
+	}
 	return h, nil
 }
+
+// MaxScheduleFormat bounds a report's schedule-format line.
+const MaxScheduleFormat = 1 << 20
 
 var (
 	headKeys = map[string]bool{"seed": true, "machine": true, "outcome": true, "detail": true, "hash": true,
 		"events": true, "block": true, "strategy": true, "depth": true, "decisions": true, "made-by": true,
-		"header-sum": true}
+		"header-sum": true, "schedule-format": true}
 	tailKeys = map[string]bool{"sum": true, "end": true}
 )
 
@@ -508,7 +621,7 @@ func Write(w io.Writer, h *Header, b *Body) error {
 	if detail != "" {
 		detail = " " + detail
 	}
-	fmt.Fprintf(bw, `%s v1
+	fmt.Fprintf(bw, `%s v%d
 --
 -- A bug report made by xcallsh, the emulator of Linux's cross-CPU function
 -- calls (kernel/smp.c). It reproduces one run exactly. Replay it with
@@ -516,11 +629,11 @@ func Write(w io.Writer, h *Header, b *Body) error {
 --     xcallsh run THIS_FILE
 --
 -- which prints "reproduced" and exits 0 when the replay ends with the outcome
--- and trace hash recorded below, or exits 1 and names the first trace or log
--- event that differs. Lines starting with "--!" are read by xcallsh: the seed
--- of the schedule, the recorded outcome, the hash of the trace, and (at the
--- end) one checksum per block of events. The rest is plain Lua: edit it, and
--- the replay says where the run went another way.
+-- and trace hash recorded below, or exits 1 and names the first event of the
+-- run's record that differs. Lines starting with "--!" are read by xcallsh:
+-- the seed and the schedule format, the recorded outcome, the hash of the
+-- record, and (at the end) one checksum per block of events. The rest is
+-- plain Lua: edit it, and the replay says where the run went another way.
 --
 -- Made by %s.
 --
@@ -531,7 +644,8 @@ func Write(w io.Writer, h *Header, b *Body) error {
 --! hash: %016x
 --! events: %d
 --! block: %d
-`, Marker, commentText(b.MadeBy), h.Seed, h.Machine, h.Outcome.Kind, detail, h.Hash, h.Sums.Events, max(h.Sums.Block, 1))
+--! schedule-format: %d
+`, Marker, Version, commentText(b.MadeBy), h.Seed, h.Machine, h.Outcome.Kind, detail, h.Hash, h.Sums.Events, max(h.Sums.Block, 1), emu.ScheduleFormat)
 	if h.Strategy != "" {
 		fmt.Fprintf(bw, "--! strategy: %s\n", h.Strategy)
 	}
@@ -582,7 +696,7 @@ func Write(w io.Writer, h *Header, b *Body) error {
 	if !strings.HasSuffix(b.Scenario, "\n") {
 		bw.WriteString("\n")
 	}
-	fmt.Fprintf(bw, "\n-- Checksums of the %d trace and log events, one per block of %d.\n", h.Sums.Events, max(h.Sums.Block, 1))
+	fmt.Fprintf(bw, "\n-- Checksums of the %d events of the record, one per block of %d.\n", h.Sums.Events, max(h.Sums.Block, 1))
 	bw.Write(trailer.Bytes())
 	if bw.Len() > MaxSize {
 		return fmt.Errorf("cannot write the report: it would be %d bytes, more than %d", bw.Len(), MaxSize)

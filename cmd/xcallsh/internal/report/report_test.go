@@ -82,7 +82,7 @@ func TestEventLogDivergence(t *testing.T) {
 		l := NewEventLog()
 		l.Keep = true
 		for i, s := range ls {
-			l.Log(&emu.LogLine{T: int64(i), Text: s})
+			l.Record(&emu.Event{Seq: uint64(i + 1), T: int64(i), Kind: emu.EvPrintk, Text: s})
 		}
 		return l.Sums()
 	}
@@ -90,7 +90,7 @@ func TestEventLogDivergence(t *testing.T) {
 		l := NewEventLog()
 		l.Expect(&want)
 		for i, s := range ls {
-			l.Log(&emu.LogLine{T: int64(i), Text: s})
+			l.Record(&emu.Event{Seq: uint64(i + 1), T: int64(i), Kind: emu.EvPrintk, Text: s})
 		}
 		return l.Finish()
 	}

@@ -50,7 +50,7 @@ func (r *Recorder) setup(k *xcall.Kernel) {
 	r.K = k
 	r.boots++
 	r.Log.Reset()
-	k.M.AddSink(r.Log)
+	k.M.AddRecorder(r.Log)
 	if r.OnBoot != nil {
 		r.OnBoot(k)
 	}

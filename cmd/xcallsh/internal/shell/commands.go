@@ -35,6 +35,14 @@ type command struct {
 	help    string // the rest of the documentation (may be empty)
 	args    []argKind
 	fn      func(sh *Shell, args, line string) error
+	runs    bool // it runs the machine or Lua: refused once the session is over
+	repeat  bool // Enter on an empty line repeats it (step, next, continue)
+	debug   bool // it may leave the machine paused between two events of an instant
+}
+
+// takesPath reports whether the command's first argument is a file.
+func (c *command) takesPath() bool {
+	return len(c.args) > 0 && (c.args[0] == argFile || c.args[0] == argMachine)
 }
 
 // argKind says how Tab completes an argument.
@@ -51,10 +59,12 @@ const (
 	argCommand          // a command name
 	argLua              // Lua: globals (the rest of the line)
 	argTimeline         // all, or a CPU
+	argInfo             // what info shows
+	argBreak            // an event kind
 )
 
 // groups, in the order help lists them.
-var groups = []string{"Machine", "Running", "Faults and parameters", "Looking", "Session"}
+var groups = []string{"Machine", "Running", "Breakpoints and stepping", "Faults and parameters", "Looking", "Session"}
 
 var (
 	tableOnce sync.Once
@@ -94,7 +104,7 @@ func commandTable() []*command {
 				"time 0 with a fresh Lua state and no recorded steps, on the shell's seed unless SEED is given.\n" +
 				"Like -m, it makes the scenario's own machine() calls do nothing.",
 			fn: cmdBoot},
-		{name: "cpus", aliases: []string{"c"}, group: "Machine", usage: "cpus [CPULIST]", args: []argKind{argCPU},
+		{name: "cpus", group: "Machine", usage: "cpus [CPULIST]", args: []argKind{argCPU},
 			summary: "Show the CPUs: state, interrupts, what runs, queue depth, pending IPIs.",
 			help: "One line per CPU (the first 64, or those of CPULIST, e.g. 0-3,8):\n" +
 				"  STATE    online, offline, or the hotplug step it is in\n" +
@@ -103,6 +113,38 @@ func commandTable() []*command {
 				"  QUEUE    csds waiting in the CPU's call_single_queue\n" +
 				"  PENDING  interrupt vectors (x86) or IPI numbers (arm64) raised but not yet taken",
 			fn: cmdCpus},
+		{name: "info", group: "Looking", usage: "info cpus [CPULIST]", args: []argKind{argInfo, argCPU},
+			summary: "Show every CPU in the kernel's terms: cpuhp state, current task, context, depths, pending vectors.",
+			help: "One line per CPU:\n" +
+				"  CPUHP    the cpuhp state (online, offline, or the state a CPU going up or down is in)\n" +
+				"  CURRENT  the task the CPU runs (swapper/N: the idle task)\n" +
+				"  CONTEXT  task, hardirq VECTOR (the handler of that vector) or nmi: the innermost context\n" +
+				"  IRQS     irqs_disabled(): off or on\n" +
+				"  PREEMPT  preempt_count() at task level;  HARDIRQ: hard-irq nesting depth\n" +
+				"  IDLE     idle, polling (idle=poll: wakes without an IPI), dead (parked), or - (busy)\n" +
+				"  QUEUE    csds on the CPU's call_single_queue (queue CPU lists them)\n" +
+				"  PENDING  vectors raised and not yet taken, named as irq_vectors.h or ipi_types[] do",
+			fn: cmdInfo},
+		{name: "cpu", group: "Looking", usage: "cpu CPU", args: []argKind{argCPU},
+			summary: "Show one CPU in detail: what it runs, its depths, pending vectors, queue, what it waits for.",
+			fn:      cmdCPU},
+		{name: "queue", group: "Looking", usage: "queue CPU", args: []argKind{argCPU},
+			summary: "List CPU's call_single_queue: each csd's id, address, flags, type, function and info.",
+			help: "Head first, as the llist links them (the newest csd first); the flush reverses the list and\n" +
+				"runs the oldest first. SRC and DST are the csd's node.src and node.dst.",
+			fn: cmdQueue},
+		{name: "csd", group: "Looking", usage: "csd ID",
+			summary: "Show csd ID: its flags, who locked it and when, where it is queued, who waits on it since when.",
+			fn:      cmdCSD},
+		{name: "ipis", group: "Looking", usage: "ipis",
+			summary: "List the IPIs in flight (sent, not yet taken by a handler), by id.",
+			help:    "An IPI keeps its id from the send to the handler that takes it; STATE is on its way or pending.",
+			fn:      cmdIPIs},
+		{name: "where", aliases: []string{"bt"}, group: "Looking", usage: "where [CPU]", args: []argKind{argCPU},
+			summary: "Show the kernel stack CPU is in, as the kernel's Call Trace prints it.",
+			help: "Innermost context first (<NMI>, <IRQ>, <TASK>), each with its frames innermost first and what\n" +
+				"it waits for. Without CPU: the CPU of the event the machine stopped at, else every busy CPU.",
+			fn: cmdWhere},
 
 		{name: "on", group: "Running", usage: "on CPU LUA", args: []argKind{argCPU, argLua},
 			summary: "Run a Lua chunk as a task on CPU, and advance time until it finishes.",
@@ -111,45 +153,95 @@ func commandTable() []*command {
 				"returns, the machine panics, stops or is stuck, or 10s of virtual time have passed (the cap:\n" +
 				"run DURATION goes on from there); Ctrl-C stops the wait and leaves the task as it is.\n" +
 				"The values the chunk returns are printed.",
-			fn: cmdOn},
-		{name: "run", aliases: []string{"r"}, group: "Running", usage: "run DURATION",
+			fn: cmdOn, runs: true},
+		{name: "run", group: "Running", usage: "run DURATION",
 			summary: "Advance virtual time by DURATION (6s, 250ms, 10us, 100ns).",
 			help:    "The same as run(DURATION) in Lua. New kernel log lines are printed as they appear.",
-			fn:      cmdRunShell},
+			fn:      cmdRunShell, runs: true},
 		{name: "stall", group: "Running", usage: "stall CPU DURATION", args: []argKind{argCPU},
 			summary: "Turn interrupts off on CPU for DURATION (it returns at once).",
 			help: "Schedules a task on CPU that disables interrupts and busy-waits for DURATION: IPIs sent to\n" +
 				"CPU stay pending meanwhile. The task starts when CPU is free of other tasks; use run to let\n" +
 				"time pass.",
-			fn: cmdStall},
+			fn: cmdStall, runs: true},
 		{name: "offline", group: "Running", usage: "offline CPU", args: []argKind{argCPU},
 			summary: "Take CPU offline: cpu_down(CPU) from a task, until it returns.",
 			help:    "The task runs on the lowest other online CPU; time advances as for on.",
-			fn:      cmdHotplug("offline", "cpu_down")},
+			fn:      cmdHotplug("offline", "cpu_down"), runs: true},
 		{name: "online", group: "Running", usage: "online CPU", args: []argKind{argCPU},
 			summary: "Bring CPU online: cpu_up(CPU) from a task, until it returns.",
 			help:    "The task runs on the lowest online CPU; time advances as for on.",
-			fn:      cmdHotplug("online", "cpu_up")},
+			fn:      cmdHotplug("online", "cpu_up"), runs: true},
 
-		{name: "param", aliases: []string{"p"}, group: "Faults and parameters", usage: "param [NAME [VALUE]]", args: []argKind{argParam},
+		{name: "break", aliases: []string{"b"}, group: "Breakpoints and stepping",
+			usage:   "break KIND [KEY=VALUE...] [if COND]",
+			summary: "Stop continue, step and next at an event of the record that matches.",
+			help: "KIND is an event kind of the record: ipi_send, ipi_deliver, irq_entry, csd_queue,\n" +
+				"csd_function_entry, csd_wait_begin, sched_switch, cpuhp_enter, printk, ... Keys narrow it:\n" +
+				"  cpu=N        the event happened on CPU N\n" +
+				"  vector=V     the vector, by name (CALL_FUNCTION_SINGLE_VECTOR, IPI_CALL_FUNC) or number\n" +
+				"  csd=ID       the csd's id (queue and csd show them)\n" +
+				"  func=NAME    the csd's function (or a cpuhp callback)\n" +
+				"  task=NAME    the task the CPU ran, or the one woken or migrated (comm, or comm-pid)\n" +
+				"if COND is a Lua expression over info, the event as a table (info.cpu, info.func, info.t, ...).\n" +
+				"break cpuhp:STATE stops when a CPU enters that cpuhp state (cpuhp:smpcfd:dying);\n" +
+				"break @TIME stops continue when virtual time reaches TIME. The machine stops inside the event\n" +
+				"that matched, before anything that follows it (at csd_function_entry the function has not run\n" +
+				"yet); where, cpu, queue, csd and ipis look at it there.",
+			args: []argKind{argBreak},
+			fn:   cmdBreak},
+		{name: "breakpoints", group: "Breakpoints and stepping", usage: "breakpoints",
+			summary: "List the breakpoints: number, on or off, hits, what.", fn: cmdBreakpoints},
+		{name: "clear", group: "Breakpoints and stepping", usage: "clear N|all",
+			summary: "Delete breakpoint N (or all of them).", fn: cmdClear},
+		{name: "toggle", group: "Breakpoints and stepping", usage: "toggle N",
+			summary: "Turn breakpoint N off, or on again.", fn: cmdToggle},
+		{name: "continue", aliases: []string{"c"}, group: "Breakpoints and stepping", usage: "continue [DURATION]",
+			summary: "Run until a breakpoint hits, nothing is left to run, or DURATION (default 10s) passes.",
+			fn:      cmdContinue, runs: true, repeat: true, debug: true},
+		{name: "step", aliases: []string{"s"}, group: "Breakpoints and stepping", usage: "step [N]",
+			summary: "Run N (default 1) events of the record, and show them.",
+			help:    "The machine stops right after the Nth event, even between two events of one instant, or at a\nbreakpoint.",
+			fn:      cmdStep, runs: true, repeat: true, debug: true},
+		{name: "next", aliases: []string{"n"}, group: "Breakpoints and stepping", usage: "next [N]",
+			summary: "Like step, counting and showing only the events on the CPU the machine stopped on.",
+			fn:      cmdNext, runs: true, repeat: true, debug: true},
+		{name: "back", group: "Breakpoints and stepping", usage: "back [N]",
+			summary: "Go back N (default 1) events: re-execute the session from boot to there.",
+			help: "The run is deterministic: the shell boots the same machine on the same seed, runs the session's\n" +
+				"steps again and stops at the first event boundary at or after the target event.\n" +
+				"What was typed after that point is discarded.",
+			fn: cmdBack, runs: true, debug: true},
+		{name: "reverse-continue", aliases: []string{"rc"}, group: "Breakpoints and stepping", usage: "reverse-continue",
+			summary: "Go back to the previous breakpoint hit (by re-execution, as back does).",
+			fn:      cmdReverseContinue, runs: true, debug: true},
+		{name: "goto", group: "Breakpoints and stepping", usage: "goto #EVENT|TIME",
+			summary: "Go to event number EVENT, or to virtual time TIME, forward or back (as back does).",
+			fn:      cmdGoto, runs: true, debug: true},
+
+		{name: "param", group: "Faults and parameters", usage: "param [NAME [VALUE]]", args: []argKind{argParam},
 			summary: "Show or set a kernel parameter.",
 			help: "Without arguments, all of them: csdlock_debug (0/1, or on/off), csd_lock_timeout and\n" +
 				"panic_on_ipistall (ms, 0 = off; a duration such as 5s is converted to ms).",
-			fn: cmdParam},
+			fn: cmdParam, runs: true},
 		{name: "drop", group: "Faults and parameters", usage: "drop CPU [N]", args: []argKind{argCPU},
 			summary: "Lose the next N (default 1) IPIs sent to CPU in the interrupt controller.",
 			help:    "The same as ipi_drop(CPU, N).",
-			fn:      cmdDrop},
+			fn:      cmdDrop, runs: true},
 		{name: "fix", group: "Faults and parameters", usage: "fix [NAME [on|off]]", args: []argKind{argFix, argOnOff},
 			summary: "Show the historical fixes, or turn one on or off.",
 			help:    "With a fix off, the kernel behaves as it did before that commit.",
-			fn:      cmdFix},
+			fn:      cmdFix, runs: true},
 
+		{name: "print", aliases: []string{"p"}, group: "Looking", usage: "print EXPR", args: []argKind{argLua},
+			summary: "Print the value of a Lua expression (p now()).",
+			help:    "EXPR is evaluated at operator level as a Lua line is; a bare Lua global prints its value too.",
+			fn:      cmdPrint, runs: true},
 		{name: "dmesg", aliases: []string{"log"}, group: "Looking", usage: "dmesg [N]",
 			summary: "Print the kernel log (the last N lines).",
 			fn:      cmdDmesg},
 		{name: "trace", aliases: []string{"t"}, group: "Looking", usage: "trace [FILE]", args: []argKind{argFile},
-			summary: "Print the last interval's tracepoints, or write the whole trace to FILE.",
+			summary: "Print the last interval's tracepoints, or write the whole trace to FILE (- : stdout).",
 			help: "FILE.json is Chrome-trace/Perfetto JSON (open it in ui.perfetto.dev: a track per CPU, slices\n" +
 				"for tasks, irqs-off spans, handlers and csd functions, an arrow per IPI); any other name gets\n" +
 				"ftrace text. The trace covers the machine since it booted.",
@@ -178,11 +270,16 @@ func commandTable() []*command {
 			summary: "Run FILE: a .lua file as one Lua chunk, any other file as shell lines.",
 			help: "A .lua file runs at operator level under its own name, like a line of Lua. Any other file\n" +
 				"is read line by line as if typed (Lua comments, --, work as comment lines); it stops at quit.",
-			fn: cmdSource},
+			fn: cmdSource, runs: true},
 		{name: "help", aliases: []string{"h", "?"}, group: "Session", usage: "help [COMMAND]", args: []argKind{argCommand},
 			summary: "List the commands, or describe one.",
 			fn:      cmdHelp},
-		{name: "quit", aliases: []string{"q", "exit"}, group: "Session", usage: "quit",
+		{name: "restart", aliases: []string{"r"}, group: "Session", usage: "restart",
+			summary: "Boot the same machine again, on the same seed, and re-run the files sourced since boot.",
+			help: "A new session as boot gives one, on the machine and seed of this one; the files that source\n" +
+				"ran since the last boot run again, in order, so a session started from a script starts over.",
+			fn: cmdRestart},
+		{name: "exit", aliases: []string{"q", "quit"}, group: "Session", usage: "exit",
 			summary: "Leave the shell (so does Ctrl-D).",
 			fn: func(sh *Shell, args, line string) error {
 				sh.quit = true
@@ -212,7 +309,7 @@ func cmdBoot(sh *Shell, args, line string) error {
 		seed = v
 	}
 	oldMachine, oldForced, oldSeed := sh.machine, sh.forced, sh.seed
-	sh.machine, sh.forced, sh.seed = f[0], true, seed
+	sh.machine, sh.forced, sh.seed = expandPath(f[0]), true, seed
 	if err := sh.boot(); err != nil {
 		sh.machine, sh.forced, sh.seed = oldMachine, oldForced, oldSeed
 		return fmt.Errorf("boot: %v", err)
@@ -220,6 +317,41 @@ func cmdBoot(sh *Shell, args, line string) error {
 	spec := sh.sess.Spec()
 	fmt.Fprintf(sh.out, "booted %s (%s), seed %d\n", spec.Name, spec.Description, sh.seed)
 	return nil
+}
+
+func cmdRestart(sh *Shell, args, line string) error {
+	if args != "" {
+		return errors.New("usage: restart")
+	}
+	sourced := sh.sourced
+	if err := sh.boot(); err != nil {
+		return fmt.Errorf("restart: %v", err)
+	}
+	spec := sh.sess.Spec()
+	fmt.Fprintf(sh.out, "restarted %s, seed %d\n", spec.Name, sh.seed)
+	for _, f := range sourced {
+		fmt.Fprintf(sh.out, "source %s\n", f)
+		if err := cmdSource(sh, f, "source "+f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func cmdPrint(sh *Shell, args, line string) error {
+	if args == "" { // print alone is Lua's print function
+		return sh.luaLine(line)
+	}
+	if _, err := sh.sess.L.Load(strings.NewReader("return "+args), "print"); err != nil {
+		return fmt.Errorf("print: %s is not a Lua expression: %s", args, luaErr(err))
+	}
+	sh.ncmd++
+	name := fmt.Sprintf("input#%d", sh.ncmd)
+	vals, err := sh.run(line, name, "return "+args, true)
+	if err == nil {
+		fmt.Fprintln(sh.out, fmtValues(sh.sess.L, vals))
+	}
+	return err
 }
 
 func cmdCpus(sh *Shell, args, line string) error {
@@ -252,7 +384,7 @@ func cmdCpus(sh *Shell, args, line string) error {
 			irqs = "off"
 		}
 		fmt.Fprintf(sh.out, "%4d  %-8s  %-4s  %-46s  %5d  %s\n", c, k.CPUState(c), irqs,
-			clip(describeCPU(cpu), 46), k.QueueDepth(c), sh.pending(cpu))
+			clip(describeCPU(cpu), 46), k.QueueDepth(c), sh.pendingNames(cpu))
 	}
 	return nil
 }
@@ -300,22 +432,6 @@ func clip(s string, n int) string {
 		return string(r[:n-1]) + "…"
 	}
 	return s
-}
-
-// pending renders a CPU's pending vectors: 0xfb on x86, IPI1 on arm64.
-func (sh *Shell) pending(cpu *emu.CPU) string {
-	var out []string
-	for _, v := range cpu.PendingVectors() {
-		if sh.sess.Spec().IsX86() {
-			out = append(out, fmt.Sprintf("0x%x", v))
-		} else {
-			out = append(out, fmt.Sprintf("IPI%d", v))
-		}
-	}
-	if len(out) == 0 {
-		return "-"
-	}
-	return strings.Join(out, ",")
 }
 
 // cpuArg reads a CPU argument of cmd.
@@ -371,7 +487,8 @@ func (sh *Shell) taskCommand(line, name, spawn string, done func([]lua.LValue)) 
 	adv, why, level := sh.advance(t.Finished, onLimit, true)
 	sh.interval(from, from+adv)
 	if level <= 1 {
-		sh.steps = append(sh.steps, shellStep{line: line, name: name, src: spawn + "\nrun(" + units.Lua(adv) + ")"})
+		sh.steps = append(sh.steps, shellStep{line: line, name: name, src: spawn + "\nrun(" + units.Lua(adv) + ")",
+			pre: "return " + spawn, adv: adv, advanced: true})
 	} else {
 		sh.notes = append(sh.notes, fmt.Sprintf("%q was interrupted inside its task; the report leaves it out", line))
 	}
@@ -389,7 +506,7 @@ func (sh *Shell) taskCommand(line, name, spawn string, done func([]lua.LValue)) 
 	if level > 1 {
 		return fmt.Errorf("%s: interrupted inside its task, which failed and stopped the machine (boot starts over)", name)
 	}
-	return fmt.Errorf("%s: %s", name, why)
+	return prefixed(name, why)
 }
 
 func first(vals []lua.LValue) lua.LValue {
@@ -429,9 +546,11 @@ func cmdRunShell(sh *Shell, args, line string) error {
 	sh.interval(from, from+adv)
 	switch {
 	case level == 0:
-		sh.steps = append(sh.steps, shellStep{line: line, name: name, src: "return run(" + units.Lua(d.Nanoseconds()) + ")"})
+		sh.steps = append(sh.steps, shellStep{line: line, name: name, src: "return run(" + units.Lua(d.Nanoseconds()) + ")",
+			pre: "return run(0)", adv: d.Nanoseconds(), advanced: true})
 	case level == 1:
-		sh.steps = append(sh.steps, shellStep{line: line, name: name, src: "return run(" + units.Lua(adv) + ")"})
+		sh.steps = append(sh.steps, shellStep{line: line, name: name, src: "return run(" + units.Lua(adv) + ")",
+			pre: "return run(0)", adv: adv, advanced: true})
 	default:
 		sh.notes = append(sh.notes, fmt.Sprintf("%q was interrupted inside a task; the report leaves it out", line))
 	}
@@ -444,7 +563,7 @@ func cmdRunShell(sh *Shell, args, line string) error {
 	case sh.sess.K.Panicked() != "":
 		fmt.Fprintf(sh.out, "panic: %s\n", sh.sess.K.Panicked())
 	case why != timeUp && why != "":
-		return fmt.Errorf("%s: %s", name, why)
+		return prefixed(name, why)
 	}
 	if st := sh.sess.K.Stuck(); st != "" {
 		fmt.Fprintf(sh.out, "stuck: %s\n", st)
@@ -533,6 +652,8 @@ func errnoName(e int) string {
 		return "-EINVAL"
 	case xcall.ENOMEM:
 		return "-ENOMEM"
+	case xcall.EPERM:
+		return "-EPERM"
 	}
 	return fmt.Sprintf("errno %d", e)
 }
@@ -737,6 +858,10 @@ func cmdTrace(sh *Shell, args, line string) error {
 func (sh *Shell) writeTrace(file string) error {
 	a := sh.rec.Act
 	m := sh.sess.K.M
+	if file == "-" { // ftrace text to stdout
+		return a.WriteFtrace(sh.out)
+	}
+	file = expandPath(file)
 	json := strings.HasSuffix(strings.ToLower(file), ".json")
 	err := files.Write(file, func(w io.Writer) error {
 		if json {
@@ -790,7 +915,7 @@ func cmdReport(sh *Shell, args, line string) error {
 	if args == "" {
 		return errors.New("usage: report FILE")
 	}
-	return sh.writeReport(args)
+	return sh.writeReport(expandPath(args))
 }
 
 // maxSourceDepth bounds source files that source each other.
@@ -802,9 +927,14 @@ func cmdSource(sh *Shell, args, line string) error {
 	if args == "" {
 		return errors.New("usage: source FILE")
 	}
+	typed := args
+	args = expandPath(args)
 	data, err := files.Read(args)
 	if err != nil {
 		return fmt.Errorf("source: %v", err)
+	}
+	if sourceDepth == 0 {
+		sh.sourced = append(sh.sourced, typed)
 	}
 	if strings.HasSuffix(args, ".lua") {
 		if _, err := sh.sess.L.Load(strings.NewReader(string(data)), args); err != nil {
@@ -861,6 +991,9 @@ func cmdHelp(sh *Shell, args, line string) error {
 		for _, c := range commands() {
 			if c.group == g {
 				fmt.Fprintf(sh.out, "    %-26s %s\n", c.usage, c.summary)
+				if len(c.aliases) > 0 {
+					fmt.Fprintf(sh.out, "    %-26s (alias %s)\n", "", strings.Join(c.aliases, ", "))
+				}
 			}
 		}
 	}

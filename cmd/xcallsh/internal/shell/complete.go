@@ -9,6 +9,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/xcallsh/xcallsh/emu"
 	"github.com/xcallsh/xcallsh/machines"
 	"github.com/xcallsh/xcallsh/xcall"
 )
@@ -99,6 +100,16 @@ func (sh *Shell) completeArg(kind argKind, partial string) []string {
 		for _, f := range xcall.Fixes {
 			add(f.Name)
 		}
+	case argInfo:
+		add("breakpoints")
+		add("cpus")
+	case argBreak:
+		for _, k := range emu.EventKinds() {
+			add(k.String())
+		}
+		for _, st := range xcall.CPUHPStates() {
+			add("cpuhp:" + st)
+		}
 	case argOnOff:
 		add("on")
 		add("off")
@@ -116,7 +127,10 @@ func (sh *Shell) completeArg(kind argKind, partial string) []string {
 // start with partial.
 func completeFiles(partial, suffix string) []string {
 	dir, base := filepath.Split(partial)
-	d := dir
+	d := expandPath(dir)
+	if d == "~" { // "~" alone: the home directory itself
+		return []string{"~/"}
+	}
 	if d == "" {
 		d = "."
 	}

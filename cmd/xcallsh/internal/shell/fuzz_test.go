@@ -17,6 +17,8 @@ func FuzzShellLine(f *testing.F) {
 		"param nope 1", "drop 1 3", "drop x", "fix dying_flush off", "fix nope on", "dmesg 3", "trace",
 		"timeline all", "boot arm64-8", "boot nope", "source /nonexistent", "report /dev/null/x",
 		"1 + 1", "x = {", "spawn(0, function() mdelay(1) end)", "run(ms(1))", "on 0 while true do end",
+		"spawn(0, function() smp_call_function_single(1, function() end, nil, 1) end)\nb csd_function_entry cpu=1\nc\nbt\nqueue 1\ncsd 1\nipis\ns 3\nback 2\nrc\ngoto #3\nn\nx = 1",
+		"b @1ms\nc\ngoto 10us\nrestart", "b printk if info.text:find('x')\nc 1s", "info cpus", "cpu 2", "p now()", "cpu", "bot x",
 	} {
 		f.Add(s)
 	}

@@ -59,9 +59,16 @@ type Shell struct {
 	logShown int   // kernel log lines already printed
 
 	interactive bool
-	last        string // the last command line (an empty line repeats it)
+	last        string // the last step, next or continue line (an empty line repeats it)
 	quit        bool
 	failures    int
+	luaDead     bool                  // Ctrl-C stopped all Lua of the session: it cannot go on
+	sourced     []string              // the files sourced since boot, for restart
+	w           *watcher              // what the looking commands know of the run (inspect.go)
+	stopCPU     int                   // the CPU of the event the machine last stopped at (-1: none)
+	dbg         debugger              // breakpoints and stepping (breakpoints.go)
+	quiet       *muteWriter           // the session's stdout: muted while re-executing
+	builtins    map[string]lua.LValue // the globals at boot; looked up, never ranged
 
 	// The interrupt block (Ctrl-C): set by guard around each command, read
 	// and escalated by Interrupt.
@@ -81,6 +88,13 @@ type shellStep struct {
 	line string // the command line as typed
 	name string // the chunk name
 	src  string // the Lua source
+
+	// How the shell re-executes it (back, goto): with advanced set, it ran
+	// pre (Lua, may be empty) and then advanced the machine by adv ns an
+	// instant at a time, which src amounts to; else it ran src.
+	pre      string
+	adv      int64
+	advanced bool
 }
 
 // Limits of the shell.
@@ -103,7 +117,8 @@ const (
 
 // New creates a shell and boots its machine.
 func New(machine string, forced bool, seed uint64, out, errOut io.Writer) (*Shell, error) {
-	sh := &Shell{out: out, errOut: errOut, machine: machine, forced: forced, seed: seed}
+	sh := &Shell{out: out, errOut: errOut, machine: machine, forced: forced, seed: seed, quiet: &muteWriter{w: out}}
+	sh.dbg.stepCPU = -1
 	if err := sh.boot(); err != nil {
 		return nil, err
 	}
@@ -113,9 +128,10 @@ func New(machine string, forced bool, seed uint64, out, errOut io.Writer) (*Shel
 // boot starts a fresh session on sh.machine: a new Lua state, a new
 // machine, no steps.
 func (sh *Shell) boot() error {
+	sh.settle()
 	rec := session.NewRecorder()
 	rec.Act = traces.New()
-	sess, err := session.New(sh.machine, sh.forced, sh.seed, emu.SchedConfig{}, 0, sh.out, rec)
+	sess, err := session.New(sh.machine, sh.forced, sh.seed, emu.SchedConfig{}, 0, sh.quiet, rec)
 	if err != nil {
 		return err
 	}
@@ -124,6 +140,15 @@ func (sh *Shell) boot() error {
 	}
 	sh.sess, sh.rec = sess, rec
 	sh.steps, sh.ncmd, sh.notes = nil, 0, nil
+	sh.luaDead, sh.sourced, sh.last = false, nil, ""
+	sh.w, sh.stopCPU = nil, -1
+	sh.builtins = map[string]lua.LValue{}
+	sess.L.G.Global.ForEach(func(k, v lua.LValue) {
+		if s, ok := k.(lua.LString); ok {
+			sh.builtins[string(s)] = v
+		}
+	})
+	sh.watch()
 	sh.from, sh.to, sh.logShown = 0, 0, sess.K.M.LogPrinted()
 	sh.root, sh.rootStop = context.WithCancel(context.Background())
 	return nil
@@ -131,6 +156,7 @@ func (sh *Shell) boot() error {
 
 // Close releases the session.
 func (sh *Shell) Close() {
+	sh.settle()
 	if sh.sess != nil {
 		sh.sess.Close()
 	}
@@ -154,7 +180,10 @@ func (sh *Shell) execLine(line string) error {
 		if !sh.interactive || sh.last == "" {
 			return nil
 		}
+		// As Delve does: Enter repeats step, next and continue (only
+		// those), and shows what it repeats.
 		trimmed = sh.last
+		fmt.Fprintln(sh.out, trimmed)
 	}
 	return sh.safely(trimmed)
 }
@@ -173,11 +202,76 @@ func (sh *Shell) safely(line string) (err error) {
 }
 
 func (sh *Shell) dispatch(line string) error {
-	if cmd, args, ok := lookupCommand(line); ok {
-		sh.last = line
-		return cmd.fn(sh, args, line)
+	sh.watch()
+	cmd, args, ok := lookupCommand(line)
+	if word, _, _ := strings.Cut(strings.ReplaceAll(line, "\t", " "), " "); ok && word != cmd.name && sh.isUserGlobal(word) {
+		ok = false // a user's Lua global shadows an alias: t = {1, 2}; t
 	}
-	return sh.luaLine(line)
+	sh.last = ""
+	if !ok {
+		if err := sh.over(); err != nil {
+			return err
+		}
+		sh.settle()
+		return sh.luaLine(line)
+	}
+	if cmd.runs {
+		if err := sh.over(); err != nil {
+			return err
+		}
+	}
+	if (cmd.runs || cmd.name == "report") && !cmd.debug {
+		sh.settle()
+	}
+	if cmd.repeat {
+		sh.last = line
+	}
+	return cmd.fn(sh, args, line)
+}
+
+// isUserGlobal reports whether name is a Lua global the user set: one
+// that differs from what the session had at boot (s, the seconds helper,
+// is the API's, and does not shadow step).
+func (sh *Shell) isUserGlobal(name string) bool {
+	if !sh.isGlobal(name) {
+		return false
+	}
+	v, ok := sh.builtins[name]
+	return !ok || v != sh.sess.L.GetGlobal(name)
+}
+
+// isGlobal reports whether name is a Lua global with a value.
+func (sh *Shell) isGlobal(name string) bool {
+	return isIdent(name) && sh.sess.L.GetGlobal(name) != lua.LNil
+}
+
+// over returns an error when the session cannot run anything any more:
+// the machine stopped (a kernel panic, a failed task) or Ctrl-C stopped
+// all of its Lua. Commands that only look still work.
+func (sh *Shell) over() error {
+	why := ""
+	if stopped, err := sh.sess.K.M.Stopped(); stopped {
+		why = "the machine stopped"
+		if err != nil {
+			why = err.Error()
+		}
+	}
+	if sh.luaDead {
+		why = "Ctrl-C stopped all of its Lua"
+	}
+	if why == "" {
+		return nil
+	}
+	return fmt.Errorf("the session is over (%s); boot or restart starts a new one", why)
+}
+
+// prefixed returns msg with "name: " in front, unless msg already starts
+// with the chunk's name (a Lua error in it reads "on#7:1: boom").
+func prefixed(name, msg string) error {
+	if strings.HasPrefix(msg, name+":") {
+		return errors.New(msg)
+	}
+	return fmt.Errorf("%s: %s", name, msg)
 }
 
 // lookupCommand splits a line into a command and its arguments. A line
@@ -194,28 +288,118 @@ func lookupCommand(line string) (*command, string, bool) {
 	}
 	rest = strings.TrimSpace(rest)
 	if rest != "" && strings.ContainsRune("=([.:,{\"'", rune(rest[0])) && cmd.name != "on" &&
+		!(cmd.takesPath() && isPath(rest)) &&
+		!(word == "p" && rest[0] != '=') && // p (1 + 2): an expression to print
 		!(cmd.name == "timeline" && strings.HasPrefix(rest, "..")) { // timeline ..TO: a range
-
 		return nil, "", false
 	}
 	return cmd, rest, true
 }
 
+// isPath reports whether an argument is written as a path (./x, ../x, ~/x,
+// /x): such an argument of boot, source, report or trace is a file, never Lua.
+func isPath(s string) bool {
+	return strings.HasPrefix(s, "./") || strings.HasPrefix(s, "../") || strings.HasPrefix(s, "~") || strings.HasPrefix(s, "/")
+}
+
+// expandPath replaces a leading ~/ by the home directory.
+func expandPath(s string) string {
+	if s == "~" || strings.HasPrefix(s, "~/") {
+		if home, err := os.UserHomeDir(); err == nil && home != "" {
+			return filepath.Join(home, s[1:])
+		}
+	}
+	return s
+}
+
 // luaLine runs a line of operator-level Lua and prints its values.
 func (sh *Shell) luaLine(line string) error {
-	sh.ncmd++
-	name := fmt.Sprintf("input#%d", sh.ncmd)
+	name := fmt.Sprintf("input#%d", sh.ncmd+1)
 	src := line
+	word := commandLikeWord(line)
 	if _, err := sh.sess.L.Load(strings.NewReader("return "+line), name); err == nil {
+		if word == line && isIdent(word) && !sh.isGlobal(word) {
+			return unknownCommand(word)
+		}
 		src = "return " + line
 	} else if _, err := sh.sess.L.Load(strings.NewReader(line), name); err != nil {
+		if isIdent(word) && !luaKeywords[word] && !sh.isGlobal(word) {
+			return unknownCommand(word)
+		}
 		return errors.New(luaErr(err))
 	}
+	sh.ncmd++
 	vals, err := sh.run(line, name, src, true)
 	if len(vals) > 0 {
 		fmt.Fprintln(sh.out, fmtValues(sh.sess.L, vals))
 	}
 	return err
+}
+
+// commandLikeWord is the line's first word when the line reads like a
+// command line (a word, then arguments that do not start like Lua), else "".
+func commandLikeWord(line string) string {
+	word, rest, _ := strings.Cut(strings.ReplaceAll(line, "\t", " "), " ")
+	rest = strings.TrimSpace(rest)
+	if rest != "" && strings.ContainsRune("=([.:,{\"'", rune(rest[0])) {
+		return ""
+	}
+	return word
+}
+
+// luaKeywords are Lua's reserved words: a line starting with one is Lua.
+var luaKeywords = map[string]bool{
+	"and": true, "break": true, "do": true, "else": true, "elseif": true, "end": true,
+	"false": true, "for": true, "function": true, "if": true, "in": true, "local": true,
+	"nil": true, "not": true, "or": true, "repeat": true, "return": true, "then": true,
+	"true": true, "until": true, "while": true, "goto": true,
+}
+
+// unknownCommand is the error for a line that is neither a command nor
+// Lua, with the nearest command name when one is close (edit distance).
+func unknownCommand(word string) error {
+	best, bestD := "", 0
+	if len(word) > 1 {
+		limit := 1
+		if len(word) > 4 {
+			limit = 2
+		}
+		for _, c := range commands() {
+			for _, n := range append([]string{c.name}, c.aliases...) {
+				if len(n) < 2 {
+					continue
+				}
+				if d := editDistance(word, n); d <= limit && (best == "" || d < bestD) {
+					best, bestD = c.name, d
+				}
+			}
+		}
+	}
+	if best != "" {
+		return fmt.Errorf("unknown command %q (did you mean %s?)", word, best)
+	}
+	return fmt.Errorf("unknown command %q (help lists the commands; any other line is Lua)", word)
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // luaErr is the message of a gopher-lua error, without its traceback.
@@ -250,6 +434,9 @@ func (sh *Shell) runLevel(line, name, src string, record bool) ([]lua.LValue, in
 			sh.recordInterrupted(line, before)
 		}
 		err = fmt.Errorf("%s: interrupted", name)
+		if sh.luaDead {
+			err = fmt.Errorf("%s: interrupted; Ctrl-C had to stop all Lua of the session, which is over (boot or restart starts a new one)", name)
+		}
 	} else if record {
 		sh.steps = append(sh.steps, shellStep{line: line, name: name, src: src})
 	}
@@ -361,6 +548,7 @@ func (sh *Shell) afterInterrupt(ran bool) {
 		sh.sess.Reset()
 	}
 	if level >= 3 {
+		sh.luaDead = true
 		sh.root, sh.rootStop = context.WithCancel(context.Background())
 		sh.notes = append(sh.notes, "Ctrl-C stopped all Lua of the session: its tasks cannot go on (boot starts over)")
 	}
@@ -431,6 +619,9 @@ const timeUp = "time is up"
 
 // console prints the kernel log lines that appeared since the last time.
 func (sh *Shell) console() {
+	if sh.quiet.mute {
+		return
+	}
 	if sh.logShown > sh.sess.K.M.LogPrinted() {
 		sh.logShown = 0 // the script booted another machine
 	}
@@ -508,7 +699,7 @@ func (sh *Shell) piped(r io.Reader) int {
 	sc.Buffer(make([]byte, 64*1024), 16<<20)
 	for !sh.quit && sc.Scan() {
 		line := sc.Text()
-		for sh.incomplete(line) && sc.Scan() {
+		for !sh.quit && sh.incomplete(line) && sc.Scan() {
 			line += "\n" + sc.Text()
 		}
 		sh.Exec(line)
@@ -554,12 +745,17 @@ func (sh *Shell) terminal() int {
 			fmt.Fprintln(sh.out)
 			break
 		}
+		cancelled := false
 		for sh.incomplete(line) {
 			more, err := ln.Prompt(">> ")
-			if err != nil {
+			if err != nil { // Ctrl-C or Ctrl-D on a continuation line cancels it
+				cancelled = true
 				break
 			}
 			line += "\n" + more
+		}
+		if cancelled {
+			continue
 		}
 		if strings.TrimSpace(line) != "" {
 			ln.AppendHistory(strings.TrimRight(line, " \t"))

@@ -65,8 +65,15 @@ func TestTerminal(t *testing.T) {
 
 	keys("run 1ms", "Enter")
 	waitFor("virtual time 0.001000000s")
-	keys("Enter") // repeats run 1ms
-	waitFor("virtual time 0.002000000s")
+	keys("Enter") // repeats only step, next and continue
+	keys("x = {", "Enter")
+	waitFor(">>")
+	keys("C-c") // cancels the continuation line
+	keys("now()", "Enter")
+	waitFor("\n1000000\n")
+	if strings.Contains(screen, "error") || strings.Contains(screen, "0.002000000s") {
+		t.Errorf("Enter repeated run, or Ctrl-C on >> ran the line:\n%s", screen)
+	}
 
 	keys("while true do end", "Enter")
 	time.Sleep(200 * time.Millisecond)
@@ -74,6 +81,13 @@ func TestTerminal(t *testing.T) {
 	waitFor("input#3: interrupted")
 	keys("print(6*7)", "Enter")
 	waitFor("\n42\n")
+
+	keys("on 1 while true do end", "Enter")
+	time.Sleep(200 * time.Millisecond)
+	keys("C-c")
+	waitFor("stopped the machine")
+	keys("run 1ms", "Enter")
+	waitFor("the session is over")
 	keys("C-d")
 
 	hist := filepath.Join(cfg, "xcallsh", "history")
@@ -83,7 +97,7 @@ func TestTerminal(t *testing.T) {
 			break
 		}
 	}
-	contains(t, "history", string(data), "param csd_lock_timeout\n", "run 1ms\n", "while true do end\n", "print(6*7)\n")
+	contains(t, "history", string(data), "param csd_lock_timeout\n", "run 1ms\n", "while true do end\n", "now()\n", "print(6*7)\n")
 	fi, err := os.Stat(hist)
 	if err != nil {
 		t.Fatal(err)
