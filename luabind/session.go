@@ -168,9 +168,12 @@ func (s *Session) Close() {
 // a whole gopher-lua state (a call stack of callStackSize frames, a value
 // stack, tables of its own that go unused): creating the two an explore
 // run of a short scenario needs was a third of the run's allocations.
-// Only threads with nothing on their stacks are kept, and a thread keeps
-// nothing of its last session: newThread gives it the new session's
-// globals and context.
+// Only threads with nothing on their stacks are kept, and a script can
+// reach nothing of a thread's last session: newThread gives it the new
+// session's globals and context. (What an idle thread still holds is
+// gopher-lua's dead call frames, above its stack's top: they pin objects
+// of a closed session until the thread is used again, hence the small
+// bound.)
 var idleThreads struct {
 	sync.Mutex
 	list []*lua.LState
@@ -178,7 +181,7 @@ var idleThreads struct {
 
 const (
 	// maxIdleThreads bounds the idle threads of the process.
-	maxIdleThreads = 16
+	maxIdleThreads = 8
 	// maxPooledThreads bounds the threads of finished tasks a session
 	// keeps for its handlers (a thread is ~25 KiB; a script may finish
 	// thousands of tasks).
