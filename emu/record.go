@@ -76,6 +76,17 @@ const (
 	EvIPIEntry
 	EvIPIExit
 
+	// The CSD lock (kernel/smp.c: csd_lock(), csd_unlock(); and the
+	// callers that set CSD_FLAG_LOCK themselves: the on-stack csd of a
+	// synchronous smp_call_function_single(), the _async and smp_xcall
+	// paths). No tracepoint in the kernel: the views of a kernel's traces
+	// (ftrace text, trace.dat, Perfetto) leave them out. CSD, Func (what
+	// the csd holds then, as %ps prints it: 0x0 for a csd whose caller
+	// fills it after locking it, as smp_call_function_single() does),
+	// CSDType (csd_unlock: before the flag word is cleared).
+	EvCSDLock
+	EvCSDUnlock
+
 	numEventKinds
 )
 
@@ -90,6 +101,7 @@ var eventKindNames = [numEventKinds]string{
 	"stop_machine",
 	"printk", "point", "decision",
 	"ipi_entry", "ipi_exit",
+	"csd_lock", "csd_unlock",
 }
 
 // String is the kind's name, as breakpoints and the shell spell it.

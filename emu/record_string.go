@@ -61,7 +61,7 @@ func (e *Event) String() string {
 		f.int("to", e.Target)
 		f.id("type", uint64(e.CSDType))
 		f.str("site", e.Site)
-	case EvCSDFuncEntry, EvCSDFuncExit:
+	case EvCSDFuncEntry, EvCSDFuncExit, EvCSDLock, EvCSDUnlock:
 		f.id("csd", e.CSD)
 		f.str("func", e.Func)
 		f.id("type", uint64(e.CSDType))

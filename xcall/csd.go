@@ -91,6 +91,14 @@ func (k *Kernel) emit(kind EventKind, csd *CSD, cpu, dst int) {
 	if len(k.Events) != 0 { // small enough to inline: no call when nobody listens
 		k.emitTo(kind, csd, cpu, dst)
 	}
+	if kind == EvLock && k.M.Recording() { // every path that locks a csd emits EvLock
+		k.recordCSD(emu.EvCSDLock, csd, cpu)
+	}
+}
+
+// recordCSD records a csd's lock or unlock (emu.EvCSDLock, EvCSDUnlock).
+func (k *Kernel) recordCSD(kind emu.EventKind, csd *CSD, cpu int) {
+	k.M.Emit(cpu, &emu.Event{Kind: kind, CSD: uint64(csd.ID), Func: csd.Func.PS(), CSDType: csd.Type()})
 }
 
 func (k *Kernel) emitTo(kind EventKind, csd *CSD, cpu, dst int) {

@@ -86,6 +86,9 @@ func (k *Kernel) csdUnlock(c *emu.Context, csd *CSD) {
 	if !csd.Locked() {
 		k.warn(c, "csd_unlock", "")
 	}
+	if k.M.Recording() { // before the flag word, and the csd's type with it, is cleared
+		k.recordCSD(emu.EvCSDUnlock, csd, c.CPU)
+	}
 	csd.flags = 0
 	k.emit(EvUnlock, csd, c.CPU, -1)
 	csd.waiters.Wake(k.M, k.T.WakeLatency)

@@ -20,40 +20,41 @@ func TestDebuggerBreakStepBack(t *testing.T) {
 	contains(t, "break", sh.must(t, "break csd_function_entry cpu=5 if info.func == 'greet'"),
 		"Breakpoint 1: csd_function_entry cpu=5 if info.func == 'greet'")
 	hit := sh.must(t, "continue")
-	want := "Breakpoint 1 (csd_function_entry cpu=5 if info.func == 'greet'), event #17 on CPU5 at 0.000001410s\n" +
-		"#17     0.000001410s  CPU5   <idle>-0           d.h..  csd_function_entry csd=1 func=greet type=CSD_TYPE_SYNC\n"
+	want := "Breakpoint 1 (csd_function_entry cpu=5 if info.func == 'greet'), event #18 on CPU5 at 0.000001410s\n" +
+		"#18     0.000001410s  CPU5   <idle>-0           d.h..  csd_function_entry csd=1 func=greet type=CSD_TYPE_SYNC\n"
 	if hit != want {
 		t.Errorf("continue:\n%s\nwant\n%s", hit, want)
 	}
 	contains(t, "bt", sh.must(t, "bt"), "CPU5 (swapper/5):\nCall Trace:\n <IRQ> IPI_CALL_FUNC\n  do_handle_IPI+0x2a4/0x2e0\n </IRQ>\n")
 	contains(t, "cpu 5", sh.must(t, "cpu 5"), "context:           hardirq IPI_CALL_FUNC", "executing:         csd #1 greet(0x1)")
 	contains(t, "csd 1", sh.must(t, "csd 1"), "flags 0x11 (CSD_FLAG_LOCK | CSD_TYPE_SYNC)",
-		"CPU0 input_2_1-100 waits in csd_lock_wait() since 0.000000060s")
+		"CPU0 input_2_1-100 waits in csd_lock_wait() since 0.000000060s", "  locked by CPU0 at 0.000000000s\n",
+		"  was queued on CPU5's call_single_queue at 0.000000000s\n", "  its function started on CPU5 at 0.000001410s\n")
 	contains(t, "queue", sh.must(t, "queue 5"), "call_single_queue of CPU5 is empty")
 	if got := sh.must(t, "dmesg 1"); strings.Contains(got, "greet 1") {
 		t.Errorf("greet ran before the stop: %s", got)
 	}
 	at := sh.sess.K.M.Recorded()
-	st := sh.must(t, "step 4")
-	contains(t, "step", st, "greet 1", "#18     0.000001410s  CPU5   <idle>-0           d.h..  printk             \"greet 1\"\n",
-		"#19 ", "csd_function_exit  csd=1 func=greet", "#21 ", "csd_wait_end", "stopped after event #21 at 0.000001510s")
-	if strings.Contains(st, "#22 ") {
-		t.Errorf("step 4 ran past event 21:\n%s", st)
+	st := sh.must(t, "step 5")
+	contains(t, "step", st, "greet 1", "#19     0.000001410s  CPU5   <idle>-0           d.h..  printk             \"greet 1\"\n",
+		"#20 ", "csd_function_exit  csd=1 func=greet", "#21 ", "csd_unlock         csd=1 func=greet type=CSD_TYPE_SYNC", "#23 ", "csd_wait_end", "stopped after event #23 at 0.000001510s")
+	if strings.Contains(st, "#24 ") {
+		t.Errorf("step 5 ran past event 23:\n%s", st)
 	}
-	contains(t, "back", sh.must(t, "back 4"), "back at event #17 at 0.000001410s")
+	contains(t, "back", sh.must(t, "back 5"), "back at event #18 at 0.000001410s")
 	if got := sh.sess.K.M.Recorded(); got != at {
 		t.Errorf("back: at event %d, want %d", got, at)
 	}
 	// The same steps again give the same events.
-	if st2 := sh.must(t, "step 4"); st2 != st {
+	if st2 := sh.must(t, "step 5"); st2 != st {
 		t.Errorf("step after back:\n%s\nwant\n%s", st2, st)
 	}
 	// The next hits, then back by reverse-continue.
-	contains(t, "second hit", sh.must(t, "c"), "Breakpoint 1", "event #36")
+	contains(t, "second hit", sh.must(t, "c"), "Breakpoint 1", "event #39")
 	contains(t, "third hit", sh.must(t, "c"), "Breakpoint 1", "greet 2")
 	third := sh.sess.K.M.Recorded()
-	contains(t, "rc", sh.must(t, "reverse-continue"), "back at event #36")
-	contains(t, "rc again", sh.must(t, "rc"), "back at event #17")
+	contains(t, "rc", sh.must(t, "reverse-continue"), "back at event #39")
+	contains(t, "rc again", sh.must(t, "rc"), "back at event #18")
 	contains(t, "goto", sh.must(t, "goto #"+strconv.FormatUint(third, 10)), "at event #"+strconv.FormatUint(third, 10))
 	contains(t, "goto back", sh.must(t, "goto 1us"), "back at event #")
 	contains(t, "breakpoints", sh.must(t, "breakpoints"), "   1  yes")

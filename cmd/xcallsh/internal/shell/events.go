@@ -66,7 +66,7 @@ func (sh *Shell) eventFields(e *emu.Event) string {
 		return "vector=" + vec
 	case emu.EvCSDQueue:
 		return fmt.Sprintf("csd=%d func=%s target=%d type=%s site=%s", e.CSD, e.Func, e.Target, xcall.CSDTypeName(e.CSDType), e.Site)
-	case emu.EvCSDFuncEntry, emu.EvCSDFuncExit:
+	case emu.EvCSDFuncEntry, emu.EvCSDFuncExit, emu.EvCSDLock, emu.EvCSDUnlock:
 		return fmt.Sprintf("csd=%d func=%s type=%s", e.CSD, e.Func, xcall.CSDTypeName(e.CSDType))
 	case emu.EvCSDWaitBegin, emu.EvCSDWaitEnd:
 		return fmt.Sprintf("csd=%d func=%s target=%d", e.CSD, e.Func, e.Target)

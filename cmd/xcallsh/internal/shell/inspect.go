@@ -34,16 +34,17 @@ type watcher struct {
 	live     []uint64 // the ids of the IPIs in flight, ascending
 }
 
-// csdTrack is what happened to a csd last.
+// csdTrack is what happened to a csd last, from the record.
 type csdTrack struct {
-	ev                xcall.Event // the last kernel event about it (holds the csd)
+	fn                string // its function, from its last csd_lock, csd_queue or entry
+	typ               uint32 // its CSD_TYPE_*
 	lockT             int64
 	lockCPU           int
 	queueT, runT      int64
 	queueCPU, runCPU  int
 	unlockT           int64
-	waitT             [][2]int64 // per waiter: CPU, since (from the record)
-	locked            bool
+	waitT             [][2]int64 // per waiter: CPU, since
+	locked, lockSeen  bool
 	queued, executing bool
 }
 
@@ -63,35 +64,21 @@ const maxTimes = 1 << 22
 
 func newWatcher(sh *Shell, k *xcall.Kernel) *watcher {
 	w := &watcher{sh: sh, k: k, csds: map[int]*csdTrack{}, ipis: map[uint64]*ipiTrack{}}
-	k.Events = append(k.Events, w)
 	k.M.AddRecorder(w)
 	return w
 }
 
-// KernelEvent is xcall.EventSink: the csd protocol's steps.
-func (w *watcher) KernelEvent(e xcall.Event) {
-	t := w.csds[e.CSD]
+// csd is the track of csd id, made on first sight.
+func (w *watcher) csd(id uint64) *csdTrack {
+	t := w.csds[int(id)]
 	if t == nil {
 		t = &csdTrack{lockCPU: -1, queueCPU: -1, runCPU: -1}
-		w.csds[e.CSD] = t
+		w.csds[int(id)] = t
 	}
-	t.ev = e
-	switch e.Kind {
-	case xcall.EvLock:
-		t.lockT, t.lockCPU, t.locked = e.T, e.CPU, true
-		t.queued, t.executing, t.queueCPU, t.runCPU = false, false, -1, -1
-	case xcall.EvQueue:
-		t.queueT, t.queueCPU, t.queued = e.T, e.Dst, true
-	case xcall.EvDequeue:
-		t.queued = false
-	case xcall.EvRun:
-		t.runT, t.runCPU, t.executing, t.queued = e.T, e.CPU, true, false
-	case xcall.EvUnlock:
-		t.unlockT, t.locked = e.T, false
-	}
+	return t
 }
 
-// Record is emu.Recorder: IPIs by id, and csd waits.
+// Record is emu.Recorder: IPIs by id, and what happened to each csd.
 func (w *watcher) Record(e *emu.Event) {
 	if w.firstSeq == 0 {
 		w.firstSeq = e.Seq
@@ -124,10 +111,27 @@ func (w *watcher) Record(e *emu.Event) {
 		for _, id := range e.IDs {
 			w.done(id)
 		}
-	case emu.EvCSDWaitBegin:
-		if t := w.csds[int(e.CSD)]; t != nil {
-			t.waitT = append(t.waitT, [2]int64{int64(e.CPU), e.T})
+	case emu.EvCSDLock:
+		t := w.csd(e.CSD)
+		t.lockT, t.lockCPU, t.locked, t.lockSeen, t.typ = e.T, e.CPU, true, true, e.CSDType
+		t.queued, t.executing, t.queueCPU, t.runCPU = false, false, -1, -1
+		if e.Func != "0x0" {
+			t.fn = e.Func
 		}
+	case emu.EvCSDQueue:
+		t := w.csd(e.CSD)
+		t.queueT, t.queueCPU, t.queued, t.fn, t.typ = e.T, e.Target, true, e.Func, e.CSDType
+	case emu.EvCSDFuncEntry:
+		t := w.csd(e.CSD)
+		t.runT, t.runCPU, t.executing, t.queued, t.fn, t.typ = e.T, e.CPU, true, false, e.Func, e.CSDType
+	case emu.EvCSDFuncExit:
+		w.csd(e.CSD).executing = false
+	case emu.EvCSDUnlock:
+		t := w.csd(e.CSD)
+		t.unlockT, t.locked = e.T, false
+	case emu.EvCSDWaitBegin:
+		t := w.csd(e.CSD)
+		t.waitT = append(t.waitT, [2]int64{int64(e.CPU), e.T})
 	case emu.EvCSDWaitEnd:
 		if t := w.csds[int(e.CSD)]; t != nil {
 			for i, wt := range t.waitT {
@@ -385,6 +389,17 @@ func cmdQueue(sh *Shell, args, line string) error {
 	return nil
 }
 
+// onQueue reports whether csd id is on a queue (a flush may have taken
+// it off already, before its function runs).
+func onQueue(q []xcall.CSDView, id int) bool {
+	for _, v := range q {
+		if v.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
 func cpuOrDash(c int) string {
 	if c < 0 {
 		return "-"
@@ -401,31 +416,46 @@ func cmdCSD(sh *Shell, args, line string) error {
 	w := sh.watch()
 	t := w.csds[id]
 	v, ok := k.FindCSD(id)
-	if !ok && t != nil {
-		v, ok = k.ViewCSD(t.ev)
-	}
-	if !ok {
+	switch {
+	case ok:
+		flags := []string{v.TypeName()}
+		if v.Locked() {
+			flags = append([]string{"CSD_FLAG_LOCK"}, flags...)
+		}
+		fmt.Fprintf(sh.out, "csd #%d at %s: flags 0x%02x (%s), func %s, info %s\n", id, v.Ptr, v.Flags, strings.Join(flags, " | "), v.Func, v.Info)
+		if v.Src >= 0 || v.Dst >= 0 {
+			fmt.Fprintf(sh.out, "  node.src %s, node.dst %s\n", cpuOrDash(v.Src), cpuOrDash(v.Dst))
+		}
+	case t != nil:
+		// Not where the kernel keeps csds any more (a caller's own csd):
+		// what the record says of it.
+		fn := t.fn
+		if fn == "" {
+			fn = "0x0"
+		}
+		v = xcall.CSDView{ID: id, Flags: t.typ, Func: fn, Src: -1, Dst: -1, On: t.queueCPU}
+		if t.locked {
+			v.Flags |= xcall.CSDFlagLock
+		}
+		fmt.Fprintf(sh.out, "csd #%d: %s, func %s (the record's; the kernel keeps it no longer)\n", id, v.TypeName(), fn)
+	default:
 		return fmt.Errorf("csd: no csd #%d", id)
 	}
-	flags := []string{v.TypeName()}
-	if v.Locked() {
-		flags = append([]string{"CSD_FLAG_LOCK"}, flags...)
-	}
-	fmt.Fprintf(sh.out, "csd #%d at %s: flags 0x%02x (%s), func %s, info %s\n", id, v.Ptr, v.Flags, strings.Join(flags, " | "), v.Func, v.Info)
-	if v.Src >= 0 || v.Dst >= 0 {
-		fmt.Fprintf(sh.out, "  node.src %s, node.dst %s\n", cpuOrDash(v.Src), cpuOrDash(v.Dst))
-	}
 	at := func(ts int64) string { return units.Virtual(ts) }
-	if t != nil && t.lockCPU >= 0 {
+	if t != nil && t.lockSeen {
 		verb := "locked"
 		if !v.Locked() {
 			verb = "last locked"
 		}
-		fmt.Fprintf(sh.out, "  %s by CPU%d at %s\n", verb, t.lockCPU, at(t.lockT))
+		by := "the operator"
+		if t.lockCPU >= 0 {
+			by = "CPU" + strconv.Itoa(t.lockCPU)
+		}
+		fmt.Fprintf(sh.out, "  %s by %s at %s\n", verb, by, at(t.lockT))
 		if t.queueCPU >= 0 {
-			state := "queued"
-			if !t.queued {
-				state = "was queued"
+			state := "was queued"
+			if t.queued && onQueue(k.CallSingleQueue(t.queueCPU), id) {
+				state = "queued"
 			}
 			fmt.Fprintf(sh.out, "  %s on CPU%d's call_single_queue at %s\n", state, t.queueCPU, at(t.queueT))
 		}

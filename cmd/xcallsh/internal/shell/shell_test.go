@@ -278,7 +278,7 @@ func TestShellLooking(t *testing.T) {
 	contains(t, "queue 1", sh.must(t, "queue 1"), "#1     00000000b22db5cc  0x11   CSD_TYPE_SYNC      greet")
 	contains(t, "queue 0", sh.must(t, "queue 0"), "call_single_queue of CPU0 is empty")
 	contains(t, "csd 1", sh.must(t, "csd 1"), "flags 0x11 (CSD_FLAG_LOCK | CSD_TYPE_SYNC), func greet, info 0x7",
-		"locked by CPU0 at 0.000010000s", "queued on CPU1's call_single_queue at 0.000010020s", "CPU0 input_5_1-101 waits in csd_lock_wait()")
+		"locked by CPU0 at 0.000010000s", "queued on CPU1's call_single_queue at 0.000010000s", "CPU0 input_5_1-101 waits in csd_lock_wait()")
 	contains(t, "bt 0", sh.must(t, "bt 0"), "Call Trace:\n <TASK> input_5_1-101\n  csd_lock_wait_toolong+0x1b0/0x3c0\n  smp_call_function_single+0x118/0x1a0\n")
 	contains(t, "where 2", sh.must(t, "where 2"), "idling at default_idle+0x9/0x20")
 	contains(t, "no csd", sh.Exec("csd 99"), "no csd #99")
