@@ -96,6 +96,8 @@ var bindings = []binding{
 		doc: "the next bring-up of `cpu` fails in `state`'s startup callback with `-errno` (default `ENOMEM`); the walk rolls back"},
 	{name: "inject_csd", args: "cpu, fn [, info]", where: anywhere, fn: luaInjectCSD,
 		doc: "queue `fn` on `cpu`'s call_single_queue \"from some other path\" that does not check `cpu_online` (like a direct `__smp_call_single_queue` user), with an IPI if the queue was empty"},
+	{name: "device_irq", args: "cpu, fn [, info]", where: anywhere, fn: luaDeviceIRQ,
+		doc: "raise a device interrupt (not an IPI) on `cpu` now: when the CPU takes it, interrupts on, its handler runs `fn(info)` in hardirq context (vector 0x21 on x86, SPI INTID 32 on arm64)"},
 
 	// Kernel functions: where the CPU is and what it is doing.
 	{name: "smp_processor_id", ret: "int", section: kernelSection, where: kernelOnly, fn: luaSmpProcessorID, doc: "the CPU the code runs on"},
