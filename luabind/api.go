@@ -213,33 +213,37 @@ var byName = sync.OnceValue(func() []*binding {
 	return out
 })
 
-// register installs the API's functions and constants as globals.
-func (s *Session) register() {
-	L := s.L
+// register installs the API's functions and constants as globals of L
+// (for the template world: world.go).
+func register(L *lua.LState) {
 	for _, b := range byName() {
-		L.SetGlobal(b.name, L.NewFunction(s.bind(b)))
+		L.SetGlobal(b.name, L.NewFunction(b.lua()))
 	}
 	for _, c := range constants {
 		L.SetGlobal(c.name, lua.LNumber(c.value))
 	}
-	s.registerTypes()
+	registerTypes(L)
 }
 
-// bind is b's Lua function in session s: the where-check, then b.fn.
-func (s *Session) bind(b *binding) lua.LGFunction {
+// lua is b's Lua function, shared by the sessions: the where-check, then
+// b.fn, for the calling session.
+func (b *binding) lua() lua.LGFunction {
 	name, fn := b.name, b.fn
 	switch b.where {
 	case operatorOnly:
 		return func(L *lua.LState) int {
+			s := sessionOf(L)
 			s.operator(L, name)
 			return fn(call{s, L, nil, name})
 		}
 	case kernelOnly:
 		return func(L *lua.LState) int {
+			s := sessionOf(L)
 			return fn(call{s, L, s.needCPU(L, name), name})
 		}
 	}
 	return func(L *lua.LState) int {
+		s := sessionOf(L)
 		return fn(call{s, L, s.current(), name})
 	}
 }
