@@ -98,6 +98,8 @@ var bindings = []binding{
 		doc: "in the shell, a Lua line or `source FILE.lua` stops here and drops to the prompt, as a breakpoint hit does (the machine stays where the call is, even inside a task); `continue` goes on. Anywhere else (`xcallsh run`, a report's replay) it does nothing and prints nothing"},
 	{name: "inject_csd", args: "cpu, fn [, info]", where: anywhere, fn: luaInjectCSD,
 		doc: "queue `fn` on `cpu`'s call_single_queue \"from some other path\" that does not check `cpu_online` (like a direct `__smp_call_single_queue` user), with an IPI if the queue was empty"},
+	{name: "device_irq", args: "cpu, fn [, info]", where: anywhere, fn: luaDeviceIRQ,
+		doc: "raise a device interrupt (not an IPI) on `cpu` now: when the CPU takes it, interrupts on, its handler runs `fn(info)` in hardirq context (vector 0x21 on x86, SPI INTID 32 on arm64)"},
 
 	// Kernel functions: where the CPU is and what it is doing.
 	{name: "smp_processor_id", ret: "int", section: kernelSection, where: kernelOnly, fn: luaSmpProcessorID, doc: "the CPU the code runs on"},
