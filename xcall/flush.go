@@ -76,7 +76,27 @@ func (k *Kernel) flushQueue(c *emu.Context, warnCPUOffline bool, vec int) {
 		k.flushOracle(c, warnCPUOffline, vec)
 		return
 	}
+	enterFlush(c, vec) // run leaves it
 	k.getFlush(warnCPUOffline, vec).run(c)
+}
+
+// enterFlush pushes the frame of the flush's caller, where a Call Trace
+// taken inside the flush returns to: the IPI handler's (vec >= 0) or the
+// idle loop's.
+func enterFlush(c *emu.Context, vec int) {
+	if vec >= 0 {
+		Enter(c, frameFlushInterrupt)
+	} else {
+		Enter(c, frameFlushTask)
+	}
+}
+
+// flushDoFunc is the flush's csd_do_func(): a Call Trace taken inside the
+// function shows the return address in __flush_smp_call_function_queue().
+func (k *Kernel) flushDoFunc(c *emu.Context, f *Func, info any, csd *CSD) {
+	Enter(c, frameFlushQueue)
+	k.doFunc(c, f, info, csd)
+	Leave(c)
 }
 
 // flushCallFunctionQueue is __flush_smp_call_function_queue() from task
@@ -107,6 +127,7 @@ func (f *flushState) run(c *emu.Context) {
 	}
 	k, vec := f.k, f.vec
 	k.putFlush(f)
+	Leave(c) // enterFlush's frame
 	if vec >= 0 {
 		k.irqReturn(c, vec)
 	}
@@ -211,7 +232,7 @@ func flushRunSync(f *flushState, c *emu.Context) flushStep {
 	}
 	k.record(self, e)
 	k.emit(EvRun, e, self, self)
-	k.doFunc(c, e.Func, e.Info, e)
+	k.flushDoFunc(c, e.Func, e.Info, e)
 	k.csdUnlock(c, e)
 	if !k.Fix(FixRecordNullAfterUnlock) && k.CSDLockDebug {
 		k.recordAfterUnlock(c, e) // the 2020 linux-next bug (csd_debug.go)
@@ -262,12 +283,12 @@ func flushRunAsync(f *flushState, c *emu.Context) flushStep {
 	if k.Fix(FixAsyncUnlockBeforeFunc) {
 		k.csdUnlock(c, e)
 		k.emit(EvRun, e, self, self)
-		k.doFunc(c, fn, info, e)
+		k.flushDoFunc(c, fn, info, e)
 	} else {
 		// Before 8053871d0f7f the ASYNC csd was unlocked only after
 		// its function returned, like a SYNC one.
 		k.emit(EvRun, e, self, self)
-		k.doFunc(c, fn, info, e)
+		k.flushDoFunc(c, fn, info, e)
 		k.csdUnlock(c, e)
 	}
 	k.record(self, nil)
@@ -286,7 +307,7 @@ func flushRunIRQWork(f *flushState, c *emu.Context) flushStep {
 	}
 	e.flags = 0
 	k.emit(EvRun, e, self, self)
-	k.doFunc(c, fn, info, e)
+	k.flushDoFunc(c, fn, info, e)
 	return flushNextAsync
 }
 

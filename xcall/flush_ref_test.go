@@ -22,6 +22,7 @@ func (k *Kernel) referenceFlush(c *emu.Context, warnCPUOffline bool, vec int) {
 		c.Continue(func(c *emu.Context) { k.referenceFlush(c, warnCPUOffline, vec) })
 		return
 	}
+	enterFlush(c, vec)
 	self := c.CPU
 	p := &k.pc[self]
 
@@ -47,7 +48,7 @@ func (k *Kernel) referenceFlush(c *emu.Context, warnCPUOffline bool, vec int) {
 			c.Delay(k.T.Callback, "csd_do_func")
 			k.record(self, e)
 			k.emit(EvRun, e, self, self)
-			k.doFunc(c, e.Func, e.Info, e)
+			k.flushDoFunc(c, e.Func, e.Info, e)
 			k.csdUnlock(c, e)
 			if !k.Fix(FixRecordNullAfterUnlock) && k.CSDLockDebug {
 				k.recordAfterUnlock(c, e)
@@ -85,10 +86,10 @@ func (k *Kernel) referenceFlush(c *emu.Context, warnCPUOffline bool, vec int) {
 					if k.Fix(FixAsyncUnlockBeforeFunc) {
 						k.csdUnlock(c, e)
 						k.emit(EvRun, e, self, self)
-						k.doFunc(c, f, info, e)
+						k.flushDoFunc(c, f, info, e)
 					} else {
 						k.emit(EvRun, e, self, self)
-						k.doFunc(c, f, info, e)
+						k.flushDoFunc(c, f, info, e)
 						k.csdUnlock(c, e)
 					}
 					k.record(self, nil)
@@ -97,7 +98,7 @@ func (k *Kernel) referenceFlush(c *emu.Context, warnCPUOffline bool, vec int) {
 					f, info := e.Func, e.Info
 					e.flags = 0
 					k.emit(EvRun, e, self, self)
-					k.doFunc(c, f, info, e)
+					k.flushDoFunc(c, f, info, e)
 				}
 			}
 
@@ -119,6 +120,7 @@ func (k *Kernel) referenceFlush(c *emu.Context, warnCPUOffline bool, vec int) {
 		}
 	}
 
+	Leave(c)
 	if vec >= 0 {
 		k.irqReturn(c, vec)
 	}

@@ -46,6 +46,18 @@ const (
 	frameDelayX86, frameDelay64 = "delay_tsc+0x38/0xb0", "__delay+0x4c/0x70"
 )
 
+// The frames of a flush of the call_single_queue (kernel/smp.c): the
+// return address inside __flush_smp_call_function_queue() while the
+// csd's function runs (csd_do_func() is inlined there), and those inside
+// its two callers, the IPI handler's
+// generic_smp_call_function_single_interrupt() and the idle loop's
+// flush_smp_call_function_queue().
+const (
+	frameFlushQueue     = "__flush_smp_call_function_queue+0x187/0x6b0"
+	frameFlushInterrupt = "generic_smp_call_function_single_interrupt+0x13/0x20"
+	frameFlushTask      = "flush_smp_call_function_queue+0x46/0x80"
+)
+
 // DelayFrame is the frame of the busy-wait loop behind ndelay, udelay and
 // mdelay: delay_tsc on x86, __delay on arm64.
 func (k *Kernel) DelayFrame() string {

@@ -25,7 +25,8 @@ func TestDebuggerBreakStepBack(t *testing.T) {
 	if hit != want {
 		t.Errorf("continue:\n%s\nwant\n%s", hit, want)
 	}
-	contains(t, "bt", sh.must(t, "bt"), "CPU5 (swapper/5):\nCall Trace:\n <IRQ> IPI_CALL_FUNC\n  do_handle_IPI+0x2a4/0x2e0\n </IRQ>\n")
+	contains(t, "bt", sh.must(t, "bt"), "CPU5 (swapper/5):\nCall Trace:\n <IRQ> IPI_CALL_FUNC\n  __flush_smp_call_function_queue+0x187/0x6b0\n"+
+		"  generic_smp_call_function_single_interrupt+0x13/0x20\n  do_handle_IPI+0x2a4/0x2e0\n </IRQ>\n")
 	contains(t, "cpu 5", sh.must(t, "cpu 5"), "context:           hardirq IPI_CALL_FUNC", "executing:         csd #1 greet(0x1)")
 	contains(t, "csd 1", sh.must(t, "csd 1"), "flags 0x11 (CSD_FLAG_LOCK | CSD_TYPE_SYNC)",
 		"CPU0 input_2_1-100 waits in csd_lock_wait() since 0.000000060s", "  locked by CPU0 at 0.000000000s\n",
