@@ -73,6 +73,7 @@ type Kernel struct {
 	onlineFn func(int) bool
 	nOnline  int
 	pc       []percpu
+	sirq     softirqs // softirq.go
 
 	// Parameters (machine [kernel] table, param()).
 	CSDLockDebug    bool

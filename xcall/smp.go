@@ -64,9 +64,11 @@ func (k *Kernel) LocalIRQRestore(c *emu.Context, wasOff bool) {
 	}
 }
 
-// InTask is in_task(): not in hard-irq (or NMI) context.
+// InTask is in_task(): not in hard-irq (or NMI) context, nor in softirq
+// processing.
 func (k *Kernel) InTask(c *emu.Context) bool {
-	return c.Kind != emu.KindIRQ && c.Kind != emu.KindNMI && k.cpu(c).Hardirq == 0
+	h := k.cpu(c)
+	return c.Kind != emu.KindIRQ && c.Kind != emu.KindNMI && h.Hardirq == 0 && h.Softirq == 0
 }
 
 // spend charges d ns of work to c's CPU.
