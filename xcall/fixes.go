@@ -25,6 +25,7 @@ const (
 	FixCSDNMIOnce
 	FixRecordNullAfterUnlock
 	FixX2APICDeadNullCheck
+	FixSoftirqAfterIdleFlush
 )
 
 // Fixes lists every modelled fix, indexed by FixID.
@@ -38,6 +39,7 @@ var Fixes = [...]Fix{
 	FixCSDNMIOnce:            {"csd_nmi_once", "0d3a00b37042", "smp: Reduce NMI traffic from CSD waiters to CSD destination"},
 	FixRecordNullAfterUnlock: {"record_null_after_unlock", "35feb60474bf", "kernel/smp: Provide CSD lock timeout diagnostics"},
 	FixX2APICDeadNullCheck:   {"x2apic_dead_null_check", "7a22e03b0c02", "x86/apic/x2apic: Fix a NULL pointer deref when handling a dying cpu"},
+	FixSoftirqAfterIdleFlush: {"softirq_after_idle_flush", "f9d34595ae4f", "smp: Process pending softirqs in flush_smp_call_function_from_idle()"},
 }
 
 // String is the fix's name ("dying_flush").

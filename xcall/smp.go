@@ -222,6 +222,7 @@ func (k *Kernel) idleExit(cpu int) {
 	}
 	t := k.M.SpawnKind(emu.KindTask, cpu, fmt.Sprintf("swapper/%d", cpu), func(c *emu.Context) {
 		k.FlushSMPCallFunctionQueue(c)
+		k.softirqAfterIdleFlush(c)
 	}, true)
 	t.PID = 0
 }

@@ -237,3 +237,31 @@ func (k *Kernel) InSoftirq(c *emu.Context) bool { return k.cpu(c).Softirq > 0 &&
 // InHardirq is in_hardirq(): c runs in a hard interrupt handler (softirq
 // processing at its exit is not).
 func (k *Kernel) InHardirq(c *emu.Context) bool { return k.cpu(c).Hardirq > 0 }
+
+// softirqAfterIdleFlush ends the idle loop's flush of the call queue
+// (kernel/smp.c: flush_smp_call_function_from_idle(), later
+// flush_smp_call_function_queue() with do_softirq_post_smp_call_flush()).
+// The flush runs in the idle task, not in an interrupt, so no irq_exit()
+// follows it: a callback that raised a softirq with
+// __raise_softirq_irqoff() (as blk-mq's remote completion does) left it
+// pending. f9d34595ae4f runs it here (do_softirq()). Without that fix,
+// if nothing else is runnable, the CPU goes back to idle with the softirq
+// pending, and the NOHZ code, trying to stop the tick on the way in
+// (kernel/time/tick-sched.c: can_stop_idle_tick(), report_idle_softirq()
+// since 0345691b24c0), reports it, at most 10 times per boot; the
+// softirq then waits for the CPU's next interrupt.
+func (k *Kernel) softirqAfterIdleFlush(c *emu.Context) {
+	pending := k.SoftirqPending(c.CPU)
+	if pending == 0 {
+		return
+	}
+	if k.Fix(FixSoftirqAfterIdleFlush) {
+		k.doSoftirq(c)
+		return
+	}
+	if k.M.CPU(c.CPU).RunQueue() != 0 || k.sirq.nohzReports >= 10 {
+		return
+	}
+	k.sirq.nohzReports++
+	k.printk(c.CPU, fmt.Sprintf("NOHZ tick-stop error: local softirq work is pending, handler #%02x!!!", pending))
+}
