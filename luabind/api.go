@@ -92,6 +92,8 @@ var bindings = []binding{
 		doc: "`{t=, cpu=, reg=, value=}` per interrupt-controller register write; `reg` is `\"ICR\"` (x2APIC MSR 0x830 or xAPIC low word), `\"ICR2\"` or `\"ICC_SGI1R_EL1\"`; `value` is `0x` + 16 hex digits"},
 	{name: "hook", args: "point, fn", where: anywhere, fn: luaHook,
 		doc: "run `fn(cpu, point)` as operator code, with the world stopped, whenever a CPU reaches `point`; `hook(point, nil)` removes it; `hook()` lists the points ([hotplug.md](hotplug.md#points)). Inside a hook, `run` is refused."},
+	{name: "monitor_wakeup_broken", args: "cpu [, on]", ret: "boolean", where: anywhere, fn: luaMonitorWakeupBroken,
+		doc: "get/set a hardware quirk of `cpu`: in poll idle its idle task advertises polling, so callers send it no IPI, but it does not notice need-resched (MWAIT whose monitor does not fire, the Goldmont erratum) until an interrupt or NMI wakes it ([fixes.md](fixes.md#hardware-that-breaks-ipis)); returns the setting before the call"},
 	{name: "open_softirq", args: "nr, fn", where: anywhere, fn: luaOpenSoftirq,
 		doc: "`fn()` handles softirq `nr` from now on, in softirq context on the CPU where it runs (nil: no handler; a softirq without one runs and does nothing)"},
 	{name: "softirq_pending", args: "cpu", ret: "int", where: anywhere, fn: luaSoftirqPending,

@@ -8,7 +8,8 @@ import (
 
 // The softirq bindings (xcall/softirq.go): open_softirq, softirq_pending
 // (operator), raise_softirq, __raise_softirq_irqoff,
-// local_softirq_pending, in_softirq (kernel code).
+// local_softirq_pending, in_softirq (kernel code); and the idle quirk
+// monitor_wakeup_broken (operator).
 
 // softirqNr reads a softirq number argument.
 func (x call) softirqNr(n int) int {
@@ -44,3 +45,15 @@ func luaLocalSoftirqPending(x call) int {
 }
 
 func luaInSoftirq(x call) int { return x.push(lua.LBool(x.k().InSoftirq(x.c))) }
+
+func luaMonitorWakeupBroken(x call) int {
+	cpu := x.opCPU(1)
+	k := x.k()
+	old := k.SetMonitorWakeupBroken(cpu, false)
+	on := old
+	if x.L.GetTop() >= 2 {
+		on = x.bool(2, "on")
+	}
+	k.SetMonitorWakeupBroken(cpu, on)
+	return x.push(lua.LBool(old))
+}

@@ -74,6 +74,9 @@ type Kernel struct {
 	nOnline  int
 	pc       []percpu
 	sirq     softirqs // softirq.go
+	// monitorBroken: CPUs whose polling idle does not notice need-resched
+	// (SetMonitorWakeupBroken); nil: none.
+	monitorBroken []bool
 
 	// Parameters (machine [kernel] table, param()).
 	CSDLockDebug    bool

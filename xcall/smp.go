@@ -200,14 +200,37 @@ func (k *Kernel) polling(cpu int) bool {
 
 // pollWake sets need-resched on polling idle cpu: the CPU notices it a
 // wake latency later (its polling loop reads the flag), leaves the idle
-// loop and drains its queue (idleExit). Already set: nothing more to do.
+// loop and drains its queue (idleExit), unless its monitor wake-up is
+// broken (SetMonitorWakeupBroken). Already set: nothing more to do.
 func (k *Kernel) pollWake(cpu int) {
 	h := k.M.CPU(cpu)
 	if h.NeedResched {
 		return
 	}
 	h.NeedResched = true
+	if k.monitorBroken != nil && k.monitorBroken[cpu] {
+		return // it polls in name only: an interrupt is what wakes it
+	}
 	k.M.At(k.M.Now()+k.T.WakeLatency, func() { k.M.WakeIdle(cpu) })
+}
+
+// SetMonitorWakeupBroken makes cpu's polling idle deaf to need-resched,
+// as a CPU in MWAIT whose monitor does not fire on the write to its
+// thread flags (x86's X86_BUG_MONITOR, the Goldmont erratum) while its
+// idle task still advertises polling (TIF_POLLING_NRFLAG): callers then
+// elide the IPI and only set need-resched, which the CPU sees once an
+// interrupt (an IPI, an NMI) wakes it. That is the suspend-to-idle hang
+// Chen Yu's "PM: s2idle: Clear _TIF_POLLING_NRFLAG before suspend to
+// idle" (v5.8-rc) fixed by clearing the flag before the deep state. It
+// returns the previous setting. Only poll idle ([kernel] idle = "poll")
+// polls; a halting CPU is not affected.
+func (k *Kernel) SetMonitorWakeupBroken(cpu int, on bool) bool {
+	if k.monitorBroken == nil {
+		k.monitorBroken = make([]bool, k.nr)
+	}
+	old := k.monitorBroken[cpu]
+	k.monitorBroken[cpu] = on
+	return old
 }
 
 // idleExit is the end of kernel/sched/idle.c's do_idle() on an idle cpu
