@@ -94,6 +94,8 @@ var bindings = []binding{
 		doc: "run `fn(cpu, point)` as operator code, with the world stopped, whenever a CPU reaches `point`; `hook(point, nil)` removes it; `hook()` lists the points ([hotplug.md](hotplug.md#points)). Inside a hook, `run` is refused."},
 	{name: "monitor_wakeup_broken", args: "cpu [, on]", ret: "boolean", where: anywhere, fn: luaMonitorWakeupBroken,
 		doc: "get/set a hardware quirk of `cpu`: in poll idle its idle task advertises polling, so callers send it no IPI, but it does not notice need-resched (MWAIT whose monitor does not fire, the Goldmont erratum) until an interrupt or NMI wakes it ([fixes.md](fixes.md#hardware-that-breaks-ipis)); returns the setting before the call"},
+	{name: "inject_irq", args: "cpu, fn", where: anywhere, fn: luaInjectIRQ,
+		doc: "a device interrupt (vector 0x41) becomes pending on `cpu` now; its handler runs `fn()` in hard-irq context there, and pending softirqs run at its exit. From a `hook`, it is taken at the hook's point if the CPU has interrupts enabled: kernel code interrupted at a chosen place"},
 	{name: "open_softirq", args: "nr, fn", where: anywhere, fn: luaOpenSoftirq,
 		doc: "`fn()` handles softirq `nr` from now on, in softirq context on the CPU where it runs (nil: no handler; a softirq without one runs and does nothing)"},
 	{name: "softirq_pending", args: "cpu", ret: "int", where: anywhere, fn: luaSoftirqPending,

@@ -26,6 +26,7 @@ const (
 	FixRecordNullAfterUnlock
 	FixX2APICDeadNullCheck
 	FixSoftirqAfterIdleFlush
+	FixWarnSoftirqCalls
 )
 
 // Fixes lists every modelled fix, indexed by FixID.
@@ -40,6 +41,7 @@ var Fixes = [...]Fix{
 	FixRecordNullAfterUnlock: {"record_null_after_unlock", "35feb60474bf", "kernel/smp: Provide CSD lock timeout diagnostics"},
 	FixX2APICDeadNullCheck:   {"x2apic_dead_null_check", "7a22e03b0c02", "x86/apic/x2apic: Fix a NULL pointer deref when handling a dying cpu"},
 	FixSoftirqAfterIdleFlush: {"softirq_after_idle_flush", "f9d34595ae4f", "smp: Process pending softirqs in flush_smp_call_function_from_idle()"},
+	FixWarnSoftirqCalls:      {"warn_softirq_calls", "19dbdcb8039c", "smp: Warn on function calls from softirq context"},
 }
 
 // String is the fix's name ("dying_flush").

@@ -77,6 +77,7 @@ type Kernel struct {
 	// monitorBroken: CPUs whose polling idle does not notice need-resched
 	// (SetMonitorWakeupBroken); nil: none.
 	monitorBroken []bool
+	injected      [][]*Func // per CPU: the functions of the interrupts InjectIRQ raised (softirq.go)
 
 	// Parameters (machine [kernel] table, param()).
 	CSDLockDebug    bool

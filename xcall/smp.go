@@ -282,7 +282,7 @@ func (k *Kernel) SmpCallFunctionSingle(c *emu.Context, cpu int, f *Func, info an
 	if k.online.Test(self) && k.IRQsDisabled(c) {
 		k.warnOnce(c, "smp_call_function_single:irqs", siteWarnSingleIRQs, "")
 	}
-	if !k.InTask(c) {
+	if !k.InTask(c) && k.Fix(FixWarnSoftirqCalls) {
 		k.warnOnce(c, "smp_call_function_single:in_task", siteWarnSingleTask, "")
 	}
 	var csd *CSD
@@ -381,7 +381,7 @@ func (k *Kernel) smpCallFunctionManyCond(c *emu.Context, mask Cpumask, f *Func, 
 	self := c.CPU
 	wait := scf&scfWait != 0
 	runRemote := false
-	if !k.InTask(c) {
+	if !k.InTask(c) && k.Fix(FixWarnSoftirqCalls) {
 		k.warnOnce(c, "smp_call_function_many_cond:in_task", siteWarnManyTask, "")
 	}
 	p := &k.pc[self]

@@ -17,9 +17,12 @@ package xcall
 // rounds, 2 ms, or until need-resched) handing the rest to ksoftirqd;
 // raise_softirq() from task context waking ksoftirqd/N.
 //
-// What is left out: softirq processing runs with interrupts off (the
-// kernel enables them around the handlers, so an interrupt could nest
-// there); local_bh_disable()/local_bh_enable(); tasklets; PREEMPT_RT's
+// The handlers run with interrupts enabled, as in the kernel: an
+// interrupt taken there nests on the softirq (ftrace's 'H'), and does not
+// process softirqs at its own exit. The flag changes around them are not
+// recorded (EvIRQsOff/EvIRQsOn are task-level changes).
+//
+// What is left out: local_bh_disable()/local_bh_enable(); tasklets; PREEMPT_RT's
 // softirq handling; softirqs have no cost of their own (their handlers
 // spend what they spend). docs/model.md says more.
 
@@ -163,9 +166,11 @@ func (k *Kernel) handleSoftirqs(c *emu.Context, ksirqd bool) {
 	h, s := k.cpu(c), k.softirqCPU(c.CPU)
 	end := k.M.Now() + maxSoftirqTime
 	h.Softirq++
+	irqsOff := h.IRQsOff
 	for restart := maxSoftirqRestart; ; {
 		pending := s.pending
 		s.pending = 0
+		h.IRQsOff = false // the handlers run with interrupts enabled
 		for nr := 0; pending != 0; nr++ {
 			if pending&(1<<nr) == 0 {
 				continue
@@ -181,6 +186,7 @@ func (k *Kernel) handleSoftirqs(c *emu.Context, ksirqd bool) {
 				k.M.Emit(c.CPU, &emu.Event{Kind: emu.EvSoftirqExit, Vector: nr})
 			}
 		}
+		h.IRQsOff = true
 		if s.pending == 0 {
 			break
 		}
@@ -192,6 +198,7 @@ func (k *Kernel) handleSoftirqs(c *emu.Context, ksirqd bool) {
 			break
 		}
 	}
+	h.IRQsOff = irqsOff
 	h.Softirq--
 }
 
@@ -264,4 +271,44 @@ func (k *Kernel) softirqAfterIdleFlush(c *emu.Context) {
 	}
 	k.sirq.nohzReports++
 	k.printk(c.CPU, fmt.Sprintf("NOHZ tick-stop error: local softirq work is pending, handler #%02x!!!", pending))
+}
+
+// InjectVector is the vector of the interrupts InjectIRQ raises: a device
+// interrupt's vector on x86 (above the ISA range, below the system
+// vectors), an SPI's number on arm64. Views name it as the interrupt
+// controller names an unknown vector.
+const InjectVector = 0x41
+
+// InjectIRQ makes a device interrupt pending on cpu now, whose handler
+// runs f in hard-irq context there (then irq_exit(): pending softirqs
+// run). Raised from a hook, it is taken at the hook's point if the CPU
+// has interrupts enabled: the way to interrupt kernel code at a chosen
+// place (a softirq that calls smp_call_function_single() while this CPU
+// is between llist_add() and the IPI, say). Two raised before the CPU
+// takes the first merge into one interrupt, whose handler runs both
+// functions in order.
+func (k *Kernel) InjectIRQ(cpu int, f *Func) {
+	if k.injected == nil {
+		k.injected = make([][]*Func, k.nr)
+	}
+	k.injected[cpu] = append(k.injected[cpu], f)
+	k.M.RaiseIRQ(cpu, InjectVector, k.M.Now())
+}
+
+// handleInjected is the handler of InjectVector: it runs the functions
+// InjectIRQ queued for this CPU, then irq_exit(). false: no function was
+// queued (the vector is not an injected interrupt).
+func (k *Kernel) handleInjected(c *emu.Context, vec int) bool {
+	if vec != InjectVector || k.injected == nil || len(k.injected[c.CPU]) == 0 {
+		return false
+	}
+	fs := k.injected[c.CPU]
+	k.injected[c.CPU] = nil
+	c.Continue(func(c *emu.Context) {
+		for _, f := range fs {
+			k.call(c, f, nil)
+		}
+		k.irqExit(c)
+	})
+	return true
 }

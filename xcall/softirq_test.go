@@ -57,8 +57,8 @@ func TestSoftirqAtIRQExit(t *testing.T) {
 	checkLines(t, l.lines, `
 1410 CPU1 <idle>-0 d.h.. softirq_raise vec=4
 1410 CPU1 <idle>-0 d.h.. ipi_exit vector=251
-1410 CPU1 <idle>-0 d.s.. softirq_entry vec=4
-1410 CPU1 <idle>-0 d.s.. softirq_exit vec=4
+1410 CPU1 <idle>-0 ..s.. softirq_entry vec=4
+1410 CPU1 <idle>-0 ..s.. softirq_exit vec=4
 1610 CPU1 <idle>-0 d.h.. irq_exit vector=251
 `)
 	if strings.Join(ctx, ",") != "in_softirq" {
@@ -78,7 +78,7 @@ func TestRaiseSoftirqFromTaskWakesKsoftirqd(t *testing.T) {
 0 CPU2 <idle>-0 d..2. sched_wakeup task=t-100 cpu=2
 0 CPU2 t-100 d.... softirq_raise vec=3
 0 CPU2 t-100 d..2. sched_wakeup task=ksoftirqd/2-101 cpu=2
-0 CPU2 ksoftirqd/2-101 d.s.. softirq_entry vec=3
-0 CPU2 ksoftirqd/2-101 d.s.. softirq_exit vec=3
+0 CPU2 ksoftirqd/2-101 ..s.. softirq_entry vec=3
+0 CPU2 ksoftirqd/2-101 ..s.. softirq_exit vec=3
 `)
 }
