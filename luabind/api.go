@@ -94,8 +94,6 @@ var bindings = []binding{
 		doc: "run `fn(cpu, point)` as operator code, with the world stopped, whenever a CPU reaches `point`; `hook(point, nil)` removes it; `hook()` lists the points ([hotplug.md](hotplug.md#points)). Inside a hook, `run` is refused."},
 	{name: "monitor_wakeup_broken", args: "cpu [, on]", ret: "boolean", where: anywhere, fn: luaMonitorWakeupBroken,
 		doc: "get/set a hardware quirk of `cpu`: in poll idle its idle task advertises polling, so callers send it no IPI, but it does not notice need-resched (MWAIT whose monitor does not fire, the Goldmont erratum) until an interrupt or NMI wakes it ([fixes.md](fixes.md#hardware-that-breaks-ipis)); returns the setting before the call"},
-	{name: "inject_irq", args: "cpu, fn", where: anywhere, fn: luaInjectIRQ,
-		doc: "a device interrupt (vector 0x41) becomes pending on `cpu` now; its handler runs `fn()` in hard-irq context there, and pending softirqs run at its exit. From a `hook`, it is taken at the hook's point if the CPU has interrupts enabled: kernel code interrupted at a chosen place"},
 	{name: "open_softirq", args: "nr, fn", where: anywhere, fn: luaOpenSoftirq,
 		doc: "`fn()` handles softirq `nr` from now on, in softirq context on the CPU where it runs (nil: no handler; a softirq without one runs and does nothing)"},
 	{name: "softirq_pending", args: "cpu", ret: "int", where: anywhere, fn: luaSoftirqPending,
@@ -104,6 +102,8 @@ var bindings = []binding{
 		doc: "the next bring-up of `cpu` fails in `state`'s startup callback with `-errno` (default `ENOMEM`); the walk rolls back"},
 	{name: "inject_csd", args: "cpu, fn [, info]", where: anywhere, fn: luaInjectCSD,
 		doc: "queue `fn` on `cpu`'s call_single_queue \"from some other path\" that does not check `cpu_online` (like a direct `__smp_call_single_queue` user), with an IPI if the queue was empty"},
+	{name: "device_irq", args: "cpu, fn [, info]", where: anywhere, fn: luaDeviceIRQ,
+		doc: "raise a device interrupt (not an IPI) on `cpu` now: when the CPU takes it, interrupts on, its handler runs `fn(info)` in hardirq context (vector 0x21 on x86, SPI INTID 32 on arm64)"},
 
 	// Kernel functions: where the CPU is and what it is doing.
 	{name: "smp_processor_id", ret: "int", section: kernelSection, where: kernelOnly, fn: luaSmpProcessorID, doc: "the CPU the code runs on"},
@@ -237,33 +237,37 @@ var byName = sync.OnceValue(func() []*binding {
 	return out
 })
 
-// register installs the API's functions and constants as globals.
-func (s *Session) register() {
-	L := s.L
+// register installs the API's functions and constants as globals of L
+// (for the template world: world.go).
+func register(L *lua.LState) {
 	for _, b := range byName() {
-		L.SetGlobal(b.name, L.NewFunction(s.bind(b)))
+		L.SetGlobal(b.name, L.NewFunction(b.lua()))
 	}
 	for _, c := range constants {
 		L.SetGlobal(c.name, lua.LNumber(c.value))
 	}
-	s.registerTypes()
+	registerTypes(L)
 }
 
-// bind is b's Lua function in session s: the where-check, then b.fn.
-func (s *Session) bind(b *binding) lua.LGFunction {
+// lua is b's Lua function, shared by the sessions: the where-check, then
+// b.fn, for the calling session.
+func (b *binding) lua() lua.LGFunction {
 	name, fn := b.name, b.fn
 	switch b.where {
 	case operatorOnly:
 		return func(L *lua.LState) int {
+			s := sessionOf(L)
 			s.operator(L, name)
 			return fn(call{s, L, nil, name})
 		}
 	case kernelOnly:
 		return func(L *lua.LState) int {
+			s := sessionOf(L)
 			return fn(call{s, L, s.needCPU(L, name), name})
 		}
 	}
 	return func(L *lua.LState) int {
+		s := sessionOf(L)
 		return fn(call{s, L, s.current(), name})
 	}
 }

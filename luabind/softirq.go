@@ -57,9 +57,3 @@ func luaMonitorWakeupBroken(x call) int {
 	k.SetMonitorWakeupBroken(cpu, on)
 	return x.push(lua.LBool(old))
 }
-
-func luaInjectIRQ(x call) int {
-	cpu, fn := x.opCPU(1), x.fn(2)
-	x.k().InjectIRQ(cpu, x.s.funcOf(fn))
-	return 0
-}

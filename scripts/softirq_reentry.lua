@@ -3,7 +3,7 @@
 -- A task on CPU 0 calls smp_call_function_single(1, f). llist_add() finds
 -- CPU 1's queue empty, so this call owes CPU 1 the IPI. At that point (the
 -- hook smp_call_function_single:before_ipi) a device interrupt hits CPU 0
--- (inject_irq); its handler raises NET_RX_SOFTIRQ, which runs at its exit,
+-- (device_irq); its handler raises NET_RX_SOFTIRQ, which runs at its exit,
 -- and the softirq handler calls smp_call_function_single(1, g) too. That
 -- llist_add() finds the queue non-empty and sends no IPI: the softirq
 -- waits for g, the interrupted call cannot send its IPI until the softirq
@@ -37,7 +37,7 @@ local armed = false
 hook("smp_call_function_single:before_ipi", function(cpu)
   if cpu == 0 and armed then
     armed = false
-    inject_irq(0, function() __raise_softirq_irqoff(NET_RX_SOFTIRQ) end)
+    device_irq(0, function() __raise_softirq_irqoff(NET_RX_SOFTIRQ) end)
   end
 end)
 

@@ -25,6 +25,11 @@ const (
 	FixCSDNMIOnce
 	FixRecordNullAfterUnlock
 	FixX2APICDeadNullCheck
+	FixSyncFirst
+	// FixILBCSDRelease has no user in the kernel code: the model has no
+	// scheduler, and scripts/ilb_kick.lua plays kick_ilb() and
+	// nohz_csd_func() in Lua, reading the switch with fix().
+	FixILBCSDRelease
 	FixSoftirqAfterIdleFlush
 	FixWarnSoftirqCalls
 )
@@ -40,6 +45,8 @@ var Fixes = [...]Fix{
 	FixCSDNMIOnce:            {"csd_nmi_once", "0d3a00b37042", "smp: Reduce NMI traffic from CSD waiters to CSD destination"},
 	FixRecordNullAfterUnlock: {"record_null_after_unlock", "35feb60474bf", "kernel/smp: Provide CSD lock timeout diagnostics"},
 	FixX2APICDeadNullCheck:   {"x2apic_dead_null_check", "7a22e03b0c02", "x86/apic/x2apic: Fix a NULL pointer deref when handling a dying cpu"},
+	FixSyncFirst:             {"sync_first", "52103be07d8b", "smp: Optimize flush_smp_call_function_queue()"},
+	FixILBCSDRelease:         {"ilb_csd_release", "19a1f5ec6999", "sched: Fix smp_call_function_single_async() usage for ILB"},
 	FixSoftirqAfterIdleFlush: {"softirq_after_idle_flush", "f9d34595ae4f", "smp: Process pending softirqs in flush_smp_call_function_from_idle()"},
 	FixWarnSoftirqCalls:      {"warn_softirq_calls", "19dbdcb8039c", "smp: Warn on function calls from softirq context"},
 }

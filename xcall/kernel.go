@@ -77,7 +77,6 @@ type Kernel struct {
 	// monitorBroken: CPUs whose polling idle does not notice need-resched
 	// (SetMonitorWakeupBroken); nil: none.
 	monitorBroken []bool
-	injected      [][]*Func // per CPU: the functions of the interrupts InjectIRQ raised (softirq.go)
 
 	// Parameters (machine [kernel] table, param()).
 	CSDLockDebug    bool
@@ -105,6 +104,7 @@ type Kernel struct {
 	nextCSD       int
 	panicMsg      string
 	fixOff        [len(Fixes)]bool // indexed by FixID
+	devIRQ        [][]deviceAction // per CPU: device interrupt handlers raised, not yet run (devirq.go)
 	tainted       bool             // a WARN fired (TAINT_WARN)
 
 	hooks map[string]Hook // operator code at points; looked up, never ranged

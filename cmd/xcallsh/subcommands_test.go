@@ -86,6 +86,7 @@ func TestHelpEverySubcommand(t *testing.T) {
 		{"explore", []string{"explore", "hello"}},
 		{"torture", []string{"torture", "--duration", "1s"}},
 		{"bench", []string{"bench"}},
+		{"litmus", []string{"litmus", "../../testdata/SB.litmus"}},
 		{"scenarios", []string{"scenarios"}},
 		{"machines", []string{"machines"}},
 		{"version", []string{"version"}},
@@ -132,7 +133,7 @@ func TestHelpEverySubcommand(t *testing.T) {
 	for _, c := range subcommands() {
 		names = append(names, c.name)
 	}
-	if got, want := strings.Join(names, ","), ",run,explore,torture,bench,scenarios,machines,version,help"; got != want {
+	if got, want := strings.Join(names, ","), ",run,explore,torture,bench,litmus,scenarios,machines,version,help"; got != want {
 		t.Errorf("subcommands %s; the table above has %s", got, want)
 	}
 }
