@@ -227,8 +227,8 @@ func (cpu *CPU) canPreempt(top, p *Context) bool {
 }
 
 func (cpu *CPU) canPreemptNow(top, p *Context) bool {
-	if cpu.Preempt != 0 || cpu.IRQsOff || cpu.Hardirq != 0 {
-		return false
+	if cpu.Preempt != 0 || cpu.IRQsOff || cpu.Hardirq != 0 || cpu.Softirq != 0 {
+		return false // softirq processing counts in preempt_count too
 	}
 	return p.Kind.rank() > top.Kind.rank()
 }

@@ -82,3 +82,25 @@ func TestRaiseSoftirqFromTaskWakesKsoftirqd(t *testing.T) {
 0 CPU2 ksoftirqd/2-101 ..s.. softirq_exit vec=3
 `)
 }
+
+// A softirq handler run at irq_exit() that busy-waits, interrupts on and
+// no preemption count of its own, is not preempted by a thread that
+// becomes runnable meanwhile: softirq processing is not preemptible
+// (SOFTIRQ_OFFSET in preempt_count). The thread runs after the interrupt.
+func TestSoftirqNotPreempted(t *testing.T) {
+	k := boot(t, "x86-4")
+	var order []string
+	k.OpenSoftirq(NetRxSoftirq, &Func{Name: "net_rx_action", Fn: func(c *emu.Context, _ any) error {
+		order = append(order, "softirq begins")
+		k.M.SpawnKind(emu.KindKworker, 1, "kworker/1:1", func(*emu.Context) { order = append(order, "kworker runs") }, false)
+		c.Delay(10000, "net_rx_action")
+		order = append(order, "softirq ends")
+		return nil
+	}})
+	raise := &Func{Name: "raise", Fn: func(c *emu.Context, _ any) error { k.RaiseSoftirqIrqoff(c, NetRxSoftirq); return nil }}
+	k.M.Spawn(0, "t", func(c *emu.Context) { k.SmpCallFunctionSingle(c, 1, raise, nil, false) })
+	k.M.RunUntil(1e6)
+	if got := strings.Join(order, ", "); got != "softirq begins, softirq ends, kworker runs" {
+		t.Errorf("order: %s", got)
+	}
+}
