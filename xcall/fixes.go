@@ -30,6 +30,8 @@ const (
 	// scheduler, and scripts/ilb_kick.lua plays kick_ilb() and
 	// nohz_csd_func() in Lua, reading the switch with fix().
 	FixILBCSDRelease
+	FixSoftirqAfterIdleFlush
+	FixWarnSoftirqCalls
 )
 
 // Fixes lists every modelled fix, indexed by FixID.
@@ -45,6 +47,8 @@ var Fixes = [...]Fix{
 	FixX2APICDeadNullCheck:   {"x2apic_dead_null_check", "7a22e03b0c02", "x86/apic/x2apic: Fix a NULL pointer deref when handling a dying cpu"},
 	FixSyncFirst:             {"sync_first", "52103be07d8b", "smp: Optimize flush_smp_call_function_queue()"},
 	FixILBCSDRelease:         {"ilb_csd_release", "19a1f5ec6999", "sched: Fix smp_call_function_single_async() usage for ILB"},
+	FixSoftirqAfterIdleFlush: {"softirq_after_idle_flush", "f9d34595ae4f", "smp: Process pending softirqs in flush_smp_call_function_from_idle()"},
+	FixWarnSoftirqCalls:      {"warn_softirq_calls", "19dbdcb8039c", "smp: Warn on function calls from softirq context"},
 }
 
 // String is the fix's name ("dying_flush").

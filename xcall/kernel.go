@@ -73,6 +73,10 @@ type Kernel struct {
 	onlineFn func(int) bool
 	nOnline  int
 	pc       []percpu
+	sirq     softirqs // softirq.go
+	// monitorBroken: CPUs whose polling idle does not notice need-resched
+	// (SetMonitorWakeupBroken); nil: none.
+	monitorBroken []bool
 
 	// Parameters (machine [kernel] table, param()).
 	CSDLockDebug    bool
