@@ -25,6 +25,8 @@ const (
 	FixCSDNMIOnce
 	FixRecordNullAfterUnlock
 	FixX2APICDeadNullCheck
+	FixGICv3DSBBeforeSGI
+	FixX2APICWeakWrmsrFence
 )
 
 // Fixes lists every modelled fix, indexed by FixID.
@@ -38,6 +40,8 @@ var Fixes = [...]Fix{
 	FixCSDNMIOnce:            {"csd_nmi_once", "0d3a00b37042", "smp: Reduce NMI traffic from CSD waiters to CSD destination"},
 	FixRecordNullAfterUnlock: {"record_null_after_unlock", "35feb60474bf", "kernel/smp: Provide CSD lock timeout diagnostics"},
 	FixX2APICDeadNullCheck:   {"x2apic_dead_null_check", "7a22e03b0c02", "x86/apic/x2apic: Fix a NULL pointer deref when handling a dying cpu"},
+	FixGICv3DSBBeforeSGI:     {"gicv3_dsb_before_sgi", "21ec30c0ef52", "irqchip/gic-v3: Use wmb() instead of smb_wmb() in gic_raise_softirq()"},
+	FixX2APICWeakWrmsrFence:  {"x2apic_weak_wrmsr_fence", "25a068b8e9a4", "x86/apic: Add extra serialization for non-serializing MSRs"},
 }
 
 // String is the fix's name ("dying_flush").

@@ -134,6 +134,10 @@ func (k *Kernel) doFunc(c *emu.Context, f *Func, info any, csd *CSD) {
 func (k *Kernel) llistAdd(c *emu.Context, csd *CSD, cpu int) bool {
 	p := &k.pc[cpu]
 	first := p.queue == nil
+	if k.native {
+		first = k.queueLooksEmpty(c.CPU, cpu)
+		k.bufferQueueing(c, csd)
+	}
 	csd.next = p.queue
 	csd.on = cpu
 	p.queue = csd
