@@ -22,6 +22,7 @@ import (
 	"github.com/xcallsh/xcallsh/machines"
 	"github.com/xcallsh/xcallsh/scftorture"
 	"github.com/xcallsh/xcallsh/scripts"
+	"github.com/xcallsh/xcallsh/xcall"
 )
 
 // runFlags are the flags of `xcallsh run`.
@@ -37,6 +38,7 @@ type runFlags struct {
 	quiet    bool
 	timeout  time.Duration
 	memLimit uint64 // --memory-limit, bytes (0: none)
+	memModel string // --memory: "sc" or "native" overrides the machine's; "" keeps it
 
 	hooks *childRunHooks // in a child: talks to the parent
 
@@ -103,6 +105,7 @@ func runFlagSet(f *runFlags, stderr io.Writer) *flag.FlagSet {
 	fs.Var(timeoutFlag{&f.timeout}, "timeout", "host-time limit for the whole run, a duration `D` (0: none)")
 	f.memLimit = luabind.DefaultMemoryLimit
 	fs.Var(memoryFlag{&f.memLimit}, "memory-limit", "memory limit of the run, a `SIZE` (0: none)")
+	fs.Var(memModelFlag{&f.memModel}, "memory", "memory model `sc|native`, overriding the machine's [memory] model (docs/memory.md)")
 	return fs
 }
 
@@ -219,7 +222,7 @@ func runScript(name, src string, f runFlags, stdout, stderr io.Writer) int {
 	}
 	prog := startProgress(stderr) // progress.go: nil unless stderr is a terminal
 	defer prog.Stop()
-	rec.OnBoot = prog.watch(rec.OnBoot)
+	rec.OnBoot = prog.watch(withMemory(f.memModel, rec.OnBoot))
 	stdout = prog.Writer(stdout)
 	if replay != nil {
 		rec.Log.Expect(&replay.Sums)
@@ -439,4 +442,36 @@ func cmdScenarios(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%-24s %s\n", s.Name, s.Description)
 	}
 	return exitOK
+}
+
+// memModelFlag is --memory sc|native.
+type memModelFlag struct{ v *string }
+
+func (f memModelFlag) String() string {
+	if f.v == nil {
+		return ""
+	}
+	return *f.v
+}
+
+func (f memModelFlag) Set(s string) error {
+	if s != machines.MemorySC && s != machines.MemoryNative {
+		return fmt.Errorf("unknown memory model %q (want %s or %s)", s, machines.MemorySC, machines.MemoryNative)
+	}
+	*f.v = s
+	return nil
+}
+
+// withMemory returns onBoot, first setting the memory model of every
+// freshly booted kernel to model ("" leaves the machine's).
+func withMemory(model string, onBoot func(*xcall.Kernel)) func(*xcall.Kernel) {
+	if model == "" {
+		return onBoot
+	}
+	return func(k *xcall.Kernel) {
+		k.SetMemory(model) // checked by the flag
+		if onBoot != nil {
+			onBoot(k)
+		}
+	}
 }
