@@ -294,10 +294,14 @@ func (g *GICv3) IPIOf(vector int) (IPI, bool) {
 }
 
 // VectorName returns the enum ipi_msg_type name of SGI vector,
-// "IPI_CALL_FUNC" for example, or "SGI_%d" for an SGI Linux does not use.
+// "IPI_CALL_FUNC" for example, "SGI_%d" for an SGI Linux does not use, or
+// "SPI_%d" for the device interrupt (device.go).
 func (g *GICv3) VectorName(vector int) string {
 	if vector >= 0 && vector < len(arm64IPINames) {
 		return arm64IPINames[vector]
+	}
+	if vector >= firstSPI {
+		return fmt.Sprintf("SPI_%d", vector) // a device interrupt (device.go)
 	}
 	return fmt.Sprintf("SGI_%d", vector)
 }

@@ -96,6 +96,8 @@ var bindings = []binding{
 		doc: "the next bring-up of `cpu` fails in `state`'s startup callback with `-errno` (default `ENOMEM`); the walk rolls back"},
 	{name: "inject_csd", args: "cpu, fn [, info]", where: anywhere, fn: luaInjectCSD,
 		doc: "queue `fn` on `cpu`'s call_single_queue \"from some other path\" that does not check `cpu_online` (like a direct `__smp_call_single_queue` user), with an IPI if the queue was empty"},
+	{name: "device_irq", args: "cpu, fn [, info]", where: anywhere, fn: luaDeviceIRQ,
+		doc: "raise a device interrupt (not an IPI) on `cpu` now: when the CPU takes it, interrupts on, its handler runs `fn(info)` in hardirq context (vector 0x21 on x86, SPI INTID 32 on arm64)"},
 
 	// Kernel functions: where the CPU is and what it is doing.
 	{name: "smp_processor_id", ret: "int", section: kernelSection, where: kernelOnly, fn: luaSmpProcessorID, doc: "the CPU the code runs on"},
@@ -211,33 +213,37 @@ var byName = sync.OnceValue(func() []*binding {
 	return out
 })
 
-// register installs the API's functions and constants as globals.
-func (s *Session) register() {
-	L := s.L
+// register installs the API's functions and constants as globals of L
+// (for the template world: world.go).
+func register(L *lua.LState) {
 	for _, b := range byName() {
-		L.SetGlobal(b.name, L.NewFunction(s.bind(b)))
+		L.SetGlobal(b.name, L.NewFunction(b.lua()))
 	}
 	for _, c := range constants {
 		L.SetGlobal(c.name, lua.LNumber(c.value))
 	}
-	s.registerTypes()
+	registerTypes(L)
 }
 
-// bind is b's Lua function in session s: the where-check, then b.fn.
-func (s *Session) bind(b *binding) lua.LGFunction {
+// lua is b's Lua function, shared by the sessions: the where-check, then
+// b.fn, for the calling session.
+func (b *binding) lua() lua.LGFunction {
 	name, fn := b.name, b.fn
 	switch b.where {
 	case operatorOnly:
 		return func(L *lua.LState) int {
+			s := sessionOf(L)
 			s.operator(L, name)
 			return fn(call{s, L, nil, name})
 		}
 	case kernelOnly:
 		return func(L *lua.LState) int {
+			s := sessionOf(L)
 			return fn(call{s, L, s.needCPU(L, name), name})
 		}
 	}
 	return func(L *lua.LState) int {
+		s := sessionOf(L)
 		return fn(call{s, L, s.current(), name})
 	}
 }

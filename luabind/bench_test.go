@@ -14,3 +14,26 @@ func BenchmarkLuaCallSingleSync(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkSessionNew and BenchmarkExploreRun of docs/performance.md: a
+// session's setup, and one explore run of scripts/hello.lua. The channel
+// round trip is measured beside them, for the ratios.
+func BenchmarkSessionNew(b *testing.B) {
+	b.ReportAllocs()
+	if err := bench.SessionNew(b.N, b); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func BenchmarkExploreRun(b *testing.B) {
+	b.ReportAllocs()
+	if err := bench.ExploreRun(b.N, b); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func BenchmarkExploreChannelRoundTrip(b *testing.B) {
+	if err := bench.ChannelRoundTrip(b.N, b); err != nil {
+		b.Fatal(err)
+	}
+}

@@ -10,7 +10,7 @@ import (
 // it (gopher-lua's per-thread ones) are cancelled with it at once, as
 // children of a context.WithCancel context are, not by a goroutine later.
 func TestLuaContext(t *testing.T) {
-	ctx, cancel := newLuaContext()
+	ctx, cancel := newLuaContext(nil)
 	child, cancelChild := context.WithCancel(ctx)
 	defer cancelChild()
 	d := ctx.Done()

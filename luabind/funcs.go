@@ -6,6 +6,7 @@ import (
 	"math"
 	"path"
 	"strings"
+	"unsafe"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -130,13 +131,23 @@ func (s *Session) symbol(fn *lua.LFunction) (string, int) {
 		}
 	}
 	best := ""
-	s.L.G.Global.ForEach(func(k, v lua.LValue) {
-		if v == fn {
-			if n, ok := k.(lua.LString); ok && (best == "" || string(n) < best) {
-				best = string(n)
+	if tableLayoutOK {
+		// The string keys, without boxing each into an LValue as ForEach
+		// does; the order does not matter, the least name wins.
+		for k, v := range (*ltable)(unsafe.Pointer(s.L.G.Global)).strdict {
+			if v == fn && (best == "" || k < best) {
+				best = k
 			}
 		}
-	})
+	} else {
+		s.L.G.Global.ForEach(func(k, v lua.LValue) {
+			if v == fn {
+				if n, ok := k.(lua.LString); ok && (best == "" || string(n) < best) {
+					best = string(n)
+				}
+			}
+		})
+	}
 	if best != "" {
 		return best, size
 	}

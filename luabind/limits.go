@@ -25,22 +25,22 @@ func tooLong(size float64) string {
 	return fmt.Sprintf("result of %.0f bytes exceeds the limit of %d MiB", size, MaxStringRep>>20)
 }
 
-// installLimits replaces the unbounded built-ins of the opened libraries.
-func (s *Session) installLimits() {
-	L := s.L
+// installLimits replaces the unbounded built-ins of the libraries opened
+// in L.
+func installLimits(L *lua.LState) {
 	L.SetGlobal("unpack", L.NewFunction(baseUnpack))
-	L.SetGlobal("tostring", L.NewFunction(s.tostring))
-	L.SetGlobal("loadstring", L.NewFunction(s.loadString))
-	L.SetGlobal("load", L.NewFunction(s.loadFunc))
+	L.SetGlobal("tostring", L.NewFunction(sessionFn((*Session).tostring)))
+	L.SetGlobal("loadstring", L.NewFunction(sessionFn((*Session).loadString)))
+	L.SetGlobal("load", L.NewFunction(sessionFn((*Session).loadFunc)))
 	tab := L.GetGlobal("table").(*lua.LTable)
 	tab.RawSetString("concat", L.NewFunction(tableConcat))
 	str := L.GetGlobal("string").(*lua.LTable)
 	str.RawSetString("byte", L.NewFunction(strByte))
-	str.RawSetString("format", L.NewFunction(s.strFormat))
-	str.RawSetString("gsub", L.NewFunction(s.strGsub))
-	str.RawSetString("find", L.NewFunction(s.strFind))
-	str.RawSetString("match", L.NewFunction(s.strMatch))
-	gmatch := L.NewFunction(s.strGmatch)
+	str.RawSetString("format", L.NewFunction(sessionFn((*Session).strFormat)))
+	str.RawSetString("gsub", L.NewFunction(sessionFn((*Session).strGsub)))
+	str.RawSetString("find", L.NewFunction(sessionFn((*Session).strFind)))
+	str.RawSetString("match", L.NewFunction(sessionFn((*Session).strMatch)))
+	gmatch := L.NewFunction(sessionFn((*Session).strGmatch))
 	str.RawSetString("gmatch", gmatch)
 	str.RawSetString("gfind", gmatch)
 	clampIntArgs(L)

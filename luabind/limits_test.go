@@ -273,19 +273,8 @@ for _, t in ipairs({_G, string, math, table, getmetatable("").__index, getmetata
   out[#out + 1] = table.concat(names, " ")
 end
 return table.concat(out, "\n")`
-	// The first session copies its tables in sorted order and learns the
-	// order; the next ones are seeded with it.
-	learnedOrder.Lock()
-	saved := learnedOrder.globals
-	learnedOrder.globals = nil
-	learnedOrder.Unlock()
-	defer func() {
-		learnedOrder.Lock()
-		if learnedOrder.globals == nil {
-			learnedOrder.globals = saved
-		}
-		learnedOrder.Unlock()
-	}()
+	// The first session builds the template world in sorted order; every
+	// session, that one included, clones it.
 	var first string
 	for i := range 3 {
 		s, err := New(Options{})

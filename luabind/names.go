@@ -25,7 +25,10 @@ type valueNames struct {
 	next uint64
 }
 
-func nameID[T any](n *valueNames, p *T) uint64 {
+// nameID is p's number. With cleanup, the entry goes when p is collected;
+// the template world's shared functions (world.go) live as long as the
+// process, and a cleanup of theirs would keep the session alive as long.
+func nameID[T any](n *valueNames, p *T, cleanup bool) uint64 {
 	key := weak.Make(p)
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -37,6 +40,9 @@ func nameID[T any](n *valueNames, p *T) uint64 {
 	}
 	n.next++
 	n.ids[key] = n.next
+	if !cleanup {
+		return n.next
+	}
 	runtime.AddCleanup(p, func(k weak.Pointer[T]) {
 		n.mu.Lock()
 		delete(n.ids, k)
@@ -51,13 +57,13 @@ func (s *Session) ValueString(v lua.LValue) string {
 	var id uint64
 	switch v := v.(type) {
 	case *lua.LTable:
-		id = nameID(&s.names, v)
+		id = nameID(&s.names, v, true)
 	case *lua.LFunction:
-		id = nameID(&s.names, v)
+		id = nameID(&s.names, v, !theWorld().isShared(v))
 	case *lua.LUserData:
-		id = nameID(&s.names, v)
+		id = nameID(&s.names, v, true)
 	case *lua.LState:
-		id = nameID(&s.names, v)
+		id = nameID(&s.names, v, true)
 	default:
 		return v.String()
 	}

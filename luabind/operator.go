@@ -106,6 +106,9 @@ func luaSpawn(x call) int {
 			c.WaitForever("failed")
 		}
 		t.result, t.done = out, true
+		if c.Local = nil; len(s.pool) < maxPooledThreads && idle(th) {
+			s.pool = append(s.pool, th) // for the handlers, or the next session
+		}
 	})
 	ud := L.NewUserData()
 	ud.Value = t
@@ -247,10 +250,25 @@ func luaDmesg(x call) int {
 	return x.push(t)
 }
 
+// patternSpecials are the bytes that make a Lua pattern more than plain
+// text (Lua 5.1's SPECIALS, and the closing brackets, which gopher-lua's
+// parser may refuse on their own).
+const patternSpecials = "^$*+?.()[]%-"
+
 func luaDmesgFind(x call) int {
 	pat := x.str(1)
+	// A pattern without special characters matches as plain text, as Lua
+	// 5.1's lstrlib.c (str_find_aux) searches it: the same answer, without
+	// compiling the pattern for every line.
+	plain := !strings.ContainsAny(pat, patternSpecials)
 	for _, l := range x.k().M.Log() {
 		line := l.String()
+		if plain {
+			if strings.Contains(line, pat) {
+				return x.push(lua.LString(line))
+			}
+			continue
+		}
 		ms, err := pm.Find(pat, []byte(line), 0, 1)
 		if err != nil {
 			x.argError(1, "malformed pattern: "+err.Error())
@@ -291,8 +309,7 @@ func luaIRQChipWrites(x call) int {
 }
 
 // registerTypes sets up the task and cpumask metatables.
-func (s *Session) registerTypes() {
-	L := s.L
+func registerTypes(L *lua.LState) {
 	mt := L.NewTypeMetatable("task")
 	L.SetField(mt, "__index", L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
 		"done": func(L *lua.LState) int {

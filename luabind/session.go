@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"runtime/metrics"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -90,12 +91,12 @@ func New(opts Options) (*Session, error) {
 		opts.Stdout = io.Discard
 	}
 	s := &Session{opts: opts}
-	s.L = lua.NewState(lua.Options{SkipOpenLibs: true, CallStackSize: callStackSize,
-		RegistrySize: registrySize, RegistryGrowStep: registrySize, RegistryMaxSize: 1 << 20})
-	s.ctx, s.cancel = newLuaContext()
+	s.L = lua.NewState(luaOptions)
+	s.ctx, s.cancel = newLuaContext(s)
 	s.L.SetContext(s.ctx)
-	seeded := s.seedTables()
-	s.openSandbox()
+	w := theWorld()
+	w.install(s.L, s)
+	s.sformat = w.sformat
 	name := opts.Machine
 	if name == "" {
 		name = machines.Default
@@ -109,8 +110,6 @@ func New(opts Options) (*Session, error) {
 		s.L.Close()
 		return nil, err
 	}
-	s.register()
-	s.sortTables(seeded) // last: after every global is set
 	return s, nil
 }
 
@@ -119,17 +118,19 @@ func New(opts Options) (*Session, error) {
 // context.WithCancel context finds that channel anew on each call (an
 // atomic load and a type assertion, 3% of a Lua cross-call), so this one
 // keeps it. Everything else, Value included, is the cancelable context's,
-// so a context derived from this one is linked to it as to that one.
+// so a context derived from this one is linked to it as to that one. It
+// also names its session, for the shared functions (world.go: sessionOf).
 type luaContext struct {
 	context.Context
 	done <-chan struct{}
+	s    *Session
 }
 
 func (c *luaContext) Done() <-chan struct{} { return c.done }
 
-func newLuaContext() (*luaContext, context.CancelFunc) {
+func newLuaContext(s *Session) (*luaContext, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &luaContext{ctx, ctx.Done()}, cancel
+	return &luaContext{ctx, ctx.Done(), s}, cancel
 }
 
 // newThread is a new Lua thread under the session's context. gopher-lua
@@ -137,6 +138,11 @@ func newLuaContext() (*luaContext, context.CancelFunc) {
 // replaced, and cancelled at once so that the session's context does not
 // keep it.
 func (s *Session) newThread() *lua.LState {
+	if th := takeIdleThread(); th != nil {
+		th.G, th.Env = s.L.G, s.L.Env
+		th.SetContext(s.ctx)
+		return th
+	}
 	th, cancel := s.L.NewThread()
 	th.SetContext(s.ctx)
 	if cancel != nil {
@@ -152,6 +158,69 @@ func (s *Session) Close() {
 		s.K.Close()
 	}
 	s.L.Close()
+	for _, th := range s.pool {
+		putIdleThread(th)
+	}
+	s.pool = nil
+}
+
+// Idle Lua threads, handed from closed sessions to new ones. A thread is
+// a whole gopher-lua state (a call stack of callStackSize frames, a value
+// stack, tables of its own that go unused): creating the two an explore
+// run of a short scenario needs was a third of the run's allocations.
+// Only threads with nothing on their stacks are kept, and a script can
+// reach nothing of a thread's last session: newThread gives it the new
+// session's globals and context. (What an idle thread still holds is
+// gopher-lua's dead call frames, above its stack's top: they pin objects
+// of a closed session until the thread is used again, hence the small
+// bound.)
+var idleThreads struct {
+	sync.Mutex
+	list []*lua.LState
+}
+
+const (
+	// maxIdleThreads bounds the idle threads of the process.
+	maxIdleThreads = 8
+	// maxPooledThreads bounds the threads of finished tasks a session
+	// keeps for its handlers (a thread is ~25 KiB; a script may finish
+	// thousands of tasks).
+	maxPooledThreads = 8
+)
+
+// idle reports whether th runs nothing: no values, no call frames.
+func idle(th *lua.LState) bool {
+	if th.Dead || th.GetTop() != 0 {
+		return false
+	}
+	_, running := th.GetStack(0)
+	return !running
+}
+
+func putIdleThread(th *lua.LState) {
+	if !idle(th) {
+		return
+	}
+	th.G, th.Env = nil, nil
+	th.RemoveContext()
+	idleThreads.Lock()
+	defer idleThreads.Unlock()
+	if len(idleThreads.list) < maxIdleThreads {
+		idleThreads.list = append(idleThreads.list, th)
+	}
+}
+
+func takeIdleThread() *lua.LState {
+	idleThreads.Lock()
+	defer idleThreads.Unlock()
+	n := len(idleThreads.list)
+	if n == 0 {
+		return nil
+	}
+	th := idleThreads.list[n-1]
+	idleThreads.list[n-1] = nil
+	idleThreads.list = idleThreads.list[:n-1]
+	return th
 }
 
 func (s *Session) boot(spec *machines.Spec) error {
@@ -177,9 +246,9 @@ func (s *Session) BadMachine() bool { return s.badMachine }
 // Spec is the booted machine's description.
 func (s *Session) Spec() *machines.Spec { return s.spec }
 
-// openSandbox opens the safe libraries and removes what reaches outside.
-func (s *Session) openSandbox() {
-	L := s.L
+// openSandbox opens the safe libraries in L and removes what reaches
+// outside (for the template world: world.go).
+func openSandbox(L *lua.LState) {
 	for _, lib := range []struct {
 		name string
 		fn   lua.LGFunction
@@ -196,12 +265,11 @@ func (s *Session) openSandbox() {
 	str.RawSetString("rep", L.NewFunction(strRep))
 	// load/loadstring compile source text only (gopher-lua has no bytecode
 	// loader), in the sandboxed environment, after checking its nesting.
-	s.installLimits()
-	s.sformat = str.RawGetString("format").(*lua.LFunction)
+	installLimits(L)
 	math := L.GetGlobal("math").(*lua.LTable)
-	math.RawSetString("random", L.NewFunction(s.mathRandom))
+	math.RawSetString("random", L.NewFunction(sessionFn((*Session).mathRandom)))
 	math.RawSetString("randomseed", L.NewFunction(func(L *lua.LState) int { return 0 }))
-	L.SetGlobal("print", L.NewFunction(s.print))
+	L.SetGlobal("print", L.NewFunction(sessionFn((*Session).print)))
 }
 
 func (s *Session) print(L *lua.LState) int {
@@ -366,7 +434,7 @@ func (s *Session) Interrupt() {
 
 // Reset re-arms a session after Interrupt, so the shell can go on.
 func (s *Session) Reset() {
-	s.ctx, s.cancel = newLuaContext()
+	s.ctx, s.cancel = newLuaContext(s)
 	s.L.SetContext(s.ctx)
 	s.L.SetTop(0)
 	s.pool = nil

@@ -4,7 +4,7 @@
 -- Under the native memory model (docs/memory.md) the stores that queue a
 -- csd on CPU n's call_single_queue sit in the sender's store buffer for a
 -- drawn time. gic_ipi_send_mask() writes ICC_SGI1R_EL1, a system register:
---   fix on  (v4.16 on: wmb(), later dsb(ishst) by 80e4e1f47288): the DSB
+--   fix on  (wmb(), later dsb(ishst) by 80e4e1f47288): the DSB
 --           waits for the stores, the target's llist_del_all() always
 --           finds the csd; every call completes at once.
 --   fix off (before: smp_wmb(), a DMB, which orders memory accesses only):

@@ -5,7 +5,7 @@
 -- csd on CPU n's call_single_queue sit in the sender's store buffer for a
 -- drawn time, the llist_add() cmpxchg's own LOCKed store included. The
 -- x2APIC ICR is MSR 0x830, and a WRMSR to it is not serializing:
---   fix on  (v5.11 on): weak_wrmsr_fence(), MFENCE then LFENCE, keeps the
+--   fix on:  weak_wrmsr_fence(), MFENCE then LFENCE, keeps the
 --           WRMSR behind the stores; every call completes at once.
 --   fix off (before: x2apic_wrmsr_fence(), MFENCE alone, which orders
 --           loads and stores but not the WRMSR): the IPI can arrive

@@ -173,6 +173,10 @@ func (k *Kernel) deliver(self, cpu, vec int, id uint64) {
 // The interrupt entry cost (timing.irq_entry) is spent by emu before this
 // runs, and the exit cost after it returns (ExitAfter).
 func (k *Kernel) handleInterrupt(c *emu.Context, vec int) {
+	if k.isDeviceVector(vec) {
+		k.deviceInterrupt(c)
+		return
+	}
 	if k.Spec.IsX86() {
 		switch vec {
 		case irqchip.CallFunctionSingleVector, irqchip.CallFunctionVector:

@@ -25,6 +25,11 @@ const (
 	FixCSDNMIOnce
 	FixRecordNullAfterUnlock
 	FixX2APICDeadNullCheck
+	FixSyncFirst
+	// FixILBCSDRelease has no user in the kernel code: the model has no
+	// scheduler, and scripts/ilb_kick.lua plays kick_ilb() and
+	// nohz_csd_func() in Lua, reading the switch with fix().
+	FixILBCSDRelease
 	FixGICv3DSBBeforeSGI
 	FixX2APICWeakWrmsrFence
 )
@@ -40,6 +45,8 @@ var Fixes = [...]Fix{
 	FixCSDNMIOnce:            {"csd_nmi_once", "0d3a00b37042", "smp: Reduce NMI traffic from CSD waiters to CSD destination"},
 	FixRecordNullAfterUnlock: {"record_null_after_unlock", "35feb60474bf", "kernel/smp: Provide CSD lock timeout diagnostics"},
 	FixX2APICDeadNullCheck:   {"x2apic_dead_null_check", "7a22e03b0c02", "x86/apic/x2apic: Fix a NULL pointer deref when handling a dying cpu"},
+	FixSyncFirst:             {"sync_first", "52103be07d8b", "smp: Optimize flush_smp_call_function_queue()"},
+	FixILBCSDRelease:         {"ilb_csd_release", "19a1f5ec6999", "sched: Fix smp_call_function_single_async() usage for ILB"},
 	FixGICv3DSBBeforeSGI:     {"gicv3_dsb_before_sgi", "21ec30c0ef52", "irqchip/gic-v3: Use wmb() instead of smb_wmb() in gic_raise_softirq()"},
 	FixX2APICWeakWrmsrFence:  {"x2apic_weak_wrmsr_fence", "25a068b8e9a4", "x86/apic: Add extra serialization for non-serializing MSRs"},
 }

@@ -184,6 +184,11 @@ func flushWarnOffline(f *flushState, c *emu.Context) flushStep {
 // kernel/smp.c:__flush_smp_call_function_queue(): the first
 // llist_for_each_entry_safe() loop, and the return when nothing is left.
 func flushNextSync(f *flushState, c *emu.Context) flushStep {
+	if !f.k.Fix(FixSyncFirst) {
+		// Before 52103be07d8b there was one pass, in queue order:
+		// flushNextAsync runs the SYNC entries where they stand.
+		return flushNextAsync
+	}
 	for f.i++; f.i < len(f.list); f.i++ {
 		e := f.list[f.i]
 		if e.Type() != CSDTypeSync {
@@ -235,6 +240,10 @@ func flushNextAsync(f *flushState, c *emu.Context) flushStep {
 			continue
 		}
 		switch e.Type() {
+		case CSDTypeSync: // only with FixSyncFirst off: pass 1 took them
+			f.list[f.i] = nil
+			f.cur = e
+			return f.after(f.k.T.Callback, "csd_do_func", flushRunSync)
 		case CSDTypeAsync:
 			f.cur = e
 			return f.after(f.k.T.Callback, "csd_do_func", flushRunAsync)

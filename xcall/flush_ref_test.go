@@ -42,14 +42,8 @@ func (k *Kernel) referenceFlush(c *emu.Context, warnCPUOffline bool, vec int) {
 		k.point(c, "flush_smp_call_function_queue:dequeued")
 		k.referenceWarnOffline(c, warnCPUOffline, list)
 
-		// Pass 1: SYNC entries, unlocked after their function.
-		left := 0
-		for i, e := range list {
-			if e.Type() != CSDTypeSync {
-				left++
-				continue
-			}
-			list[i] = nil
+		// A SYNC entry, unlocked after its function.
+		runSync := func(e *CSD) {
 			c.Delay(k.T.Callback, "csd_do_func")
 			k.record(self, e)
 			k.emit(EvRun, e, self, self)
@@ -57,9 +51,21 @@ func (k *Kernel) referenceFlush(c *emu.Context, warnCPUOffline bool, vec int) {
 			k.csdUnlock(c, e)
 			if !k.Fix(FixRecordNullAfterUnlock) && k.CSDLockDebug {
 				k.recordAfterUnlock(c, e)
-				continue
+				return
 			}
 			k.record(self, nil)
+		}
+
+		// Pass 1: SYNC entries (since 52103be07d8b; before it, pass 2
+		// ran them in queue order).
+		left := 0
+		for i, e := range list {
+			if e.Type() != CSDTypeSync || !k.Fix(FixSyncFirst) {
+				left++
+				continue
+			}
+			list[i] = nil
+			runSync(e)
 		}
 
 		if left > 0 {
@@ -70,6 +76,8 @@ func (k *Kernel) referenceFlush(c *emu.Context, warnCPUOffline bool, vec int) {
 					continue
 				}
 				switch e.Type() {
+				case CSDTypeSync:
+					runSync(e)
 				case CSDTypeAsync:
 					c.Delay(k.T.Callback, "csd_do_func")
 					f, info := e.Func, e.Info

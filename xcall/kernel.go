@@ -105,6 +105,7 @@ type Kernel struct {
 	nextCSD       int
 	panicMsg      string
 	fixOff        [len(Fixes)]bool // indexed by FixID
+	devIRQ        [][]deviceAction // per CPU: device interrupt handlers raised, not yet run (devirq.go)
 	tainted       bool             // a WARN fired (TAINT_WARN)
 
 	hooks map[string]Hook // operator code at points; looked up, never ranged

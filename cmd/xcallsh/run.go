@@ -441,6 +441,15 @@ func cmdScenarios(args []string, stdout, stderr io.Writer) int {
 	for _, s := range scripts.All() {
 		fmt.Fprintf(stdout, "%-24s %s\n", s.Name, s.Description)
 	}
+	fmt.Fprintf(stdout, "\nKernel bugs they reproduce (docs/fixes.md):\n")
+	fmt.Fprintf(stdout, "%-24s %-40s %s\n", "SCENARIO", "SWITCH (COMMIT)", "BUG")
+	for _, b := range scripts.Bugs() {
+		sw := b.Switch
+		if b.Commit != "" {
+			sw += " (" + b.Commit + ")"
+		}
+		fmt.Fprintf(stdout, "%-24s %-40s %s\n", b.Scenario, sw, b.Bug)
+	}
 	return exitOK
 }
 

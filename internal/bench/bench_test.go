@@ -48,6 +48,7 @@ func TestBodies(t *testing.T) {
 		"CallSingleSync": CallSingleSync, "Broadcast": Broadcast(BroadcastSizes[0]), "Stall": Stall,
 		"Boot": Boot(BootSizes[0]), "ChannelRoundTrip": ChannelRoundTrip,
 		"LuaCallSingleSync": LuaCallSingleSync, "Torture": Torture,
+		"SessionNew": SessionNew, "ExploreRun": ExploreRun,
 	}
 	for name, body := range bodies {
 		if _, err := runN(body, 3); err != nil {

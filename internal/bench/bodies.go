@@ -3,6 +3,7 @@ package bench
 import (
 	"errors"
 	"fmt"
+	"io"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/xcallsh/xcallsh/luabind"
 	"github.com/xcallsh/xcallsh/machines"
 	"github.com/xcallsh/xcallsh/scftorture"
+	"github.com/xcallsh/xcallsh/scripts"
 	"github.com/xcallsh/xcallsh/xcall"
 )
 
@@ -192,5 +194,64 @@ func Torture(n int, h Harness) error {
 	}
 	h.ReportMetric(float64(res.Invocations)/h.Elapsed().Seconds(), "invocations/s")
 	h.ReportMetric(float64(res.VirtualTime)/float64(res.Invocations), "virtual-ns/invocation")
+	return nil
+}
+
+// SessionNew: one op = a new Lua session on x86-4 (the sandboxed
+// libraries, the API's globals, the booted machine), closed again: the
+// fixed cost of every explore run before its script starts.
+func SessionNew(n int, h Harness) error {
+	for range n {
+		s, err := luabind.New(luabind.Options{})
+		if err != nil {
+			return err
+		}
+		s.Close()
+	}
+	return nil
+}
+
+// ExploreRun: one op = one run of `xcallsh explore scripts/hello.lua -j 1`:
+// a session with the validator attached, the scenario compiled once and
+// run, and the verdict (error, panic, stuck, validator) read, as explore's
+// Run does for every seed.
+func ExploreRun(n int, h Harness) error {
+	sc, ok := scripts.Lookup("hello")
+	if !ok {
+		return errors.New("no built-in scenario hello")
+	}
+	proto, err := luabind.Compile("scripts/hello.lua", sc.Source)
+	if err != nil {
+		return err
+	}
+	h.ResetTimer()
+	for i := range n {
+		var v *xcall.Validator
+		s, err := luabind.New(luabind.Options{Seed: uint64(i), Stdout: io.Discard,
+			Setup: func(k *xcall.Kernel) {
+				v = xcall.NewValidator()
+				k.Events = append(k.Events, v)
+			}})
+		if err != nil {
+			return err
+		}
+		_, err = s.ExecCompiled(proto)
+		k := s.K
+		switch {
+		case err != nil:
+		case k.Panicked() != "":
+			err = errors.New(k.Panicked())
+		case k.Stuck() != "":
+			err = errors.New(k.Stuck())
+		default:
+			if errs := v.Errors(); len(errs) > 0 {
+				err = errors.New(errs[0])
+			}
+		}
+		s.Close()
+		if err != nil {
+			return fmt.Errorf("run %d: %v", i, err)
+		}
+	}
 	return nil
 }

@@ -60,7 +60,7 @@ type Result struct {
 
 // Signature identifies a failure across schedules: its kind and message
 // with numbers (times, csd ids, CPU numbers in values) blurred, but the
-// script location kept. It reads only the verdict Run judged (Kind and
+// script location kept (except for a host limit's). It reads only the verdict Run judged (Kind and
 // Message: the script's error, the kernel's panic line, the stuck
 // machine's wait-for description, the validator's first violation), never
 // a trace: how events are printed (ftrace text, Perfetto) does not change
@@ -69,6 +69,12 @@ func (r Result) Signature() string {
 	loc, rest := "", r.Message
 	if m := locRE.FindStringIndex(rest); m != nil && m[0] == 0 {
 		loc, rest = rest[:m[1]], rest[m[1]:]
+	}
+	if r.Kind == "limit" {
+		// Where a host limit stops a run depends on the host (and on
+		// which check saw it first: the in-process one names a line,
+		// the process backstop cannot), so one limit is one failure.
+		loc, rest = "", strings.TrimLeft(rest, " ")
 	}
 	return r.Kind + ": " + loc + digitsRE.ReplaceAllString(rest, "N")
 }

@@ -180,7 +180,7 @@ func TestSignature(t *testing.T) {
 			"stuck: CPUN spins on csd #N queued on CPUN; CPUN is idle with no IPI pending, and no one will send one (N csd queued)"},
 		{"validator", "t=1500ns csd #4: ran twice", "validator: t=Nns csd #N: ran twice"},
 		{"limit", "x.lua:2: stopped: the run took longer than the --timeout of 300ms (host time)",
-			"limit: x.lua:2: stopped: the run took longer than the --timeout of Nms (host time)"},
+			"limit: stopped: the run took longer than the --timeout of Nms (host time)"},
 	} {
 		if got := (Result{Failed: true, Kind: c.kind, Message: c.msg}).Signature(); got != c.want {
 			t.Errorf("%s %q:\n got %q\nwant %q", c.kind, c.msg, got, c.want)

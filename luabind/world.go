@@ -1,0 +1,236 @@
+package luabind
+
+// A session's Lua world, set up once per process and cloned. Opening
+// gopher-lua's libraries, sandboxing them and registering the API's ~105
+// functions into fresh tables, one global at a time, cost 100-140 µs per
+// session: most of an explore run of a short scenario. Instead, the first
+// session of a process builds a template world (the globals, the library
+// tables, the metatables, all in sorted key order, see order.go) whose
+// functions are shared by every session, and each session clones the
+// template's tables: every table a script can reach is its session's own,
+// exactly as before (pairs, rawget, rawset and setmetatable on _G or on a
+// library table see and change only that session's), and only the Go
+// functions, which have no state a script can reach, are shared.
+//
+// A shared function finds its session through the Lua thread it is called
+// on: every thread of a session runs under the session's luaContext
+// (sessionOf). Nothing of a session is reachable from the template.
+
+import (
+	"maps"
+	"reflect"
+	"slices"
+	"sync"
+	"unsafe"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// world is the template of every session's Lua world.
+type world struct {
+	// tables are the template's tables, the globals first.
+	tables []*lua.LTable
+	// refs are the places in the tables that hold a template table (the
+	// globals' _G and string, the string table's __index, ...): a clone
+	// points them at its own clones.
+	refs []tableRef
+	// registry names the tables of the registry (the type metatables),
+	// by index into tables.
+	registry []registryEntry
+	strMT    int // the string metatable's index into tables, or -1
+	// shared are the Go functions the sessions share (the tables' and
+	// their upvalues'): tostring's names of them need no cleanup.
+	shared  map[*lua.LFunction]struct{}
+	sformat *lua.LFunction // string.format as the API's printk calls it
+}
+
+type tableRef struct {
+	table int        // the table holding the reference
+	key   lua.LValue // its key; nil: the table's metatable
+	to    int        // the table referred to
+}
+
+type registryEntry struct {
+	name  string
+	table int
+}
+
+// luaOptions are every session's lua.NewState options.
+var luaOptions = lua.Options{SkipOpenLibs: true, CallStackSize: callStackSize,
+	RegistrySize: registrySize, RegistryGrowStep: registrySize, RegistryMaxSize: 1 << 20}
+
+// theWorld is the process's template, built by the first session. (Set
+// in init: the shared functions refer to it, through tostring's names.)
+var theWorld func() *world
+
+func init() { theWorld = sync.OnceValue(buildWorld) }
+
+// buildWorld sets up a Lua state as a session's used to be set up, sorts
+// its tables and records them. Its state is never run.
+func buildWorld() *world {
+	L := lua.NewState(luaOptions)
+	openSandbox(L)
+	// boot's global, set before the API's so that a clone has it in its
+	// place; every session's boot sets its value.
+	L.SetGlobal("nr_cpu_ids", lua.LNumber(0))
+	register(L)
+	sortAll(L)
+
+	w := &world{strMT: -1, shared: map[*lua.LFunction]struct{}{}}
+	index := map[*lua.LTable]int{} // lookups only, never ranged
+	var add func(t *lua.LTable) int
+	add = func(t *lua.LTable) int {
+		if i, ok := index[t]; ok {
+			return i
+		}
+		i := len(w.tables)
+		index[t] = i
+		w.tables = append(w.tables, t)
+		for k, v := t.Next(lua.LNil); k != lua.LNil; k, v = t.Next(k) {
+			switch v := v.(type) {
+			case *lua.LTable:
+				w.refs = append(w.refs, tableRef{i, k, add(v)})
+			case *lua.LFunction:
+				w.share(v)
+			}
+		}
+		if mt, ok := t.Metatable.(*lua.LTable); ok {
+			w.refs = append(w.refs, tableRef{i, nil, add(mt)})
+		}
+		return i
+	}
+	add(L.G.Global)
+	reg := L.G.Registry
+	for k, v := reg.Next(lua.LNil); k != lua.LNil; k, v = reg.Next(k) {
+		name, ok := k.(lua.LString)
+		if t, isTable := v.(*lua.LTable); ok && isTable && t != reg {
+			w.registry = append(w.registry, registryEntry{string(name), add(t)})
+		}
+	}
+	if mt, ok := L.GetMetatable(lua.LString("")).(*lua.LTable); ok {
+		w.strMT = add(mt)
+	}
+	w.sformat = L.GetGlobal("string").(*lua.LTable).RawGetString("format").(*lua.LFunction)
+	return w
+}
+
+// share records fn, and the functions its upvalues hold, as shared.
+func (w *world) share(fn *lua.LFunction) {
+	if _, ok := w.shared[fn]; ok {
+		return
+	}
+	w.shared[fn] = struct{}{}
+	for _, uv := range fn.Upvalues {
+		if f, ok := uv.Value().(*lua.LFunction); ok {
+			w.share(f)
+		}
+	}
+}
+
+// install gives L (a fresh state) a clone of the template's world, for
+// session s.
+func (w *world) install(L *lua.LState, s *Session) {
+	ud := L.NewUserData()
+	ud.Value = s
+	L.G.Registry.RawSetString(sessionKey, ud)
+	tabs := make([]*lua.LTable, len(w.tables))
+	for i, t := range w.tables {
+		tabs[i] = cloneTable(t)
+	}
+	for _, r := range w.refs {
+		if r.key == nil {
+			tabs[r.table].Metatable = tabs[r.to]
+		} else {
+			tabs[r.table].RawSet(r.key, tabs[r.to]) // an existing key keeps its place
+		}
+	}
+	for _, e := range w.registry {
+		L.G.Registry.RawSetString(e.name, tabs[e.table])
+	}
+	if w.strMT >= 0 {
+		L.SetMetatable(lua.LString(""), tabs[w.strMT])
+	}
+	L.G.Global = tabs[0]
+	L.Env = tabs[0]
+}
+
+// isShared reports whether fn is one of the template's functions.
+func (w *world) isShared(fn *lua.LFunction) bool {
+	_, ok := w.shared[fn]
+	return ok
+}
+
+// ltable is lua.LTable's layout (gopher-lua v1.1.2): its fields are
+// unexported, and copying them is ten times faster than setting a fresh
+// table's keys one by one. tableLayoutOK checks the layout; if a version
+// of gopher-lua changes it, cloneTable copies key by key instead.
+type ltable struct {
+	Metatable lua.LValue
+
+	array   []lua.LValue
+	dict    map[lua.LValue]lua.LValue
+	strdict map[string]lua.LValue
+	keys    []lua.LValue
+	k2i     map[lua.LValue]int
+}
+
+var tableLayoutOK = func() bool {
+	a, b := reflect.TypeFor[lua.LTable](), reflect.TypeFor[ltable]()
+	if a.Size() != b.Size() || a.NumField() != b.NumField() {
+		return false
+	}
+	for i := range a.NumField() {
+		fa, fb := a.Field(i), b.Field(i)
+		if fa.Name != fb.Name || fa.Type != fb.Type || fa.Offset != fb.Offset {
+			return false
+		}
+	}
+	return true
+}()
+
+// cloneTable is a copy of t that iterates in the same order, with the
+// same metatable (install repoints template tables).
+func cloneTable(t *lua.LTable) *lua.LTable {
+	if !tableLayoutOK {
+		return copyTable(t)
+	}
+	src := (*ltable)(unsafe.Pointer(t))
+	c := &ltable{
+		Metatable: src.Metatable,
+		array:     slices.Clone(src.array),
+		dict:      maps.Clone(src.dict),
+		strdict:   maps.Clone(src.strdict),
+		keys:      slices.Clone(src.keys),
+		k2i:       maps.Clone(src.k2i),
+	}
+	return (*lua.LTable)(unsafe.Pointer(c))
+}
+
+// copyTable is cloneTable through gopher-lua's API: the pairs set in
+// iteration order.
+func copyTable(t *lua.LTable) *lua.LTable {
+	c := &lua.LTable{Metatable: t.Metatable}
+	for k, v := t.Next(lua.LNil); k != lua.LNil; k, v = t.Next(k) {
+		c.RawSet(k, v)
+	}
+	return c
+}
+
+// sessionKey is the registry's entry naming a state's session. Scripts
+// cannot reach the registry.
+const sessionKey = "xcallsh.session"
+
+// sessionOf is the session whose Lua thread L is: through the thread's
+// context, or, if its owner replaced that (the shell runs each command
+// under a context of its own), through the registry.
+func sessionOf(L *lua.LState) *Session {
+	if c, ok := L.Context().(*luaContext); ok {
+		return c.s
+	}
+	return L.G.Registry.RawGetString(sessionKey).(*lua.LUserData).Value.(*Session)
+}
+
+// sessionFn is a shared Lua function running f for the calling session.
+func sessionFn(f func(s *Session, L *lua.LState) int) lua.LGFunction {
+	return func(L *lua.LState) int { return f(sessionOf(L), L) }
+}
