@@ -284,6 +284,7 @@ func writeExploreReport(path string, sc explore.Scenario, fl explore.Failure) er
 		Hash: rec.Log.Hash(), Sums: rec.Log.Sums(), Strategy: sched.Strategy, Depth: sched.Depth, Decisions: cfg.Replay}
 	madeBy := fmt.Sprintf("`xcallsh explore %s`: %s (seed %d, shrunk to %d scheduling decisions)",
 		sc.Name, firstLine(fl.Signature), fl.First.Schedule.Seed, len(cfg.Replay))
-	b := &report.Body{MadeBy: madeBy, Spec: sess.Spec(), Forced: sc.MachineForced, Scenario: report.ScriptScenario(sc.Name, sc.Source)}
+	spec, forced := reportMachine(sess.Spec(), sc.Memory, sc.MachineForced)
+	b := &report.Body{MadeBy: madeBy, Spec: spec, Forced: forced, Scenario: report.ScriptScenario(sc.Name, sc.Source)}
 	return files.Write(path, func(w io.Writer) error { return report.Write(w, h, b) })
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -51,5 +52,19 @@ func TestMemoryScenarios(t *testing.T) {
 		if st, _, _ := xcallsh(t, "", args...); st != 2 {
 			t.Errorf("%q: exit %d, want 2", args, st)
 		}
+	}
+}
+
+// A report of a --memory native run carries the model in its machine and
+// replays the failure.
+func TestMemoryReportReplays(t *testing.T) {
+	rep := filepath.Join(t.TempDir(), "r.lua")
+	st, _, errOut := xcallsh(t, "", "run", "fix_gicv3_dsb_sgi", "--memory", "native", "--seed", "1", "--report", rep)
+	if st != 1 {
+		t.Fatalf("exit %d\n%s", st, errOut)
+	}
+	st, out, errOut := xcallsh(t, "", "run", rep)
+	if all := out + errOut; st != 0 || !strings.Contains(all, "reproduced: outcome failed") || !strings.Contains(all, "stranded 5 time(s)") {
+		t.Errorf("replay: exit %d\n%s", st, all)
 	}
 }

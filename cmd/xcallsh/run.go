@@ -323,8 +323,9 @@ func runScript(name, src string, f runFlags, stdout, stderr io.Writer) int {
 		if f.madeBy != "" {
 			madeBy = f.madeBy
 		}
-		b := &report.Body{MadeBy: madeBy, Spec: sess.Spec(),
-			Forced: f.machine != "", Scenario: report.ScriptScenario(name, src)}
+		spec, forced := reportMachine(sess.Spec(), f.memModel, f.machine != "")
+		b := &report.Body{MadeBy: madeBy, Spec: spec,
+			Forced: forced, Scenario: report.ScriptScenario(name, src)}
 		if err := files.Write(f.report, func(w io.Writer) error { return report.Write(w, h, b) }); err != nil {
 			fmt.Fprintf(stderr, "xcallsh: writing the report: %v\n", err)
 			status = exitFailed
@@ -483,4 +484,26 @@ func withMemory(model string, onBoot func(*xcall.Kernel)) func(*xcall.Kernel) {
 			onBoot(k)
 		}
 	}
+}
+
+// reportMachine is the machine a report of a run writes inline, and
+// whether its replay ignores the scenario's own machine() calls. When
+// --memory (model) changes the machine's memory model, the machine's
+// text gains a [memory] table saying so, and the replay is forced onto it
+// (a scenario's machine() call would drop the table), so that it runs
+// under the model the run had. A machine text that has a [memory] table
+// already is kept as it is (docs/memory.md).
+func reportMachine(spec *machines.Spec, model string, forced bool) (*machines.Spec, bool) {
+	native := spec.Memory == machines.MemoryNative
+	if model == "" || (model == machines.MemoryNative) == native || strings.Contains(spec.Source, "[memory]") {
+		return spec, forced
+	}
+	c := *spec
+	c.Source = strings.TrimRight(spec.Source, "\n") + "\n\n[memory]\nmodel = \"" + model + "\"\n"
+	if model == machines.MemoryNative {
+		c.Memory = machines.MemoryNative
+	} else {
+		c.Memory = ""
+	}
+	return &c, true
 }
