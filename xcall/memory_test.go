@@ -93,3 +93,32 @@ func TestSetMemory(t *testing.T) {
 		t.Error("SetMemory")
 	}
 }
+
+// A polling idle target is woken by set_nr_if_polling(), a fully ordered
+// cmpxchg: the queueing is visible first, fix or no fix.
+func TestNativeMemoryPollIdle(t *testing.T) {
+	for seed := uint64(1); seed <= 20; seed++ {
+		spec, err := machines.Builtin("arm64-8")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := *spec
+		s.Kernel.Idle = machines.IdlePoll
+		s.Memory = machines.MemoryNative
+		k, err := Boot(&s, seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k.CSDLockDebug, k.CSDLockTimeout = true, 100
+		k.SetFix("gicv3_dsb_before_sgi", false)
+		var log []string
+		k.M.Spawn(0, "t", func(c *emu.Context) {
+			k.SmpCallFunctionSingle(c, 1, fn("f", &log), nil, true)
+		})
+		k.M.RunUntil(1e9)
+		if len(log) != 1 || strings.Contains(logText(k), "Detected non-responsive") {
+			t.Errorf("seed %d: ran %d, log:\n%s", seed, len(log), logText(k))
+		}
+		k.Close()
+	}
+}

@@ -186,6 +186,11 @@ func (k *Kernel) callFunctionSinglePrepIPI(c *emu.Context, cpu int) bool {
 	if k.M.Recording() {
 		k.M.Emit(c.CPU, &emu.Event{Kind: emu.EvIPIElide, Target: cpu})
 	}
+	if len(k.sbuf) > 0 {
+		// set_nr_if_polling() is a fully ordered cmpxchg: the queueing
+		// is visible before the flag the idle loop reads (memory.go).
+		k.drainStores(c.CPU)
+	}
 	k.pollWake(cpu)
 	return false
 }
