@@ -34,7 +34,12 @@ type CPU struct {
 	pending [4]uint64 // pending vectors 0..255
 	ID      int
 	m       *Machine // for the record (SetIRQsOff, ClearPending)
-	_       [16]byte // to 128 bytes: in a slice of CPUs, each starts on a line
+	// Softirq is the softirq processing depth (the kernel's SOFTIRQ_OFFSET
+	// in preempt_count): 1 while the kernel side runs softirq handlers on
+	// the CPU, from irq_exit() or in ksoftirqd. The record reads it
+	// (CtxSoftirq, ftrace's 's' and 'H' flags).
+	Softirq int
+	_       [8]byte // to 128 bytes: in a slice of CPUs, each starts on a line
 }
 
 func (c *CPU) isPending(v int) bool { return c.pending[v>>6]&(1<<(v&63)) != 0 }
@@ -222,8 +227,8 @@ func (cpu *CPU) canPreempt(top, p *Context) bool {
 }
 
 func (cpu *CPU) canPreemptNow(top, p *Context) bool {
-	if cpu.Preempt != 0 || cpu.IRQsOff || cpu.Hardirq != 0 {
-		return false
+	if cpu.Preempt != 0 || cpu.IRQsOff || cpu.Hardirq != 0 || cpu.Softirq != 0 {
+		return false // softirq processing counts in preempt_count too
 	}
 	return p.Kind.rank() > top.Kind.rank()
 }

@@ -76,6 +76,17 @@ const (
 	EvIPIEntry
 	EvIPIExit
 
+	// Softirqs (include/trace/events/irq.h: softirq_raise, softirq_entry,
+	// softirq_exit). Vector is the softirq number, the tracepoints' vec
+	// (include/linux/interrupt.h: HI_SOFTIRQ = 0 ... RCU_SOFTIRQ = 9;
+	// xcall.SoftirqNames names them), not an interrupt vector.
+	// EvSoftirqRaise: the bit is set in the CPU's pending mask
+	// (__raise_softirq_irqoff); EvSoftirqEntry and EvSoftirqExit bracket
+	// one handler's run, in softirq context.
+	EvSoftirqRaise
+	EvSoftirqEntry
+	EvSoftirqExit
+
 	numEventKinds
 )
 
@@ -90,6 +101,7 @@ var eventKindNames = [numEventKinds]string{
 	"stop_machine",
 	"printk", "point", "decision",
 	"ipi_entry", "ipi_exit",
+	"softirq_raise", "softirq_entry", "softirq_exit",
 }
 
 // String is the kind's name, as breakpoints and the shell spell it.
@@ -162,7 +174,7 @@ type Event struct {
 	// IPIs and interrupts.
 	ID      uint64     // the IPI's id
 	IDs     []uint64   // EvIPISend: one id per target; EvIRQEntry: the IPIs taken
-	Vector  int        // x86 vector, arm64 IPI number, -1 for the NMI
+	Vector  int        // x86 vector, arm64 IPI number, -1 for the NMI; EvSoftirq*: the softirq number
 	Targets []int      // EvIPISend
 	Writes  []RegWrite // EvIPISend: the register writes, in order
 	Source  int        // the sender (deliver, drop, merge) or the CPU left (migrate)
@@ -305,8 +317,12 @@ func (m *Machine) fillContext(c *CPU, e *Event) {
 	switch {
 	case c.inNMI: // nmi_enter() adds to the hardirq count as well
 		e.Flags[2], e.Ctx = 'Z', CtxNMI
+	case c.Hardirq > 0 && c.Softirq > 0: // a hard interrupt taken during softirq processing
+		e.Flags[2], e.Ctx = 'H', CtxHardirq
 	case c.Hardirq > 0:
 		e.Flags[2], e.Ctx = 'h', CtxHardirq
+	case c.Softirq > 0:
+		e.Flags[2], e.Ctx = 's', CtxSoftirq
 	}
 	if p := c.Preempt; p > 0 {
 		if p > 15 {

@@ -55,6 +55,8 @@ func (e *Event) String() string {
 		f.ids("ids", e.IDs)
 	case EvIRQExit, EvIPIEntry, EvIPIExit:
 		f.int("vector", e.Vector)
+	case EvSoftirqRaise, EvSoftirqEntry, EvSoftirqExit:
+		f.int("vec", e.Vector)
 	case EvCSDQueue:
 		f.id("csd", e.CSD)
 		f.str("func", e.Func)

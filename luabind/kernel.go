@@ -67,7 +67,7 @@ func luaIRQsDisabled(x call) int { return x.push(lua.LBool(x.k().IRQsDisabled(x.
 
 func luaInTask(x call) int { return x.push(lua.LBool(x.k().InTask(x.c))) }
 
-func luaInHardirq(x call) int { return x.push(lua.LBool(!x.k().InTask(x.c))) }
+func luaInHardirq(x call) int { return x.push(lua.LBool(x.k().InHardirq(x.c))) }
 
 func luaPreemptDisable(x call) int {
 	x.k().PreemptDisable(x.c)

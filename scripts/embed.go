@@ -77,6 +77,8 @@ var bugs = []Bug{
 	{"fix_x2apic_dead_null", "x2APIC cluster teardown after a failed bring-up dereferences NULL", "x2apic_dead_null_check", "7a22e03b0c02"},
 	{"queue_types", "SYNC calls wait behind ASYNC callbacks in one in-order flush", "sync_first", "52103be07d8b"},
 	{"ilb_kick", "kick_ilb() releases its csd's owner flag too early: -EBUSY", "ilb_csd_release", "19a1f5ec6999"},
+	{"fix_softirq_idle_flush", "a softirq raised by a callback the idle loop ran stays pending", "softirq_after_idle_flush", "f9d34595ae4f"},
+	{"softirq_reentry", "a softirq calls smp_call_function_single() on a CPU interrupted mid-call", "warn_softirq_calls", "19dbdcb8039c"},
 	{"fix_gicv3_dsb_sgi", "under --memory native, the GICv3 SGI overtakes the llist_add: the call is stranded", "gicv3_dsb_before_sgi", "21ec30c0ef52"},
 	{"fix_x2apic_wrmsr_fence", "under --memory native, the x2APIC ICR WRMSR overtakes the llist_add: the call is stranded", "x2apic_weak_wrmsr_fence", "25a068b8e9a4"},
 	{"xapic_icr_ordered", "the negative control of fix_x2apic_wrmsr_fence: the xAPIC ICR store is ordered", "machine: irqchip kind", ""},
@@ -84,6 +86,7 @@ var bugs = []Bug{
 	{"irqs_off_deadlock", "two CPUs call each other with interrupts off", "caller: interrupts on", ""},
 	{"gicv3_no_rss", "a GICv3 without range selectors misroutes SGIs to Aff0 > 15", "machine: range_selector", ""},
 	{"gicv3_rss", "the working case of gicv3_no_rss", "machine: range_selector", ""},
+	{"monitor_wakeup_broken", "a CPU that polls in idle but need-resched does not wake: the elided IPI never comes", "machine: monitor_wakeup_broken", ""},
 }
 
 // Bugs lists the catalogue of kernel bugs the built-in scenarios

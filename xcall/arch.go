@@ -205,7 +205,7 @@ func (k *Kernel) handleInterrupt(c *emu.Context, vec int) {
 		}
 		k.recIPIBody(c.CPU, emu.EvIPIExit, vec)
 	}
-	c.ExitAfter(k.T.IRQExit)
+	k.irqExit(c)
 }
 
 // irqReturn is the end of the function-call interrupt vec, once its flush
@@ -222,7 +222,7 @@ func (k *Kernel) irqReturn(c *emu.Context, vec int) {
 		Leave(c)
 		k.recIPIBody(c.CPU, emu.EvIPIExit, vec)
 	}
-	c.ExitAfter(k.T.IRQExit)
+	k.irqExit(c)
 }
 
 func (k *Kernel) traceVector(cpu int, name string, vec int) {

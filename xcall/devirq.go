@@ -48,6 +48,6 @@ func (k *Kernel) deviceInterrupt(c *emu.Context) {
 		for _, a := range acts {
 			k.call(c, a.f, a.info)
 		}
-		c.ExitAfter(k.T.IRQExit)
+		k.irqExit(c) // softirqs raised by the handler run here (softirq.go)
 	})
 }

@@ -73,6 +73,10 @@ type Kernel struct {
 	onlineFn func(int) bool
 	nOnline  int
 	pc       []percpu
+	sirq     softirqs // softirq.go
+	// monitorBroken: CPUs whose polling idle does not notice need-resched
+	// (SetMonitorWakeupBroken); nil: none.
+	monitorBroken []bool
 
 	// The native memory model (memory.go): whether it is on, and the
 	// queueing stores still in a CPU's store buffer.

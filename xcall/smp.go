@@ -64,9 +64,11 @@ func (k *Kernel) LocalIRQRestore(c *emu.Context, wasOff bool) {
 	}
 }
 
-// InTask is in_task(): not in hard-irq (or NMI) context.
+// InTask is in_task(): not in hard-irq (or NMI) context, nor in softirq
+// processing.
 func (k *Kernel) InTask(c *emu.Context) bool {
-	return c.Kind != emu.KindIRQ && c.Kind != emu.KindNMI && k.cpu(c).Hardirq == 0
+	h := k.cpu(c)
+	return c.Kind != emu.KindIRQ && c.Kind != emu.KindNMI && h.Hardirq == 0 && h.Softirq == 0
 }
 
 // spend charges d ns of work to c's CPU.
@@ -207,14 +209,37 @@ func (k *Kernel) polling(cpu int) bool {
 
 // pollWake sets need-resched on polling idle cpu: the CPU notices it a
 // wake latency later (its polling loop reads the flag), leaves the idle
-// loop and drains its queue (idleExit). Already set: nothing more to do.
+// loop and drains its queue (idleExit), unless its monitor wake-up is
+// broken (SetMonitorWakeupBroken). Already set: nothing more to do.
 func (k *Kernel) pollWake(cpu int) {
 	h := k.M.CPU(cpu)
 	if h.NeedResched {
 		return
 	}
 	h.NeedResched = true
+	if k.monitorBroken != nil && k.monitorBroken[cpu] {
+		return // it polls in name only: an interrupt is what wakes it
+	}
 	k.M.At(k.M.Now()+k.T.WakeLatency, func() { k.M.WakeIdle(cpu) })
+}
+
+// SetMonitorWakeupBroken makes cpu's polling idle deaf to need-resched,
+// as a CPU in MWAIT whose monitor does not fire on the write to its
+// thread flags (x86's X86_BUG_MONITOR, the Goldmont erratum) while its
+// idle task still advertises polling (TIF_POLLING_NRFLAG): callers then
+// elide the IPI and only set need-resched, which the CPU sees once an
+// interrupt (an IPI, an NMI) wakes it. That is the suspend-to-idle hang
+// Chen Yu's "PM: s2idle: Clear _TIF_POLLING_NRFLAG before suspend to
+// idle" (v5.8-rc) fixed by clearing the flag before the deep state. It
+// returns the previous setting. Only poll idle ([kernel] idle = "poll")
+// polls; a halting CPU is not affected.
+func (k *Kernel) SetMonitorWakeupBroken(cpu int, on bool) bool {
+	if k.monitorBroken == nil {
+		k.monitorBroken = make([]bool, k.nr)
+	}
+	old := k.monitorBroken[cpu]
+	k.monitorBroken[cpu] = on
+	return old
 }
 
 // idleExit is the end of kernel/sched/idle.c's do_idle() on an idle cpu
@@ -229,6 +254,7 @@ func (k *Kernel) idleExit(cpu int) {
 	}
 	t := k.M.SpawnKind(emu.KindTask, cpu, fmt.Sprintf("swapper/%d", cpu), func(c *emu.Context) {
 		k.FlushSMPCallFunctionQueue(c)
+		k.softirqAfterIdleFlush(c)
 	}, true)
 	t.PID = 0
 }
@@ -265,7 +291,7 @@ func (k *Kernel) SmpCallFunctionSingle(c *emu.Context, cpu int, f *Func, info an
 	if k.online.Test(self) && k.IRQsDisabled(c) {
 		k.warnOnce(c, "smp_call_function_single:irqs", siteWarnSingleIRQs, "")
 	}
-	if !k.InTask(c) {
+	if !k.InTask(c) && k.Fix(FixWarnSoftirqCalls) {
 		k.warnOnce(c, "smp_call_function_single:in_task", siteWarnSingleTask, "")
 	}
 	var csd *CSD
@@ -364,7 +390,7 @@ func (k *Kernel) smpCallFunctionManyCond(c *emu.Context, mask Cpumask, f *Func, 
 	self := c.CPU
 	wait := scf&scfWait != 0
 	runRemote := false
-	if !k.InTask(c) {
+	if !k.InTask(c) && k.Fix(FixWarnSoftirqCalls) {
 		k.warnOnce(c, "smp_call_function_many_cond:in_task", siteWarnManyTask, "")
 	}
 	p := &k.pc[self]

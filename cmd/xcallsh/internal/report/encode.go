@@ -125,6 +125,8 @@ func Describe(e *emu.Event) string {
 	case emu.EvIPISend, emu.EvIPIDeliver, emu.EvIPIDrop, emu.EvIPIDelay, emu.EvIPIMerge, emu.EvIRQEntry, emu.EvIRQExit,
 		emu.EvIPIEntry, emu.EvIPIExit:
 		fmt.Fprintf(&b, " Vector=%d", e.Vector) // 0 is a vector (arm64's IPI_RESCHEDULE)
+	case emu.EvSoftirqRaise, emu.EvSoftirqEntry, emu.EvSoftirqExit:
+		fmt.Fprintf(&b, " Vec=%d", e.Vector) // the softirq number; 0 is HI_SOFTIRQ
 	}
 	if len(e.Targets) != 0 {
 		fmt.Fprintf(&b, " Targets=%v", e.Targets)

@@ -90,6 +90,12 @@ func (sh *Shell) eventFields(e *emu.Event) string {
 		return e.Name
 	case emu.EvDecision:
 		return fmt.Sprintf("n=%d v=%d max=%d", e.N, e.V, e.Max)
+	case emu.EvSoftirqRaise, emu.EvSoftirqEntry, emu.EvSoftirqExit:
+		name := "?"
+		if xcall.ValidSoftirq(e.Vector) {
+			name = xcall.SoftirqNames[e.Vector]
+		}
+		return fmt.Sprintf("vec=%d (%s)", e.Vector, name)
 	}
 	return ""
 }

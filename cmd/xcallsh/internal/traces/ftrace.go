@@ -124,6 +124,8 @@ func (f *Ftrace) appendPrint(b []byte, h *tpHit) []byte {
 		return fmt.Appendf(b, "cpu: %04d target: %3d step: %3d (%s)", uint32(h.n[0]), h.n[1], h.n[2], sym(h.s[3]))
 	case tpCpuhpExit:
 		return fmt.Appendf(b, " cpu: %04d  state: %3d step: %3d ret: %d", uint32(h.n[0]), h.n[1], h.n[2], h.n[3])
+	case tpSoftirqEntry, tpSoftirqExit, tpSoftirqRaise:
+		return fmt.Appendf(b, "vec=%d [action=%s]", uint32(h.n[0]), softirqName(h.n[0]))
 	}
 	// irq_vectors
 	return fmt.Appendf(b, "vector=%d", h.n[0])

@@ -144,6 +144,16 @@ func TestFtraceLinePerKind(t *testing.T) {
 		{"sched_wake_idle_without_ipi", x86, ev(emu.EvIPIElide, 0, 7_000_001_000, "sh", 77, "d..1.", func(e *emu.Event) {
 			e.Target = 2
 		}), "              sh-77      [000] d..1.     7.000001: sched_wake_idle_without_ipi: cpu=2"},
+		// include/trace/events/irq.h: softirq_raise / softirq_entry / softirq_exit "vec=%u [action=%s]"
+		{"softirq_raise", x86, ev(emu.EvSoftirqRaise, 2, 1_000, "<idle>", 0, "d.h..", func(e *emu.Event) {
+			e.Vector = 4
+		}), "          <idle>-0       [002] d.h..     0.000001: softirq_raise: vec=4 [action=BLOCK]"},
+		{"softirq_entry", arm, ev(emu.EvSoftirqEntry, 0, 2_000, "caller", 100, "..s..", func(e *emu.Event) {
+			e.Vector = 3
+		}), "          caller-100     [000] ..s..     0.000002: softirq_entry: vec=3 [action=NET_RX]"},
+		{"softirq_exit", x86, ev(emu.EvSoftirqExit, 0, 2_000, "ksoftirqd/0", 101, "..s..", func(e *emu.Event) {
+			e.Vector = 9
+		}), "     ksoftirqd/0-101     [000] ..s..     0.000002: softirq_exit: vec=9 [action=RCU]"},
 		// include/trace/events/cpuhp.h: cpuhp_enter / cpuhp_multi_enter "cpu: %04u target: %3d step: %3d (%ps)"
 		{"cpuhp_enter", x86, ev(emu.EvCpuhpEnter, 1, 9_000_000_000, "cpuhp/1", 19, ".....", func(e *emu.Event) {
 			e.Target, e.State, e.StateName, e.Fn, e.Dest = 1, 211, "smpcfd:dying", "smpcfd_dying_cpu", 0

@@ -72,6 +72,9 @@ type TraceDat struct {
 	hits []tpHit
 	cpus []datCPU
 	rec  []byte // one record being encoded
+	// softirq: a softirq event was recorded; only then do the formats
+	// include the irq system.
+	softirq bool
 
 	syms    map[string]uint64 // symbol name (and module) -> address; looked up, never iterated
 	symList []datSym          // in address order
@@ -123,6 +126,9 @@ func (d *TraceDat) Record(e *emu.Event) {
 	}
 	d.hits = d.arch.hitsOf(d.hits[:0], e)
 	for i := range d.hits {
+		if d.hits[i].tp.system == "irq" {
+			d.softirq = true
+		}
 		d.rec = d.encode(d.rec[:0], e, &d.hits[i])
 		d.write(e.CPU, e.T, d.rec)
 		d.entries++
@@ -426,6 +432,9 @@ func (d *TraceDat) WriteTo(w io.Writer) (int64, error) {
 	}
 	if !d.arch.x86 {
 		systems = slices.DeleteFunc(systems, func(s string) bool { return s == "irq_vectors" })
+	}
+	if !d.softirq {
+		systems = slices.DeleteFunc(systems, func(s string) bool { return s == "irq" })
 	}
 	h = le.AppendUint32(h, uint32(len(systems)))
 	for _, sys := range systems {

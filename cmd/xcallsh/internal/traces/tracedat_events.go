@@ -115,6 +115,14 @@ var (
 	tpCpuhpExit = &tracepoint{id: 532, system: "cpuhp", name: "cpuhp_exit",
 		fields: []tpField{{"unsigned int", "cpu", kU32}, {"int", "state", kS32}, {"int", "idx", kS32}, {"int", "ret", kS32}},
 		print:  `" cpu: %04u  state: %3d step: %3d ret: %d", REC->cpu, REC->state, REC->idx, REC->ret`}
+
+	// include/trace/events/irq.h: the softirq event class (vec, printed
+	// with show_softirq_name(), kernel/softirq.c's softirq_to_name[]).
+	// In a trace.dat's formats only when the run raised a softirq, so
+	// that the traces of every other run stay as they were.
+	tpSoftirqEntry = softirqTP(570, "softirq_entry")
+	tpSoftirqExit  = softirqTP(571, "softirq_exit")
+	tpSoftirqRaise = softirqTP(572, "softirq_raise")
 )
 
 // x86IRQVectors are arch/x86/include/asm/trace/irq_vectors.h's events,
@@ -152,7 +160,28 @@ var vectorTPs = func() []*tracepoint {
 var allTracepoints = append([]*tracepoint{tpIPIRaise, tpIPISendCPU, tpIPISendCPUMask, tpIPIEntry, tpIPIExit,
 	tpCSDQueue, tpCSDFuncEntry, tpCSDFuncExit,
 	tpSchedSwitch, tpSchedWakeup, tpSchedMigrate, tpWakeIdle,
-	tpCpuhpEnter, tpCpuhpMultiEnter, tpCpuhpExit}, vectorTPs...)
+	tpCpuhpEnter, tpCpuhpMultiEnter, tpCpuhpExit}, append(vectorTPs, tpSoftirqEntry, tpSoftirqExit, tpSoftirqRaise)...)
+
+// softirqNames are kernel/softirq.c's softirq_to_name[], by number.
+var softirqNames = [...]string{"HI", "TIMER", "NET_TX", "NET_RX", "BLOCK", "IRQ_POLL", "TASKLET", "SCHED", "HRTIMER", "RCU"}
+
+func softirqTP(id int, name string) *tracepoint {
+	var sym strings.Builder
+	for i, n := range softirqNames {
+		sym.WriteString(", { " + strconv.Itoa(i) + `, "` + n + `" }`)
+	}
+	return &tracepoint{id: id, system: "irq", name: name,
+		fields: []tpField{{"unsigned int", "vec", kU32}},
+		print:  `"vec=%u [action=%s]", REC->vec, __print_symbolic(REC->vec` + sym.String() + ")"}
+}
+
+// softirqName is show_softirq_name() of vec.
+func softirqName(vec int64) string {
+	if vec >= 0 && vec < int64(len(softirqNames)) {
+		return softirqNames[vec]
+	}
+	return "0x" + strconv.FormatInt(vec, 16)
+}
 
 // genericIPICallback is what kernel/smp.c passes as the callback of the
 // call-function IPIs' ipi_send_cpu / ipi_send_cpumask, as %pS prints it
@@ -282,6 +311,16 @@ func (a *tpArch) hitsOf(dst []tpHit, e *emu.Event) []tpHit {
 			h.tp = tpCpuhpMultiEnter
 		}
 		h.n[0], h.n[1], h.n[2], h.s[3] = int64(e.Target), int64(e.Dest), int64(e.State), e.Fn
+		return append(dst, h)
+	case emu.EvSoftirqRaise, emu.EvSoftirqEntry, emu.EvSoftirqExit:
+		h := tpHit{tp: tpSoftirqRaise}
+		switch e.Kind {
+		case emu.EvSoftirqEntry:
+			h.tp = tpSoftirqEntry
+		case emu.EvSoftirqExit:
+			h.tp = tpSoftirqExit
+		}
+		h.n[0] = int64(e.Vector)
 		return append(dst, h)
 	case emu.EvCpuhpExit:
 		h := tpHit{tp: tpCpuhpExit}

@@ -58,6 +58,10 @@ func syntheticRun(k *xcall.Kernel) []*emu.Event {
 		ev(emu.EvCSDFuncEntry, 0, 12_345_680_000, "bash", 1234, "d..1.", func(e *emu.Event) { e.Func = "do_nothing" }),
 		ev(emu.EvCSDFuncExit, 0, 12_345_680_100, "bash", 1234, "d..1.", func(e *emu.Event) { e.Func = "do_nothing" }),
 		ev(emu.EvIPIEntry, 1, 12_345_700_000, "<idle>", 0, "d.h1.", func(e *emu.Event) { e.Vector = vec }),
+		// softirqs (include/trace/events/irq.h), a raise in the handler and the run at its exit
+		ev(emu.EvSoftirqRaise, 1, 12_345_700_010, "<idle>", 0, "d.h1.", func(e *emu.Event) { e.Vector = 4 }),
+		ev(emu.EvSoftirqEntry, 1, 12_345_700_020, "<idle>", 0, "..s1.", func(e *emu.Event) { e.Vector = 4 }),
+		ev(emu.EvSoftirqExit, 1, 12_345_700_030, "<idle>", 0, "..s1.", func(e *emu.Event) { e.Vector = 4 }),
 		ev(emu.EvCSDFuncEntry, 1, 12_345_701_000, "<idle>", 0, "d.h1.", func(e *emu.Event) { e.Func, e.CSD = "scf_handler_1 [scftorture]", 3 }),
 		ev(emu.EvCSDFuncExit, 1, 12_345_702_000, "<idle>", 0, "d.h1.", func(e *emu.Event) { e.Func, e.CSD = "scf_handler_1 [scftorture]", 3 }),
 		ev(emu.EvIPIExit, 1, 12_345_702_499, "<idle>", 0, "d.h1.", func(e *emu.Event) { e.Vector = vec }),
@@ -338,5 +342,26 @@ func TestTraceDatFormatFile(t *testing.T) {
 	}
 	if got, want := tpCpuhpEnter.offset(3), 24; got != want {
 		t.Errorf("cpuhp_enter fun at %d, want %d", got, want)
+	}
+}
+
+// The irq system's formats (the softirq events) are in a trace.dat only
+// when the run has a softirq event: the trace.dat of every other run is
+// what it was before the softirq model.
+func TestTraceDatSoftirqFormatsOnlyWhenUsed(t *testing.T) {
+	k := bootFor(t, "x86-4")
+	for _, withSoftirq := range []bool{false, true} {
+		dat := NewTraceDat(k)
+		dat.Record(ev(emu.EvIPIElide, 0, 1_000, "sh", 77, "d..1.", func(e *emu.Event) { e.Target = 2 }))
+		if withSoftirq {
+			dat.Record(ev(emu.EvSoftirqRaise, 0, 2_000, "sh", 77, "d....", func(e *emu.Event) { e.Vector = 3 }))
+		}
+		var b bytes.Buffer
+		if _, err := dat.WriteTo(&b); err != nil {
+			t.Fatal(err)
+		}
+		if got := bytes.Contains(b.Bytes(), []byte("name: softirq_raise\n")); got != withSoftirq {
+			t.Errorf("with a softirq event %v: softirq_raise's format in the file: %v", withSoftirq, got)
+		}
 	}
 }
