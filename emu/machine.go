@@ -57,7 +57,8 @@
 //   - pool.go: the coroutines contexts run on, and Close;
 //   - context.go: Context, its waits (WaitKind) and WaitQueue;
 //   - queue.go: the event queue; sched.go: scheduling decisions
-//     (Strategy); stuck.go: stuck detection; log.go: printk;
+//     (Strategy); storebuf.go: the store-visibility decision of a native
+//     memory model; stuck.go: stuck detection; log.go: printk;
 //     shell_support.go: the shell's one hook;
 //   - record.go: the event record's types, Recorder and Emit;
 //     record_emit.go: what the engine records in it; record_string.go:

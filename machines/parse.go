@@ -65,6 +65,10 @@ const (
 //	panic_on_ipistall = 0     # smp.panic_on_ipistall, ms; 0 = off
 //	idle = "halt"             # "halt" (HLT / WFI) or "poll"
 //
+//	[memory]
+//	model = "sc"              # "sc" (default) or "native": the kernel's stores
+//	                          # go through per-CPU store buffers (docs/memory.md)
+//
 // CPU lists use the kernel's list format (ParseCPUList). Keys are case
 // sensitive; an unknown key is an error. xAPIC IDs are 8 bits and 0xff is the
 // broadcast ID, so an xAPIC machine has at most 255 CPUs, and flat logical
@@ -104,6 +108,7 @@ type (
 		Node        toml.Primitive `toml:"node"`
 		Timing      toml.Primitive `toml:"timing"`
 		Kernel      toml.Primitive `toml:"kernel"`
+		Memory      toml.Primitive `toml:"memory"`
 	}
 	rawIRQChip struct {
 		Kind        any `toml:"kind"`
@@ -133,6 +138,9 @@ type (
 		PanicOnIPIStall any `toml:"panic_on_ipistall"`
 		Idle            any `toml:"idle"`
 	}
+	rawMemory struct {
+		Model any `toml:"model"`
+	}
 )
 
 // schema maps every key a machine file may hold to whether it is a table
@@ -149,6 +157,7 @@ var schema = map[string]bool{
 	"timing.nmi_backtrace": false,
 	"kernel":               true, "kernel.csdlock_debug": false, "kernel.csd_lock_timeout": false,
 	"kernel.panic_on_ipistall": false, "kernel.idle": false,
+	"memory": true, "memory.model": false,
 }
 
 // decoder turns one file into a Spec.
@@ -178,6 +187,7 @@ func (d *decoder) decode() (*Spec, error) {
 	var nodes []rawNode
 	var tm rawTiming
 	var kn rawKernel
+	var mem rawMemory
 	for _, t := range []struct {
 		key   string
 		prim  toml.Primitive
@@ -188,6 +198,7 @@ func (d *decoder) decode() (*Spec, error) {
 		{"node", raw.Node, &nodes, true},
 		{"timing", raw.Timing, &tm, false},
 		{"kernel", raw.Kernel, &kn, false},
+		{"memory", raw.Memory, &mem, false},
 	} {
 		if err := d.decodeTable(t.key, t.prim, t.dst, t.array); err != nil {
 			return nil, err
@@ -231,6 +242,14 @@ func (d *decoder) decode() (*Spec, error) {
 	}
 	if err := d.kernel(s, &kn); err != nil {
 		return nil, err
+	}
+	if mem.Model != nil {
+		if s.Memory, err = d.str("memory.model", mem.Model, false); err != nil {
+			return nil, err
+		}
+		if s.Memory == MemorySC {
+			s.Memory = ""
+		}
 	}
 	if err := s.Validate(); err != nil {
 		return nil, err

@@ -389,6 +389,7 @@ func TestSchema(t *testing.T) {
 		"node":    reflect.TypeFor[rawNode](),
 		"timing":  reflect.TypeFor[rawTiming](),
 		"kernel":  reflect.TypeFor[rawKernel](),
+		"memory":  reflect.TypeFor[rawMemory](),
 	} {
 		keys[table] = true
 		walk(table+".", typ)
@@ -450,5 +451,21 @@ func TestNodeAndClone(t *testing.T) {
 	}
 	if !slices.Equal(c.IRQChip.APICIDs, nil) {
 		t.Error("arm64 Clone has APIC IDs")
+	}
+}
+
+// TestMemoryModel checks the [memory] table: "sc" (kept as ""), "native",
+// and an unknown model named with its key.
+func TestMemoryModel(t *testing.T) {
+	base := "name = \"m\"\narch = \"x86_64\"\ncpus = 2\n[irqchip]\nkind = \"x2apic\"\n"
+	for model, want := range map[string]string{"": "", "[memory]\nmodel = \"sc\"\n": "", "[memory]\nmodel = \"native\"\n": MemoryNative} {
+		s, err := Parse("m.toml", []byte(base+model))
+		if err != nil || s.Memory != want {
+			t.Errorf("%q: Memory %q, %v; want %q", model, s.Memory, err, want)
+		}
+	}
+	_, err := Parse("m.toml", []byte(base+"[memory]\nmodel = \"weak\"\n"))
+	if err == nil || !strings.Contains(err.Error(), "memory.model") || !strings.Contains(err.Error(), "unknown memory model \"weak\"") {
+		t.Errorf("model weak: %v", err)
 	}
 }

@@ -38,6 +38,10 @@ type Spec struct {
 	CPUNode []int
 	Timing  Timing
 	Kernel  Kernel
+	// Memory is the memory model the kernel's cross calls run under
+	// ([memory] model): MemoryNative, or "" for sequential consistency
+	// (the default; a file's "sc"). See docs/memory.md.
+	Memory string
 	// Source is the TOML text the Spec was decoded from (for reports).
 	Source string
 }

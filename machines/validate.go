@@ -32,6 +32,13 @@ const (
 	IdlePoll = "poll" // idle=poll: the idle loop spins
 )
 
+// Memory models, as a file's [memory] model spells them. Spec.Memory holds
+// "" for MemorySC.
+const (
+	MemorySC     = "sc"     // sequentially consistent: every store visible at once
+	MemoryNative = "native" // the architecture's own ordering (docs/memory.md)
+)
+
 // Highest IDs an interrupt controller can address (the next one up is its
 // broadcast ID), and the limit on APIC IDs in x2APIC cluster mode, whose
 // logical ID (id>>4)<<16 | 1<<(id&15) has room for bits 19:0 of the ID only.
@@ -302,6 +309,9 @@ func (s *Spec) validateTimingKernel() error {
 	}
 	if k.Idle != IdleHalt && k.Idle != IdlePoll {
 		return &Error{Key: "kernel.idle", Msg: fmt.Sprintf("unknown idle mode %q (want %q or %q)", k.Idle, IdleHalt, IdlePoll)}
+	}
+	if s.Memory != "" && s.Memory != MemoryNative {
+		return &Error{Key: "memory.model", Msg: fmt.Sprintf("unknown memory model %q (want %q or %q)", s.Memory, MemorySC, MemoryNative)}
 	}
 	return nil
 }

@@ -61,6 +61,9 @@ func (k *Kernel) archSendCallFunctionIPIMask(c *emu.Context, mask Cpumask) {
 // they are decoded; a shorthand, a send's only write, reaches the CPUs
 // online when the send begins.
 func (k *Kernel) send(c *emu.Context, writes []irqchip.Write) {
+	if len(k.sbuf) > 0 && k.sendOrdersStores() {
+		k.drainStores(c.CPU)
+	}
 	flags := k.LocalIRQSave(c)
 	sb := k.decodeSend(c, writes)
 	lo := 0

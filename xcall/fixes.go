@@ -32,6 +32,8 @@ const (
 	FixILBCSDRelease
 	FixSoftirqAfterIdleFlush
 	FixWarnSoftirqCalls
+	FixGICv3DSBBeforeSGI
+	FixX2APICWeakWrmsrFence
 )
 
 // Fixes lists every modelled fix, indexed by FixID.
@@ -49,6 +51,8 @@ var Fixes = [...]Fix{
 	FixILBCSDRelease:         {"ilb_csd_release", "19a1f5ec6999", "sched: Fix smp_call_function_single_async() usage for ILB"},
 	FixSoftirqAfterIdleFlush: {"softirq_after_idle_flush", "f9d34595ae4f", "smp: Process pending softirqs in flush_smp_call_function_from_idle()"},
 	FixWarnSoftirqCalls:      {"warn_softirq_calls", "19dbdcb8039c", "smp: Warn on function calls from softirq context"},
+	FixGICv3DSBBeforeSGI:     {"gicv3_dsb_before_sgi", "21ec30c0ef52", "irqchip/gic-v3: Use wmb() instead of smb_wmb() in gic_raise_softirq()"},
+	FixX2APICWeakWrmsrFence:  {"x2apic_weak_wrmsr_fence", "25a068b8e9a4", "x86/apic: Add extra serialization for non-serializing MSRs"},
 }
 
 // String is the fix's name ("dying_flush").

@@ -140,8 +140,14 @@ func flushTakeQueue(f *flushState, c *emu.Context) flushStep {
 	k, self := f.k, c.CPU
 	p := &k.pc[self]
 	p.noBacktrace = false
+	var hq *CSD // the native memory model: what self cannot see stays queued
+	hn := 0
+	if len(k.sbuf) > 0 {
+		hq, hn = k.splitHidden(p, self)
+	}
 	n := p.qlen
 	if n == 0 {
+		p.queue, p.qlen = hq, hn
 		return nil
 	}
 	if cap(f.list) < n {
@@ -153,7 +159,7 @@ func flushTakeQueue(f *flushState, c *emu.Context) flushStep {
 		f.list[i] = e
 		i--
 	}
-	p.queue, p.qlen = nil, 0
+	p.queue, p.qlen = hq, hn
 	for _, e := range f.list {
 		e.next = nil
 		k.emit(EvDequeue, e, self, self)

@@ -78,6 +78,11 @@ type Kernel struct {
 	// (SetMonitorWakeupBroken); nil: none.
 	monitorBroken []bool
 
+	// The native memory model (memory.go): whether it is on, and the
+	// queueing stores still in a CPU's store buffer.
+	native bool
+	sbuf   []bufStore
+
 	// Parameters (machine [kernel] table, param()).
 	CSDLockDebug    bool
 	CSDLockTimeout  int64 // ms
@@ -222,6 +227,7 @@ func BootSched(spec *machines.Spec, seed uint64, sc emu.SchedConfig) (*Kernel, e
 		CSDLockTimeout:  spec.Kernel.CSDLockTimeoutMS,
 		PanicOnIPIStall: spec.Kernel.PanicOnIPIStall,
 		idlePoll:        spec.Kernel.Idle == "poll",
+		native:          spec.Memory == machines.MemoryNative,
 		RecordWrites:    true,
 		warned:          map[string]bool{},
 	}

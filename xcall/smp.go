@@ -139,6 +139,10 @@ func (k *Kernel) doFunc(c *emu.Context, f *Func, info any, csd *CSD) {
 func (k *Kernel) llistAdd(c *emu.Context, csd *CSD, cpu int) bool {
 	p := &k.pc[cpu]
 	first := p.queue == nil
+	if k.native {
+		first = k.queueLooksEmpty(c.CPU, cpu)
+		k.bufferQueueing(c, csd)
+	}
 	csd.next = p.queue
 	csd.on = cpu
 	p.queue = csd
@@ -186,6 +190,11 @@ func (k *Kernel) callFunctionSinglePrepIPI(c *emu.Context, cpu int) bool {
 	}
 	if k.M.Recording() {
 		k.M.Emit(c.CPU, &emu.Event{Kind: emu.EvIPIElide, Target: cpu})
+	}
+	if len(k.sbuf) > 0 {
+		// set_nr_if_polling() is a fully ordered cmpxchg: the queueing
+		// is visible before the flag the idle loop reads (memory.go).
+		k.drainStores(c.CPU)
 	}
 	k.pollWake(cpu)
 	return false

@@ -26,6 +26,7 @@ import (
 // exploreFlags are the flags of `xcallsh explore`.
 type exploreFlags struct {
 	machine  string
+	memModel string // --memory
 	runs     int
 	jobs     int
 	strategy string
@@ -76,6 +77,7 @@ func exploreFlagSet(f *exploreFlags, stderr io.Writer) *flag.FlagSet {
 	fs.Var(timeoutFlag{&f.timeout}, "timeout", "host-time limit per run, a duration `D` (0: none)")
 	f.memLimit = luabind.DefaultMemoryLimit
 	fs.Var(memoryFlag{&f.memLimit}, "memory-limit", "memory limit of each run's process, a `SIZE` (0: none)")
+	fs.Var(memModelFlag{&f.memModel}, "memory", "memory model `sc|native`, overriding the machine's [memory] model (docs/memory.md)")
 	return fs
 }
 
@@ -140,7 +142,7 @@ func cmdExplore(args []string, stdout, stderr io.Writer) int {
 		memLimit = session.NoMemoryLimit
 	}
 	sc := explore.Scenario{Name: name, Source: src, Machine: f.machine, MachineForced: f.machine != "", Timeout: f.timeout,
-		MemoryLimit: memLimit}
+		MemoryLimit: memLimit, Memory: f.memModel}
 	opts := explore.Options{Runs: f.runs, Jobs: f.jobs, Strategy: f.strategy, Depth: f.depth,
 		Shard: shard, Shards: shards, FirstSeed: f.first, Shrink: f.shrink, Workers: true}
 	// The first worker that dies of a Go fatal error leaves its whole
@@ -266,6 +268,7 @@ func writeExploreReport(path string, sc explore.Scenario, fl explore.Failure) er
 	sched := fl.Shrunk.Schedule
 	rec := session.NewRecorder()
 	rec.Log.Keep = true
+	rec.OnBoot = withMemory(sc.Memory, nil)
 	st, _ := emu.ParseStrategy(sched.Strategy) // checked with the flags
 	cfg := emu.SchedConfig{Strategy: st, Depth: sched.Depth, Replay: sched.Replay}
 	if cfg.Replay == nil {
@@ -281,6 +284,7 @@ func writeExploreReport(path string, sc explore.Scenario, fl explore.Failure) er
 		Hash: rec.Log.Hash(), Sums: rec.Log.Sums(), Strategy: sched.Strategy, Depth: sched.Depth, Decisions: cfg.Replay}
 	madeBy := fmt.Sprintf("`xcallsh explore %s`: %s (seed %d, shrunk to %d scheduling decisions)",
 		sc.Name, firstLine(fl.Signature), fl.First.Schedule.Seed, len(cfg.Replay))
-	b := &report.Body{MadeBy: madeBy, Spec: sess.Spec(), Forced: sc.MachineForced, Scenario: report.ScriptScenario(sc.Name, sc.Source)}
+	spec, forced := reportMachine(sess.Spec(), sc.Memory, sc.MachineForced)
+	b := &report.Body{MadeBy: madeBy, Spec: spec, Forced: forced, Scenario: report.ScriptScenario(sc.Name, sc.Source)}
 	return files.Write(path, func(w io.Writer) error { return report.Write(w, h, b) })
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/xcallsh/xcallsh/machines"
 	"github.com/xcallsh/xcallsh/scftorture"
 	"github.com/xcallsh/xcallsh/scripts"
+	"github.com/xcallsh/xcallsh/xcall"
 )
 
 // runFlags are the flags of `xcallsh run`.
@@ -37,6 +38,7 @@ type runFlags struct {
 	quiet    bool
 	timeout  time.Duration
 	memLimit uint64 // --memory-limit, bytes (0: none)
+	memModel string // --memory: "sc" or "native" overrides the machine's; "" keeps it
 
 	hooks *childRunHooks // in a child: talks to the parent
 
@@ -103,6 +105,7 @@ func runFlagSet(f *runFlags, stderr io.Writer) *flag.FlagSet {
 	fs.Var(timeoutFlag{&f.timeout}, "timeout", "host-time limit for the whole run, a duration `D` (0: none)")
 	f.memLimit = luabind.DefaultMemoryLimit
 	fs.Var(memoryFlag{&f.memLimit}, "memory-limit", "memory limit of the run, a `SIZE` (0: none)")
+	fs.Var(memModelFlag{&f.memModel}, "memory", "memory model `sc|native`, overriding the machine's [memory] model (docs/memory.md)")
 	return fs
 }
 
@@ -219,7 +222,7 @@ func runScript(name, src string, f runFlags, stdout, stderr io.Writer) int {
 	}
 	prog := startProgress(stderr) // progress.go: nil unless stderr is a terminal
 	defer prog.Stop()
-	rec.OnBoot = prog.watch(rec.OnBoot)
+	rec.OnBoot = prog.watch(withMemory(f.memModel, rec.OnBoot))
 	stdout = prog.Writer(stdout)
 	if replay != nil {
 		rec.Log.Expect(&replay.Sums)
@@ -320,8 +323,9 @@ func runScript(name, src string, f runFlags, stdout, stderr io.Writer) int {
 		if f.madeBy != "" {
 			madeBy = f.madeBy
 		}
-		b := &report.Body{MadeBy: madeBy, Spec: sess.Spec(),
-			Forced: f.machine != "", Scenario: report.ScriptScenario(name, src)}
+		spec, forced := reportMachine(sess.Spec(), f.memModel, f.machine != "")
+		b := &report.Body{MadeBy: madeBy, Spec: spec,
+			Forced: forced, Scenario: report.ScriptScenario(name, src)}
 		if err := files.Write(f.report, func(w io.Writer) error { return report.Write(w, h, b) }); err != nil {
 			fmt.Fprintf(stderr, "xcallsh: writing the report: %v\n", err)
 			status = exitFailed
@@ -448,4 +452,58 @@ func cmdScenarios(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%-24s %-40s %s\n", b.Scenario, sw, b.Bug)
 	}
 	return exitOK
+}
+
+// memModelFlag is --memory sc|native.
+type memModelFlag struct{ v *string }
+
+func (f memModelFlag) String() string {
+	if f.v == nil {
+		return ""
+	}
+	return *f.v
+}
+
+func (f memModelFlag) Set(s string) error {
+	if s != machines.MemorySC && s != machines.MemoryNative {
+		return fmt.Errorf("unknown memory model %q (want %s or %s)", s, machines.MemorySC, machines.MemoryNative)
+	}
+	*f.v = s
+	return nil
+}
+
+// withMemory returns onBoot, first setting the memory model of every
+// freshly booted kernel to model ("" leaves the machine's).
+func withMemory(model string, onBoot func(*xcall.Kernel)) func(*xcall.Kernel) {
+	if model == "" {
+		return onBoot
+	}
+	return func(k *xcall.Kernel) {
+		k.SetMemory(model) // checked by the flag
+		if onBoot != nil {
+			onBoot(k)
+		}
+	}
+}
+
+// reportMachine is the machine a report of a run writes inline, and
+// whether its replay ignores the scenario's own machine() calls. When
+// --memory (model) changes the machine's memory model, the machine's
+// text gains a [memory] table saying so, and the replay is forced onto it
+// (a scenario's machine() call would drop the table), so that it runs
+// under the model the run had. A machine text that has a [memory] table
+// already is kept as it is (docs/memory.md).
+func reportMachine(spec *machines.Spec, model string, forced bool) (*machines.Spec, bool) {
+	native := spec.Memory == machines.MemoryNative
+	if model == "" || (model == machines.MemoryNative) == native || strings.Contains(spec.Source, "[memory]") {
+		return spec, forced
+	}
+	c := *spec
+	c.Source = strings.TrimRight(spec.Source, "\n") + "\n\n[memory]\nmodel = \"" + model + "\"\n"
+	if model == machines.MemoryNative {
+		c.Memory = machines.MemoryNative
+	} else {
+		c.Memory = ""
+	}
+	return &c, true
 }

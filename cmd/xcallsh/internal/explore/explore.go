@@ -28,6 +28,9 @@ type Scenario struct {
 	MachineForced bool
 	Timeout       time.Duration // host time per run (0: none)
 	MemoryLimit   uint64        // bytes (0: luabind's default)
+	// Memory is --memory: "sc" or "native" overrides the machine's
+	// [memory] model; "" keeps it.
+	Memory string
 
 	compiled *lua.FunctionProto // Source, compiled once by Search
 }
@@ -97,6 +100,9 @@ func Run(sc Scenario, sched Schedule) (res Result) {
 		Machine: sc.Machine, MachineForced: sc.MachineForced, Seed: sched.Seed,
 		Sched: cfg, Timeout: sc.Timeout, MemoryLimit: sc.MemoryLimit, Stdout: io.Discard,
 		Setup: func(k *xcall.Kernel) {
+			if sc.Memory != "" {
+				k.SetMemory(sc.Memory) // checked by the command
+			}
 			v = xcall.NewValidator()
 			k.Events = append(k.Events, v)
 		},

@@ -47,6 +47,7 @@ type wireScenario struct {
 	MachineForced bool
 	Timeout       time.Duration
 	MemoryLimit   uint64
+	Memory        string
 }
 
 // Serve is an explore worker: it reads the scenario and then schedules from
@@ -58,7 +59,7 @@ func Serve(in io.Reader, out io.Writer) error {
 		return fmt.Errorf("explore worker: reading the scenario: %v", err)
 	}
 	sc := Scenario{Name: ws.Name, Source: ws.Source, Machine: ws.Machine, MachineForced: ws.MachineForced,
-		Timeout: ws.Timeout, MemoryLimit: ws.MemoryLimit}
+		Timeout: ws.Timeout, MemoryLimit: ws.MemoryLimit, Memory: ws.Memory}
 	if child.BackstopOnly() {
 		sc.Timeout, sc.MemoryLimit = 0, 1<<62
 	}
@@ -134,7 +135,7 @@ func (ws *workers) start() (*worker, error) {
 	w.enc, w.bw = json.NewEncoder(inW), bw
 	sc := ws.sc
 	json.NewEncoder(bw).Encode(wireScenario{Name: sc.Name, Source: sc.Source, Machine: sc.Machine,
-		MachineForced: sc.MachineForced, Timeout: sc.Timeout, MemoryLimit: sc.MemoryLimit})
+		MachineForced: sc.MachineForced, Timeout: sc.Timeout, MemoryLimit: sc.MemoryLimit, Memory: sc.Memory})
 	bw.Flush()
 	go func() {
 		defer close(w.replies)
