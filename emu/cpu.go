@@ -38,8 +38,9 @@ type CPU struct {
 	// in preempt_count): 1 while the kernel side runs softirq handlers on
 	// the CPU, from irq_exit() or in ksoftirqd. The record reads it
 	// (CtxSoftirq, ftrace's 's' and 'H' flags).
-	Softirq int
-	_       [8]byte // to 128 bytes: in a slice of CPUs, each starts on a line
+	Softirq  int
+	inflight int32   // interrupts raised for this CPU that have not arrived yet
+	_        [4]byte // to 128 bytes: in a slice of CPUs, each starts on a line
 }
 
 func (c *CPU) isPending(v int) bool { return c.pending[v>>6]&(1<<(v&63)) != 0 }
@@ -85,6 +86,10 @@ func (c *CPU) PendingVectors() []int {
 	}
 	return out
 }
+
+// InFlight is the number of interrupts raised for the CPU (an IPI on its
+// way) that have not arrived yet.
+func (c *CPU) InFlight() int { return int(c.inflight) }
 
 // ClearPending drops every pending interrupt (a CPU coming back up).
 func (c *CPU) ClearPending() {

@@ -183,6 +183,7 @@ func (m *Machine) dispatch(e *event) {
 		m.wake(c)
 	case evIRQ:
 		cpu := &m.cpus[e.cpu]
+		cpu.inflight--
 		if m.rs != nil && m.Recording() {
 			m.recArrive(cpu, e, int(e.arg))
 		}
@@ -190,6 +191,7 @@ func (m *Machine) dispatch(e *event) {
 		m.runCPU(cpu)
 	case evNMI:
 		cpu := &m.cpus[e.cpu]
+		cpu.inflight--
 		if m.rs != nil && m.Recording() {
 			m.recArrive(cpu, e, -1)
 		}

@@ -267,6 +267,7 @@ func (m *Machine) RaiseIRQ(cpu int, vector int, t int64) {
 	if t < m.now {
 		t = m.now
 	}
+	m.cpus[cpu].inflight++
 	m.schedule(event{t: t, kind: evIRQ, cpu: int32(cpu), arg: int32(vector)})
 }
 
@@ -275,6 +276,7 @@ func (m *Machine) RaiseNMI(cpu int, t int64) {
 	if t < m.now {
 		t = m.now
 	}
+	m.cpus[cpu].inflight++
 	m.schedule(event{t: t, kind: evNMI, cpu: int32(cpu)})
 }
 

@@ -66,6 +66,7 @@ func (m *Machine) RaiseIPI(cpu int, vector int, t int64, id uint64) {
 	if m.rs != nil && m.Recording() {
 		m.rs.raised[e.seq] = raised{id: id, src: m.curCPU()}
 	}
+	m.cpus[cpu].inflight++
 	m.q.push(&e)
 }
 

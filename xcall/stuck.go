@@ -72,7 +72,7 @@ func (k *Kernel) Stuck() string {
 		}
 		c := k.M.CPU(cpu)
 		dead := c.Parked
-		if !dead && (!c.Idle() || k.callPending(cpu) || resend) {
+		if !dead && (!c.Idle() || k.callPending(cpu) || c.InFlight() > 0 || resend) {
 			continue
 		}
 		// Who waits on a csd queued here?

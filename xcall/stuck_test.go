@@ -34,3 +34,27 @@ func TestStuckOnLostIPI(t *testing.T) {
 		t.Errorf("with the re-send fix: Stuck() = %q", got)
 	}
 }
+
+// TestNotStuckWhileIPIInFlight: a csd queued on an idle CPU whose IPI is
+// still on its way is not stuck; the IPI will arrive.
+func TestNotStuckWhileIPIInFlight(t *testing.T) {
+	k := boot(t, "x86-4")
+	k.M.Spawn(0, "caller", func(c *emu.Context) {
+		k.SmpCallFunctionSingle(c, 1, &Func{Name: "f", Fn: func(*emu.Context, any) error { return nil }}, nil, true)
+	})
+	if err := k.M.RunUntil(k.T.IPILatency / 2); err != nil {
+		t.Fatal(err)
+	}
+	if k.M.CPU(1).InFlight() != 1 {
+		t.Fatalf("in flight to CPU1: %d, want 1", k.M.CPU(1).InFlight())
+	}
+	if st := k.Stuck(); st != "" {
+		t.Errorf("stuck with the IPI on its way: %s", st)
+	}
+	if err := k.M.RunUntil(1e6); err != nil {
+		t.Fatal(err)
+	}
+	if n := k.M.CPU(1).InFlight(); n != 0 || k.Stuck() != "" {
+		t.Errorf("after the call: %d in flight, stuck %q", n, k.Stuck())
+	}
+}
