@@ -14,9 +14,9 @@ func TestLitmus(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"litmus", "../../testdata/MP.litmus"}, "Observation MP Never 0 10000\nModel x86-TSO (x86-4), 10000 random runs, seed 0\n"},
-		{[]string{"litmus", "-m", "arm64-8", "--all", "../../testdata/MP.litmus"}, "Observation MP Sometimes 1 3\nModel ARMv8 (arm64-8), every execution enumerated\n"},
-		{[]string{"litmus", "-m", "arm64-8", "--memory", "sc", "--runs", "500", "--seed", "3", "../../testdata/SB.litmus"},
+		{[]string{"litmus", "../../scripts/litmus/MP.litmus"}, "Observation MP Never 0 10000\nModel x86-TSO (x86-4), 10000 random runs, seed 0\n"},
+		{[]string{"litmus", "-m", "arm64-8", "--all", "../../scripts/litmus/MP.litmus"}, "Observation MP Sometimes 1 3\nModel ARMv8 (arm64-8), every execution enumerated\n"},
+		{[]string{"litmus", "-m", "arm64-8", "--memory", "sc", "--runs", "500", "--seed", "3", "../../scripts/litmus/SB.litmus"},
 			"Observation SB Never 0 500\nModel SC (arm64-8), 500 random runs, seed 3\n"},
 	} {
 		st, out, errOut := xcallsh(t, "", tc.args...)

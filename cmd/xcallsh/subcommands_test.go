@@ -86,7 +86,7 @@ func TestHelpEverySubcommand(t *testing.T) {
 		{"explore", []string{"explore", "hello"}},
 		{"torture", []string{"torture", "--duration", "1s"}},
 		{"bench", []string{"bench"}},
-		{"litmus", []string{"litmus", "../../testdata/SB.litmus"}},
+		{"litmus", []string{"litmus", "../../scripts/litmus/SB.litmus"}},
 		{"scenarios", []string{"scenarios"}},
 		{"machines", []string{"machines"}},
 		{"version", []string{"version"}},

@@ -11,7 +11,7 @@ import (
 // FuzzLitmus: any input is parsed, compiled and run without a panic, and
 // an error is always an *Error naming the file.
 func FuzzLitmus(f *testing.F) {
-	paths, _ := filepath.Glob("../../../../testdata/*.litmus")
+	paths, _ := filepath.Glob("../../../../scripts/litmus/*.litmus")
 	for _, p := range paths {
 		if src, err := os.ReadFile(p); err == nil {
 			f.Add(src)

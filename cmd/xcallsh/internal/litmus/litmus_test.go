@@ -23,7 +23,7 @@ type shape struct {
 
 func shapes(t *testing.T) []shape {
 	t.Helper()
-	paths, err := filepath.Glob("../../../../testdata/*.litmus")
+	paths, err := filepath.Glob("../../../../scripts/litmus/*.litmus")
 	if err != nil || len(paths) < 20 {
 		t.Fatalf("litmus tests: %v, %v", paths, err)
 	}
