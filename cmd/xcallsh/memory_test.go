@@ -25,7 +25,7 @@ func TestMemoryNativeSeedZeroIsSC(t *testing.T) {
 	}
 }
 
-// The E16 and E17 scenarios fail under native at seed 1 with their fix off
+// The GICv3 DSB and x2APIC WRMSR-fence scenarios fail under native at seed 1 with their fix off
 // (the script's own check), pass under sc at the same seed; the xAPIC
 // control passes under both.
 func TestMemoryScenarios(t *testing.T) {
