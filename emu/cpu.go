@@ -141,6 +141,9 @@ func (m *Machine) Unpark(cpu int) {
 func (m *Machine) runCPU(cpu *CPU) {
 	for !m.stopped {
 		c := m.nextOnCPU(cpu)
+		if m.rs != nil && m.Recording() {
+			m.recSched(cpu)
+		}
 		if c == nil {
 			return
 		}
@@ -157,15 +160,9 @@ func (m *Machine) runCPU(cpu *CPU) {
 
 // nextOnCPU picks the context cpu runs next, starting an interrupt handler
 // or a queued task if that is what comes next. nil: nothing to do now.
+// runCPU records what it picked (recSched) itself, so that this stays one
+// call on the engine's hottest path.
 func (m *Machine) nextOnCPU(cpu *CPU) *Context {
-	c := m.pickOnCPU(cpu)
-	if m.rs != nil && m.Recording() {
-		m.recSched(cpu)
-	}
-	return c
-}
-
-func (m *Machine) pickOnCPU(cpu *CPU) *Context {
 	if cpu.Parked {
 		return nil
 	}

@@ -213,17 +213,21 @@ func (m *Machine) recMigrate(t *Context, from, to int) {
 // (EvIRQsOff, EvIRQsOn). A handler's own masking on entry and exit is not
 // one of these.
 func (c *CPU) SetIRQsOff(off bool) {
-	if c.IRQsOff == off {
+	if c.IRQsOff != off && c.m != nil && len(c.m.recs) != 0 { // small enough to inline
+		c.recIRQs(off)
 		return
 	}
 	c.IRQsOff = off
-	if m := c.m; m != nil && m.Recording() {
-		k := EvIRQsOn
-		if off {
-			k = EvIRQsOff
-		}
-		m.Emit(c.ID, &Event{Kind: k})
+}
+
+// recIRQs sets the flag to off, which it is not, and records the change.
+func (c *CPU) recIRQs(off bool) {
+	c.IRQsOff = off
+	k := EvIRQsOn
+	if off {
+		k = EvIRQsOff
 	}
+	c.m.Emit(c.ID, &Event{Kind: k})
 }
 
 // recDecision records a scheduling decision drawn (sched.draw, jitter).

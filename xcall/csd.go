@@ -88,7 +88,13 @@ type EventSink interface {
 }
 
 func (k *Kernel) emit(kind EventKind, csd *CSD, cpu, dst int) {
-	if len(k.Events) != 0 { // small enough to inline: no call when nobody listens
+	if len(k.Events) != 0 || k.M.Recording() { // small enough to inline: no call when nobody listens
+		k.emitSlow(kind, csd, cpu, dst)
+	}
+}
+
+func (k *Kernel) emitSlow(kind EventKind, csd *CSD, cpu, dst int) {
+	if len(k.Events) != 0 {
 		k.emitTo(kind, csd, cpu, dst)
 	}
 	if kind == EvLock && k.M.Recording() { // every path that locks a csd emits EvLock

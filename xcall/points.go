@@ -60,7 +60,11 @@ func (k *Kernel) SetHook(point string, h Hook) bool {
 
 // point is reached by c: run the hook, if any, with the world stopped,
 // then let whatever it started at this instant run before c goes on.
-func (k *Kernel) point(c *emu.Context, name string) { k.pointFor(c, name, c.CPU) }
+func (k *Kernel) point(c *emu.Context, name string) {
+	if len(k.hooks) != 0 || k.M.Recording() { // as pointFor, written out to stay small enough to inline
+		k.runHook(c, name, c.CPU)
+	}
+}
 
 // pointFor is point with the CPU the hook is told about given explicitly
 // (cpuhp points report the CPU going up or down).

@@ -42,24 +42,31 @@ func (k *Kernel) IRQsDisabled(c *emu.Context) bool { return k.cpu(c).IRQsOff }
 func (k *Kernel) LocalIRQSave(c *emu.Context) bool {
 	cpu := k.cpu(c)
 	old := cpu.IRQsOff
-	if cpu.Hardirq == 0 {
-		cpu.SetIRQsOff(true)
-	} else {
-		cpu.IRQsOff = true
+	if !old && cpu.Hardirq == 0 && k.M.Recording() {
+		k.recIRQsOff(cpu, true)
 	}
+	cpu.IRQsOff = true
 	return old
 }
+
+// recIRQsOff is LocalIRQSave's and LocalIRQRestore's change of the flag
+// at task level while something records (emu.EvIRQsOff, EvIRQsOn); out of
+// line, so that the two stay small.
+func (k *Kernel) recIRQsOff(cpu *emu.CPU, off bool) { cpu.SetIRQsOff(off) }
 
 // LocalIRQRestore is local_irq_restore(): pending interrupts are taken
 // at once when it re-enables them.
 func (k *Kernel) LocalIRQRestore(c *emu.Context, wasOff bool) {
 	cpu := k.cpu(c)
-	if cpu.Hardirq == 0 {
-		cpu.SetIRQsOff(wasOff)
-	} else {
+	if cpu.Hardirq != 0 {
 		cpu.IRQsOff = wasOff
+		return
 	}
-	if !wasOff && cpu.Hardirq == 0 {
+	if cpu.IRQsOff != wasOff && k.M.Recording() {
+		k.recIRQsOff(cpu, wasOff)
+	}
+	cpu.IRQsOff = wasOff
+	if !wasOff {
 		c.Yield()
 	}
 }
