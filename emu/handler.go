@@ -80,7 +80,7 @@ func (m *Machine) beginTail(c *Context) {
 // finish retires a context whose job returned.
 func (m *Machine) finish(c *Context) {
 	cpu := &m.cpus[c.CPU]
-	if (c.Kind == KindIRQ || c.Kind == KindNMI) && m.Recording() {
+	if m.Recording() && (c.Kind == KindIRQ || c.Kind == KindNMI) {
 		m.Emit(c.CPU, &Event{Kind: EvIRQExit, Vector: int(c.vector)})
 	}
 	if cpu.top == c {

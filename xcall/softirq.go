@@ -141,20 +141,26 @@ func (k *Kernel) RaiseSoftirq(c *emu.Context, nr int) {
 // softirq processing, or ksoftirqd is runnable (invoke_softirq); then the
 // exit cost (timing.irq_exit) is spent.
 func (k *Kernel) irqExit(c *emu.Context) {
-	if k.sirq.cpu != nil && c.Kind == emu.KindIRQ {
-		h, s := k.cpu(c), &k.sirq.cpu[c.CPU]
-		if s.pending != 0 && h.Hardirq == 1 && h.Softirq == 0 &&
-			(s.ksoftirqd == nil || s.pending&softirqNowMask != 0) {
-			c.Continue(func(c *emu.Context) {
-				h.Hardirq--
-				k.handleSoftirqs(c, false)
-				h.Hardirq++
-				c.ExitAfter(k.T.IRQExit)
-			})
-			return
-		}
+	if k.sirq.cpu != nil && c.Kind == emu.KindIRQ && k.sirq.cpu[c.CPU].pending != 0 && k.softirqOnExit(c) {
+		return
 	}
 	c.ExitAfter(k.T.IRQExit)
+}
+
+// softirqOnExit is irqExit with softirqs pending on c's CPU: it runs them
+// (and then exits) if invoke_softirq would, and reports whether it did.
+func (k *Kernel) softirqOnExit(c *emu.Context) bool {
+	h, s := k.cpu(c), &k.sirq.cpu[c.CPU]
+	if h.Hardirq != 1 || h.Softirq != 0 || (s.ksoftirqd != nil && s.pending&softirqNowMask == 0) {
+		return false
+	}
+	c.Continue(func(c *emu.Context) {
+		h.Hardirq--
+		k.handleSoftirqs(c, false)
+		h.Hardirq++
+		c.ExitAfter(k.T.IRQExit)
+	})
+	return true
 }
 
 // handleSoftirqs is handle_softirqs(): in softirq context, run the
