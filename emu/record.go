@@ -72,7 +72,10 @@ const (
 	// cost) and EvIRQExit (minus the exit cost): where the kernel traces
 	// ipi:ipi_entry and ipi_exit (arm64: do_handle_IPI) and the vector's
 	// irq_vectors entry and exit (x86: sysvec_call_function_single and
-	// the others). Vector.
+	// the others). Vector. With the device interrupt's vector
+	// (irqchip.DeviceVector), the body of its handler, around the actions
+	// and before irq_exit() runs softirqs: where kernel/irq/handle.c's
+	// __handle_irq_event_percpu() traces irq:irq_handler_entry and _exit.
 	EvIPIEntry
 	EvIPIExit
 

@@ -44,9 +44,19 @@ func (k *Kernel) deviceInterrupt(c *emu.Context) {
 		acts = k.devIRQ[c.CPU]
 		k.devIRQ[c.CPU] = nil
 	}
+	vec := irqchip.DeviceVector(k.Spec.IsX86())
 	c.Continue(func(c *emu.Context) {
+		// The handler body, as irq:irq_handler_entry and _exit trace it
+		// (kernel/irq/handle.c: __handle_irq_event_percpu), before
+		// irq_exit() runs the softirqs.
+		if k.M.Recording() {
+			k.M.Emit(c.CPU, &emu.Event{Kind: emu.EvIPIEntry, Vector: vec})
+		}
 		for _, a := range acts {
 			k.call(c, a.f, a.info)
+		}
+		if k.M.Recording() {
+			k.M.Emit(c.CPU, &emu.Event{Kind: emu.EvIPIExit, Vector: vec})
 		}
 		k.irqExit(c) // softirqs raised by the handler run here (softirq.go)
 	})

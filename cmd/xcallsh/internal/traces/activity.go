@@ -24,6 +24,8 @@ import (
 //   - handler and NMI slices from irq_entry to irq_exit;
 //   - csd function slices from csd_function_entry to _exit;
 //   - CSD-lock wait slices on the waiting CPU, named after the csd;
+//   - softirq slices from softirq_entry to softirq_exit, named after the
+//     softirq's action (kernel/softirq.c's softirq_to_name[]: "BLOCK");
 //   - cpuhp state slices on the CPU that runs the state's callback;
 //   - offline periods, from the CPU leaving cpu_online_mask to its return,
 //     as the outermost slice on the CPU's track;
@@ -76,10 +78,11 @@ const (
 	spanHandler
 	spanNMI
 	spanFunc
+	spanSoftirq // last, to keep the other kinds' order: a softirq run in irq_exit() still nests in its handler
 )
 
 func (k spanKind) cat() string {
-	return [...]string{"offline", "task", "cpuhp", "irqs-off", "csd-wait", "irq", "nmi", "csd"}[k]
+	return [...]string{"offline", "task", "cpuhp", "irqs-off", "csd-wait", "irq", "nmi", "csd", "softirq"}[k]
 }
 
 // span is one slice on a CPU's track. end < 0 while it is open.
@@ -168,6 +171,14 @@ func (a *Activity) Record(e *emu.Event) {
 		a.end(cpu, a.find(cpu, func(k spanKind, key uint64) bool {
 			return nmi && k == spanNMI || !nmi && k == spanHandler
 		}), e.T, false)
+	case emu.EvSoftirqEntry:
+		a.push(cpu, spanSoftirq, uint64(e.Vector), softirqName(int64(e.Vector)), e.T,
+			[2]string{"vec", strconv.Itoa(e.Vector)})
+	case emu.EvSoftirqExit:
+		a.end(cpu, a.find(cpu, func(k spanKind, key uint64) bool { return k == spanSoftirq && key == uint64(e.Vector) }), e.T, true)
+	case emu.EvSoftirqRaise:
+		a.mark(e, "softirq_raise", "softirq", [2]string{"vec", strconv.Itoa(e.Vector)},
+			[2]string{"action", softirqName(int64(e.Vector))})
 	case emu.EvCSDFuncEntry:
 		args := [][2]string{{"csd", csdPtr(e.CSD)}}
 		if e.CSD != 0 { // 0: a local call, no csd

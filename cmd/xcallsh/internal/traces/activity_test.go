@@ -370,3 +370,50 @@ func TestInstants(t *testing.T) {
 	)
 	noLine(t, got, `"ph":"s"`)
 }
+
+// Softirqs: a slice named after the action from softirq_entry to
+// softirq_exit, inside the handler whose irq_exit() ran it (CPU 0), and
+// around the handler of an interrupt taken while it ran (CPU 1: a softirq
+// run by local_bh_enable() in a task); softirq_raise is an instant.
+func TestSoftirqSlices(t *testing.T) {
+	a := newTestActivity(t, "x86-4")
+	dev := irqchip.X86DeviceVector
+	feed(a,
+		sw(0, 0, "swapper/0", 0, "a", 100),
+		sw(0, 1, "swapper/1", 0, "b", 101),
+		emu.Event{T: 10, CPU: 0, Kind: emu.EvIRQEntry, Vector: dev},
+		emu.Event{T: 20, CPU: 0, Kind: emu.EvSoftirqRaise, Vector: 4, Flags: [5]byte{'d', '.', 'h', '.', '.'}, Comm: "a", PID: 100},
+		emu.Event{T: 30, CPU: 0, Kind: emu.EvSoftirqEntry, Vector: 4},
+		emu.Event{T: 40, CPU: 0, Kind: emu.EvSoftirqExit, Vector: 4},
+		emu.Event{T: 50, CPU: 0, Kind: emu.EvIRQExit, Vector: dev},
+		emu.Event{T: 10, CPU: 1, Kind: emu.EvSoftirqEntry, Vector: 3},
+		emu.Event{T: 20, CPU: 1, Kind: emu.EvIRQEntry, Vector: dev},
+		emu.Event{T: 30, CPU: 1, Kind: emu.EvIRQExit, Vector: dev},
+		emu.Event{T: 40, CPU: 1, Kind: emu.EvSoftirqExit, Vector: 3},
+	)
+	got := jsonOf(t, a, 60)
+	wantLines(t, got,
+		`{"ph":"X","name":"a","cat":"task","pid":1,"tid":0,"ts":0.000,"dur":0.060,"args":{"pid":"100"}}`,
+		`{"ph":"X","name":"b","cat":"task","pid":1,"tid":1,"ts":0.000,"dur":0.060,"args":{"pid":"101"}}`,
+		`{"ph":"X","name":"irq VECTOR_0x21","cat":"irq","pid":1,"tid":0,"ts":0.010,"dur":0.040,"args":{"vector":"VECTOR_0x21"}}`,
+		`{"ph":"X","name":"NET_RX","cat":"softirq","pid":1,"tid":1,"ts":0.010,"dur":0.030,"args":{"vec":"3"}}`,
+		`{"ph":"i","s":"t","name":"softirq_raise","cat":"softirq","pid":1,"tid":0,"ts":0.020,"args":{"task":"a-100","flags":"d.h..","vec":"4","action":"BLOCK"}}`,
+		`{"ph":"X","name":"irq VECTOR_0x21","cat":"irq","pid":1,"tid":1,"ts":0.020,"dur":0.010,"args":{"vector":"VECTOR_0x21"}}`,
+		`{"ph":"X","name":"BLOCK","cat":"softirq","pid":1,"tid":0,"ts":0.030,"dur":0.010,"args":{"vec":"4"}}`,
+	)
+	file := filepath.Join(t.TempDir(), "t.json")
+	if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tracetest.Check(t, file, "x86-4", 4)
+	tl := a.Timeline(0, 60, 60, nil)
+	for _, w := range []string{
+		"CPU0    ==========HHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHH==========\n",
+		"CPU1    ==========ssssssssssHHHHHHHHHHssssssssss====================\n",
+		"        H handler  N NMI  w CSD-lock wait  - offline  s softirq\n",
+	} {
+		if !strings.Contains(tl, w) {
+			t.Errorf("timeline lacks %q:\n%s", w, tl)
+		}
+	}
+}

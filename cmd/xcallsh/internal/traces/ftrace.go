@@ -126,6 +126,14 @@ func (f *Ftrace) appendPrint(b []byte, h *tpHit) []byte {
 		return fmt.Appendf(b, " cpu: %04d  state: %3d step: %3d ret: %d", uint32(h.n[0]), h.n[1], h.n[2], h.n[3])
 	case tpSoftirqEntry, tpSoftirqExit, tpSoftirqRaise:
 		return fmt.Appendf(b, "vec=%d [action=%s]", uint32(h.n[0]), softirqName(h.n[0]))
+	case tpIRQHandlerEntry:
+		return fmt.Appendf(b, "irq=%d name=%s", h.n[0], h.s[1])
+	case tpIRQHandlerExit:
+		ret := "unhandled"
+		if h.n[1] != 0 {
+			ret = "handled"
+		}
+		return fmt.Appendf(b, "irq=%d ret=%s", h.n[0], ret)
 	}
 	// irq_vectors
 	return fmt.Appendf(b, "vector=%d", h.n[0])

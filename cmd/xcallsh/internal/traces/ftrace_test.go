@@ -154,6 +154,21 @@ func TestFtraceLinePerKind(t *testing.T) {
 		{"softirq_exit", x86, ev(emu.EvSoftirqExit, 0, 2_000, "ksoftirqd/0", 101, "..s..", func(e *emu.Event) {
 			e.Vector = 9
 		}), "     ksoftirqd/0-101     [000] ..s..     0.000002: softirq_exit: vec=9 [action=RCU]"},
+		// include/trace/events/irq.h: irq_handler_entry "irq=%d name=%s", irq_handler_exit
+		// "irq=%d ret=%s": the device interrupt's action (the model's irq is the
+		// vector or INTID, its name irqchip's); an IPI's body is not one of them
+		{"irq_handler_entry", x86, ev(emu.EvIPIEntry, 2, 4_000_000, "<idle>", 0, "d.h..", func(e *emu.Event) {
+			e.Vector = irqchip.X86DeviceVector
+		}), "          <idle>-0       [002] d.h..     0.004000: irq_handler_entry: irq=33 name=VECTOR_0x21"},
+		{"irq_handler_exit", x86, ev(emu.EvIPIExit, 2, 4_000_100, "<idle>", 0, "d.h..", func(e *emu.Event) {
+			e.Vector = irqchip.X86DeviceVector
+		}), "          <idle>-0       [002] d.h..     0.004000: irq_handler_exit: irq=33 ret=handled"},
+		{"irq_handler_entry arm64", arm, ev(emu.EvIPIEntry, 5, 4_000_000, "caller", 100, "d.h1.", func(e *emu.Event) {
+			e.Vector = irqchip.GICDeviceVector
+		}), "          caller-100     [005] d.h1.     0.004000: irq_handler_entry: irq=32 name=SPI_32"},
+		{"irq_handler_exit arm64", arm, ev(emu.EvIPIExit, 5, 4_001_000, "caller", 100, "d.h1.", func(e *emu.Event) {
+			e.Vector = irqchip.GICDeviceVector
+		}), "          caller-100     [005] d.h1.     0.004001: irq_handler_exit: irq=32 ret=handled"},
 		// include/trace/events/cpuhp.h: cpuhp_enter / cpuhp_multi_enter "cpu: %04u target: %3d step: %3d (%ps)"
 		{"cpuhp_enter", x86, ev(emu.EvCpuhpEnter, 1, 9_000_000_000, "cpuhp/1", 19, ".....", func(e *emu.Event) {
 			e.Target, e.State, e.StateName, e.Fn, e.Dest = 1, 211, "smpcfd:dying", "smpcfd_dying_cpu", 0

@@ -256,3 +256,43 @@ func TestScenariosPerfetto(t *testing.T) {
 		}
 	}
 }
+
+// fix_softirq_idle_flush: the callback run by CPU 2's idle loop raises
+// BLOCK_SOFTIRQ twice (fix off, then on); only with the fix does the idle
+// flush run it, a zero-length BLOCK slice in softirq context on CPU 2. The
+// Perfetto file has both raises and that one slice; the timeline draws it.
+func TestRunsSoftirq(t *testing.T) {
+	var docs [2][]byte
+	var tl string
+	for i := range docs {
+		a, _, now := traced(t, "x86-4", "fix_softirq_idle_flush")
+		var b bytes.Buffer
+		if err := a.WriteJSON(&b, now, 1); err != nil {
+			t.Fatal(err)
+		}
+		docs[i], tl = b.Bytes(), a.Timeline(0, now, now, nil)
+	}
+	if !bytes.Equal(docs[0], docs[1]) {
+		t.Fatal("two runs gave different files")
+	}
+	file := filepath.Join(t.TempDir(), "t.json")
+	os.WriteFile(file, docs[0], 0o644)
+	tracetest.Check(t, file, "x86-4-poll", 4)
+	got := string(docs[0])
+	wantLines(t, got,
+		`{"ph":"i","s":"t","name":"softirq_raise","cat":"softirq","pid":1,"tid":2,"ts":0.170,"args":{"task":"<idle>-0","flags":"d....","vec":"4","action":"BLOCK"}}`,
+		`{"ph":"X","name":"BLOCK","cat":"softirq","pid":1,"tid":2,"ts":1000.170,"dur":0.001,"args":{"vec":"4"}}`,
+		`{"ph":"i","s":"t","name":"softirq_raise","cat":"softirq","pid":1,"tid":2,"ts":1000.170,"args":{"task":"<idle>-0","flags":"d....","vec":"4","action":"BLOCK"}}`,
+	)
+	if n := strings.Count(got, `"cat":"softirq"`); n != 3 {
+		t.Errorf("%d softirq events, want 3 (two raises, one run)", n)
+	}
+	for _, w := range []string{
+		"CPU2    #...................s...................\n",
+		"        H handler  N NMI  w CSD-lock wait  - offline  s softirq\n",
+	} {
+		if !strings.Contains(tl, w) {
+			t.Errorf("timeline lacks %q:\n%s", w, tl)
+		}
+	}
+}

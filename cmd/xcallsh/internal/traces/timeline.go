@@ -18,6 +18,7 @@ import (
 //	N  an NMI handler ran
 //	>  the CPU sent an IPI
 //	!  an IPI waited: interrupts were off
+//	s  a softirq ran (softirq_entry to softirq_exit)
 //	w  a CSD-lock wait
 //	~  an IPI was on its way (sent, not yet taken)
 //	-  the CPU was offline
@@ -34,7 +35,7 @@ const (
 )
 
 // glyphRanks orders the glyphs: a later one wins a bucket.
-const glyphRanks = ".=#-~w!>NHX"
+const glyphRanks = ".=#-~ws!>NHX"
 
 func glyphRank(g byte) int { return strings.IndexByte(glyphRanks, g) }
 
@@ -51,6 +52,8 @@ func spanGlyph(k spanKind) byte {
 		return '#'
 	case spanNMI:
 		return 'N'
+	case spanSoftirq:
+		return 's'
 	}
 	return 'H'
 }
@@ -153,7 +156,7 @@ func (a *Activity) Timeline(from, to, now int64, cpus []int) string {
 	fmt.Fprintf(&b, "timeline %s .. %s, %s per column\n", units.Virtual(from), units.Virtual(to), units.Dur(bucket))
 	label := fmt.Sprintf("+%s", units.Dur(width))
 	fmt.Fprintf(&b, "        %s%*s\n", "0", cols-1, label)
-	shown := 0
+	shown, softirq := 0, false
 	for _, c := range cpus {
 		if c < 0 || c >= a.nr {
 			continue
@@ -162,6 +165,7 @@ func (a *Activity) Timeline(from, to, now int64, cpus []int) string {
 			break
 		}
 		fmt.Fprintf(&b, "CPU%-4d %s\n", c, row(c))
+		softirq = softirq || strings.IndexByte(string(row(c)), 's') >= 0
 		shown++
 	}
 	if rest := len(cpus) - shown; rest > 0 {
@@ -171,7 +175,11 @@ func (a *Activity) Timeline(from, to, now int64, cpus []int) string {
 		fmt.Fprintf(&b, "        (%d idle CPUs not shown)\n", quiet)
 	}
 	b.WriteString("        . idle  = task  # irqs off  > IPI sent  ~ IPI on its way  ! IPI held off\n")
-	b.WriteString("        H handler  N NMI  w CSD-lock wait  - offline\n")
+	b.WriteString("        H handler  N NMI  w CSD-lock wait  - offline")
+	if softirq {
+		b.WriteString("  s softirq") // only where one is drawn: the other timelines stay as they were
+	}
+	b.WriteString("\n")
 	if nLost > 0 {
 		b.WriteString("        X IPI lost: dropped, never delivered (sender and target)\n")
 	}

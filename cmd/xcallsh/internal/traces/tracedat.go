@@ -75,6 +75,9 @@ type TraceDat struct {
 	// softirq: a softirq event was recorded; only then do the formats
 	// include the irq system.
 	softirq bool
+	// devirq: a device interrupt's irq_handler_entry or _exit was
+	// recorded; only then are they among the irq system's formats.
+	devirq bool
 
 	syms    map[string]uint64 // symbol name (and module) -> address; looked up, never iterated
 	symList []datSym          // in address order
@@ -126,8 +129,9 @@ func (d *TraceDat) Record(e *emu.Event) {
 	}
 	d.hits = d.arch.hitsOf(d.hits[:0], e)
 	for i := range d.hits {
-		if d.hits[i].tp.system == "irq" {
+		if tp := d.hits[i].tp; tp.system == "irq" {
 			d.softirq = true
+			d.devirq = d.devirq || tp == tpIRQHandlerEntry || tp == tpIRQHandlerExit
 		}
 		d.rec = d.encode(d.rec[:0], e, &d.hits[i])
 		d.write(e.CPU, e.T, d.rec)
@@ -185,6 +189,11 @@ func (d *TraceDat) encode(b []byte, e *emu.Event, h *tpHit) []byte {
 				dyn = le.AppendUint64(dyn, w)
 			}
 			b = le.AppendUint32(b, uint32(len(words)*8)<<16|uint32(loc))
+		case kDynStr:
+			// the string and its NUL, after the fixed fields
+			loc := fixed + len(dyn)
+			dyn = append(append(dyn, h.s[i]...), 0)
+			b = le.AppendUint32(b, uint32(len(h.s[i])+1)<<16|uint32(loc))
 		}
 	}
 	for len(b) < fixed {
@@ -442,7 +451,7 @@ func (d *TraceDat) WriteTo(w io.Writer) (int64, error) {
 		h = append(h, 0)
 		var tps []*tracepoint
 		for _, tp := range allTracepoints {
-			if tp.system == sys {
+			if tp.system == sys && (d.devirq || tp != tpIRQHandlerEntry && tp != tpIRQHandlerExit) {
 				tps = append(tps, tp)
 			}
 		}

@@ -19,14 +19,15 @@ import (
 type fieldKind uint8
 
 const (
-	kU32  fieldKind = iota // unsigned int
-	kS32                   // int, pid_t
-	kSym                   // void *, printed %pS or %ps: a kernel symbol
-	kPtr                   // void *, printed %p: a data pointer
-	kStr                   // const char *, printed %s: a string of the kernel image
-	kMask                  // __data_loc bitmap (cpumask), printed %s via __get_bitmask/__get_cpumask
-	kComm                  // char[16]
-	kLong                  // long
+	kU32    fieldKind = iota // unsigned int
+	kS32                     // int, pid_t
+	kSym                     // void *, printed %pS or %ps: a kernel symbol
+	kPtr                     // void *, printed %p: a data pointer
+	kStr                     // const char *, printed %s: a string of the kernel image
+	kMask                    // __data_loc bitmap (cpumask), printed %s via __get_bitmask/__get_cpumask
+	kComm                    // char[16]
+	kLong                    // long
+	kDynStr                  // __data_loc char[], printed %s via __get_str: a string copied into the event
 )
 
 // tpField is one field after the common ones.
@@ -123,6 +124,18 @@ var (
 	tpSoftirqEntry = softirqTP(570, "softirq_entry")
 	tpSoftirqExit  = softirqTP(571, "softirq_exit")
 	tpSoftirqRaise = softirqTP(572, "softirq_raise")
+
+	// include/trace/events/irq.h: a device interrupt's action, traced by
+	// kernel/irq/handle.c: __handle_irq_event_percpu() around the action's
+	// handler. The model has no irq descriptors: irq is the device
+	// interrupt's vector (x86) or INTID (arm64), the name irqchip's name
+	// of it. In a trace.dat's formats only when the run took one.
+	tpIRQHandlerEntry = &tracepoint{id: 573, system: "irq", name: "irq_handler_entry",
+		fields: []tpField{{"int", "irq", kS32}, {"__data_loc char[]", "name", kDynStr}},
+		print:  `"irq=%d name=%s", REC->irq, __get_str(name)`}
+	tpIRQHandlerExit = &tracepoint{id: 574, system: "irq", name: "irq_handler_exit",
+		fields: []tpField{{"int", "irq", kS32}, {"int", "ret", kS32}},
+		print:  `"irq=%d ret=%s", REC->irq, REC->ret ? "handled" : "unhandled"`}
 )
 
 // x86IRQVectors are arch/x86/include/asm/trace/irq_vectors.h's events,
@@ -160,7 +173,7 @@ var vectorTPs = func() []*tracepoint {
 var allTracepoints = append([]*tracepoint{tpIPIRaise, tpIPISendCPU, tpIPISendCPUMask, tpIPIEntry, tpIPIExit,
 	tpCSDQueue, tpCSDFuncEntry, tpCSDFuncExit,
 	tpSchedSwitch, tpSchedWakeup, tpSchedMigrate, tpWakeIdle,
-	tpCpuhpEnter, tpCpuhpMultiEnter, tpCpuhpExit}, append(vectorTPs, tpSoftirqEntry, tpSoftirqExit, tpSoftirqRaise)...)
+	tpCpuhpEnter, tpCpuhpMultiEnter, tpCpuhpExit}, append(vectorTPs, tpSoftirqEntry, tpSoftirqExit, tpSoftirqRaise, tpIRQHandlerEntry, tpIRQHandlerExit)...)
 
 // softirqNames are kernel/softirq.c's softirq_to_name[], by number.
 var softirqNames = [...]string{"HI", "TIMER", "NET_TX", "NET_RX", "BLOCK", "IRQ_POLL", "TASKLET", "SCHED", "HRTIMER", "RCU"}
@@ -254,6 +267,18 @@ func (a *tpArch) hitsOf(dst []tpHit, e *emu.Event) []tpHit {
 		// entry and exit, have no tracepoint enabled)
 		var tp *tracepoint
 		h := tpHit{}
+		if e.Vector == irqchip.DeviceVector(a.x86) {
+			// the device interrupt's handler body (xcall/devirq.go): its
+			// action, which always handles it (IRQ_HANDLED)
+			h.tp, h.n[0] = tpIRQHandlerEntry, int64(e.Vector)
+			if a.chip != nil {
+				h.s[1] = a.chip.VectorName(e.Vector)
+			}
+			if e.Kind == emu.EvIPIExit {
+				h.tp, h.n[1] = tpIRQHandlerExit, 1
+			}
+			return append(dst, h)
+		}
 		if a.x86 {
 			entry, exit := a.vectorTP(e.Vector)
 			tp = entry

@@ -65,6 +65,9 @@ func syntheticRun(k *xcall.Kernel) []*emu.Event {
 		ev(emu.EvCSDFuncEntry, 1, 12_345_701_000, "<idle>", 0, "d.h1.", func(e *emu.Event) { e.Func, e.CSD = "scf_handler_1 [scftorture]", 3 }),
 		ev(emu.EvCSDFuncExit, 1, 12_345_702_000, "<idle>", 0, "d.h1.", func(e *emu.Event) { e.Func, e.CSD = "scf_handler_1 [scftorture]", 3 }),
 		ev(emu.EvIPIExit, 1, 12_345_702_499, "<idle>", 0, "d.h1.", func(e *emu.Event) { e.Vector = vec }),
+		// a device interrupt's action (include/trace/events/irq.h: irq_handler_entry, _exit)
+		ev(emu.EvIPIEntry, 2, 12_345_710_000, "<idle>", 0, "d.h..", func(e *emu.Event) { e.Vector = irqchip.DeviceVector(x86) }),
+		ev(emu.EvIPIExit, 2, 12_345_710_500, "<idle>", 0, "d.h..", func(e *emu.Event) { e.Vector = irqchip.DeviceVector(x86) }),
 		ev(emu.EvSchedSwitch, 1, 15_000_000_000, "<idle>", 0, "d..2.", func(e *emu.Event) {
 			e.PrevComm, e.PrevPID, e.PrevState, e.NextComm, e.NextPID = "swapper/1", 0, "R", "kworker/1:1", 45
 		}),
@@ -363,5 +366,36 @@ func TestTraceDatSoftirqFormatsOnlyWhenUsed(t *testing.T) {
 		if got := bytes.Contains(b.Bytes(), []byte("name: softirq_raise\n")); got != withSoftirq {
 			t.Errorf("with a softirq event %v: softirq_raise's format in the file: %v", withSoftirq, got)
 		}
+	}
+}
+
+// irq_handler_entry and _exit are among the irq system's formats only in
+// a run that took a device interrupt: a run with softirqs alone keeps the
+// formats it had.
+func TestTraceDatIRQHandlerFormatsOnlyWhenUsed(t *testing.T) {
+	k := bootFor(t, "x86-4")
+	for _, withDev := range []bool{false, true} {
+		dat := NewTraceDat(k)
+		dat.Record(ev(emu.EvSoftirqRaise, 0, 2_000, "sh", 77, "d....", func(e *emu.Event) { e.Vector = 3 }))
+		if withDev {
+			dat.Record(ev(emu.EvIPIEntry, 0, 3_000, "sh", 77, "d.h..", func(e *emu.Event) { e.Vector = irqchip.X86DeviceVector }))
+		}
+		var b bytes.Buffer
+		if _, err := dat.WriteTo(&b); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"irq_handler_entry", "irq_handler_exit"} {
+			if got := bytes.Contains(b.Bytes(), []byte("name: "+name+"\n")); got != withDev {
+				t.Errorf("with a device interrupt %v: %s's format in the file: %v", withDev, name, got)
+			}
+		}
+		if !bytes.Contains(b.Bytes(), []byte("name: softirq_raise\n")) {
+			t.Errorf("with a device interrupt %v: no softirq_raise format", withDev)
+		}
+	}
+	want := "\tfield:int irq;\toffset:8;\tsize:4;\tsigned:1;\n" +
+		"\tfield:__data_loc char[] name;\toffset:12;\tsize:4;\tsigned:0;\n"
+	if f := tpIRQHandlerEntry.formatFile(); !strings.Contains(f, want) {
+		t.Errorf("irq_handler_entry format:\n%s\nwant fields\n%s", f, want)
 	}
 }
