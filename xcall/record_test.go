@@ -136,14 +136,27 @@ var recordMachines = []string{"x86-4", "arm64-8"}
 
 // A sync call: queued, sent, delivered and taken with one id, the function
 // run in the handler, the waiter released before the handler returns.
-func TestRecordSyncCall(t *testing.T) {
+// recordSyncCall runs, on each machine, a synchronous call from CPU 0 to
+// CPU 2 after setup (nil: none), up to until ns, and checks the IPI
+// events the record shows against want (vecs' {V} is the call vector).
+func recordSyncCall(t *testing.T, setup func(k *Kernel), until int64, want string) {
+	t.Helper()
 	for _, m := range recordMachines {
 		t.Run(m, func(t *testing.T) {
 			k, r := recordOn(t, m)
+			if setup != nil {
+				setup(k)
+			}
 			var log []string
 			k.M.Spawn(0, "t", func(c *emu.Context) { k.SmpCallFunctionSingle(c, 2, fn("f", &log), nil, true) })
-			k.M.RunUntil(1e6)
-			checkRecord(t, r.show(ipiKinds...), vecs(k, `
+			k.M.RunUntil(until)
+			checkRecord(t, r.show(ipiKinds...), vecs(k, want))
+		})
+	}
+}
+
+func TestRecordSyncCall(t *testing.T) {
+	recordSyncCall(t, nil, 1e6, `
 0 cpu0 csd_queue csd=1 func=f to=2 type=0x10
 20 cpu0 ipi_send targets=[2] ids=[1] vec={V} site=smp_call_function_single+0x118/0x1a0
 60 cpu0 csd_wait_begin csd=1 to=2
@@ -153,23 +166,16 @@ func TestRecordSyncCall(t *testing.T) {
 1410 cpu2 csd_function_exit csd=1 func=f
 1510 cpu0 csd_wait_end csd=1 to=2
 1610 cpu2 irq_exit vec={V}
-`))
-		})
-	}
+`)
 }
 
 // A dropped IPI is never delivered; CSD-lock debugging's report sends an
 // NMI backtrace and re-sends the IPI, each with a new id.
 func TestRecordDroppedIPI(t *testing.T) {
-	for _, m := range recordMachines {
-		t.Run(m, func(t *testing.T) {
-			k, r := recordOn(t, m)
-			k.CSDLockDebug, k.CSDLockTimeout = true, 5
-			k.Faults.Drop(2, 1)
-			var log []string
-			k.M.Spawn(0, "t", func(c *emu.Context) { k.SmpCallFunctionSingle(c, 2, fn("f", &log), nil, true) })
-			k.M.RunUntil(20e6)
-			checkRecord(t, r.show(ipiKinds...), vecs(k, `
+	recordSyncCall(t, func(k *Kernel) {
+		k.CSDLockDebug, k.CSDLockTimeout = true, 5
+		k.Faults.Drop(2, 1)
+	}, 20e6, `
 0 cpu0 csd_queue csd=1 func=f to=2 type=0x10
 20 cpu0 ipi_send targets=[2] ids=[1] vec={V} site=smp_call_function_single+0x118/0x1a0
 60 cpu2 ipi_drop id=1 vec={V} from=0 reason=0
@@ -185,22 +191,15 @@ func TestRecordDroppedIPI(t *testing.T) {
 5002591 cpu2 csd_function_exit csd=1 func=f
 5002691 cpu0 csd_wait_end csd=1 to=2
 5002791 cpu2 irq_exit vec={V}
-`))
-		})
-	}
+`)
 }
 
 // A delayed IPI arrives at send + latency + delay (the last write at 60,
 // the latency 1000, the delay 5000).
 func TestRecordDelayedIPI(t *testing.T) {
-	for _, m := range recordMachines {
-		t.Run(m, func(t *testing.T) {
-			k, r := recordOn(t, m)
-			k.Faults.Delay(2, 5000)
-			var log []string
-			k.M.Spawn(0, "t", func(c *emu.Context) { k.SmpCallFunctionSingle(c, 2, fn("f", &log), nil, true) })
-			k.M.RunUntil(1e6)
-			checkRecord(t, r.show(ipiKinds...), vecs(k, `
+	recordSyncCall(t, func(k *Kernel) {
+		k.Faults.Delay(2, 5000)
+	}, 1e6, `
 0 cpu0 csd_queue csd=1 func=f to=2 type=0x10
 20 cpu0 ipi_send targets=[2] ids=[1] vec={V} site=smp_call_function_single+0x118/0x1a0
 60 cpu0 ipi_delay id=1 to=2 delay=5000
@@ -211,32 +210,23 @@ func TestRecordDelayedIPI(t *testing.T) {
 6410 cpu2 csd_function_exit csd=1 func=f
 6510 cpu0 csd_wait_end csd=1 to=2
 6610 cpu2 irq_exit vec={V}
-`))
-		})
-	}
+`)
 }
 
 // With idle = "poll" an idle target gets need-resched instead of an IPI
 // (call_function_single_prep_ipi): no id is taken, nothing is delivered,
 // and the idle loop runs the function.
 func TestRecordElidedIPI(t *testing.T) {
-	for _, m := range recordMachines {
-		t.Run(m, func(t *testing.T) {
-			k, r := recordOn(t, m)
-			k.idlePoll = true
-			var log []string
-			k.M.Spawn(0, "t", func(c *emu.Context) { k.SmpCallFunctionSingle(c, 2, fn("f", &log), nil, true) })
-			k.M.RunUntil(1e6)
-			checkRecord(t, r.show(ipiKinds...), vecs(k, `
+	recordSyncCall(t, func(k *Kernel) {
+		k.idlePoll = true
+	}, 1e6, `
 0 cpu0 csd_queue csd=1 func=f to=2 type=0x10
 20 cpu0 ipi_elide to=2
 20 cpu0 csd_wait_begin csd=1 to=2
 170 cpu2 csd_function_entry csd=1 func=f
 170 cpu2 csd_function_exit csd=1 func=f
 270 cpu0 csd_wait_end csd=1 to=2
-`))
-		})
-	}
+`)
 }
 
 // Two IPIs of one vector to a CPU with interrupts off: the second merges
