@@ -34,6 +34,8 @@ const (
 	FixWarnSoftirqCalls
 	FixGICv3DSBBeforeSGI
 	FixX2APICWeakWrmsrFence
+	FixShouldFlushTLBSwitching
+	FixSwitchMMSmpMB
 )
 
 // Fixes lists every modelled fix, indexed by FixID.
@@ -53,6 +55,9 @@ var Fixes = [...]Fix{
 	FixWarnSoftirqCalls:      {"warn_softirq_calls", "19dbdcb8039c", "smp: Warn on function calls from softirq context"},
 	FixGICv3DSBBeforeSGI:     {"gicv3_dsb_before_sgi", "21ec30c0ef52", "irqchip/gic-v3: Use wmb() instead of smb_wmb() in gic_raise_softirq()"},
 	FixX2APICWeakWrmsrFence:  {"x2apic_weak_wrmsr_fence", "25a068b8e9a4", "x86/apic: Add extra serialization for non-serializing MSRs"},
+	// The x86 TLB flush path (tlb.go).
+	FixShouldFlushTLBSwitching: {"should_flush_tlb_switching", "fea4e317f9e7", "x86/mm: Eliminate window where TLB flushes may be inadvertently skipped"},
+	FixSwitchMMSmpMB:           {"switch_mm_smp_mb", "83b0177a6c48", "x86/mm: Fix SMP ordering in switch_mm_irqs_off()"},
 }
 
 // String is the fix's name ("dying_flush").

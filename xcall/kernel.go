@@ -82,6 +82,10 @@ type Kernel struct {
 	// queueing stores still in a CPU's store buffer.
 	native bool
 	sbuf   []bufStore
+	// The named variables' memory (varmem.go) and the x86 TLB path's
+	// state (tlb.go), made on first use.
+	vars *varMemory
+	tlb  *tlbState
 
 	// Parameters (machine [kernel] table, param()).
 	CSDLockDebug    bool
