@@ -195,6 +195,22 @@ var bindings = []binding{
 		doc: "take `cpu` offline: the whole hotplug walk ([hotplug.md](hotplug.md)); it sleeps"},
 	{name: "cpu_up", args: "cpu", ret: "int", section: kernelSection, where: kernelOnly, fn: upDown((*xcall.Kernel).CPUUp),
 		doc: "bring `cpu` online; it sleeps"},
+
+	// Kernel functions: the x86 TLB flush path (arch/x86/mm/tlb.c).
+	{name: "switch_mm", args: "mm", section: kernelSection, where: kernelOnly, fn: luaSwitchMM,
+		doc: "this CPU starts using mm `mm` (a name: the first use creates it, `\"init_mm\"` is the kernel's): `switch_mm_irqs_off` with interrupts off; from a task. x86 only, like the rest of this group ([memory.md](memory.md#the-tlb-flush-path))"},
+	{name: "switch_mm_irqs_off", args: "mm", section: kernelSection, where: kernelOnly, fn: luaSwitchMMIrqsOff,
+		doc: "the same with interrupts already off: stores `LOADED_MM_SWITCHING` to `loaded_mm`, reads `mm`'s `tlb_gen`, writes CR3 (flushing if the TLB is older), stores `loaded_mm`"},
+	{name: "enter_lazy_tlb", section: kernelSection, where: kernelOnly, fn: luaEnterLazyTLB,
+		doc: "this CPU runs a kernel thread on the mm it has loaded (`is_lazy`): flushes may skip it until its next `switch_mm`"},
+	{name: "flush_tlb_mm_range", args: "mm", section: kernelSection, where: kernelOnly, fn: luaFlushTLBMMRange,
+		doc: "the caller changed `mm`'s page tables: bump its `tlb_gen` and flush every CPU that may hold old entries, through `on_each_cpu_cond_mask(should_flush_tlb, flush_tlb_func, ...)` on `mm_cpumask(mm)`, waiting (the whole mm, as `flush_tlb_mm`). When it returns, a CPU using `mm` with an older TLB fails the run: `stale TLB: ...`"},
+	{name: "mm_tlb_gen", args: "mm", ret: "int", section: kernelSection, where: anywhere, fn: luaMMTLBGen,
+		doc: "`mm->context.tlb_gen` as every CPU sees it"},
+	{name: "mm_cpumask", args: "mm", ret: "cpumask", section: kernelSection, where: anywhere, fn: luaMMCpumask,
+		doc: "a copy of `mm_cpumask(mm)` (a CPU's bit stays set after it switches away, until a flush IPI clears it)"},
+	{name: "cpu_tlbstate", args: "cpu", ret: "table", section: kernelSection, where: anywhere, fn: luaCPUTLBState,
+		doc: "`{loaded_mm=, is_lazy=, tlb_gen=}`: `cpu`'s `cpu_tlbstate` as `cpu` sees it (`loaded_mm` a name or `\"LOADED_MM_SWITCHING\"`; `tlb_gen` the generation its TLB is flushed to for that mm)"},
 }
 
 // constant is a global number of the API.
