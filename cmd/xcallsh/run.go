@@ -443,13 +443,19 @@ func cmdScenarios(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%-24s %s\n", s.Name, s.Description)
 	}
 	fmt.Fprintf(stdout, "\nKernel bugs they reproduce (docs/fixes.md):\n")
-	fmt.Fprintf(stdout, "%-24s %-40s %s\n", "SCENARIO", "SWITCH (COMMIT)", "BUG")
-	for _, b := range scripts.Bugs() {
-		sw := b.Switch
+	bugs := scripts.Bugs()
+	switches := make([]string, len(bugs))
+	width := len("SWITCH (COMMIT)")
+	for i, b := range bugs {
+		switches[i] = b.Switch
 		if b.Commit != "" {
-			sw += " (" + b.Commit + ")"
+			switches[i] += " (" + b.Commit + ")"
 		}
-		fmt.Fprintf(stdout, "%-24s %-40s %s\n", b.Scenario, sw, b.Bug)
+		width = max(width, len(switches[i]))
+	}
+	fmt.Fprintf(stdout, "%-24s %-*s %s\n", "SCENARIO", width, "SWITCH (COMMIT)", "BUG")
+	for i, b := range bugs {
+		fmt.Fprintf(stdout, "%-24s %-*s %s\n", b.Scenario, width, switches[i], b.Bug)
 	}
 	return exitOK
 }
