@@ -26,6 +26,7 @@ type bufStore struct {
 	csd *CSD
 	cpu int
 	at  int64
+	to  int // the CPU whose queue: the record's Target
 }
 
 // NativeMemory reports whether the kernel runs under the native memory
@@ -56,9 +57,11 @@ func (k *Kernel) storeBound() int64 {
 	return 2 * (k.T.IPILatency + k.T.Jitter + k.T.IRQEntry)
 }
 
-// bufferQueueing puts the stores that queued csd from c's CPU in that
-// CPU's store buffer, for a drawn time (emu's StoreDelay; none at seed 0).
-func (k *Kernel) bufferQueueing(c *emu.Context, csd *CSD) {
+// bufferQueueing puts the stores that queued csd on target's queue from
+// c's CPU in that CPU's store buffer, for a drawn time (emu's StoreDelay;
+// none at seed 0), and records them (emu.EvStoreBuffered) when they are
+// delayed.
+func (k *Kernel) bufferQueueing(c *emu.Context, csd *CSD, target int) {
 	k.retireStores()
 	for i := range k.sbuf {
 		if k.sbuf[i].csd == csd {
@@ -67,9 +70,16 @@ func (k *Kernel) bufferQueueing(c *emu.Context, csd *CSD) {
 		}
 	}
 	if d := k.M.StoreDelay(k.storeBound()); d > 0 {
-		k.sbuf = append(k.sbuf, bufStore{csd: csd, cpu: c.CPU, at: k.M.Now() + d})
+		k.sbuf = append(k.sbuf, bufStore{csd: csd, cpu: c.CPU, at: k.M.Now() + d, to: target})
+		if k.M.Recording() {
+			k.M.Emit(c.CPU, &emu.Event{Kind: emu.EvStoreBuffered, Name: storeQueueing, CSD: uint64(csd.ID),
+				Func: csd.Func.PS(), Target: target, Delay: d})
+		}
 	}
 }
+
+// storeQueueing names the queueing stores in the record (emu.Event.Name).
+const storeQueueing = "llist_add"
 
 // retireStores drops the buffered stores every CPU sees by now.
 func (k *Kernel) retireStores() {
@@ -124,12 +134,36 @@ func (k *Kernel) sendOrdersStores() bool {
 
 // drainStores is the barrier before the IPI write: cpu's buffered stores
 // become visible now.
-func (k *Kernel) drainStores(cpu int) {
-	j := 0
+func (k *Kernel) drainStores(cpu int) { k.drainBy(cpu, k.sendBarrier()) }
+
+// drainPoll is set_nr_if_polling()'s fully ordered cmpxchg on a polling
+// idle target's flags, in place of the IPI: cpu's buffered stores become
+// visible now.
+func (k *Kernel) drainPoll(cpu int) { k.drainBy(cpu, "set_nr_if_polling") }
+
+// sendBarrier names what orders the stores before the IPI write, for the
+// record (emu.EvStoreVisible's Site).
+func (k *Kernel) sendBarrier() string {
+	switch k.Spec.IRQChip.Kind {
+	case "xapic":
+		return "native_apic_mem_write" // the ICR store, in order behind the others
+	case "x2apic":
+		return "weak_wrmsr_fence"
+	}
+	return "dsb(ishst)" // gic_ipi_send_mask()
+}
+
+// drainBy makes cpu's buffered stores visible now, recording those still
+// invisible (emu.EvStoreVisible, Site barrier).
+func (k *Kernel) drainBy(cpu int, barrier string) {
+	now, j := k.M.Now(), 0
 	for _, b := range k.sbuf {
 		if b.cpu != cpu {
 			k.sbuf[j] = b
 			j++
+		} else if b.at > now && k.M.Recording() {
+			k.M.Emit(cpu, &emu.Event{Kind: emu.EvStoreVisible, Name: storeQueueing, CSD: uint64(b.csd.ID),
+				Func: b.csd.Func.PS(), Target: b.to, Site: barrier, Delay: b.at - now})
 		}
 	}
 	k.sbuf = k.sbuf[:j]

@@ -122,3 +122,125 @@ func TestNativeMemoryPollIdle(t *testing.T) {
 		k.Close()
 	}
 }
+
+// recordedMemoryRun is memoryRun's two calls (CPU 0 to CPUs 1 and 2) with
+// every event of the record kept.
+func recordedMemoryRun(t *testing.T, name, model string, seed uint64, fix string, on bool) []emu.Event {
+	t.Helper()
+	spec, err := machines.Builtin(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := Boot(spec, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	if err := k.SetMemory(model); err != nil {
+		t.Fatal(err)
+	}
+	rec := &evRecorder{}
+	k.M.AddRecorder(rec)
+	k.CSDLockDebug, k.CSDLockTimeout = true, 100
+	k.SetFix(fix, on)
+	var log []string
+	k.M.Spawn(0, "t", func(c *emu.Context) {
+		k.SmpCallFunctionSingle(c, 1, fn("f", &log), nil, true)
+		k.SmpCallFunctionSingle(c, 2, fn("g", &log), nil, true)
+	})
+	k.M.RunUntil(1e9)
+	return rec.evs
+}
+
+// The record shows store visibility: each delayed llist_add is a
+// store_buffered event on the sender, right after its csd_queue and the
+// decision that drew its delay (the csd,
+// its function, the target, the delay drawn). With the fix, the barrier
+// before the IPI write drains it: a store_visible on the sender before
+// the ipi_send, naming the barrier and the time the store had left. Without
+// the fix no barrier drains it, and the IPI's handler on the target enters
+// while the store is still invisible (the IPI overtook it). Seed 0 and sc
+// record neither kind.
+func TestNativeMemoryRecord(t *testing.T) {
+	count := func(evs []emu.Event, k emu.EventKind) int {
+		n := 0
+		for _, e := range evs {
+			if e.Kind == k {
+				n++
+			}
+		}
+		return n
+	}
+	for _, tt := range []struct{ machine, fix, barrier string }{
+		{"x86-4", "x2apic_weak_wrmsr_fence", "weak_wrmsr_fence"},
+		{"arm64-8", "gicv3_dsb_before_sgi", "dsb(ishst)"},
+	} {
+		for _, evs := range [][]emu.Event{
+			recordedMemoryRun(t, tt.machine, machines.MemoryNative, 0, tt.fix, false),
+			recordedMemoryRun(t, tt.machine, machines.MemorySC, 3, tt.fix, false),
+		} {
+			if n := count(evs, emu.EvStoreBuffered) + count(evs, emu.EvStoreVisible); n != 0 {
+				t.Errorf("%s: %d store events at seed 0 or under sc", tt.machine, n)
+			}
+		}
+		buffered, overtaken, drained := 0, 0, 0
+		for seed := uint64(1); seed <= 10; seed++ {
+			for _, on := range []bool{true, false} {
+				evs := recordedMemoryRun(t, tt.machine, machines.MemoryNative, seed, tt.fix, on)
+				for i, e := range evs {
+					if e.Kind != emu.EvStoreBuffered {
+						continue
+					}
+					buffered++
+					x := i - 1 // the csd_queue, then decisions only (the delay's)
+					for x > 0 && evs[x].Kind == emu.EvDecision {
+						x--
+					}
+					q := evs[x]
+					if q.Kind != emu.EvCSDQueue || q.CPU != e.CPU || q.CSD != e.CSD || q.Target != e.Target || q.Func != e.Func ||
+						e.Name != "llist_add" || e.Delay <= 0 || e.T < q.T {
+						t.Fatalf("%s seed %d: %s after %s", tt.machine, seed, e.String(), q.String())
+					}
+					visible := e.T + e.Delay
+					// The next ipi_send of the sender, and what precedes it.
+					j := i + 1
+					for j < len(evs) && !(evs[j].Kind == emu.EvIPISend && evs[j].CPU == e.CPU) {
+						j++
+					}
+					if j == len(evs) || evs[j].Targets[0] != e.Target {
+						t.Fatalf("%s seed %d: no IPI after %s", tt.machine, seed, e.String())
+					}
+					send := evs[j]
+					var vis *emu.Event
+					for x := i + 1; x < j; x++ {
+						if evs[x].Kind == emu.EvStoreVisible {
+							vis = &evs[x]
+						}
+					}
+					if on {
+						if vis == nil || vis.CPU != e.CPU || vis.CSD != e.CSD || vis.Target != e.Target || vis.Site != tt.barrier ||
+							vis.T+vis.Delay != visible || vis.Name != e.Name {
+							t.Fatalf("%s seed %d fix on: %s, then %v before %s", tt.machine, seed, e.String(), vis, send.String())
+						}
+						drained++
+						continue
+					}
+					if vis != nil || count(evs, emu.EvStoreVisible) != 0 {
+						t.Fatalf("%s seed %d fix off: a barrier drained %s", tt.machine, seed, e.String())
+					}
+					for _, h := range evs[j:] {
+						if h.Kind == emu.EvIRQEntry && h.CPU == e.Target && len(h.IDs) > 0 && h.IDs[0] == send.IDs[0] {
+							if h.T < visible {
+								overtaken++
+							}
+							break
+						}
+					}
+				}
+			}
+		}
+		if buffered == 0 || overtaken == 0 || drained == 0 {
+			t.Errorf("%s: %d stores buffered, %d drained, %d overtaken by their IPI", tt.machine, buffered, drained, overtaken)
+		}
+	}
+}

@@ -148,7 +148,7 @@ func (k *Kernel) llistAdd(c *emu.Context, csd *CSD, cpu int) bool {
 	first := p.queue == nil
 	if k.native {
 		first = k.queueLooksEmpty(c.CPU, cpu)
-		k.bufferQueueing(c, csd)
+		k.bufferQueueing(c, csd, cpu)
 	}
 	csd.next = p.queue
 	csd.on = cpu
@@ -201,7 +201,7 @@ func (k *Kernel) callFunctionSinglePrepIPI(c *emu.Context, cpu int) bool {
 	if len(k.sbuf) > 0 {
 		// set_nr_if_polling() is a fully ordered cmpxchg: the queueing
 		// is visible before the flag the idle loop reads (memory.go).
-		k.drainStores(c.CPU)
+		k.drainPoll(c.CPU)
 	}
 	k.pollWake(cpu)
 	return false
