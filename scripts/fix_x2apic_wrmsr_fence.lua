@@ -17,7 +17,7 @@
 -- sc), so the script passes; a search finds the race at once:
 --   xcallsh explore scripts/fix_x2apic_wrmsr_fence.lua --memory native --runs 20
 --   -> error: scripts/fix_x2apic_wrmsr_fence.lua:68: fix off: a call was stranded 5 time(s): ...
---      (every seed fails; shrunk to 1 scheduling decision, the store delay)
+--      (nearly every seed fails; shrunk to a decision or two: the store delays)
 --   xcallsh run fix_x2apic_wrmsr_fence --memory native --seed 1   reproduces it.
 
 -- Which trials run: nil, both (fix on, then fix off); "on" or "off",

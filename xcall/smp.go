@@ -100,12 +100,18 @@ func (k *Kernel) csdUnlock(c *emu.Context, csd *CSD) {
 	}
 	csd.flags = 0
 	k.emit(EvUnlock, csd, c.CPU, -1)
+	if k.native && k.bufferUnlock(c, csd) {
+		return // memory.go: the waiters wake when the unlock is visible
+	}
 	csd.waiters.Wake(k.M, k.T.WakeLatency)
 }
 
 // csdLockWait is csd_lock_wait(): spin until the lock bit clears. With
 // csdlock_debug on it is the reporting loop of csd_debug.go.
 func (k *Kernel) csdLockWait(c *emu.Context, csd *CSD) {
+	if k.native && len(k.sbuf) > 0 {
+		k.awaitUnlock(c, csd) // memory.go: an unlock this CPU cannot see yet
+	}
 	if !csd.Locked() {
 		return
 	}
@@ -148,7 +154,7 @@ func (k *Kernel) llistAdd(c *emu.Context, csd *CSD, cpu int) bool {
 	first := p.queue == nil
 	if k.native {
 		first = k.queueLooksEmpty(c.CPU, cpu)
-		k.bufferQueueing(c, csd, cpu)
+		k.bufferQueueing(c, csd, cpu, first)
 	}
 	csd.next = p.queue
 	csd.on = cpu
@@ -351,7 +357,7 @@ func (k *Kernel) SmpCallFunctionSingleAsync(c *emu.Context, cpu int, csd *CSD) i
 	k.Stats.Calls++
 	k.PreemptDisable(c)
 	defer k.PreemptEnable(c)
-	if csd.Locked() {
+	if csd.Locked() || k.native && k.unlockHidden(csd, c.CPU) != 0 {
 		if k.Fix(FixAsyncEBUSY) {
 			return -EBUSY
 		}

@@ -94,3 +94,18 @@ func TestStoreBufferedTimeline(t *testing.T) {
 	feed(plain, sw(0, 0, "swapper/0", 0, "caller", 100))
 	noLine(t, plain.Timeline(0, 360, 360, nil), "store")
 }
+
+// An unlock of an ASYNC csd names no reader (Target -1): its line names
+// none, and no CPU's track gets its "store visible".
+func TestStoreBufferedNoReader(t *testing.T) {
+	a := newTestActivity(t, "x86-4")
+	feed(a,
+		emu.Event{T: 10, CPU: 1, Kind: emu.EvStoreBuffered, Name: "csd_unlock", CSD: 2, Func: "a", Target: -1, Delay: 100},
+	)
+	wantLines(t, a.Timeline(0, 360, 360, nil), "        CPU1 csd_unlock  +10ns..+110ns")
+	got := jsonOf(t, a, 400)
+	if !strings.Contains(got, `"tid":5,"ts":0.010,"dur":0.100,"args":{"stores":"csd_unlock","csd":"`+csdPtr(2)+`","func":"a","to":"-1"`) {
+		t.Errorf("no unlock slice on CPU 1's store buffer in\n%s", got)
+	}
+	noLine(t, got, `"store visible"`)
+}

@@ -358,8 +358,17 @@ func (a *Activity) storeTimeline(from, to int64, cols int, col func(int64) int) 
 
 // storeLine describes one buffered store, times relative to from.
 func (a *Activity) storeLine(st *storeSpan, from int64) string {
-	line := fmt.Sprintf("CPU%d %s > CPU%d  +%s..+%s", st.cpu, st.name, st.to,
-		units.Dur(st.start-from), units.Dur(st.end-from))
+	to := "" // an unlock of an async csd: any CPU may read it
+	if st.to >= 0 {
+		to = fmt.Sprintf(" > CPU%d", st.to)
+	}
+	rel := func(t int64) string { // buffered before the range: "-40ns"
+		if t < from {
+			return "-" + units.Dur(from-t)
+		}
+		return "+" + units.Dur(t-from)
+	}
+	line := fmt.Sprintf("CPU%d %s%s  %s..%s", st.cpu, st.name, to, rel(st.start), rel(st.end))
 	if st.barrier != "" {
 		line += ", drained by " + st.barrier
 	}
@@ -368,7 +377,7 @@ func (a *Activity) storeLine(st *storeSpan, from int64) string {
 			line += ", overtaken by IPI"
 		}
 		if f := a.flow0(id); f != nil {
-			line += " +" + units.Dur(f.t-from)
+			line += " " + rel(f.t)
 		}
 	}
 	if r := []rune(line); len(r) > timelineCols {
