@@ -248,22 +248,24 @@ func (k *Kernel) unlockHidden(csd *CSD, cpu int) int64 {
 }
 
 // awaitUnlock is csd_lock_wait()'s smp_cond_load_acquire() on a csd whose
-// unlock c's CPU cannot see yet: it spins until the unlock is visible and
-// a wake latency more, as a waiter woken by it (a CSD-lock wait in the
-// record), then csd_lock_wait() goes on with the flag word as it is.
-func (k *Kernel) awaitUnlock(c *emu.Context, csd *CSD) {
+// flag word is clear but whose unlock c's CPU cannot see yet: it spins
+// until the unlock is visible and a wake latency more, as a waiter woken
+// by it. With rec, the wait is a CSD-lock wait of its own in the record
+// (the caller found the csd unlocked); without, it continues one.
+func (k *Kernel) awaitUnlock(c *emu.Context, csd *CSD, rec bool) {
 	at := k.unlockHidden(csd, c.CPU)
 	if at == 0 {
 		return
 	}
-	if k.M.Recording() {
+	rec = rec && k.M.Recording()
+	if rec {
 		k.M.Emit(c.CPU, &emu.Event{Kind: emu.EvCSDWaitBegin, CSD: uint64(csd.ID), Target: csd.dst, Func: csd.Func.PS()})
 	}
 	for at != 0 {
 		k.spinOnCSD(c, csd, at+k.T.WakeLatency)
 		at = k.unlockHidden(csd, c.CPU)
 	}
-	if k.M.Recording() {
+	if rec {
 		k.M.Emit(c.CPU, &emu.Event{Kind: emu.EvCSDWaitEnd, CSD: uint64(csd.ID), Target: csd.dst, Func: csd.Func.PS()})
 	}
 }

@@ -1,6 +1,7 @@
 package xcall
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -402,4 +403,67 @@ func countEBUSY(tries []asyncTry) int {
 		}
 	}
 	return n
+}
+
+// An unlocking CPU's next llist_add() is a fully ordered cmpxchg: it
+// drains the unlock still buffered (store_visible, site llist_add, with
+// the time the store had left), in the same instant as its own queueing.
+func TestNativeMemoryUnlockDrained(t *testing.T) {
+	drained := 0
+	for seed := uint64(1); seed <= 20; seed++ {
+		spec, err := machines.Builtin("arm64-8")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := *spec
+		s.Memory = machines.MemoryNative
+		k, err := Boot(&s, seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := &evRecorder{}
+		k.M.AddRecorder(rec)
+		csds := make([]*CSD, s.CPUs)
+		var log []string
+		relay := &Func{Name: "relay", Fn: func(c *emu.Context, info any) error {
+			log = append(log, fmt.Sprintf("relay@%d", c.CPU))
+			k.SmpCallFunctionSingleAsync(c, (c.CPU+1)%s.CPUs, csds[c.CPU])
+			return nil
+		}}
+		for i := range csds {
+			csds[i] = k.NewCSD(fn("g", &log), nil)
+		}
+		k.M.Spawn(0, "t", func(c *emu.Context) {
+			k.SmpCallFunction(c, relay, nil, false)
+			k.SmpCallFunction(c, relay, nil, true)
+		})
+		k.M.RunUntil(1e9)
+		buffered := map[uint64]emu.Event{} // looked up, never iterated
+		for i, e := range rec.evs {
+			switch {
+			case e.Kind == emu.EvStoreBuffered && e.Name == "csd_unlock":
+				buffered[e.CSD] = e
+			case e.Kind == emu.EvStoreVisible && e.Name == "csd_unlock":
+				b, ok := buffered[e.CSD]
+				if !ok || e.Site != "llist_add" || b.CPU != e.CPU || e.Delay != b.T+b.Delay-e.T || e.Delay <= 0 {
+					t.Fatalf("seed %d: %s after %s", seed, e.String(), b.String())
+				}
+				// The CPU's own queueing follows in the same instant (the
+				// drain is at its llist_add()).
+				q := false
+				for _, p := range rec.evs[i+1 : min(len(rec.evs), i+4)] {
+					q = q || p.CPU == e.CPU && p.T == e.T && (p.Kind == emu.EvStoreBuffered && p.Name == "llist_add" ||
+						p.Kind == emu.EvPoint && strings.HasSuffix(p.Name, ":llist_add"))
+				}
+				if !q {
+					t.Errorf("seed %d: %s not at a llist_add of CPU %d", seed, e.String(), e.CPU)
+				}
+				drained++
+			}
+		}
+		k.Close()
+	}
+	if drained == 0 {
+		t.Error("no unlock drained by a llist_add")
+	}
 }

@@ -109,10 +109,10 @@ func (k *Kernel) csdUnlock(c *emu.Context, csd *CSD) {
 // csdLockWait is csd_lock_wait(): spin until the lock bit clears. With
 // csdlock_debug on it is the reporting loop of csd_debug.go.
 func (k *Kernel) csdLockWait(c *emu.Context, csd *CSD) {
-	if k.native && len(k.sbuf) > 0 {
-		k.awaitUnlock(c, csd) // memory.go: an unlock this CPU cannot see yet
-	}
 	if !csd.Locked() {
+		if len(k.sbuf) != 0 { // only under native (memory.go)
+			k.awaitUnlock(c, csd, true) // an unlock this CPU cannot see yet
+		}
 		return
 	}
 	if k.M.Recording() {
@@ -124,6 +124,9 @@ func (k *Kernel) csdLockWait(c *emu.Context, csd *CSD) {
 		for csd.Locked() {
 			k.spinOnCSD(c, csd, -1)
 		}
+	}
+	if len(k.sbuf) != 0 {
+		k.awaitUnlock(c, csd, false) // woken before the unlock is visible
 	}
 	if k.M.Recording() {
 		k.M.Emit(c.CPU, &emu.Event{Kind: emu.EvCSDWaitEnd, CSD: uint64(csd.ID), Target: csd.dst, Func: csd.Func.PS()})
