@@ -106,9 +106,11 @@ const (
 	//
 	// EvStoreBuffered: on the storing CPU, when stores another CPU reads
 	// go into its store buffer. Name (what they are: "llist_add", the
-	// queueing of a csd), CSD, Func, Target (the CPU that reads them: the
-	// one whose call_single_queue), Delay (ns: every other CPU sees them
-	// at T+Delay, unless a barrier drains them first).
+	// queueing of a csd; "csd_unlock", the release of its flag word), CSD,
+	// Func, Target (the CPU that reads them: the one whose
+	// call_single_queue, or for an unlock the csd's sender; -1: any),
+	// Delay (ns: every other CPU sees them at T+Delay, unless a barrier
+	// drains them first).
 	//
 	// EvStoreVisible: on the storing CPU, when a barrier makes stores
 	// still buffered visible before their time: Name, CSD, Func, Target as
