@@ -99,6 +99,26 @@ const (
 	// CSDType (csd_unlock: before the flag word is cleared).
 	EvCSDLock
 	EvCSDUnlock
+	// Store visibility under a native memory model (docs/memory.md): no
+	// tracepoint in the kernel, so the ftrace text and trace.dat leave
+	// them out. Recorded only when a store is really delayed: a seed-0 or
+	// sequentially consistent run has none.
+	//
+	// EvStoreBuffered: on the storing CPU, when stores another CPU reads
+	// go into its store buffer. Name (what they are: "llist_add", the
+	// queueing of a csd; "csd_unlock", the release of its flag word), CSD,
+	// Func, Target (the CPU that reads them: the one whose
+	// call_single_queue, or for an unlock the csd's sender; -1: any),
+	// Delay (ns: every other CPU sees them at T+Delay, unless a barrier
+	// drains them first).
+	//
+	// EvStoreVisible: on the storing CPU, when a barrier makes stores
+	// still buffered visible before their time: Name, CSD, Func, Target as
+	// at EvStoreBuffered, Site (the barrier: "weak_wrmsr_fence", ...),
+	// Delay (ns they had left). Stores no barrier drains become visible at
+	// their EvStoreBuffered's T+Delay with no event of their own.
+	EvStoreBuffered
+	EvStoreVisible
 
 	numEventKinds
 )
@@ -116,6 +136,7 @@ var eventKindNames = [numEventKinds]string{
 	"ipi_entry", "ipi_exit",
 	"softirq_raise", "softirq_entry", "softirq_exit",
 	"csd_lock", "csd_unlock",
+	"store_buffered", "store_visible",
 }
 
 // String is the kind's name, as breakpoints and the shell spell it.

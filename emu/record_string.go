@@ -103,6 +103,13 @@ func (e *Event) String() string {
 		f.str("text", strconv.Quote(e.Text))
 	case EvPoint:
 		f.str("name", e.Name)
+	case EvStoreBuffered, EvStoreVisible:
+		f.str("name", e.Name)
+		f.id("csd", e.CSD)
+		f.str("func", e.Func)
+		f.int("to", e.Target)
+		f.str("delay", strconv.FormatInt(e.Delay, 10))
+		f.str("site", e.Site)
 	case EvDecision:
 		f.int("n", e.N)
 		f.id("v", e.V)

@@ -8,7 +8,11 @@
 // ICC_SGI1R_EL1 write (fix 21ec30c0ef52), weak_wrmsr_fence() before the
 // x2APIC ICR write in arch/x86/kernel/apic/x2apic_phys.c and
 // x2apic_cluster.c (fix 25a068b8e9a4); the xAPIC ICR is a memory-mapped
-// register whose write x86 keeps behind earlier stores. See
+// register whose write x86 keeps behind earlier stores. The release store
+// of csd_unlock() is buffered too: a CPU waiting in csd_lock_wait() sees
+// the csd unlocked only when it is visible. Each delayed store and each
+// barrier that drains one is recorded (emu.EvStoreBuffered,
+// EvStoreVisible). See
 // docs/memory.md#the-kernel-under-a-native-memory-model.
 
 package xcall
@@ -22,10 +26,14 @@ import (
 
 // bufStore is a queued csd whose queueing stores are still in the store
 // buffer of CPU cpu: no other CPU sees the csd on its queue before time at.
+// With unlock, it is csd_unlock()'s release store of the csd's flag word
+// instead: no other CPU sees the csd unlocked before at.
 type bufStore struct {
-	csd *CSD
-	cpu int
-	at  int64
+	csd    *CSD
+	cpu    int
+	at     int64
+	to     int // the CPU whose queue (unlock: the csd's sender, -1 if unknown): the record's Target
+	unlock bool
 }
 
 // NativeMemory reports whether the kernel runs under the native memory
@@ -56,30 +64,57 @@ func (k *Kernel) storeBound() int64 {
 	return 2 * (k.T.IPILatency + k.T.Jitter + k.T.IRQEntry)
 }
 
-// bufferQueueing puts the stores that queued csd from c's CPU in that
-// CPU's store buffer, for a drawn time (emu's StoreDelay; none at seed 0).
-func (k *Kernel) bufferQueueing(c *emu.Context, csd *CSD) {
-	k.retireStores()
-	for i := range k.sbuf {
-		if k.sbuf[i].csd == csd {
-			k.sbuf = append(k.sbuf[:i], k.sbuf[i+1:]...)
-			break
+// bufferQueueing puts the stores that queued csd on target's queue from
+// c's CPU in that CPU's store buffer, for a drawn time (emu's StoreDelay;
+// none at seed 0), and records them (emu.EvStoreBuffered) when they are
+// delayed. first is what the CPU's cmpxchg read: the queue looked empty.
+func (k *Kernel) bufferQueueing(c *emu.Context, csd *CSD, target int, first bool) {
+	k.retire(c.CPU, csd)
+	d := int64(0)
+	if first {
+		d = k.M.StoreDelay(k.storeBound())
+	} else {
+		// The cmpxchg read a head this CPU sees, and its write comes after
+		// that one in coherence order: a flush that takes the head takes
+		// this csd too. It is visible when the CPU's own buffered entries
+		// below it are, at once if there are none (nothing is drawn).
+		for _, b := range k.sbuf {
+			if !b.unlock && b.cpu == c.CPU && b.to == target {
+				d = max(d, b.at-k.M.Now())
+			}
 		}
 	}
-	if d := k.M.StoreDelay(k.storeBound()); d > 0 {
-		k.sbuf = append(k.sbuf, bufStore{csd: csd, cpu: c.CPU, at: k.M.Now() + d})
+	if d > 0 {
+		k.sbuf = append(k.sbuf, bufStore{csd: csd, cpu: c.CPU, at: k.M.Now() + d, to: target})
+		if k.M.Recording() {
+			k.M.Emit(c.CPU, &emu.Event{Kind: emu.EvStoreBuffered, Name: storeQueueing, CSD: uint64(csd.ID),
+				Func: csd.Func.PS(), Target: target, Delay: d})
+		}
 	}
 }
 
-// retireStores drops the buffered stores every CPU sees by now.
-func (k *Kernel) retireStores() {
+// storeQueueing names the queueing stores in the record (emu.Event.Name).
+const storeQueueing = "llist_add"
+
+// retire is the start of llist_add() from cpu, in one pass over the
+// buffered stores: those every CPU sees by now leave, and so does an
+// older queueing of csd; cpu's csd_unlock() stores still buffered are
+// drained, as the fully ordered cmpxchg (a LOCKed instruction on x86, an
+// RMW with barriers on arm64) makes them visible before its own store.
+func (k *Kernel) retire(cpu int, csd *CSD) {
 	now, j := k.M.Now(), 0
 	for _, b := range k.sbuf {
-		if b.at > now {
-			k.sbuf[j] = b
-			j++
+		switch {
+		case b.at <= now || !b.unlock && b.csd == csd:
+			continue
+		case b.unlock && b.cpu == cpu:
+			k.drained(b, "llist_add")
+			continue
 		}
+		k.sbuf[j] = b
+		j++
 	}
+	clear(k.sbuf[j:])
 	k.sbuf = k.sbuf[:j]
 }
 
@@ -88,7 +123,7 @@ func (k *Kernel) retireStores() {
 func (k *Kernel) hidden(csd *CSD, cpu int) bool {
 	now := k.M.Now()
 	for _, b := range k.sbuf {
-		if b.csd == csd {
+		if b.csd == csd && !b.unlock {
 			return b.cpu != cpu && b.at > now
 		}
 	}
@@ -124,21 +159,128 @@ func (k *Kernel) sendOrdersStores() bool {
 
 // drainStores is the barrier before the IPI write: cpu's buffered stores
 // become visible now.
-func (k *Kernel) drainStores(cpu int) {
-	j := 0
+func (k *Kernel) drainStores(cpu int) { k.drainBy(cpu, k.sendBarrier()) }
+
+// drainPoll is set_nr_if_polling()'s fully ordered cmpxchg on a polling
+// idle target's flags, in place of the IPI: cpu's buffered stores become
+// visible now.
+func (k *Kernel) drainPoll(cpu int) { k.drainBy(cpu, "set_nr_if_polling") }
+
+// sendBarrier names what orders the stores before the IPI write, for the
+// record (emu.EvStoreVisible's Site).
+func (k *Kernel) sendBarrier() string {
+	switch k.Spec.IRQChip.Kind {
+	case "xapic":
+		return "native_apic_mem_write" // the ICR store, in order behind the others
+	case "x2apic":
+		return "weak_wrmsr_fence"
+	}
+	return "dsb(ishst)" // gic_ipi_send_mask()
+}
+
+// drainBy makes cpu's buffered stores visible now, recording those still
+// invisible (emu.EvStoreVisible, Site barrier); a drained unlock wakes
+// its waiters.
+func (k *Kernel) drainBy(cpu int, barrier string) {
+	now, j := k.M.Now(), 0
 	for _, b := range k.sbuf {
 		if b.cpu != cpu {
 			k.sbuf[j] = b
 			j++
+		} else if b.at > now {
+			k.drained(b, barrier)
 		}
 	}
+	clear(k.sbuf[j:])
 	k.sbuf = k.sbuf[:j]
+}
+
+// drained records b, still invisible, made visible now by barrier; an
+// unlock's waiters that start waiting meanwhile (awaitUnlock) wake.
+func (k *Kernel) drained(b bufStore, barrier string) {
+	name := storeQueueing
+	if b.unlock {
+		name = storeUnlock
+		b.csd.waiters.Wake(k.M, k.T.WakeLatency)
+	}
+	if k.M.Recording() {
+		k.M.Emit(b.cpu, &emu.Event{Kind: emu.EvStoreVisible, Name: name, CSD: uint64(b.csd.ID),
+			Func: b.csd.Func.PS(), Target: b.to, Site: barrier, Delay: b.at - k.M.Now()})
+	}
+}
+
+// storeUnlock names csd_unlock()'s store in the record (emu.Event.Name).
+const storeUnlock = "csd_unlock"
+
+// bufferUnlock is csd_unlock()'s smp_store_release() of csd's flag word
+// under the native model, after the word is cleared: it stays in c's
+// CPU's store buffer a drawn time (none at seed 0: then it returns false
+// and csd_unlock() wakes the waiters as under sc). The other CPUs see the
+// csd unlocked only when it is visible: the waiters spinning now wake a
+// wake latency after that, and a CPU that starts waiting meanwhile waits
+// for it too (awaitUnlock). The release orders the CPU's earlier stores
+// before it; they are the function's, which the model does not buffer.
+func (k *Kernel) bufferUnlock(c *emu.Context, csd *CSD) bool {
+	d := k.M.StoreDelay(k.storeBound())
+	if d <= 0 {
+		return false
+	}
+	k.sbuf = append(k.sbuf, bufStore{csd: csd, cpu: c.CPU, at: k.M.Now() + d, to: csd.src, unlock: true})
+	if k.M.Recording() {
+		k.M.Emit(c.CPU, &emu.Event{Kind: emu.EvStoreBuffered, Name: storeUnlock, CSD: uint64(csd.ID),
+			Func: csd.Func.PS(), Target: csd.src, Delay: d})
+	}
+	csd.waiters.Wake(k.M, k.T.WakeLatency+d)
+	return true
+}
+
+// unlockHidden reports until when cpu still sees csd locked (0: it sees
+// it unlocked): another CPU's store buffer holds its unlock (a CPU sees
+// its own stores).
+func (k *Kernel) unlockHidden(csd *CSD, cpu int) int64 {
+	now := k.M.Now()
+	for _, b := range k.sbuf {
+		if b.unlock && b.csd == csd && b.cpu != cpu && b.at > now {
+			return b.at
+		}
+	}
+	return 0
+}
+
+// awaitUnlock is csd_lock_wait()'s smp_cond_load_acquire() on a csd whose
+// flag word is clear but whose unlock c's CPU cannot see yet: it spins
+// until the unlock is visible and a wake latency more, as a waiter woken
+// by it. With rec, the wait is a CSD-lock wait of its own in the record
+// (the caller found the csd unlocked); without, it continues one.
+func (k *Kernel) awaitUnlock(c *emu.Context, csd *CSD, rec bool) {
+	at := k.unlockHidden(csd, c.CPU)
+	if at == 0 {
+		return
+	}
+	rec = rec && k.M.Recording()
+	if rec {
+		k.M.Emit(c.CPU, &emu.Event{Kind: emu.EvCSDWaitBegin, CSD: uint64(csd.ID), Target: csd.dst, Func: csd.Func.PS()})
+	}
+	for at != 0 {
+		k.spinOnCSD(c, csd, at+k.T.WakeLatency)
+		at = k.unlockHidden(csd, c.CPU)
+	}
+	if rec {
+		k.M.Emit(c.CPU, &emu.Event{Kind: emu.EvCSDWaitEnd, CSD: uint64(csd.ID), Target: csd.dst, Func: csd.Func.PS()})
+	}
 }
 
 // splitHidden is llist_del_all() on a queue some of whose csds self cannot
 // see yet: it leaves in p the csds self sees, returns the others (their
 // order kept) and their number, which stay queued.
 func (k *Kernel) splitHidden(p *percpu, self int) (*CSD, int) {
+	some := false
+	for e := p.queue; e != nil && !some; e = e.next {
+		some = k.hidden(e, self)
+	}
+	if !some {
+		return nil, 0
+	}
 	var vis, hid []*CSD
 	for e := p.queue; e != nil; e = e.next {
 		if k.hidden(e, self) {

@@ -100,6 +100,9 @@ func (k *Kernel) csdUnlock(c *emu.Context, csd *CSD) {
 	}
 	csd.flags = 0
 	k.emit(EvUnlock, csd, c.CPU, -1)
+	if k.native && k.bufferUnlock(c, csd) {
+		return // memory.go: the waiters wake when the unlock is visible
+	}
 	csd.waiters.Wake(k.M, k.T.WakeLatency)
 }
 
@@ -107,6 +110,9 @@ func (k *Kernel) csdUnlock(c *emu.Context, csd *CSD) {
 // csdlock_debug on it is the reporting loop of csd_debug.go.
 func (k *Kernel) csdLockWait(c *emu.Context, csd *CSD) {
 	if !csd.Locked() {
+		if len(k.sbuf) != 0 { // only under native (memory.go)
+			k.awaitUnlock(c, csd, true) // an unlock this CPU cannot see yet
+		}
 		return
 	}
 	if k.M.Recording() {
@@ -118,6 +124,9 @@ func (k *Kernel) csdLockWait(c *emu.Context, csd *CSD) {
 		for csd.Locked() {
 			k.spinOnCSD(c, csd, -1)
 		}
+	}
+	if len(k.sbuf) != 0 {
+		k.awaitUnlock(c, csd, false) // woken before the unlock is visible
 	}
 	if k.M.Recording() {
 		k.M.Emit(c.CPU, &emu.Event{Kind: emu.EvCSDWaitEnd, CSD: uint64(csd.ID), Target: csd.dst, Func: csd.Func.PS()})
@@ -148,7 +157,7 @@ func (k *Kernel) llistAdd(c *emu.Context, csd *CSD, cpu int) bool {
 	first := p.queue == nil
 	if k.native {
 		first = k.queueLooksEmpty(c.CPU, cpu)
-		k.bufferQueueing(c, csd)
+		k.bufferQueueing(c, csd, cpu, first)
 	}
 	csd.next = p.queue
 	csd.on = cpu
@@ -201,7 +210,7 @@ func (k *Kernel) callFunctionSinglePrepIPI(c *emu.Context, cpu int) bool {
 	if len(k.sbuf) > 0 {
 		// set_nr_if_polling() is a fully ordered cmpxchg: the queueing
 		// is visible before the flag the idle loop reads (memory.go).
-		k.drainStores(c.CPU)
+		k.drainPoll(c.CPU)
 	}
 	k.pollWake(cpu)
 	return false
@@ -351,7 +360,7 @@ func (k *Kernel) SmpCallFunctionSingleAsync(c *emu.Context, cpu int, csd *CSD) i
 	k.Stats.Calls++
 	k.PreemptDisable(c)
 	defer k.PreemptEnable(c)
-	if csd.Locked() {
+	if csd.Locked() || k.native && k.unlockHidden(csd, c.CPU) != 0 {
 		if k.Fix(FixAsyncEBUSY) {
 			return -EBUSY
 		}

@@ -255,3 +255,66 @@ func ExploreRun(n int, h Harness) error {
 	}
 	return nil
 }
+
+// The memory-model benchmarks (docs/memory.md#the-measured-goals): the
+// single call and the 64-CPU broadcast under a memory model (machines'
+// MemorySC or MemoryNative) at a seed. At seed 0 native draws nothing (it
+// is the sc run, plus its bookkeeping); at another seed every queueing
+// store is delayed a drawn time and, every fix being on, drained by the
+// barrier before the IPI write, as ties and jitter are drawn for sc too.
+
+// runTaskMem is runTask on a kernel booted at seed under memory.
+func runTaskMem(h Harness, spec *machines.Spec, memory string, seed uint64, body func(k *xcall.Kernel, c *emu.Context)) error {
+	s := *spec
+	s.Memory = memory
+	k, err := xcall.Boot(&s, seed)
+	if err != nil {
+		return err
+	}
+	defer k.Close()
+	k.RecordWrites = false
+	done := false
+	k.M.Spawn(0, "bench", func(c *emu.Context) {
+		body(k, c)
+		done = true
+	})
+	h.ResetTimer()
+	defer h.StopTimer()
+	for !done {
+		next, ok := k.M.NextEventTime()
+		if !ok {
+			return errors.New("the machine ran out of events")
+		}
+		k.M.RunUntil(next + 1e9)
+	}
+	return nil
+}
+
+// CallSingleSyncMem is CallSingleSync under memory at seed.
+func CallSingleSyncMem(memory string, seed uint64) Body {
+	return func(n int, h Harness) error {
+		spec, err := machines.Builtin("x86-4")
+		if err != nil {
+			return err
+		}
+		return runTaskMem(h, spec, memory, seed, func(k *xcall.Kernel, c *emu.Context) {
+			for range n {
+				k.SmpCallFunctionSingle(c, 1, nop, nil, true)
+			}
+		})
+	}
+}
+
+// BroadcastMem is Broadcast(cpus) under memory at seed.
+func BroadcastMem(cpus int, memory string, seed uint64) Body {
+	return func(n int, h Harness) error {
+		spec := machines.Synthetic(machines.ArchX86, "x2apic", "cluster", cpus, 0)
+		err := runTaskMem(h, spec, memory, seed, func(k *xcall.Kernel, c *emu.Context) {
+			for range n {
+				k.SmpCallFunction(c, nop, nil, true)
+			}
+		})
+		h.ReportMetric(float64(h.Elapsed().Nanoseconds())/float64(n)/float64(cpus-1), "ns/target")
+		return err
+	}
+}

@@ -140,7 +140,8 @@ func Describe(e *emu.Event) string {
 	}
 	switch e.Kind {
 	case emu.EvIPIDelay, emu.EvIPIElide, emu.EvCSDQueue, emu.EvCSDWaitBegin, emu.EvCSDWaitEnd, emu.EvSchedWakeup,
-		emu.EvSchedMigrate, emu.EvCpuhpEnter, emu.EvCpuhpMultiEnter, emu.EvCpuhpExit, emu.EvCPUOnline, emu.EvCPUOffline:
+		emu.EvSchedMigrate, emu.EvCpuhpEnter, emu.EvCpuhpMultiEnter, emu.EvCpuhpExit, emu.EvCPUOnline, emu.EvCPUOffline,
+		emu.EvStoreBuffered, emu.EvStoreVisible:
 		fmt.Fprintf(&b, " Target=%d", e.Target)
 	}
 	n("Delay", e.Delay)

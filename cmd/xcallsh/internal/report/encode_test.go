@@ -220,6 +220,10 @@ func TestDescribe(t *testing.T) {
 		{emu.Event{CPU: -1, Comm: "<operator>", PID: -1, Kind: emu.EvDecision, N: 3, V: 0x1f, Max: 200}, "<operator> decision: N=3 V=0x1f Max=0xc8"},
 		{emu.Event{CPU: 2, Kind: emu.EvSchedWakeup, Comm: "t", PID: 101, Flags: [5]byte{'.', '.', '.', '.', '.'}, TaskComm: "w", TaskPID: 102, Target: 3},
 			`CPU2 t-101 [.....] sched_wakeup: Target=3 TaskComm="w" TaskPID=102`},
+		{emu.Event{CPU: 0, Kind: emu.EvStoreBuffered, Comm: "t", PID: 100, Flags: [5]byte{'.', '.', '.', '1', '.'}, Name: "llist_add", CSD: 1, Func: "f", Target: 0, Delay: 2278},
+			`CPU0 t-100 [...1.] store_buffered: Target=0 Delay=2278 CSD=1 Func="f" Name="llist_add"`},
+		{emu.Event{CPU: 0, Kind: emu.EvStoreVisible, Comm: "t", PID: 100, Flags: [5]byte{'d', '.', '.', '1', '.'}, Name: "llist_add", CSD: 1, Func: "f", Target: 2, Site: "dsb(ishst)", Delay: 40},
+			`CPU0 t-100 [d..1.] store_visible: Target=2 Delay=40 CSD=1 Func="f" Site="dsb(ishst)" Name="llist_add"`},
 	} {
 		if got := Describe(&c.e); got != c.want {
 			t.Errorf("got  %s\nwant %s", got, c.want)

@@ -90,6 +90,10 @@ func (sh *Shell) eventFields(e *emu.Event) string {
 		return e.Name
 	case emu.EvDecision:
 		return fmt.Sprintf("n=%d v=%d max=%d", e.N, e.V, e.Max)
+	case emu.EvStoreBuffered:
+		return fmt.Sprintf("%s csd=%d func=%s target=%d visible in %s", e.Name, e.CSD, e.Func, e.Target, units.Dur(e.Delay))
+	case emu.EvStoreVisible:
+		return fmt.Sprintf("%s csd=%d func=%s target=%d by %s, %s early", e.Name, e.CSD, e.Func, e.Target, e.Site, units.Dur(e.Delay))
 	case emu.EvSoftirqRaise, emu.EvSoftirqEntry, emu.EvSoftirqExit:
 		name := "?"
 		if xcall.ValidSoftirq(e.Vector) {

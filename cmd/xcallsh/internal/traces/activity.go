@@ -31,7 +31,10 @@ import (
 //     as the outermost slice on the CPU's track;
 //   - IPIs by their ids: an arrow from the send to the handler whose
 //     irq_entry lists the same id. A dropped IPI has no arrow: it is an
-//     instant on its target; elided and merged IPIs are instants too.
+//     instant on its target; elided and merged IPIs are instants too;
+//   - under a native memory model, the stores a CPU's store buffer held,
+//     from store_buffered to the time they became visible (its Delay
+//     later, or the store_visible of the barrier that drained them).
 //
 // Slices always nest: when a slice ends under others still open (a CPU
 // going offline under a running task, interrupts staying off across a
@@ -48,10 +51,12 @@ type Activity struct {
 	flows  []ipiFlow
 	flowOf map[uint64]int // IPI id -> flows index, while in flight (lookups only)
 	marks  []instant      // instants, oldest dropped past maxEvents
+	stores []storeSpan    // stores buffered under a native memory model
 
-	dropped      int // spans not recorded past maxSpans
-	flowsDropped int // IPIs not recorded past maxFlows
-	dropMarks    int // instants dropped from the front
+	dropped       int // spans not recorded past maxSpans
+	flowsDropped  int // IPIs not recorded past maxFlows
+	dropMarks     int // instants dropped from the front
+	storesDropped int // buffered stores not recorded past maxFlows
 
 	// The ftrace text of the record, for the shell (ftrace.go: Events,
 	// WriteFtrace); nothing of the slices, arrows or instants comes from it.
@@ -263,7 +268,66 @@ func (a *Activity) Record(e *emu.Event) {
 		a.mark(e, "printk", "log", [2]string{"text", e.Text})
 	case emu.EvPoint:
 		a.mark(e, "point", "point", [2]string{"name", e.Name})
+	case emu.EvStoreBuffered:
+		if len(a.stores) >= maxFlows {
+			a.storesDropped++
+			break
+		}
+		a.stores = append(a.stores, storeSpan{cpu: cpu, to: e.Target, start: e.T, end: e.T + e.Delay,
+			csd: e.CSD, name: e.Name, fn: e.Func})
+	case emu.EvStoreVisible:
+		for i := len(a.stores) - 1; i >= 0; i-- {
+			if st := &a.stores[i]; st.cpu == cpu && st.csd == e.CSD && st.end > e.T {
+				st.end, st.barrier = e.T, e.Site
+				break
+			}
+		}
 	}
+}
+
+// storeSpan is a store held in cpu's store buffer: invisible to the other
+// CPUs from start to end.
+type storeSpan struct {
+	cpu, to    int // the storing CPU; the CPU that reads the store (its queue)
+	start, end int64
+	csd        uint64
+	name, fn   string // what the stores are (llist_add); the csd's function
+	barrier    string // what drained them at end ("": their time ran out)
+}
+
+// overtaken lists the IPIs sent by st's CPU to its target while st was
+// buffered and taken by a handler before st became visible: the IPI
+// overtook the store, and the handler could not see it.
+func (a *Activity) overtaken(st *storeSpan) []uint64 {
+	var ids []uint64
+	for i := range a.flows {
+		f := &a.flows[i]
+		if f.from == st.cpu && f.to == st.to && f.t >= st.start && f.t < st.end && !f.lost && f.end >= 0 && f.end < st.end {
+			ids = append(ids, f.id)
+		}
+	}
+	return ids
+}
+
+// storeLanes places the stores on lanes per CPU, so that a lane's stores
+// never overlap (the first lane free when one begins): lane[i] is store
+// i's, n[cpu] the number of lanes cpu needs.
+func (a *Activity) storeLanes() (lane []int, n []int) {
+	lane, n = make([]int, len(a.stores)), make([]int, a.nr)
+	free := make([][]int64, a.nr) // per CPU, per lane: when it is free
+	for i, st := range a.stores {
+		l := 0
+		for l < len(free[st.cpu]) && free[st.cpu][l] > st.start {
+			l++
+		}
+		if l == len(free[st.cpu]) {
+			free[st.cpu] = append(free[st.cpu], 0)
+		}
+		free[st.cpu][l] = max(st.end, st.start+1)
+		lane[i] = l
+		n[st.cpu] = max(n[st.cpu], l+1)
+	}
+	return lane, n
 }
 
 // sched is sched_switch: the task slice ends, the next task's begins.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/xcallsh/xcallsh/cmd/xcallsh/internal/units"
@@ -71,6 +72,19 @@ func (a *Activity) WriteJSON(w io.Writer, now int64, hash uint64) error {
 	for cpu := 0; cpu < a.nr; cpu++ {
 		fmt.Fprintf(bw, ",\n{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":1,\"tid\":%d,\"args\":{\"name\":\"CPU %d\"}}", cpu, cpu)
 		fmt.Fprintf(bw, ",\n{\"ph\":\"M\",\"name\":\"thread_sort_index\",\"pid\":1,\"tid\":%d,\"args\":{\"sort_index\":%d}}", cpu, cpu)
+	}
+	if len(a.stores) > 0 {
+		_, lanes := a.storeLanes()
+		for cpu := 0; cpu < a.nr; cpu++ {
+			for l := 0; l < lanes[cpu]; l++ {
+				name := fmt.Sprintf("CPU %d store buffer", cpu)
+				if l > 0 {
+					name += fmt.Sprintf(" (%d)", l+1)
+				}
+				fmt.Fprintf(bw, ",\n{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":1,\"tid\":%d,\"args\":{\"name\":%s}}", a.storeTid(cpu, l), jstr(name))
+				fmt.Fprintf(bw, ",\n{\"ph\":\"M\",\"name\":\"thread_sort_index\",\"pid\":1,\"tid\":%d,\"args\":{\"sort_index\":%d}}", a.storeTid(cpu, l), cpu)
+			}
+		}
 	}
 	for _, e := range a.jsonEvents(now) {
 		bw.WriteString(",\n")
@@ -180,6 +194,7 @@ func (a *Activity) jsonEvents(now int64) []jsonEvent {
 				text: fmt.Sprintf("{\"ph\":\"f\",\"bp\":\"e\",\"name\":\"ipi\",\"cat\":\"ipi\",\"id\":%d,\"pid\":1,\"tid\":%d,\"ts\":%s}",
 					f.id, f.to, usHalf(2*h.start+1))})
 	}
+	evs = a.storeEvents(evs)
 	sort.SliceStable(evs, func(i, j int) bool {
 		x, y := &evs[i], &evs[j]
 		if x.ts != y.ts {
@@ -196,5 +211,40 @@ func (a *Activity) jsonEvents(now int64) []jsonEvent {
 		}
 		return x.depth < y.depth
 	})
+	return evs
+}
+
+// storeTid is the track of lane l of cpu's store buffer: after every CPU's
+// own track, sorted with its CPU.
+func (a *Activity) storeTid(cpu, l int) int { return a.nr*(l+1) + cpu }
+
+// storeEvents adds the buffered stores: a "store buffered" slice on the
+// storing CPU's store-buffer track, from the store to the time the other
+// CPUs see it, and a "store visible" instant on the reading CPU's track
+// then. A store visible only after an IPI its CPU sent to the same target
+// was taken names that IPI (overtaken_by): the handler could not see it.
+func (a *Activity) storeEvents(evs []jsonEvent) []jsonEvent {
+	lanes, _ := a.storeLanes()
+	for i := range a.stores {
+		st := &a.stores[i]
+		by := st.barrier
+		if by == "" {
+			by = "its delay ran out"
+		}
+		args := [][2]string{{"stores", st.name}, {"csd", csdPtr(st.csd)}, {"func", st.fn}, {"to", strconv.Itoa(st.to)},
+			{"visible", units.Virtual(st.end)}, {"by", by}}
+		if ids := a.overtaken(st); len(ids) > 0 {
+			args = append(args, [2]string{"overtaken_by_ipi", idList(ids)})
+		}
+		tid, dur := a.storeTid(st.cpu, lanes[i]), max(st.end-st.start, 1)
+		evs = append(evs, jsonEvent{ts: 2 * st.start, tid: tid, class: 0, dur: dur,
+			text: fmt.Sprintf("{\"ph\":\"X\",\"name\":\"store buffered\",\"cat\":\"memory\",\"pid\":1,\"tid\":%d,\"ts\":%s,\"dur\":%s%s}",
+				tid, usHalf(2*st.start), usHalf(2*dur), jargs(args))})
+		if st.to >= 0 && st.to < a.nr {
+			evs = append(evs, jsonEvent{ts: 2 * st.end, tid: st.to, class: 1,
+				text: fmt.Sprintf("{\"ph\":\"i\",\"s\":\"t\",\"name\":\"store visible\",\"cat\":\"memory\",\"pid\":1,\"tid\":%d,\"ts\":%s%s}",
+					st.to, usHalf(2*st.end), jargs([][2]string{{"from", strconv.Itoa(st.cpu)}, {"stores", st.name}, {"csd", csdPtr(st.csd)}, {"by", by}}))})
+		}
+	}
 	return evs
 }

@@ -27,6 +27,12 @@ import (
 //	.  idle
 //
 // Below the grid, the IPIs of the interval as "CPU0 > CPU1" lines.
+//
+// Under a native memory model, a CPU whose store buffer held stores in
+// the interval gets a row of its own under it ("  store"): b while a
+// store was buffered (invisible to the other CPUs), v where it became
+// visible; and the stores are listed under the IPIs, with the IPI that
+// overtook one. Without buffered stores the timeline is as it was.
 
 const (
 	timelineCols = 72 // 8 columns of labels + 72 = 80
@@ -138,6 +144,7 @@ func (a *Activity) Timeline(from, to, now int64, cpus []int) string {
 			ipis = append(ipis, a.ipiLine(f, from))
 		}
 	}
+	storeRows, storeLines, nStores := a.storeTimeline(from, to, cols, col)
 	auto := cpus == nil
 	if auto {
 		if a.nr <= timelineRows {
@@ -165,6 +172,9 @@ func (a *Activity) Timeline(from, to, now int64, cpus []int) string {
 			break
 		}
 		fmt.Fprintf(&b, "CPU%-4d %s\n", c, row(c))
+		if sr := storeRows[c]; sr != nil {
+			fmt.Fprintf(&b, "  store %s\n", strings.TrimRight(string(sr), " "))
+		}
 		softirq = softirq || strings.IndexByte(string(row(c)), 's') >= 0
 		shown++
 	}
@@ -183,11 +193,20 @@ func (a *Activity) Timeline(from, to, now int64, cpus []int) string {
 	if nLost > 0 {
 		b.WriteString("        X IPI lost: dropped, never delivered (sender and target)\n")
 	}
+	if nStores > 0 {
+		b.WriteString("        store: b buffered (the other CPUs cannot see it)  v visible\n")
+	}
 	for _, l := range ipis {
 		b.WriteString("        " + l + "\n")
 	}
 	if nIPI > len(ipis) {
 		fmt.Fprintf(&b, "        … %d more IPIs\n", nIPI-len(ipis))
+	}
+	for _, l := range storeLines {
+		b.WriteString("        " + l + "\n")
+	}
+	if nStores > len(storeLines) {
+		fmt.Fprintf(&b, "        … %d more buffered stores\n", nStores-len(storeLines))
 	}
 	return b.String()
 }
@@ -302,4 +321,77 @@ func (r Range) String() string {
 		s += units.Dur(r.To)
 	}
 	return s
+}
+
+// storeTimeline draws the buffered stores that overlap [from, to]: a row
+// per storing CPU (nil for the others), up to timelineIPIs lines
+// describing them, and how many there were.
+func (a *Activity) storeTimeline(from, to int64, cols int, col func(int64) int) (rows map[int][]byte, lines []string, n int) {
+	for i := range a.stores {
+		st := &a.stores[i]
+		if st.end < from || st.start > to || st.cpu < 0 || st.cpu >= a.nr {
+			continue
+		}
+		if rows == nil {
+			rows = map[int][]byte{} // looked up by CPU, never iterated
+		}
+		r := rows[st.cpu]
+		if r == nil {
+			r = []byte(strings.Repeat(" ", cols))
+			rows[st.cpu] = r
+		}
+		for c := col(max(st.start, from)); c <= col(min(max(st.end-1, st.start), to)); c++ {
+			if r[c] == ' ' {
+				r[c] = 'b'
+			}
+		}
+		if st.end <= to {
+			r[col(st.end)] = 'v'
+		}
+		n++
+		if len(lines) < timelineIPIs {
+			lines = append(lines, a.storeLine(st, from))
+		}
+	}
+	return rows, lines, n
+}
+
+// storeLine describes one buffered store, times relative to from.
+func (a *Activity) storeLine(st *storeSpan, from int64) string {
+	to := "" // an unlock of an async csd: any CPU may read it
+	if st.to >= 0 {
+		to = fmt.Sprintf(" > CPU%d", st.to)
+	}
+	rel := func(t int64) string { // buffered before the range: "-40ns"
+		if t < from {
+			return "-" + units.Dur(from-t)
+		}
+		return "+" + units.Dur(t-from)
+	}
+	line := fmt.Sprintf("CPU%d %s%s  %s..%s", st.cpu, st.name, to, rel(st.start), rel(st.end))
+	if st.barrier != "" {
+		line += ", drained by " + st.barrier
+	}
+	for i, id := range a.overtaken(st) {
+		if i == 0 {
+			line += ", overtaken by IPI"
+		}
+		if f := a.flow0(id); f != nil {
+			line += " " + rel(f.t)
+		}
+	}
+	if r := []rune(line); len(r) > timelineCols {
+		line = string(r[:timelineCols-1]) + "…"
+	}
+	return line
+}
+
+// flow0 finds the IPI of id among all those recorded (nil: not recorded).
+func (a *Activity) flow0(id uint64) *ipiFlow {
+	for i := range a.flows {
+		if a.flows[i].id == id {
+			return &a.flows[i]
+		}
+	}
+	return nil
 }
