@@ -265,6 +265,13 @@ func (c *Context) wait(kind WaitKind, deadline int64, info WaitInfo) {
 		}
 		m.q.push(&e)
 	}
+	c.suspend(kind, busy, info)
+}
+
+// suspend is the end of wait: c, whose wake-up (if any) is queued, waits
+// for it.
+func (c *Context) suspend(kind WaitKind, busy bool, info WaitInfo) {
+	m := c.m
 	c.state = ctxWaiting
 	c.busy = busy
 	c.waitKind = kind
@@ -363,8 +370,22 @@ func (c *Context) Delay(d int64, what string) {
 	if d <= 0 {
 		return
 	}
-	end := c.m.now + d
-	for c.m.now < end {
+	m := c.m
+	end := m.now + d
+	if c.w != nil && m.cur == c && !m.closed {
+		// wait's busy wait with a deadline, inline: the wake-up is
+		// executed in place when it is the very next event, as it is for
+		// most of a kernel path's costs.
+		e := event{t: end, kind: evWake, ctx: c, gen: c.gen}
+		m.number(&e)
+		if m.runInPlace(c, &e) {
+			c.gen++
+			return
+		}
+		m.q.push(&e)
+		c.suspend(WaitDelay, true, WaitInfo{What: what, Owner: -1})
+	}
+	for m.now < end {
 		// A thread migrated off a dying CPU resumes early: wait out the rest.
 		c.wait(WaitDelay, end, WaitInfo{What: what, Owner: -1})
 	}

@@ -309,10 +309,14 @@ func (m *Machine) number(e *event) {
 	m.seq++
 	e.seq = m.seq
 	if !m.canonical {
-		e.tie = m.sched.tie(e)
+		m.drawTie(e)
 	}
 	// A canonical tie is 0, a draw that Draws counts from m.seq.
 }
+
+// drawTie is number's draw for seeds other than 0, out of line so that
+// number inlines at its many call sites.
+func (m *Machine) drawTie(e *event) { e.tie = m.sched.tie(e) }
 
 // AsOperator runs fn as if on the driver, with the world stopped: the
 // running context (if any) is suspended in place. fn may spawn tasks and
