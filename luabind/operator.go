@@ -260,7 +260,10 @@ func luaDmesgFind(x call) int {
 	// A pattern without special characters matches as plain text, as Lua
 	// 5.1's lstrlib.c (str_find_aux) searches it: the same answer, without
 	// compiling the pattern for every line.
-	plain := !strings.ContainsAny(pat, patternSpecials)
+	lit, plain := literalPattern(pat)
+	if plain {
+		pat = lit
+	}
 	for _, l := range x.k().M.Log() {
 		line := l.String()
 		if plain {
@@ -278,6 +281,43 @@ func luaDmesgFind(x call) int {
 		}
 	}
 	return x.push(lua.LNil)
+}
+
+// literalPattern is the plain text a Lua pattern matches when it is
+// nothing but literal characters: characters that are not special, and
+// escapes of characters that are not alphanumeric ("%-", "%(", "%%"),
+// which match the character itself (Lua 5.1 manual, 5.4.1 "Character
+// Class"). A script escapes the punctuation of a log line it looks for
+// ("Re%-sending CSD lock %(#1%)"): such a pattern is searched as text,
+// without compiling it for every log line and trying it at every
+// position. Anything else (a class, a set, a quantifier, an anchor, a
+// capture, a malformed escape) reports false: the matcher decides.
+func literalPattern(pat string) (string, bool) {
+	if !strings.ContainsAny(pat, patternSpecials) {
+		return pat, true
+	}
+	var b strings.Builder
+	b.Grow(len(pat))
+	for i := 0; i < len(pat); i++ {
+		c := pat[i]
+		if c == '%' {
+			if i+1 == len(pat) || isAlnum(pat[i+1]) {
+				return "", false
+			}
+			i++
+			b.WriteByte(pat[i])
+			continue
+		}
+		if strings.IndexByte(patternSpecials, c) >= 0 {
+			return "", false
+		}
+		b.WriteByte(c)
+	}
+	return b.String(), true
+}
+
+func isAlnum(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
 
 // pushText pushes text, or nil for "".

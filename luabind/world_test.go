@@ -194,6 +194,32 @@ func TestPlainPatternSameAsMatcher(t *testing.T) {
 	}
 }
 
+// Patterns of literal characters and escaped punctuation are searched
+// as text (literalPattern): the same answer as the matcher's, for every
+// pattern and line; and patterns with anything else are left to it.
+func TestLiteralPatternSameAsMatcher(t *testing.T) {
+	lines := []string{"[    1.000000] smp: csd: Re-sending CSD lock (#1) IPI from CPU#00 to CPU#02",
+		"", "100% done (ok)", "a.b-c+d*e?f[g]h^i$j", "a\x00b ]x", "%", "(#2)", "x-y", "%-"}
+	pats := []string{"Re%-sending CSD lock %(#1%) IPI from CPU#00 to CPU#02", "%(#2%)", "100%% done", "%(ok%)",
+		"a%.b%-c%+d%*e%?f%[g%]h%^i%$j", "%%", "%-", "x%-y", "%%%-", "%", "%a", "%d", "x%", "Re%-sending CSD lock %(#2%)",
+		"x-y", "(#2)", "^%(", "j$", "%]", "%[g", "%b()", "%1", "%z", "%s", "[x]", ".", "%.", "a\x00"}
+	for _, pat := range pats {
+		lit, ok := literalPattern(pat)
+		for _, line := range lines {
+			ms, err := pm.Find(pat, []byte(line), 0, 1)
+			if ok && (err != nil || (len(ms) > 0) != strings.Contains(line, lit)) {
+				t.Errorf("%q (as %q) in %q: matcher %v %v, text %v", pat, lit, line, len(ms) > 0, err, strings.Contains(line, lit))
+			}
+		}
+	}
+	for pat, want := range map[string]bool{"Re%-sending %(#1%)": true, "%%": true, "plain": true, "%a": false, "x-y": false,
+		"^x": false, "x$": false, "%": false, "(x)": false, "%1": false, "%b()": false, "[x]": false, "x*": false} {
+		if _, ok := literalPattern(pat); ok != want {
+			t.Errorf("literalPattern(%q) = %v, want %v", pat, ok, want)
+		}
+	}
+}
+
 // Lua threads handed from one session to the next run each session's
 // code with its own globals: sessions in turn and at once, each with
 // tasks and handlers, see only their own values.
