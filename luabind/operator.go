@@ -1,9 +1,11 @@
 package luabind
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
@@ -264,23 +266,48 @@ func luaDmesgFind(x call) int {
 	if plain {
 		pat = lit
 	}
+	// Each line is rendered into one buffer, and made a string only if
+	// it matches.
+	var buf []byte
+	text := []byte(pat)
 	for _, l := range x.k().M.Log() {
-		line := l.String()
+		buf = appendLogLine(buf[:0], l)
 		if plain {
-			if strings.Contains(line, pat) {
-				return x.push(lua.LString(line))
+			if bytes.Contains(buf, text) {
+				return x.push(lua.LString(buf))
 			}
 			continue
 		}
-		ms, err := pm.Find(pat, []byte(line), 0, 1)
+		ms, err := pm.Find(pat, buf, 0, 1)
 		if err != nil {
 			x.argError(1, "malformed pattern: "+err.Error())
 		}
 		if len(ms) > 0 {
-			return x.push(lua.LString(line))
+			return x.push(lua.LString(buf))
 		}
 	}
 	return x.push(lua.LNil)
+}
+
+// appendLogLine appends l as l.String() renders it, "[%5d.%06d] text",
+// without fmt.
+func appendLogLine(b []byte, l emu.LogLine) []byte {
+	if l.T < 0 {
+		return append(b, l.String()...)
+	}
+	sec, us := l.T/1e9, l.T%1e9/1e3
+	b = append(b, '[')
+	for w := int64(10000); w > 1 && sec < w; w /= 10 {
+		b = append(b, ' ')
+	}
+	b = strconv.AppendInt(b, sec, 10)
+	b = append(b, '.')
+	for w := int64(100000); w > 1 && us < w; w /= 10 {
+		b = append(b, '0')
+	}
+	b = strconv.AppendInt(b, us, 10)
+	b = append(b, "] "...)
+	return append(b, l.Text...)
 }
 
 // literalPattern is the plain text a Lua pattern matches when it is

@@ -10,6 +10,8 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/pm"
+
+	"github.com/xcallsh/xcallsh/emu"
 )
 
 // listing is what a script sees of the tables it can reach at the start:
@@ -216,6 +218,17 @@ func TestLiteralPatternSameAsMatcher(t *testing.T) {
 		"^x": false, "x$": false, "%": false, "(x)": false, "%1": false, "%b()": false, "[x]": false, "x*": false} {
 		if _, ok := literalPattern(pat); ok != want {
 			t.Errorf("literalPattern(%q) = %v, want %v", pat, ok, want)
+		}
+	}
+}
+
+// dmesg_find renders a log line as dmesg() does.
+func TestAppendLogLine(t *testing.T) {
+	for _, ns := range []int64{0, 1, 999, 1000, 1e9 - 1, 1e9, 5_000_123_456, 12_345_678_901_234, 99_999_999_999_999, 100_000_000_000_000,
+		123_456_789_000_000_000, -1, -1e9 - 5000} {
+		l := emu.LogLine{T: ns, CPU: 1, Text: "smp: text"}
+		if got, want := string(appendLogLine([]byte("junk"), l)), "junk"+l.String(); got != want {
+			t.Errorf("%d ns: %q, want %q", ns, got, want)
 		}
 	}
 }
