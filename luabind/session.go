@@ -16,6 +16,7 @@ import (
 	"io"
 	"regexp"
 	"runtime/metrics"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -67,7 +68,7 @@ type Session struct {
 	timer       *time.Timer
 	timedOut    atomic.Bool // set by the timer goroutine
 	memExceeded atomic.Bool // set by the memory watchdog
-	stopWatch   chan struct{}
+	armed       int         // runs in progress (nested: the shell), under memWatch's lock
 	tasks       int
 	inHook      int        // > 0 while a hook's operator code runs
 	badMachine  bool       // machine() refused its argument
@@ -390,9 +391,7 @@ func (s *Session) armTimeout() {
 			s.Interrupt()
 		})
 	}
-	stop := make(chan struct{})
-	s.stopWatch = stop
-	go s.watchMemory(stop)
+	memWatch.arm(s)
 }
 
 func (s *Session) disarmTimeout() {
@@ -400,30 +399,80 @@ func (s *Session) disarmTimeout() {
 		s.timer.Stop()
 		s.timer = nil
 	}
-	if s.stopWatch != nil {
-		close(s.stopWatch)
-		s.stopWatch = nil
+	memWatch.disarm(s)
+}
+
+// memWatch is the process's memory watchdog: while sessions run (between
+// armTimeout and disarmTimeout), one goroutine reads the heap's size every
+// memWatchPeriod and interrupts each running session whose limit it
+// exceeds (a script building huge strings or tables), before the host
+// runs out. (A goroutine and a channel per run, woken at its end, cost an
+// explore run of a short scenario more than its script.) The goroutine
+// ends at a tick that finds no session running; the next armTimeout
+// starts another.
+var memWatch watchdog
+
+const memWatchPeriod = 20 * time.Millisecond
+
+type watchdog struct {
+	sync.Mutex
+	running  []*Session // in the order they were armed
+	watching bool       // the goroutine runs
+}
+
+func (w *watchdog) arm(s *Session) {
+	w.Lock()
+	defer w.Unlock()
+	s.armed++
+	if s.armed > 1 {
+		return // a nested run: watched already
+	}
+	w.running = append(w.running, s)
+	if !w.watching {
+		w.watching = true
+		go w.watch()
 	}
 }
 
-// watchMemory interrupts the run when the heap grows past the limit (a
-// script building huge strings or tables), before the host runs out.
-func (s *Session) watchMemory(stop chan struct{}) {
+func (w *watchdog) disarm(s *Session) {
+	w.Lock()
+	defer w.Unlock()
+	if s.armed--; s.armed > 0 {
+		return
+	}
+	w.drop(s)
+}
+
+// drop stops watching s (no-op if it is not watched).
+func (w *watchdog) drop(s *Session) {
+	if i := slices.Index(w.running, s); i >= 0 {
+		w.running = slices.Delete(w.running, i, i+1)
+	}
+}
+
+func (w *watchdog) watch() {
 	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	tick := time.NewTicker(20 * time.Millisecond)
+	tick := time.NewTicker(memWatchPeriod)
 	defer tick.Stop()
-	for {
-		select {
-		case <-stop:
+	for range tick.C {
+		w.Lock()
+		if len(w.running) == 0 {
+			w.watching = false
+			w.Unlock()
 			return
-		case <-tick.C:
-			metrics.Read(sample)
-			if sample[0].Value.Kind() == metrics.KindUint64 && sample[0].Value.Uint64() > s.memLimit() {
-				s.memExceeded.Store(true)
-				s.Interrupt()
-				return
+		}
+		metrics.Read(sample)
+		if sample[0].Value.Kind() == metrics.KindUint64 {
+			heap := sample[0].Value.Uint64()
+			for _, s := range slices.Clone(w.running) {
+				if heap > s.memLimit() {
+					s.memExceeded.Store(true)
+					s.Interrupt()
+					w.drop(s) // interrupted once; its disarm finds it gone
+				}
 			}
 		}
+		w.Unlock()
 	}
 }
 
