@@ -50,6 +50,11 @@ type Options struct {
 	// Setup, if set, is called on every freshly booted kernel (to attach
 	// trace sinks, say).
 	Setup func(k *xcall.Kernel)
+	// Recycle: the caller does not use Session.L, nor call a Lua function
+	// of the session, after Close, so that Close may hand the session's
+	// Lua state to the next session that recycles (recycle.go); explore
+	// does, for every run.
+	Recycle bool
 }
 
 // Session is one Lua state driving one machine.
@@ -97,7 +102,12 @@ func New(opts Options) (*Session, error) {
 		opts.Stdout = io.Discard
 	}
 	s := &Session{opts: opts}
-	s.L = lua.NewState(luaOptions)
+	if opts.Recycle {
+		s.L = takeIdleState()
+	}
+	if s.L == nil {
+		s.L = lua.NewState(luaOptions)
+	}
 	s.ctx, s.cancel = newLuaContext(s)
 	s.L.SetContext(s.ctx)
 	w := theWorld()
@@ -163,7 +173,9 @@ func (s *Session) Close() {
 	if s.K != nil {
 		s.K.Close()
 	}
-	s.L.Close()
+	if !s.opts.Recycle || !putIdleState(s.L) {
+		s.L.Close()
+	}
 	for _, th := range s.pool {
 		putIdleThread(th)
 	}
@@ -204,7 +216,7 @@ func idle(th *lua.LState) bool {
 }
 
 func putIdleThread(th *lua.LState) {
-	if !idle(th) {
+	if !resetState(th) { // idle, and as a fresh thread (recycle.go)
 		return
 	}
 	th.G, th.Env = nil, nil
