@@ -4,16 +4,22 @@ package luabind
 // takes its main state from the states of closed sessions instead of
 // making one (lua.NewState: a 200-frame call stack, a value stack, a
 // globals table and a registry, a third of what a short scenario's run
-// allocated), and its Close hands it on.
+// allocated), and its Close hands it on, with the session's clones of
+// the template's tables (world.go), which cloning anew was the other
+// half of a short scenario's allocations.
 //
 // A recycled state must be indistinguishable from a fresh one to the
 // next session's script. What a state carries from one session to the
 // next, and what becomes of it:
 //
-//   - the globals, the registry (the type metatables, the session's
-//     key) and the string metatable: the next session's install sets
-//     every one of them to its own clones, in a Global of its own
-//     (takeIdleState), so nothing of the last session is reachable;
+//   - the last session's clones of the template's tables (the globals,
+//     the libraries, the metatables): install restores each to the
+//     template's keys, values, order and metatable, in place
+//     (restoreTable: as a new clone would be), or clones it anew;
+//   - the registry (the type metatables, the session's key) and the
+//     string metatable: install sets them to the restored clones, in a
+//     Global of its own (takeIdleState), so nothing else of the last
+//     session is reachable;
 //   - the value stack: only states with nothing on it are kept
 //     (idle), and resetState clears the slots above the top, which a
 //     fresh state also has as nil;
@@ -91,17 +97,24 @@ func openUpvalues(L *lua.LState) bool {
 	return stateLayout.ok && *(**lua.Upvalue)(unsafe.Add(unsafe.Pointer(L), stateLayout.uvcache)) != nil
 }
 
-// idleStates are the main states of closed sessions that recycle, for
-// the next such session.
+// idleStates are the main states of closed sessions that recycle, with
+// their sessions' clones of the template's tables, for the next such
+// session.
 var idleStates struct {
 	sync.Mutex
-	list []*lua.LState
+	list []idleState
+}
+
+type idleState struct {
+	L    *lua.LState
+	tabs []*lua.LTable
 }
 
 const maxIdleStates = 8
 
-// putIdleState keeps L, a closed session's main state, if it is idle.
-func putIdleState(L *lua.LState) bool {
+// putIdleState keeps L, a closed session's main state, if it is idle,
+// and tabs, its clones of the template's tables.
+func putIdleState(L *lua.LState, tabs []*lua.LTable) bool {
 	if !resetState(L) {
 		return false
 	}
@@ -112,27 +125,29 @@ func putIdleState(L *lua.LState) bool {
 	if len(idleStates.list) >= maxIdleStates {
 		return false
 	}
-	idleStates.list = append(idleStates.list, L)
+	idleStates.list = append(idleStates.list, idleState{L, tabs})
 	return true
 }
 
-// takeIdleState is a recycled main state, or nil. Its Global is a copy
-// of its last one with a new registry (install sets the rest): the last
-// session's threads keep the old one.
-func takeIdleState() *lua.LState {
+// takeIdleState is a recycled main state and its last session's tables
+// (for install to restore), or nil. Its Global is a copy of its last one
+// with a new registry (install sets the rest): the last session's
+// threads keep the old one.
+func takeIdleState() (*lua.LState, []*lua.LTable) {
 	idleStates.Lock()
 	n := len(idleStates.list)
 	if n == 0 {
 		idleStates.Unlock()
-		return nil
+		return nil, nil
 	}
-	L := idleStates.list[n-1]
-	idleStates.list[n-1] = nil
+	st := idleStates.list[n-1]
+	idleStates.list[n-1] = idleState{}
 	idleStates.list = idleStates.list[:n-1]
 	idleStates.Unlock()
+	L := st.L
 	g := *L.G
 	g.Registry = L.NewTable()
 	g.Global = nil
 	L.G = &g
-	return L
+	return L, st.tabs
 }

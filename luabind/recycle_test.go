@@ -1,8 +1,11 @@
 package luabind
 
 import (
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
+	"unsafe"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -26,6 +29,10 @@ getmetatable("").__index.lower = nil; getmetatable("").__index = {}
 getmetatable(cpumask("0")).__index.weight = nil
 getmetatable(cpumask("0")).__tostring = nil
 getmetatable(csd_init(function() end)).__index.locked = nil
+string[1] = "a"; string[2] = "b"; string[3] = "c"; table.remove(string); math[true] = 1; _G[1] = 2; _G[2.5] = 3
+for i = 1, 100 do rawset(table, "k" .. i, i) end
+for i = 1, 100 do table[i] = i end
+rawset(_G, "ipairs", nil); rawset(_G, "ipairs", pairs); rawset(_G, "pairs", nil); rawset(string, "format", nil)
 local function f() local x = 1; keep = function() return x end; error("boom") end
 assert(not pcall(f))
 assert(keep() == 1)
@@ -58,15 +65,15 @@ func TestRecycledStateIsFresh(t *testing.T) {
 	if !openUpvalues(a.L) {
 		t.Fatal("the error left no open upvalue: the test tests nothing")
 	}
-	L := a.L
+	L, G := a.L, a.tabs[0]
 	a.Close()
 	b, err := New(Options{Recycle: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	if b.L != L {
-		t.Fatal("the next recycling session made a new state: the test tests nothing")
+	if b.L != L || b.tabs[0] != G {
+		t.Fatal("the next recycling session made a new state or new globals: the test tests nothing")
 	}
 	if openUpvalues(b.L) {
 		t.Error("the recycled state keeps the last session's open upvalues")
@@ -87,7 +94,7 @@ assert(p() == 3 and q() == 1)`); err != nil {
 	// session that does not recycle.
 	busy := lua.NewState(luaOptions)
 	busy.Push(lua.LTrue)
-	if putIdleState(busy) {
+	if putIdleState(busy, nil) {
 		t.Error("a state with a value on its stack was kept")
 	}
 	plain, err := New(Options{})
@@ -98,7 +105,7 @@ assert(p() == 3 and q() == 1)`); err != nil {
 	plain.Close()
 	idleStates.Lock()
 	for _, s := range idleStates.list {
-		if s == pl {
+		if s.L == pl {
 			t.Error("a session that does not recycle handed on its state")
 		}
 	}
@@ -143,4 +150,83 @@ func TestRecycleConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// restoreTable makes a changed clone equal, field by field, to a new
+// clone of its template, whatever a script did to it: random sets and
+// deletions of string, number and boolean keys, old and new, array
+// growth and shrinking, a metatable. Past maxRestoreExtra new keys it
+// declines, leaving the table as it was.
+func TestRestoreTable(t *testing.T) {
+	if !tableLayoutOK {
+		t.Skip("another gopher-lua table layout: nothing is restored")
+	}
+	L := lua.NewState(lua.Options{SkipOpenLibs: true})
+	defer L.Close()
+	tmpl := L.NewTable()
+	for i, k := range []lua.LValue{lua.LString("b"), lua.LNumber(1), lua.LString("a"), lua.LNumber(2.5), lua.LTrue, lua.LNumber(2), lua.LString("c")} {
+		tmpl.RawSet(k, lua.LNumber(i))
+	}
+	tmpl.RawSetString("c", lua.LNil) // a deleted key keeps its place
+	tmpl.Metatable = L.NewTable()
+	empty := L.NewTable()
+	keys := []lua.LValue{lua.LString("a"), lua.LString("b"), lua.LString("c"), lua.LString("d"), lua.LString("e"),
+		lua.LNumber(1), lua.LNumber(2), lua.LNumber(3), lua.LNumber(7), lua.LNumber(2.5), lua.LNumber(-1), lua.LTrue, lua.LFalse}
+	vals := []lua.LValue{lua.LNil, lua.LNil, lua.LNumber(9), lua.LString("x"), tmpl}
+	rng := uint64(1)
+	next := func(n int) int { // xorshift: the same cases every run
+		rng ^= rng << 13
+		rng ^= rng >> 7
+		rng ^= rng << 17
+		return int(rng % uint64(n))
+	}
+	for _, p := range []*lua.LTable{tmpl, empty} {
+		for round := range 300 {
+			c := cloneTable(p)
+			for range next(20) {
+				switch next(4) {
+				case 0, 1:
+					c.RawSet(keys[next(len(keys))], vals[next(len(vals))])
+				case 2:
+					c.Append(vals[2+next(3)])
+				case 3:
+					c.Metatable = vals[next(len(vals))]
+				}
+			}
+			if !restoreTable(c, p) {
+				t.Fatalf("round %d: not restored", round)
+			}
+			if got, want := dump(c), dump(cloneTable(p)); got != want {
+				t.Fatalf("round %d: restored\n%s\nwant\n%s", round, got, want)
+			}
+		}
+	}
+	c := cloneTable(tmpl)
+	for i := range maxRestoreExtra + 1 {
+		c.RawSetString(fmt.Sprint("new", i), lua.LTrue)
+	}
+	before := dump(c)
+	if restoreTable(c, tmpl) || dump(c) != before {
+		t.Error("a table with too many new keys was restored, or changed")
+	}
+}
+
+// dump is every field of t, in order.
+func dump(t *lua.LTable) string {
+	x := (*ltable)(unsafe.Pointer(t))
+	var b strings.Builder
+	fmt.Fprintf(&b, "mt %v\narray %v %v\nkeys %v %v\n", x.Metatable, x.array == nil, x.array, x.keys == nil, x.keys)
+	for _, k := range x.keys {
+		fmt.Fprintf(&b, "%v:%v ", k, x.k2i[k])
+		if ks, ok := k.(lua.LString); ok {
+			fmt.Fprintf(&b, "s=%v ", x.strdict[string(ks)])
+		} else {
+			fmt.Fprintf(&b, "d=%v ", x.dict[k])
+		}
+	}
+	fmt.Fprintf(&b, "\nsizes %d %d %d nil %v %v %v\n", len(x.strdict), len(x.dict), len(x.k2i), x.strdict == nil, x.dict == nil, x.k2i == nil)
+	for k, v := t.Next(lua.LNil); k != lua.LNil; k, v = t.Next(k) {
+		fmt.Fprintf(&b, "%v=%v ", k, v)
+	}
+	return b.String()
 }

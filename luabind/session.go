@@ -66,6 +66,7 @@ type Session struct {
 	spec    *machines.Spec
 	started bool // something ran since boot: machine() may no longer switch
 
+	tabs        []*lua.LTable  // the session's clones of the template's tables (world.go)
 	pool        []*lua.LState  // idle Lua threads for handlers
 	sformat     *lua.LFunction // the original string.format
 	ctx         *luaContext    // every Lua thread's: Interrupt cancels it
@@ -102,8 +103,9 @@ func New(opts Options) (*Session, error) {
 		opts.Stdout = io.Discard
 	}
 	s := &Session{opts: opts}
+	var tabs []*lua.LTable
 	if opts.Recycle {
-		s.L = takeIdleState()
+		s.L, tabs = takeIdleState()
 	}
 	if s.L == nil {
 		s.L = lua.NewState(luaOptions)
@@ -111,7 +113,7 @@ func New(opts Options) (*Session, error) {
 	s.ctx, s.cancel = newLuaContext(s)
 	s.L.SetContext(s.ctx)
 	w := theWorld()
-	w.install(s.L, s)
+	s.tabs = w.install(s.L, s, tabs)
 	s.sformat = w.sformat
 	name := opts.Machine
 	if name == "" {
@@ -173,7 +175,7 @@ func (s *Session) Close() {
 	if s.K != nil {
 		s.K.Close()
 	}
-	if !s.opts.Recycle || !putIdleState(s.L) {
+	if !s.opts.Recycle || !putIdleState(s.L, s.tabs) {
 		s.L.Close()
 	}
 	for _, th := range s.pool {
