@@ -231,9 +231,9 @@ func luaFix(x call) int {
 
 func luaFixes(x call) int {
 	L := x.L
-	t := L.NewTable()
+	t := L.CreateTable(len(xcall.Fixes), 0)
 	for _, f := range xcall.Fixes {
-		e := L.NewTable()
+		e := L.CreateTable(0, 4)
 		e.RawSetString("name", lua.LString(f.Name))
 		e.RawSetString("commit", lua.LString(f.Commit))
 		e.RawSetString("title", lua.LString(f.Title))
@@ -245,8 +245,9 @@ func luaFixes(x call) int {
 }
 
 func luaDmesg(x call) int {
-	t := x.L.NewTable()
-	for _, l := range x.k().M.Log() {
+	lines := x.k().M.Log()
+	t := x.L.CreateTable(len(lines), 0)
+	for _, l := range lines {
 		t.Append(lua.LString(l.String()))
 	}
 	return x.push(t)
@@ -363,16 +364,29 @@ func luaCPUState(x call) int { return x.push(lua.LString(x.k().CPUState(x.opCPU(
 
 func luaIRQChipWrites(x call) int {
 	L := x.L
-	t := L.NewTable()
-	for _, w := range x.k().Writes() {
-		e := L.NewTable()
+	writes := x.k().Writes()
+	t := L.CreateTable(len(writes), 0) // sized: a table's default is 32 slots
+	for _, w := range writes {
+		e := L.CreateTable(0, 4)
 		e.RawSetString("t", lua.LNumber(w.T))
 		e.RawSetString("cpu", lua.LNumber(w.CPU))
 		e.RawSetString("reg", lua.LString(w.Reg))
-		e.RawSetString("value", lua.LString(fmt.Sprintf("0x%016x", w.Value)))
+		e.RawSetString("value", lua.LString(hex64(w.Value)))
 		t.Append(e)
 	}
 	return x.push(t)
+}
+
+// hex64 is fmt.Sprintf("0x%016x", v), without fmt.
+func hex64(v uint64) string {
+	const digits = "0123456789abcdef"
+	var b [18]byte
+	b[0], b[1] = '0', 'x'
+	for i := 17; i >= 2; i-- {
+		b[i] = digits[v&0xf]
+		v >>= 4
+	}
+	return string(b[:])
 }
 
 // registerTypes sets up the task and cpumask metatables.
@@ -406,8 +420,9 @@ func registerTypes(L *lua.LState) {
 			return 1
 		},
 		"cpus": func(L *lua.LState) int {
-			t := L.NewTable()
-			for _, c := range checkMaskUD(L).m.CPUs() {
+			cpus := checkMaskUD(L).m.CPUs()
+			t := L.CreateTable(len(cpus), 0)
+			for _, c := range cpus {
 				t.Append(lua.LNumber(c))
 			}
 			L.Push(t)

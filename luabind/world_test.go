@@ -2,6 +2,7 @@ package luabind
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"strings"
 	"sync"
@@ -229,6 +230,15 @@ func TestAppendLogLine(t *testing.T) {
 		l := emu.LogLine{T: ns, CPU: 1, Text: "smp: text"}
 		if got, want := string(appendLogLine([]byte("junk"), l)), "junk"+l.String(); got != want {
 			t.Errorf("%d ns: %q, want %q", ns, got, want)
+		}
+	}
+}
+
+// irqchip_writes renders a register value as it did with fmt.
+func TestHex64(t *testing.T) {
+	for _, v := range []uint64{0, 1, 0x830, 0xfee00000_000000fd, 1<<64 - 1, 0x0123456789abcdef} {
+		if got, want := hex64(v), fmt.Sprintf("0x%016x", v); got != want {
+			t.Errorf("%#x: %s, want %s", v, got, want)
 		}
 	}
 }
