@@ -97,13 +97,22 @@ func luaSpawn(x call) int {
 	}
 	t := &Task{}
 	s.started = true
-	t.ctx = s.K.M.Spawn(cpu, name, func(c *emu.Context) {
+	m := s.K.M
+	t.ctx = m.Spawn(cpu, name, func(c *emu.Context) {
 		th := s.newThread()
 		c.Local = th
 		xcall.Enter(c, f.Sym())
 		out, err := s.callIn(c, fn, lua.MultRet, args...)
 		xcall.Leave(c)
 		if err != nil {
+			if m.Closed() {
+				// Killed: the machine was closed (the session's
+				// Close, a reboot) while the task waited, and the
+				// Lua call unwound; its thread runs nothing now
+				// and can serve the next session.
+				c.Local = nil
+				putIdleThread(th)
+			}
 			s.K.M.Stop(err)
 			c.WaitForever("failed")
 		}

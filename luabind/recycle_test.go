@@ -230,3 +230,49 @@ func dump(t *lua.LTable) string {
 	}
 	return b.String()
 }
+
+// A task still waiting when its session closes is unwound, and its Lua
+// thread, idle again, serves the next session's tasks.
+func TestKilledTaskThreadReused(t *testing.T) {
+	idleThreads.Lock()
+	idleThreads.list = nil
+	idleThreads.Unlock()
+	a, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Exec("a.lua", `local x = {}
+local t = spawn(1, function() local y = x; msleep(1000); return y end)
+run(ms(1))
+assert(not t:done())`); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	idleThreads.Lock()
+	n := len(idleThreads.list)
+	var th *lua.LState
+	if n == 1 {
+		th = idleThreads.list[0]
+	}
+	idleThreads.Unlock()
+	if n != 1 || !idle(th) || openUpvalues(th) {
+		t.Fatalf("%d idle threads after the session closed, want the killed task's, idle", n)
+	}
+	b, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if v, err := b.Exec("b.lua", `X = 7
+local t = spawn(2, function() return X * 6 end)
+run(ms(1))
+return t:result()`); err != nil || len(v) != 1 || v[0] != lua.LNumber(42) {
+		t.Errorf("the next session's task: %v %v", v, err)
+	}
+	idleThreads.Lock()
+	n = len(idleThreads.list)
+	idleThreads.Unlock()
+	if n != 0 || len(b.pool) != 1 || b.pool[0] != th {
+		t.Errorf("the next session's task did not run on the killed task's thread")
+	}
+}
