@@ -19,7 +19,9 @@ package luabind
 //   - the registry (the type metatables, the session's key) and the
 //     string metatable: install sets them to the restored clones, in a
 //     Global of its own (takeIdleState), so nothing else of the last
-//     session is reachable;
+//     session is reachable (the registry table is kept if it has exactly
+//     the keys install sets, in install's order: every value is then
+//     install's);
 //   - the value stack: only states with nothing on it are kept
 //     (idle), and resetState clears the slots above the top, which a
 //     fresh state also has as nil;
@@ -87,7 +89,11 @@ func resetState(L *lua.LState) bool {
 	if len(*arr) > maxRecycledStack {
 		return false
 	}
-	clear(*arr)
+	for i, v := range *arr { // most slots were never used: no write, no write barrier
+		if v != nil {
+			(*arr)[i] = nil
+		}
+	}
 	*(**lua.Upvalue)(unsafe.Add(p, stateLayout.uvcache)) = nil
 	return true
 }
@@ -146,7 +152,9 @@ func takeIdleState() (*lua.LState, []*lua.LTable) {
 	idleStates.Unlock()
 	L := st.L
 	g := *L.G
-	g.Registry = L.NewTable()
+	if !theWorld().registryAsInstalled(g.Registry) {
+		g.Registry = L.NewTable()
+	}
 	g.Global = nil
 	L.G = &g
 	return L, st.tabs

@@ -65,13 +65,16 @@ func TestRecycledStateIsFresh(t *testing.T) {
 	if !openUpvalues(a.L) {
 		t.Fatal("the error left no open upvalue: the test tests nothing")
 	}
-	L, G := a.L, a.tabs[0]
+	L, G, R := a.L, a.tabs[0], a.L.G.Registry
 	a.Close()
 	b, err := New(Options{Recycle: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
+	if reg := b.L.G.Registry; reg != R || !theWorld().registryAsInstalled(reg) || reg.RawGetString(sessionKey).(*lua.LUserData).Value != b {
+		t.Error("the recycled state's registry is not the last one, set as install sets it")
+	}
 	if b.L != L || b.tabs[0] != G {
 		t.Fatal("the next recycling session made a new state or new globals: the test tests nothing")
 	}

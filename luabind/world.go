@@ -165,6 +165,27 @@ func (w *world) install(L *lua.LState, s *Session, tabs []*lua.LTable) []*lua.LT
 	return tabs
 }
 
+// registryAsInstalled reports whether reg has exactly the keys install
+// sets in a new state's registry, in install's order, and nothing else
+// (no array part, no metatable): then install sets every value anew.
+func (w *world) registryAsInstalled(reg *lua.LTable) bool {
+	if !tableLayoutOK {
+		return false
+	}
+	r := (*ltable)(unsafe.Pointer(reg))
+	n := 1 + len(w.registry)
+	if len(r.keys) != n || len(r.strdict) != n || len(r.dict) != 0 || len(r.array) != 0 || r.Metatable != lua.LNil ||
+		r.keys[0] != lua.LString(sessionKey) {
+		return false
+	}
+	for i, e := range w.registry {
+		if r.keys[i+1] != lua.LString(e.name) {
+			return false
+		}
+	}
+	return true
+}
+
 // isShared reports whether fn is one of the template's functions.
 func (w *world) isShared(fn *lua.LFunction) bool {
 	_, ok := w.shared[fn]
