@@ -276,11 +276,22 @@ func luaDmesgFind(x call) int {
 	if plain {
 		pat = lit
 	}
+	// A match of text that does not begin with a character of the
+	// stamp ("[%5d.%06d] ": brackets, digits, '.', ' ') cannot begin in
+	// the stamp, so it lies in the line's text: that is searched without
+	// rendering the line.
+	textOnly := plain && pat != "" && !strings.ContainsRune(stampChars, rune(pat[0]))
 	// Each line is rendered into one buffer, and made a string only if
 	// it matches.
 	var buf []byte
 	text := []byte(pat)
 	for _, l := range x.k().M.Log() {
+		if textOnly {
+			if strings.Contains(l.Text, pat) {
+				return x.push(lua.LString(appendLogLine(buf, l)))
+			}
+			continue
+		}
 		buf = appendLogLine(buf[:0], l)
 		if plain {
 			if bytes.Contains(buf, text) {
@@ -298,6 +309,9 @@ func luaDmesgFind(x call) int {
 	}
 	return x.push(lua.LNil)
 }
+
+// stampChars are the characters of a log line's stamp (appendLogLine).
+const stampChars = "[]. 0123456789"
 
 // appendLogLine appends l as l.String() renders it, "[%5d.%06d] text",
 // without fmt.

@@ -223,6 +223,39 @@ func TestLiteralPatternSameAsMatcher(t *testing.T) {
 	}
 }
 
+// dmesg_find answers as the matcher does on every rendered line, for
+// literal patterns searched in the text alone or in the whole line, and
+// for patterns.
+func TestDmesgFindSameAsMatcher(t *testing.T) {
+	s, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Exec("log.lua", `printk("x-y (#1) CPU#00"); run(s(12)); printk("] z"); printk("1.5 q"); printk("Re-sending")`); err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, l := range s.K.M.Log() {
+		lines = append(lines, l.String())
+	}
+	for _, pat := range []string{"x%-y", "%(#1%)", "CPU#00", "Re%-sending", "] z", "%] z", "0] ", "00000] x", "12.000000] ] z",
+		" ", "1.5", "%.5 q", "q", "z", "", "x-y", "%[ ", "  0.", "nomatch", "sending", "%a%-", "^%[", "q$"} {
+		want := lua.LValue(lua.LNil)
+		for _, line := range lines {
+			if ms, err := pm.Find(pat, []byte(line), 0, 1); err == nil && len(ms) > 0 {
+				want = lua.LString(line)
+				break
+			}
+		}
+		s.L.G.Global.RawSetString("P", lua.LString(pat))
+		v, err := s.Exec("find.lua", "return dmesg_find(P)")
+		if err != nil || len(v) != 1 || v[0] != want {
+			t.Errorf("dmesg_find(%q) = %v %v, want %v", pat, v, err, want)
+		}
+	}
+}
+
 // dmesg_find renders a log line as dmesg() does.
 func TestAppendLogLine(t *testing.T) {
 	for _, ns := range []int64{0, 1, 999, 1000, 1e9 - 1, 1e9, 5_000_123_456, 12_345_678_901_234, 99_999_999_999_999, 100_000_000_000_000,
