@@ -196,7 +196,7 @@ func TestRestoreTable(t *testing.T) {
 					c.Metatable = vals[next(len(vals))]
 				}
 			}
-			if !restoreTable(c, p) {
+			if !restoreTable(c, p, entriesOf(p)) {
 				t.Fatalf("round %d: not restored", round)
 			}
 			if got, want := dump(c), dump(cloneTable(p)); got != want {
@@ -209,7 +209,7 @@ func TestRestoreTable(t *testing.T) {
 		c.RawSetString(fmt.Sprint("new", i), lua.LTrue)
 	}
 	before := dump(c)
-	if restoreTable(c, tmpl) || dump(c) != before {
+	if restoreTable(c, tmpl, entriesOf(tmpl)) || dump(c) != before {
 		t.Error("a table with too many new keys was restored, or changed")
 	}
 }

@@ -40,6 +40,8 @@ type world struct {
 	strMT    int // the string metatable's index into tables, or -1
 	// shared are the Go functions the sessions share (the tables' and
 	// their upvalues'): tostring's names of them need no cleanup.
+	// entries are the tables' hash keys and values (restoreTable).
+	entries [][]entry
 	shared  map[*lua.LFunction]struct{}
 	sformat *lua.LFunction // string.format as the API's printk calls it
 }
@@ -111,6 +113,9 @@ func buildWorld() *world {
 		w.strMT = add(mt)
 	}
 	w.sformat = L.GetGlobal("string").(*lua.LTable).RawGetString("format").(*lua.LFunction)
+	for _, t := range w.tables {
+		w.entries = append(w.entries, entriesOf(t))
+	}
 	return w
 }
 
@@ -142,7 +147,7 @@ func (w *world) install(L *lua.LState, s *Session, tabs []*lua.LTable) []*lua.LT
 		}
 	} else {
 		for i, t := range w.tables {
-			if !restoreTable(tabs[i], t) {
+			if !restoreTable(tabs[i], t, w.entries[i]) {
 				tabs[i] = cloneTable(t)
 			}
 		}
@@ -256,7 +261,9 @@ const maxRestoreExtra = 64
 // part and metatable (install then points the references between the
 // world's tables at their clones again). Maps and slices that t does
 // not have are dropped, so that c has them exactly when t does.
-func restoreTable(c, t *lua.LTable) bool {
+//
+// ents are t's entries (entriesOf).
+func restoreTable(c, t *lua.LTable, ents []entry) bool {
 	if !tableLayoutOK {
 		return false
 	}
@@ -275,17 +282,20 @@ func restoreTable(c, t *lua.LTable) bool {
 	}
 	clear(dst.keys[n:])
 	dst.keys = dst.keys[:n]
-	for _, k := range src.keys {
-		if ks, ok := k.(lua.LString); ok {
-			if v, ok := src.strdict[string(ks)]; !ok {
-				delete(dst.strdict, string(ks))
-			} else if dst.strdict[string(ks)] != v {
-				dst.strdict[string(ks)] = v
+	for _, e := range ents {
+		switch {
+		case e.val == nil && e.str:
+			delete(dst.strdict, e.skey)
+		case e.val == nil:
+			delete(dst.dict, e.key)
+		case e.str:
+			if dst.strdict[e.skey] != e.val {
+				dst.strdict[e.skey] = e.val
 			}
-		} else if v, ok := src.dict[k]; !ok {
-			delete(dst.dict, k)
-		} else if dst.dict[k] != v {
-			dst.dict[k] = v
+		default:
+			if dst.dict[e.key] != e.val {
+				dst.dict[e.key] = e.val
+			}
 		}
 	}
 	if src.keys == nil {
@@ -313,6 +323,39 @@ func restoreTable(c, t *lua.LTable) bool {
 	}
 	dst.Metatable = src.Metatable
 	return true
+}
+
+// entry is a hash key of a template table and its value there (nil: the
+// key has no value, but keeps its place).
+type entry struct {
+	str  bool   // a string key: skey, else key
+	skey string // the string key
+	key  lua.LValue
+	val  lua.LValue
+}
+
+// entriesOf lists t's hash keys in order, with their values, for
+// restoreTable: the template's tables never change.
+func entriesOf(t *lua.LTable) []entry {
+	if !tableLayoutOK {
+		return nil
+	}
+	src := (*ltable)(unsafe.Pointer(t))
+	ents := make([]entry, len(src.keys))
+	for i, k := range src.keys {
+		if ks, ok := k.(lua.LString); ok {
+			ents[i] = entry{str: true, skey: string(ks)}
+			if v, ok := src.strdict[string(ks)]; ok {
+				ents[i].val = v
+			}
+		} else {
+			ents[i] = entry{key: k}
+			if v, ok := src.dict[k]; ok {
+				ents[i].val = v
+			}
+		}
+	}
+	return ents
 }
 
 // copyTable is cloneTable through gopher-lua's API: the pairs set in
