@@ -67,6 +67,18 @@ func TestRecycledStateIsFresh(t *testing.T) {
 	}
 	L, G, R := a.L, a.tabs[0], a.L.G.Registry
 	a.Close()
+	a.Close() // hands the state on once
+	idleStates.Lock()
+	kept := 0
+	for _, st := range idleStates.list {
+		if st.L == L {
+			kept++
+		}
+	}
+	idleStates.Unlock()
+	if kept != 1 {
+		t.Fatalf("the closed session's state is kept %d times, want once", kept)
+	}
 	b, err := New(Options{Recycle: true})
 	if err != nil {
 		t.Fatal(err)

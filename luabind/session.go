@@ -66,6 +66,7 @@ type Session struct {
 	spec    *machines.Spec
 	started bool // something ran since boot: machine() may no longer switch
 
+	closed      bool
 	tabs        []*lua.LTable  // the session's clones of the template's tables (world.go)
 	pool        []*lua.LState  // idle Lua threads for handlers
 	sformat     *lua.LFunction // the original string.format
@@ -171,6 +172,10 @@ func (s *Session) newThread() *lua.LState {
 
 // Close releases the machine and the Lua state.
 func (s *Session) Close() {
+	if s.closed {
+		return // a second Close must not hand the state on twice
+	}
+	s.closed = true
 	s.cancel() // first: a Lua loop that catches errors cannot outlive the machine
 	if s.K != nil {
 		s.K.Close()
