@@ -5,8 +5,7 @@ package luabind
 // making one (lua.NewState: a 200-frame call stack, a value stack, a
 // globals table and a registry, a third of what a short scenario's run
 // allocated), and its Close hands it on, with the session's clones of
-// the template's tables (world.go), which cloning anew was the other
-// half of a short scenario's allocations.
+// the template's tables (world.go), whose cloning was another third.
 //
 // A recycled state must be indistinguishable from a fresh one to the
 // next session's script. What a state carries from one session to the
