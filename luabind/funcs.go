@@ -1,6 +1,7 @@
 package luabind
 
 import (
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -194,6 +195,10 @@ func (s *Session) unthread(c *emu.Context, t *lua.LState, pooled bool) {
 	s.pool = append(s.pool, t)
 }
 
+// errMachineClosed is callIn's error for a call its machine's Close
+// unwound.
+var errMachineClosed = errors.New("the machine was closed")
+
 // callIn calls fn(args...) in context c and returns nret values (MultRet:
 // all). A Lua error comes back as a *ScriptError with file:line.
 func (s *Session) callIn(c *emu.Context, fn *lua.LFunction, nret int, args ...lua.LValue) ([]lua.LValue, error) {
@@ -206,6 +211,11 @@ func (s *Session) callIn(c *emu.Context, fn *lua.LFunction, nret int, args ...lu
 	}
 	if err := t.PCall(len(args), nret, nil); err != nil {
 		t.SetTop(top)
+		if c != nil && c.Machine().Closed() {
+			// Unwound because the machine was closed (emu's kill, which
+			// PCall recovers): no one reads this error.
+			return nil, errMachineClosed
+		}
 		return nil, s.wrapErr(err)
 	}
 	n := t.GetTop() - top

@@ -99,7 +99,9 @@ func FuzzLuaAPI(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		src := script(data)
 		var v *xcall.Validator
-		s, err := New(Options{Timeout: 5 * time.Second, Setup: func(k *xcall.Kernel) {
+		// Half the inputs run on recycled states (explore's sessions),
+		// after whatever the previous input left in them.
+		s, err := New(Options{Timeout: 5 * time.Second, Recycle: len(data)%2 == 0, Setup: func(k *xcall.Kernel) {
 			v = xcall.NewValidator()
 			v.Attach(k)
 		}})

@@ -1,9 +1,11 @@
 package luabind
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
@@ -95,13 +97,22 @@ func luaSpawn(x call) int {
 	}
 	t := &Task{}
 	s.started = true
-	t.ctx = s.K.M.Spawn(cpu, name, func(c *emu.Context) {
+	m := s.K.M
+	t.ctx = m.Spawn(cpu, name, func(c *emu.Context) {
 		th := s.newThread()
 		c.Local = th
 		xcall.Enter(c, f.Sym())
 		out, err := s.callIn(c, fn, lua.MultRet, args...)
 		xcall.Leave(c)
 		if err != nil {
+			if m.Closed() {
+				// Killed: the machine was closed (the session's
+				// Close, a reboot) while the task waited, and the
+				// Lua call unwound; its thread runs nothing now
+				// and can serve the next session.
+				c.Local = nil
+				putIdleThread(th)
+			}
 			s.K.M.Stop(err)
 			c.WaitForever("failed")
 		}
@@ -229,9 +240,9 @@ func luaFix(x call) int {
 
 func luaFixes(x call) int {
 	L := x.L
-	t := L.NewTable()
+	t := L.CreateTable(len(xcall.Fixes), 0)
 	for _, f := range xcall.Fixes {
-		e := L.NewTable()
+		e := L.CreateTable(0, 4)
 		e.RawSetString("name", lua.LString(f.Name))
 		e.RawSetString("commit", lua.LString(f.Commit))
 		e.RawSetString("title", lua.LString(f.Title))
@@ -243,8 +254,9 @@ func luaFixes(x call) int {
 }
 
 func luaDmesg(x call) int {
-	t := x.L.NewTable()
-	for _, l := range x.k().M.Log() {
+	lines := x.k().M.Log()
+	t := x.L.CreateTable(len(lines), 0)
+	for _, l := range lines {
 		t.Append(lua.LString(l.String()))
 	}
 	return x.push(t)
@@ -260,24 +272,103 @@ func luaDmesgFind(x call) int {
 	// A pattern without special characters matches as plain text, as Lua
 	// 5.1's lstrlib.c (str_find_aux) searches it: the same answer, without
 	// compiling the pattern for every line.
-	plain := !strings.ContainsAny(pat, patternSpecials)
+	lit, plain := literalPattern(pat)
+	if plain {
+		pat = lit
+	}
+	// A match of text that does not begin with a character of the
+	// stamp ("[%5d.%06d] ": brackets, digits, '.', ' ') cannot begin in
+	// the stamp, so it lies in the line's text: that is searched without
+	// rendering the line.
+	textOnly := plain && pat != "" && !strings.ContainsRune(stampChars, rune(pat[0]))
+	// Each line is rendered into one buffer, and made a string only if
+	// it matches.
+	var buf []byte
+	text := []byte(pat)
 	for _, l := range x.k().M.Log() {
-		line := l.String()
-		if plain {
-			if strings.Contains(line, pat) {
-				return x.push(lua.LString(line))
+		if textOnly {
+			if strings.Contains(l.Text, pat) {
+				return x.push(lua.LString(appendLogLine(buf, l)))
 			}
 			continue
 		}
-		ms, err := pm.Find(pat, []byte(line), 0, 1)
+		buf = appendLogLine(buf[:0], l)
+		if plain {
+			if bytes.Contains(buf, text) {
+				return x.push(lua.LString(buf))
+			}
+			continue
+		}
+		ms, err := pm.Find(pat, buf, 0, 1)
 		if err != nil {
 			x.argError(1, "malformed pattern: "+err.Error())
 		}
 		if len(ms) > 0 {
-			return x.push(lua.LString(line))
+			return x.push(lua.LString(buf))
 		}
 	}
 	return x.push(lua.LNil)
+}
+
+// stampChars are the characters of a log line's stamp (appendLogLine).
+const stampChars = "[]. 0123456789"
+
+// appendLogLine appends l as l.String() renders it, "[%5d.%06d] text",
+// without fmt.
+func appendLogLine(b []byte, l emu.LogLine) []byte {
+	if l.T < 0 {
+		return append(b, l.String()...)
+	}
+	sec, us := l.T/1e9, l.T%1e9/1e3
+	b = append(b, '[')
+	for w := int64(10000); w > 1 && sec < w; w /= 10 {
+		b = append(b, ' ')
+	}
+	b = strconv.AppendInt(b, sec, 10)
+	b = append(b, '.')
+	for w := int64(100000); w > 1 && us < w; w /= 10 {
+		b = append(b, '0')
+	}
+	b = strconv.AppendInt(b, us, 10)
+	b = append(b, "] "...)
+	return append(b, l.Text...)
+}
+
+// literalPattern is the plain text a Lua pattern matches when it is
+// nothing but literal characters: characters that are not special, and
+// escapes of characters that are not alphanumeric ("%-", "%(", "%%"),
+// which match the character itself (Lua 5.1 manual, 5.4.1 "Character
+// Class"). A script escapes the punctuation of a log line it looks for
+// ("Re%-sending CSD lock %(#1%)"): such a pattern is searched as text,
+// without compiling it for every log line and trying it at every
+// position. Anything else (a class, a set, a quantifier, an anchor, a
+// capture, a malformed escape) reports false: the matcher decides.
+func literalPattern(pat string) (string, bool) {
+	if !strings.ContainsAny(pat, patternSpecials) {
+		return pat, true
+	}
+	var b strings.Builder
+	b.Grow(len(pat))
+	for i := 0; i < len(pat); i++ {
+		c := pat[i]
+		if c == '%' {
+			if i+1 == len(pat) || isAlnum(pat[i+1]) {
+				return "", false
+			}
+			i++
+			b.WriteByte(pat[i])
+			continue
+		}
+		if strings.IndexByte(patternSpecials, c) >= 0 {
+			return "", false
+		}
+		b.WriteByte(c)
+	}
+	return b.String(), true
+}
+
+func isAlnum(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
 
 // pushText pushes text, or nil for "".
@@ -296,16 +387,29 @@ func luaCPUState(x call) int { return x.push(lua.LString(x.k().CPUState(x.opCPU(
 
 func luaIRQChipWrites(x call) int {
 	L := x.L
-	t := L.NewTable()
-	for _, w := range x.k().Writes() {
-		e := L.NewTable()
+	writes := x.k().Writes()
+	t := L.CreateTable(len(writes), 0) // sized: a table's default is 32 slots
+	for _, w := range writes {
+		e := L.CreateTable(0, 4)
 		e.RawSetString("t", lua.LNumber(w.T))
 		e.RawSetString("cpu", lua.LNumber(w.CPU))
 		e.RawSetString("reg", lua.LString(w.Reg))
-		e.RawSetString("value", lua.LString(fmt.Sprintf("0x%016x", w.Value)))
+		e.RawSetString("value", lua.LString(hex64(w.Value)))
 		t.Append(e)
 	}
 	return x.push(t)
+}
+
+// hex64 is fmt.Sprintf("0x%016x", v), without fmt.
+func hex64(v uint64) string {
+	const digits = "0123456789abcdef"
+	var b [18]byte
+	b[0], b[1] = '0', 'x'
+	for i := 17; i >= 2; i-- {
+		b[i] = digits[v&0xf]
+		v >>= 4
+	}
+	return string(b[:])
 }
 
 // registerTypes sets up the task and cpumask metatables.
@@ -339,8 +443,9 @@ func registerTypes(L *lua.LState) {
 			return 1
 		},
 		"cpus": func(L *lua.LState) int {
-			t := L.NewTable()
-			for _, c := range checkMaskUD(L).m.CPUs() {
+			cpus := checkMaskUD(L).m.CPUs()
+			t := L.CreateTable(len(cpus), 0)
+			for _, c := range cpus {
 				t.Append(lua.LNumber(c))
 			}
 			L.Push(t)

@@ -16,6 +16,7 @@ import (
 	"io"
 	"regexp"
 	"runtime/metrics"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -49,6 +50,11 @@ type Options struct {
 	// Setup, if set, is called on every freshly booted kernel (to attach
 	// trace sinks, say).
 	Setup func(k *xcall.Kernel)
+	// Recycle: the caller does not use Session.L, nor call a Lua function
+	// of the session, after Close, so that Close may hand the session's
+	// Lua state to the next session that recycles (recycle.go); explore
+	// does, for every run.
+	Recycle bool
 }
 
 // Session is one Lua state driving one machine.
@@ -60,6 +66,8 @@ type Session struct {
 	spec    *machines.Spec
 	started bool // something ran since boot: machine() may no longer switch
 
+	closed      bool
+	tabs        []*lua.LTable  // the session's clones of the template's tables (world.go)
 	pool        []*lua.LState  // idle Lua threads for handlers
 	sformat     *lua.LFunction // the original string.format
 	ctx         *luaContext    // every Lua thread's: Interrupt cancels it
@@ -67,7 +75,7 @@ type Session struct {
 	timer       *time.Timer
 	timedOut    atomic.Bool // set by the timer goroutine
 	memExceeded atomic.Bool // set by the memory watchdog
-	stopWatch   chan struct{}
+	armed       int         // runs in progress (nested: the shell), under memWatch's lock
 	tasks       int
 	inHook      int        // > 0 while a hook's operator code runs
 	badMachine  bool       // machine() refused its argument
@@ -96,11 +104,17 @@ func New(opts Options) (*Session, error) {
 		opts.Stdout = io.Discard
 	}
 	s := &Session{opts: opts}
-	s.L = lua.NewState(luaOptions)
+	var tabs []*lua.LTable
+	if opts.Recycle {
+		s.L, tabs = takeIdleState()
+	}
+	if s.L == nil {
+		s.L = lua.NewState(luaOptions)
+	}
 	s.ctx, s.cancel = newLuaContext(s)
 	s.L.SetContext(s.ctx)
 	w := theWorld()
-	w.install(s.L, s)
+	s.tabs = w.install(s.L, s, tabs)
 	s.sformat = w.sformat
 	name := opts.Machine
 	if name == "" {
@@ -158,11 +172,17 @@ func (s *Session) newThread() *lua.LState {
 
 // Close releases the machine and the Lua state.
 func (s *Session) Close() {
+	if s.closed {
+		return // a second Close must not hand the state on twice
+	}
+	s.closed = true
 	s.cancel() // first: a Lua loop that catches errors cannot outlive the machine
 	if s.K != nil {
 		s.K.Close()
 	}
-	s.L.Close()
+	if !s.opts.Recycle || !putIdleState(s.L, s.tabs) {
+		s.L.Close()
+	}
 	for _, th := range s.pool {
 		putIdleThread(th)
 	}
@@ -203,7 +223,7 @@ func idle(th *lua.LState) bool {
 }
 
 func putIdleThread(th *lua.LState) {
-	if !idle(th) {
+	if !resetState(th) { // idle, and as a fresh thread (recycle.go)
 		return
 	}
 	th.G, th.Env = nil, nil
@@ -390,9 +410,7 @@ func (s *Session) armTimeout() {
 			s.Interrupt()
 		})
 	}
-	stop := make(chan struct{})
-	s.stopWatch = stop
-	go s.watchMemory(stop)
+	memWatch.arm(s)
 }
 
 func (s *Session) disarmTimeout() {
@@ -400,30 +418,80 @@ func (s *Session) disarmTimeout() {
 		s.timer.Stop()
 		s.timer = nil
 	}
-	if s.stopWatch != nil {
-		close(s.stopWatch)
-		s.stopWatch = nil
+	memWatch.disarm(s)
+}
+
+// memWatch is the process's memory watchdog: while sessions run (between
+// armTimeout and disarmTimeout), one goroutine reads the heap's size every
+// memWatchPeriod and interrupts each running session whose limit it
+// exceeds (a script building huge strings or tables), before the host
+// runs out. (A goroutine and a channel per run, woken at its end, cost an
+// explore run of a short scenario more than its script.) The goroutine
+// ends at a tick that finds no session running; the next armTimeout
+// starts another.
+var memWatch watchdog
+
+const memWatchPeriod = 20 * time.Millisecond
+
+type watchdog struct {
+	sync.Mutex
+	running  []*Session // in the order they were armed
+	watching bool       // the goroutine runs
+}
+
+func (w *watchdog) arm(s *Session) {
+	w.Lock()
+	defer w.Unlock()
+	s.armed++
+	if s.armed > 1 {
+		return // a nested run: watched already
+	}
+	w.running = append(w.running, s)
+	if !w.watching {
+		w.watching = true
+		go w.watch()
 	}
 }
 
-// watchMemory interrupts the run when the heap grows past the limit (a
-// script building huge strings or tables), before the host runs out.
-func (s *Session) watchMemory(stop chan struct{}) {
+func (w *watchdog) disarm(s *Session) {
+	w.Lock()
+	defer w.Unlock()
+	if s.armed--; s.armed > 0 {
+		return
+	}
+	w.drop(s)
+}
+
+// drop stops watching s (no-op if it is not watched).
+func (w *watchdog) drop(s *Session) {
+	if i := slices.Index(w.running, s); i >= 0 {
+		w.running = slices.Delete(w.running, i, i+1)
+	}
+}
+
+func (w *watchdog) watch() {
 	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	tick := time.NewTicker(20 * time.Millisecond)
+	tick := time.NewTicker(memWatchPeriod)
 	defer tick.Stop()
-	for {
-		select {
-		case <-stop:
+	for range tick.C {
+		w.Lock()
+		if len(w.running) == 0 {
+			w.watching = false
+			w.Unlock()
 			return
-		case <-tick.C:
-			metrics.Read(sample)
-			if sample[0].Value.Kind() == metrics.KindUint64 && sample[0].Value.Uint64() > s.memLimit() {
-				s.memExceeded.Store(true)
-				s.Interrupt()
-				return
+		}
+		metrics.Read(sample)
+		if sample[0].Value.Kind() == metrics.KindUint64 {
+			heap := sample[0].Value.Uint64()
+			for _, s := range slices.Clone(w.running) {
+				if heap > s.memLimit() {
+					s.memExceeded.Store(true)
+					s.Interrupt()
+					w.drop(s) // interrupted once; its disarm finds it gone
+				}
 			}
 		}
+		w.Unlock()
 	}
 }
 

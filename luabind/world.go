@@ -40,6 +40,8 @@ type world struct {
 	strMT    int // the string metatable's index into tables, or -1
 	// shared are the Go functions the sessions share (the tables' and
 	// their upvalues'): tostring's names of them need no cleanup.
+	// entries are the tables' hash keys and values (restoreTable).
+	entries [][]entry
 	shared  map[*lua.LFunction]struct{}
 	sformat *lua.LFunction // string.format as the API's printk calls it
 }
@@ -111,6 +113,9 @@ func buildWorld() *world {
 		w.strMT = add(mt)
 	}
 	w.sformat = L.GetGlobal("string").(*lua.LTable).RawGetString("format").(*lua.LFunction)
+	for _, t := range w.tables {
+		w.entries = append(w.entries, entriesOf(t))
+	}
 	return w
 }
 
@@ -128,14 +133,24 @@ func (w *world) share(fn *lua.LFunction) {
 }
 
 // install gives L (a fresh state) a clone of the template's world, for
-// session s.
-func (w *world) install(L *lua.LState, s *Session) {
+// session s. tabs, if not nil, are the clones of a closed session of
+// the same state (recycle.go), which restore makes clones of the
+// template again; it returns the clones L now has.
+func (w *world) install(L *lua.LState, s *Session, tabs []*lua.LTable) []*lua.LTable {
 	ud := L.NewUserData()
 	ud.Value = s
 	L.G.Registry.RawSetString(sessionKey, ud)
-	tabs := make([]*lua.LTable, len(w.tables))
-	for i, t := range w.tables {
-		tabs[i] = cloneTable(t)
+	if tabs == nil {
+		tabs = make([]*lua.LTable, len(w.tables))
+		for i, t := range w.tables {
+			tabs[i] = cloneTable(t)
+		}
+	} else {
+		for i, t := range w.tables {
+			if !restoreTable(tabs[i], t, w.entries[i]) {
+				tabs[i] = cloneTable(t)
+			}
+		}
 	}
 	for _, r := range w.refs {
 		if r.key == nil {
@@ -152,6 +167,28 @@ func (w *world) install(L *lua.LState, s *Session) {
 	}
 	L.G.Global = tabs[0]
 	L.Env = tabs[0]
+	return tabs
+}
+
+// registryAsInstalled reports whether reg has exactly the keys install
+// sets in a new state's registry, in install's order, and nothing else
+// (no array part, no metatable): then install sets every value anew.
+func (w *world) registryAsInstalled(reg *lua.LTable) bool {
+	if !tableLayoutOK {
+		return false
+	}
+	r := (*ltable)(unsafe.Pointer(reg))
+	n := 1 + len(w.registry)
+	if len(r.keys) != n || len(r.strdict) != n || len(r.dict) != 0 || len(r.array) != 0 || r.Metatable != lua.LNil ||
+		r.keys[0] != lua.LString(sessionKey) {
+		return false
+	}
+	for i, e := range w.registry {
+		if r.keys[i+1] != lua.LString(e.name) {
+			return false
+		}
+	}
+	return true
 }
 
 // isShared reports whether fn is one of the template's functions.
@@ -204,6 +241,121 @@ func cloneTable(t *lua.LTable) *lua.LTable {
 		k2i:       maps.Clone(src.k2i),
 	}
 	return (*lua.LTable)(unsafe.Pointer(c))
+}
+
+// maxRestoreExtra bounds the keys a script may have added to a table
+// that restoreTable restores: past it, the table's maps have grown, and
+// a new clone is smaller.
+const maxRestoreExtra = 64
+
+// restoreTable makes c, a clone of t (cloneTable) that a closed session's
+// script may have changed, iterate and answer exactly as a new clone of
+// t, in place, without allocating; false if it cannot (another table
+// layout, a table grown much larger), and then c is unchanged.
+//
+// gopher-lua's tables keep their hash keys in the order they were first
+// set (keys, and k2i their places), and never remove one (a key set to
+// nil leaves its place): a clone's keys are t's followed by those the
+// script added. restoreTable removes the added keys, sets every key of
+// t to t's value (or removes it where t has none), copies t's array
+// part and metatable (install then points the references between the
+// world's tables at their clones again). Maps and slices that t does
+// not have are dropped, so that c has them exactly when t does.
+//
+// ents are t's entries (entriesOf).
+func restoreTable(c, t *lua.LTable, ents []entry) bool {
+	if !tableLayoutOK {
+		return false
+	}
+	dst, src := (*ltable)(unsafe.Pointer(c)), (*ltable)(unsafe.Pointer(t))
+	n := len(src.keys)
+	if len(dst.keys) < n || len(dst.keys)-n > maxRestoreExtra || cap(dst.array) > 2*len(src.array)+maxRestoreExtra {
+		return false
+	}
+	for _, k := range dst.keys[n:] {
+		if ks, ok := k.(lua.LString); ok {
+			delete(dst.strdict, string(ks))
+		} else {
+			delete(dst.dict, k)
+		}
+		delete(dst.k2i, k)
+	}
+	clear(dst.keys[n:])
+	dst.keys = dst.keys[:n]
+	for _, e := range ents {
+		switch {
+		case e.val == nil && e.str:
+			delete(dst.strdict, e.skey)
+		case e.val == nil:
+			delete(dst.dict, e.key)
+		case e.str:
+			if dst.strdict[e.skey] != e.val {
+				dst.strdict[e.skey] = e.val
+			}
+		default:
+			if dst.dict[e.key] != e.val {
+				dst.dict[e.key] = e.val
+			}
+		}
+	}
+	if src.keys == nil {
+		dst.keys, dst.k2i = nil, nil
+	}
+	if src.strdict == nil {
+		dst.strdict = nil
+	}
+	if src.dict == nil {
+		dst.dict = nil
+	}
+	if src.array == nil {
+		dst.array = nil
+	} else {
+		old := dst.array
+		if cap(old) < len(src.array) {
+			dst.array = slices.Clone(src.array)
+		} else {
+			dst.array = old[:len(src.array)]
+			copy(dst.array, src.array)
+			if len(old) > len(src.array) {
+				clear(old[len(src.array):])
+			}
+		}
+	}
+	dst.Metatable = src.Metatable
+	return true
+}
+
+// entry is a hash key of a template table and its value there (nil: the
+// key has no value, but keeps its place).
+type entry struct {
+	str  bool   // a string key: skey, else key
+	skey string // the string key
+	key  lua.LValue
+	val  lua.LValue
+}
+
+// entriesOf lists t's hash keys in order, with their values, for
+// restoreTable: the template's tables never change.
+func entriesOf(t *lua.LTable) []entry {
+	if !tableLayoutOK {
+		return nil
+	}
+	src := (*ltable)(unsafe.Pointer(t))
+	ents := make([]entry, len(src.keys))
+	for i, k := range src.keys {
+		if ks, ok := k.(lua.LString); ok {
+			ents[i] = entry{str: true, skey: string(ks)}
+			if v, ok := src.strdict[string(ks)]; ok {
+				ents[i].val = v
+			}
+		} else {
+			ents[i] = entry{key: k}
+			if v, ok := src.dict[k]; ok {
+				ents[i].val = v
+			}
+		}
+	}
+	return ents
 }
 
 // copyTable is cloneTable through gopher-lua's API: the pairs set in

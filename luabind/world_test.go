@@ -2,6 +2,7 @@ package luabind
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"strings"
 	"sync"
@@ -10,6 +11,8 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/pm"
+
+	"github.com/xcallsh/xcallsh/emu"
 )
 
 // listing is what a script sees of the tables it can reach at the start:
@@ -190,6 +193,85 @@ func TestPlainPatternSameAsMatcher(t *testing.T) {
 			if plain := !strings.ContainsAny(pat, patternSpecials); plain && (err != nil || (len(ms) > 0) != strings.Contains(line, pat)) {
 				t.Errorf("%q in %q: matcher %v %v, plain %v", pat, line, len(ms) > 0, err, strings.Contains(line, pat))
 			}
+		}
+	}
+}
+
+// Patterns of literal characters and escaped punctuation are searched
+// as text (literalPattern): the same answer as the matcher's, for every
+// pattern and line; and patterns with anything else are left to it.
+func TestLiteralPatternSameAsMatcher(t *testing.T) {
+	lines := []string{"[    1.000000] smp: csd: Re-sending CSD lock (#1) IPI from CPU#00 to CPU#02",
+		"", "100% done (ok)", "a.b-c+d*e?f[g]h^i$j", "a\x00b ]x", "%", "(#2)", "x-y", "%-"}
+	pats := []string{"Re%-sending CSD lock %(#1%) IPI from CPU#00 to CPU#02", "%(#2%)", "100%% done", "%(ok%)",
+		"a%.b%-c%+d%*e%?f%[g%]h%^i%$j", "%%", "%-", "x%-y", "%%%-", "%", "%a", "%d", "x%", "Re%-sending CSD lock %(#2%)",
+		"x-y", "(#2)", "^%(", "j$", "%]", "%[g", "%b()", "%1", "%z", "%s", "[x]", ".", "%.", "a\x00"}
+	for _, pat := range pats {
+		lit, ok := literalPattern(pat)
+		for _, line := range lines {
+			ms, err := pm.Find(pat, []byte(line), 0, 1)
+			if ok && (err != nil || (len(ms) > 0) != strings.Contains(line, lit)) {
+				t.Errorf("%q (as %q) in %q: matcher %v %v, text %v", pat, lit, line, len(ms) > 0, err, strings.Contains(line, lit))
+			}
+		}
+	}
+	for pat, want := range map[string]bool{"Re%-sending %(#1%)": true, "%%": true, "plain": true, "%a": false, "x-y": false,
+		"^x": false, "x$": false, "%": false, "(x)": false, "%1": false, "%b()": false, "[x]": false, "x*": false} {
+		if _, ok := literalPattern(pat); ok != want {
+			t.Errorf("literalPattern(%q) = %v, want %v", pat, ok, want)
+		}
+	}
+}
+
+// dmesg_find answers as the matcher does on every rendered line, for
+// literal patterns searched in the text alone or in the whole line, and
+// for patterns.
+func TestDmesgFindSameAsMatcher(t *testing.T) {
+	s, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Exec("log.lua", `printk("x-y (#1) CPU#00"); run(s(12)); printk("] z"); printk("1.5 q"); printk("Re-sending")`); err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, l := range s.K.M.Log() {
+		lines = append(lines, l.String())
+	}
+	for _, pat := range []string{"x%-y", "%(#1%)", "CPU#00", "Re%-sending", "] z", "%] z", "0] ", "00000] x", "12.000000] ] z",
+		" ", "1.5", "%.5 q", "q", "z", "", "x-y", "%[ ", "  0.", "nomatch", "sending", "%a%-", "^%[", "q$"} {
+		want := lua.LValue(lua.LNil)
+		for _, line := range lines {
+			if ms, err := pm.Find(pat, []byte(line), 0, 1); err == nil && len(ms) > 0 {
+				want = lua.LString(line)
+				break
+			}
+		}
+		s.L.G.Global.RawSetString("P", lua.LString(pat))
+		v, err := s.Exec("find.lua", "return dmesg_find(P)")
+		if err != nil || len(v) != 1 || v[0] != want {
+			t.Errorf("dmesg_find(%q) = %v %v, want %v", pat, v, err, want)
+		}
+	}
+}
+
+// dmesg_find renders a log line as dmesg() does.
+func TestAppendLogLine(t *testing.T) {
+	for _, ns := range []int64{0, 1, 999, 1000, 1e9 - 1, 1e9, 5_000_123_456, 12_345_678_901_234, 99_999_999_999_999, 100_000_000_000_000,
+		123_456_789_000_000_000, -1, -1e9 - 5000} {
+		l := emu.LogLine{T: ns, CPU: 1, Text: "smp: text"}
+		if got, want := string(appendLogLine([]byte("junk"), l)), "junk"+l.String(); got != want {
+			t.Errorf("%d ns: %q, want %q", ns, got, want)
+		}
+	}
+}
+
+// irqchip_writes renders a register value as it did with fmt.
+func TestHex64(t *testing.T) {
+	for _, v := range []uint64{0, 1, 0x830, 0xfee00000_000000fd, 1<<64 - 1, 0x0123456789abcdef} {
+		if got, want := hex64(v), fmt.Sprintf("0x%016x", v); got != want {
+			t.Errorf("%#x: %s, want %s", v, got, want)
 		}
 	}
 }

@@ -227,7 +227,7 @@ func ExploreRun(n int, h Harness) error {
 	h.ResetTimer()
 	for i := range n {
 		var v *xcall.Validator
-		s, err := luabind.New(luabind.Options{Seed: uint64(i), Stdout: io.Discard,
+		s, err := luabind.New(luabind.Options{Seed: uint64(i), Stdout: io.Discard, Recycle: true,
 			Setup: func(k *xcall.Kernel) {
 				v = xcall.NewValidator()
 				k.Events = append(k.Events, v)

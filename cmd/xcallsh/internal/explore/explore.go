@@ -98,7 +98,7 @@ func Run(sc Scenario, sched Schedule) (res Result) {
 	cfg := emu.SchedConfig{Strategy: st, Depth: sched.Depth, Replay: sched.Replay, Record: sched.Record}
 	sess, err := luabind.New(luabind.Options{
 		Machine: sc.Machine, MachineForced: sc.MachineForced, Seed: sched.Seed,
-		Sched: cfg, Timeout: sc.Timeout, MemoryLimit: sc.MemoryLimit, Stdout: io.Discard,
+		Sched: cfg, Timeout: sc.Timeout, MemoryLimit: sc.MemoryLimit, Stdout: io.Discard, Recycle: true,
 		Setup: func(k *xcall.Kernel) {
 			if sc.Memory != "" {
 				k.SetMemory(sc.Memory) // checked by the command
