@@ -313,6 +313,7 @@ func cmdBoot(sh *Shell, args, line string) error {
 		}
 		seed = v
 	}
+	sh.dropCheckpoints(0)
 	oldMachine, oldForced, oldSeed := sh.machine, sh.forced, sh.seed
 	sh.machine, sh.forced, sh.seed = expandPath(f[0]), true, seed
 	if err := sh.boot(); err != nil {
@@ -329,6 +330,7 @@ func cmdRestart(sh *Shell, args, line string) error {
 		return errors.New("usage: restart")
 	}
 	sourced := sh.sourced
+	sh.dropCheckpoints(0)
 	if err := sh.boot(); err != nil {
 		return fmt.Errorf("restart: %v", err)
 	}
@@ -835,6 +837,9 @@ func (sh *Shell) span() (int64, int64) {
 }
 
 func cmdTrace(sh *Shell, args, line string) error {
+	if err := sh.ensureViews(); err != nil {
+		return fmt.Errorf("trace: %v", err)
+	}
 	a := sh.rec.Act
 	if args != "" {
 		return sh.writeTrace(args)
@@ -898,6 +903,9 @@ func (sh *Shell) writeTrace(file string) error {
 }
 
 func cmdTimeline(sh *Shell, args, line string) error {
+	if err := sh.ensureViews(); err != nil {
+		return fmt.Errorf("timeline: %v", err)
+	}
 	from, to := sh.span()
 	now := sh.sess.K.M.Now()
 	var cpus []int

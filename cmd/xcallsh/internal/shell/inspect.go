@@ -86,7 +86,9 @@ func (w *watcher) Record(e *emu.Event) {
 	if len(w.times) < maxTimes {
 		w.times = append(w.times, e.T)
 	}
-	defer w.sh.record(e) // last: a breakpoint blocks there, and sees the rest up to date
+	if w.sh != nil { // a checkpoint being built has no debugger
+		defer w.sh.record(e) // last: a breakpoint blocks there, and sees the rest up to date
+	}
 	switch e.Kind {
 	case emu.EvIPISend:
 		for i, id := range e.IDs {
