@@ -676,6 +676,7 @@ func (sh *Shell) reexec(target uint64, collect bool, how reexecFrom) (bool, erro
 			}
 			cp = p
 		}
+		cp.w.inheritTimes(sh.w, cp.seq)
 		sh.install(cp.sess, nil, cp.w, cp.quiet, cp.builtins)
 		sh.quiet.mute = true
 		sh.steps = append(sh.steps, steps[:cp.idx]...)

@@ -45,15 +45,14 @@ import (
 )
 
 // minSpacing is the fewest events between two checkpoints; the shell
-// builds none on a run shorter than two of it: re-executing that many
-// events without views takes well under 100 ms. (A variable for the tests,
+// builds none on a run shorter than that: re-executing that many events
+// without views takes well under 100 ms. (A variable for the tests,
 // which move through short runs with checkpoints.)
 var minSpacing uint64 = 65536
 
 const (
 	// maxParked bounds the checkpoints kept (each is a session: its Lua
-	// state, its machine and a watcher, whose event times take 8 bytes an
-	// event).
+	// state, its machine and a watcher).
 	maxParked = 12
 )
 
@@ -118,8 +117,26 @@ func (c bootCfg) bareSession() (*parked, error) {
 // script's machine() call), as Shell.watch does.
 func (p *parked) follow() {
 	if p.w.k != p.sess.K {
+		noTimes := p.w.noTimes
 		p.w = newWatcher(nil, p.sess.K)
+		p.w.noTimes = noTimes
 	}
+}
+
+// inheritTimes gives the watcher of a checkpoint, which kept no event
+// times, those of the shell's watcher old, which saw the same events up to
+// the checkpoint (the run is the same up to there): the times are most of
+// what a checkpoint would hold otherwise, 8 bytes an event.
+func (w *watcher) inheritTimes(old *watcher, seq uint64) {
+	if !w.noTimes {
+		return
+	}
+	w.noTimes = false
+	if w.firstSeq == 0 || old == nil || old.firstSeq != w.firstSeq || seq < w.firstSeq {
+		return
+	}
+	n := min(seq-w.firstSeq+1, uint64(len(old.times)))
+	w.times = append(make([]int64, 0, n+n/4), old.times[:n]...)
 }
 
 // runTo re-executes steps from where p is until at least stopAt events
@@ -230,7 +247,7 @@ func (sh *Shell) scheduleCheckpoints() {
 		return
 	}
 	n := sh.sess.K.M.Recorded()
-	if n < 2*minSpacing {
+	if n <= minSpacing {
 		return
 	}
 	var want []uint64
@@ -261,6 +278,7 @@ func (sh *Shell) scheduleCheckpoints() {
 			if err != nil {
 				return
 			}
+			p.w.noTimes = true
 			b.mu.Lock()
 			b.cur = p.sess
 			b.mu.Unlock()

@@ -157,9 +157,9 @@ func transcript(t *testing.T, lines []string) string {
 func TestCheckpointsDeterministic(t *testing.T) {
 	dir := t.TempDir()
 	lines := append(append([]string(nil), cpSession...),
-		"back 1", "info cpus", "goto #1200", "where 1", "step 3", "back 40", "goto 10ms", "timeline all",
+		"back 1", "info cpus", "goto 15ms", "goto #1200", "where 1", "step 3", "back 40", "goto 10ms", "timeline all",
 		"break csd_function_entry cpu=3", "goto #1500", "c", "c", "c", "reverse-continue", "rc", "rc", "clear all",
-		"break printk if info.text == 'greet 105 on 3'", "goto #2900", "rc", "clear all",
+		"break printk if info.text == 'greet 105 on 3'", "goto #2900", "rc", "clear all", "goto #2900", "goto 4ms", "goto 4.5ms",
 		"goto #2900", "back 2000", "ipis", "report "+filepath.Join(dir, "r.lua"), "run 1ms", "back 9", "dmesg 3")
 	withSpacing(t, 300)
 	with := transcript(t, lines)
