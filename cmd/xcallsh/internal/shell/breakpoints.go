@@ -754,6 +754,10 @@ func (sh *Shell) ensureViews() error {
 	if sh.rec != nil {
 		return nil
 	}
+	if sh.script != nil {
+		return errors.New("going back left this session without its traces, and they are rebuilt by re-executing it, " +
+			"which cannot be done while a script is paused in breakpoint() (continue first)")
+	}
 	target := uint64(0)
 	if sh.dbg.active {
 		target = sh.sess.K.M.Recorded()

@@ -176,3 +176,31 @@ func TestCheckpointsDeterministic(t *testing.T) {
 		contains(t, "transcript", with, w)
 	}
 }
+
+// After going back, the views are rebuilt by re-executing the session:
+// not while a script is paused in breakpoint(), which holds the machine;
+// once it ends, they are those of the whole session.
+func TestViewsAfterBackWithPausedScript(t *testing.T) {
+	script := tempFile(t, "bp.lua", `spawn(0, function()
+  smp_call_function_single(2, function() end, nil, 1)
+  breakpoint()
+  smp_call_function_single(3, function() end, nil, 1)
+end)
+run(ms(1))
+`)
+	sh := newTestShell(t, "x86-4", 0)
+	sh.must(t, "spawn(1, function() smp_call_function_single(2, function() end, nil, 1) end)")
+	sh.must(t, "run 1ms")
+	back := sh.sess.K.M.Recorded() - 3
+	sh.must(t, "back 3")
+	contains(t, "paused", sh.must(t, "source "+script), "breakpoint() at ")
+	contains(t, "refused", sh.Exec("timeline all"), "timeline: going back left this session without its traces",
+		"while a script is paused in breakpoint() (continue first)")
+	sh.must(t, "continue")
+	direct := newTestShell(t, "x86-4", 0)
+	direct.must(t, "spawn(1, function() smp_call_function_single(2, function() end, nil, 1) end)")
+	direct.must(t, fmt.Sprintf("goto #%d", back))
+	direct.must(t, "source "+script)
+	direct.must(t, "continue")
+	sameViews(t, "after the script", views(t, sh, t.TempDir(), true), views(t, direct, t.TempDir(), true))
+}
