@@ -33,6 +33,7 @@ package shell
 // discarded future); boot and restart drop them all.
 
 import (
+	"errors"
 	"io"
 	"sort"
 	"sync"
@@ -188,8 +189,8 @@ func (p *parked) runTo(steps []shellStep, stopAt uint64, cancel *atomic.Bool) bo
 				m.RunUntil(until)
 				break
 			}
-			if err := m.RunUntil(next); err != nil {
-				break
+			if err := m.RunUntil(next); errors.Is(err, emu.ErrInterrupted) {
+				return false // only stopBuilder interrupts it
 			}
 		}
 	}
@@ -285,6 +286,9 @@ func (sh *Shell) scheduleCheckpoints() {
 			ok := !b.cancel.Load() && p.runTo(steps, at, &b.cancel)
 			b.mu.Lock()
 			b.cur = nil
+			// stopBuilder may have interrupted p just as it parked:
+			// it sets cancel before it looks at cur.
+			ok = ok && !b.cancel.Load()
 			b.mu.Unlock()
 			if !ok {
 				p.close()
@@ -337,8 +341,7 @@ func (sh *Shell) stopBuilder() {
 	b.cancel.Store(true)
 	b.mu.Lock()
 	if b.cur != nil {
-		b.cur.K.M.Interrupt()
-		b.cur.Interrupt()
+		b.cur.Interrupt() // the Lua and the machine: it is thrown away
 	}
 	b.mu.Unlock()
 	<-b.done

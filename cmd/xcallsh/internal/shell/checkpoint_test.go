@@ -138,13 +138,17 @@ func TestStepBackSameViews(t *testing.T) {
 	}
 }
 
-// transcript runs lines on a fresh shell and returns all it printed.
-func transcript(t *testing.T, lines []string) string {
+// transcript runs lines on a fresh shell and returns all it printed;
+// with wait, the checkpoints are built before each line, else the lines
+// come as they come (and the moves stop the builder).
+func transcript(t *testing.T, lines []string, wait bool) string {
 	t.Helper()
 	sh := newTestShell(t, "arm64-8", 0)
 	var b strings.Builder
 	for _, l := range lines {
-		sh.waitCheckpoints()
+		if wait {
+			sh.waitCheckpoints()
+		}
 		fmt.Fprintf(&b, "> %s\n%s", l, sh.Exec(l))
 	}
 	fmt.Fprintln(&b, sh.summary())
@@ -162,12 +166,15 @@ func TestCheckpointsDeterministic(t *testing.T) {
 		"break printk if info.text == 'greet 105 on 3'", "goto #2900", "rc", "clear all", "goto #2900", "goto 4ms", "goto 4.5ms",
 		"goto #2900", "back 2000", "ipis", "report "+filepath.Join(dir, "r.lua"), "run 1ms", "back 9", "dmesg 3")
 	withSpacing(t, 300)
-	with := transcript(t, lines)
-	if again := transcript(t, lines); again != with {
+	with := transcript(t, lines, true)
+	if again := transcript(t, lines, true); again != with {
 		t.Errorf("two runs differ:\n%s\nand\n%s", again, with)
 	}
+	if busy := transcript(t, lines, false); busy != with {
+		t.Errorf("without waiting for the checkpoints:\n%s\nwith:\n%s", busy, with)
+	}
 	minSpacing = 1 << 40
-	without := transcript(t, lines)
+	without := transcript(t, lines, false)
 	if with != without {
 		t.Errorf("with checkpoints:\n%s\nwithout:\n%s", with, without)
 	}
