@@ -209,9 +209,10 @@ func commandTable() []*command {
 			summary: "Like step, counting and showing only the events on the CPU the machine stopped on.",
 			fn:      cmdNext, runs: true, repeat: true, debug: true},
 		{name: "back", group: "Breakpoints and stepping", usage: "back [N]",
-			summary: "Go back N (default 1) events: re-execute the session from boot to there.",
+			summary: "Go back N (default 1) events: re-execute the session to there.",
 			help: "The run is deterministic: the shell boots the same machine on the same seed, runs the session's\n" +
-				"steps again and stops at the first event boundary at or after the target event.\n" +
+				"steps again and stops at the first event boundary at or after the target event. It starts from\n" +
+				"the last checkpoint before the target (a re-execution parked there) when it has one.\n" +
 				"What was typed after that point is discarded.",
 			fn: cmdBack, runs: true, debug: true},
 		{name: "reverse-continue", aliases: []string{"rc"}, group: "Breakpoints and stepping", usage: "reverse-continue",
