@@ -27,10 +27,12 @@ package shell
 // Checkpoints are built on a goroutine of their own between commands,
 // once the run is long enough for them to matter (minSpacing events), at
 // most maxParked of them, spaced evenly over the run: every event is at
-// most spacing events after a checkpoint (or boot). A move stops that
-// goroutine first, so the shell's own session never waits for it. Going
-// back to N drops the checkpoints at or after N (they belong to the
-// discarded future); boot and restart drop them all.
+// most spacing events (and an eighth) after a checkpoint or boot. A move
+// stops that goroutine first (letting it finish the checkpoint it builds
+// only if that is the nearest before the move's target), and the
+// goroutine touches nothing of the shell's own session. Going back to N
+// drops the checkpoints at or after N (they belong to the discarded
+// future); boot and restart drop them all.
 
 import (
 	"errors"
@@ -200,9 +202,11 @@ func (p *parked) runTo(steps []shellStep, stopAt uint64, cancel *atomic.Bool) bo
 
 // builder is the goroutine that builds checkpoints.
 type builder struct {
-	cancel atomic.Bool
+	cancel atomic.Bool // stop now, throw away what it builds
+	last   atomic.Bool // stop after the checkpoint it builds
 	mu     sync.Mutex
 	cur    *luabind.Session // the session it runs now
+	curAt  uint64           // the event it runs it to
 	done   chan struct{}
 }
 
@@ -275,13 +279,16 @@ func (sh *Shell) scheduleCheckpoints() {
 	go func() {
 		defer close(b.done)
 		for _, at := range want {
+			if b.last.Load() || b.cancel.Load() {
+				return
+			}
 			p, err := cfg.bareSession()
 			if err != nil {
 				return
 			}
 			p.w.noTimes = true
 			b.mu.Lock()
-			b.cur = p.sess
+			b.cur, b.curAt = p.sess, at
 			b.mu.Unlock()
 			ok := !b.cancel.Load() && p.runTo(steps, at, &b.cancel)
 			b.mu.Lock()
@@ -333,15 +340,35 @@ func (sh *Shell) thinCheckpoint(n uint64) {
 }
 
 // stopBuilder stops the builder, if it runs, and waits for it.
-func (sh *Shell) stopBuilder() {
+func (sh *Shell) stopBuilder() { sh.stopBuilderFor(0) }
+
+// stopBuilderFor stops the builder for a move to event target: if what it
+// builds now is a checkpoint before target, later than any there is, it
+// finishes that one first (the move would otherwise re-execute that far
+// itself).
+func (sh *Shell) stopBuilderFor(target uint64) {
 	b := sh.cps.b
 	if b == nil {
 		return
 	}
-	b.cancel.Store(true)
+	best := uint64(0)
+	if target > 0 {
+		sh.cps.mu.Lock()
+		for _, p := range sh.cps.parked {
+			if p.seq < target {
+				best = p.seq
+			}
+		}
+		sh.cps.mu.Unlock()
+	}
 	b.mu.Lock()
-	if b.cur != nil {
-		b.cur.Interrupt() // the Lua and the machine: it is thrown away
+	if b.cur != nil && b.curAt > best && b.curAt < target {
+		b.last.Store(true)
+	} else {
+		b.cancel.Store(true)
+		if b.cur != nil {
+			b.cur.Interrupt() // the Lua and the machine: it is thrown away
+		}
 	}
 	b.mu.Unlock()
 	<-b.done
@@ -379,7 +406,7 @@ func (sh *Shell) dropCheckpoints(from uint64) {
 // target (nil: none; target 0: none either, a whole re-execution starts
 // at boot).
 func (sh *Shell) takeCheckpoint(target uint64) *parked {
-	sh.stopBuilder()
+	sh.stopBuilderFor(target)
 	c := &sh.cps
 	c.mu.Lock()
 	defer c.mu.Unlock()
