@@ -660,7 +660,6 @@ func (sh *Shell) reexec(target uint64, collect bool, how reexecFrom) (bool, erro
 	defer func() { sh.quiet.mute = false }() // sh.quiet: the new session's
 	var cp *parked
 	if views {
-		sh.stopBuilder()
 		if err := sh.boot(); err != nil {
 			return false, err
 		}

@@ -215,12 +215,19 @@ type checkpoints struct {
 	mu     sync.Mutex
 	parked []*parked // by seq, ascending
 	b      *builder
+	// The run's length when the builder last set out (0: none since a
+	// builder was stopped or checkpoints dropped): one round of building
+	// per length, so that checkpoints that cannot be placed as wanted
+	// (an instant of more events than the spacing) are not built again
+	// and again.
+	lastN uint64
 }
 
-// spacing is the most events a move re-executes after a checkpoint, on a
-// run of n events.
+// spacing is the most events a move re-executes after a checkpoint (give
+// or take the instant a checkpoint parks at the end of), on a run of n
+// events: maxParked checkpoints cover the run with room to spare.
 func spacing(n uint64) uint64 {
-	return max(minSpacing, (n+maxParked)/(maxParked+1)+1)
+	return max(minSpacing, (n+maxParked-1)/maxParked)
 }
 
 // wanted lists where checkpoints are missing on a run of n events, given
@@ -248,13 +255,22 @@ func wanted(have []uint64, n uint64) []uint64 {
 // the steps, which later lines only extend.
 func (sh *Shell) scheduleCheckpoints() {
 	c := &sh.cps
-	if c.b != nil || sh.script != nil || sh.luaDead || sh.sess == nil {
+	if c.b != nil {
+		select {
+		case <-c.b.done: // its round is over
+			c.b = nil
+		default:
+			return
+		}
+	}
+	if sh.script != nil || sh.luaDead || sh.sess == nil {
 		return
 	}
 	n := sh.sess.K.M.Recorded()
-	if n <= minSpacing {
+	if n <= minSpacing || n == c.lastN {
 		return
 	}
+	c.lastN = n
 	var want []uint64
 	for {
 		c.mu.Lock()
@@ -372,7 +388,7 @@ func (sh *Shell) stopBuilderFor(target uint64) {
 	}
 	b.mu.Unlock()
 	<-b.done
-	sh.cps.b = nil
+	sh.cps.b, sh.cps.lastN = nil, 0
 }
 
 // waitCheckpoints waits until the builder has built what it set out to
@@ -391,6 +407,7 @@ func (sh *Shell) dropCheckpoints(from uint64) {
 	c := &sh.cps
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.lastN = 0
 	keep := c.parked[:0]
 	for _, p := range c.parked {
 		if from > 0 && p.seq < from {

@@ -211,3 +211,33 @@ run(ms(1))
 	direct.must(t, "continue")
 	sameViews(t, "after the script", views(t, sh, t.TempDir(), true), views(t, direct, t.TempDir(), true))
 }
+
+// As a run grows, the checkpoints stay at most maxParked, spread over it:
+// no event is more than spacing (and an eighth) after one or after boot.
+func TestCheckpointsBoundedAsRunGrows(t *testing.T) {
+	withSpacing(t, 40)
+	sh := newTestShell(t, "arm64-8", 0)
+	for _, l := range cpSession[:3] {
+		sh.must(t, l)
+	}
+	for i := 0; i < 8; i++ {
+		sh.must(t, "run 2ms")
+		sh.waitCheckpoints()
+		n := sh.sess.K.M.Recorded()
+		if c := sh.parkedCount(); c > maxParked || c == 0 {
+			t.Fatalf("after %d events: %d checkpoints", n, c)
+		}
+		prev, s := uint64(0), spacing(n)
+		for _, p := range append(append([]*parked(nil), sh.cps.parked...), &parked{seq: n}) {
+			if p.seq <= prev || p.seq-prev > 2*s {
+				t.Errorf("after %d events: a gap from %d to %d (spacing %d)", n, prev, p.seq, s)
+			}
+			prev = p.seq
+		}
+	}
+	end := sh.sess.K.M.Recorded()
+	contains(t, "back", sh.must(t, "back 5"), fmt.Sprintf("back at event #%d ", end-5))
+	if sh.reexecStart+2*spacing(end) < end {
+		t.Errorf("back 5 from %d started after event %d", end, sh.reexecStart)
+	}
+}
