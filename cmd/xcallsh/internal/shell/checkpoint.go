@@ -51,12 +51,12 @@ import (
 // builds none on a run shorter than that: re-executing that many events
 // without views takes well under 100 ms. (A variable for the tests,
 // which move through short runs with checkpoints.)
-var minSpacing uint64 = 50000
+var minSpacing uint64 = 40000
 
 const (
 	// maxParked bounds the checkpoints kept (each is a session: its Lua
 	// state, its machine and a watcher).
-	maxParked = 16
+	maxParked = 24
 )
 
 // parked is one checkpoint: a session re-executed to an instant boundary
