@@ -646,42 +646,77 @@ func (sh *Shell) settle() {
 
 // --- going back ------------------------------------------------------------
 
-// reexec boots the machine again and re-executes the session's steps until
-// the first event boundary at or after event target (0: all of them). It
-// returns whether it stopped there. Output is discarded meanwhile.
-func (sh *Shell) reexec(target uint64, collect bool) (bool, error) {
+// reexec re-executes the session's steps until the first event boundary
+// at or after event target (0: all of them), from the last checkpoint
+// before target (checkpoint.go) or, with none, from a fresh boot. It
+// returns whether it stopped there. Output is discarded meanwhile. With
+// views, it boots with the views of a run attached and re-executes
+// everything (ensureViews); without, the session it leaves has none
+// until ensureViews.
+func (sh *Shell) reexec(target uint64, collect bool, how reexecFrom) (bool, error) {
+	views := how == withViews
 	steps, notes, sourced, ncmd, bps := sh.steps, sh.notes, sh.sourced, sh.ncmd, sh.dbg.bps
 	sh.quiet.mute = true
-	defer func() { sh.quiet.mute = false }()
-	if err := sh.boot(); err != nil {
-		return false, err
+	defer func() { sh.quiet.mute = false }() // sh.quiet: the new session's
+	var cp *parked
+	if views {
+		if err := sh.boot(); err != nil {
+			return false, err
+		}
+	} else {
+		sh.settle()
+		if how == fromCheckpoint {
+			cp = sh.takeCheckpoint(target)
+		}
+		if cp == nil {
+			p, err := sh.bootConfig().bareSession()
+			if err != nil {
+				return false, err
+			}
+			cp = p
+		}
+		cp.w.inheritTimes(sh.w, cp.seq)
+		sh.install(cp.sess, nil, cp.w, cp.quiet, cp.builtins)
+		sh.quiet.mute = true
+		sh.steps = append(sh.steps, steps[:cp.idx]...)
 	}
 	sh.notes, sh.sourced, sh.dbg.bps = notes, sourced, bps
 	m := sh.sess.K.M
 	d := &sh.dbg
 	defer func() { sh.ncmd = ncmd; sh.logShown = m.LogPrinted() }()
-	for _, st := range steps {
+	start := 0
+	sh.reexecStart = 0
+	if cp != nil {
+		start, sh.reexecStart = cp.idx, cp.seq
+	}
+	for i := start; i < len(steps); i++ {
+		st := steps[i]
 		if target > 0 && m.Recorded() >= target {
 			return false, nil
 		}
-		src := st.src
-		if st.advanced {
-			src = st.pre
-		}
-		if src != "" {
-			var err error
-			level := sh.guard(func() { _, err = sh.sess.Exec(st.name, src) })
-			if level > 0 {
-				sh.afterInterrupt(true)
-				return false, errors.New("interrupted while re-executing the session; restart starts over")
-			}
-			_ = err // the step's error was shown when it first ran
-		}
-		if !st.advanced {
-			sh.steps = append(sh.steps, st)
-			continue
-		}
 		from := m.Now()
+		if resumed := cp != nil && i == cp.idx && cp.mid; resumed {
+			from = cp.from // the checkpoint is inside this step's advance
+		} else {
+			src := st.src
+			if st.advanced {
+				src = st.pre
+			}
+			if src != "" {
+				var err error
+				level := sh.guard(func() { _, err = sh.sess.Exec(st.name, src) })
+				if level > 0 {
+					sh.afterInterrupt(true)
+					return false, errors.New("interrupted while re-executing the session; restart starts over")
+				}
+				_ = err // the step's error was shown when it first ran
+			}
+			if !st.advanced {
+				sh.steps = append(sh.steps, st)
+				continue
+			}
+			from = m.Now()
+		}
 		d.target, d.collect, d.noBreak = target, collect, !collect
 		d.until, d.task, d.finish = from+st.adv, false, false
 		d.begin()
@@ -700,12 +735,48 @@ func (sh *Shell) reexec(target uint64, collect bool) (bool, error) {
 	return false, nil
 }
 
+// reexecFrom is where reexec starts.
+type reexecFrom int
+
+const (
+	fromCheckpoint reexecFrom = iota // the last checkpoint before the target, or boot
+	fromBoot                         // boot, without views
+	withViews                        // boot, with the views of a run
+)
+
+// ensureViews gives the session its views (trace, timeline, the Perfetto
+// file, the report hash) when going back left it without: it re-executes
+// the session, views attached, to where it is now (the event the machine
+// stopped at, or the end of its steps), keeping what the user sees of the
+// position (the last interval, the CPU stopped on).
+func (sh *Shell) ensureViews() error {
+	if sh.rec != nil {
+		return nil
+	}
+	if sh.script != nil {
+		return errors.New("going back left this session without its traces, and they are rebuilt by re-executing it, " +
+			"which cannot be done while a script is paused in breakpoint() (continue first)")
+	}
+	target := uint64(0)
+	if sh.dbg.active {
+		target = sh.sess.K.M.Recorded()
+	}
+	from, to, stopCPU, last, ncmd := sh.from, sh.to, sh.stopCPU, sh.last, sh.ncmd
+	_, err := sh.reexec(target, false, withViews)
+	if err != nil {
+		return err
+	}
+	sh.from, sh.to, sh.stopCPU, sh.last, sh.ncmd = from, to, stopCPU, last, ncmd
+	return nil
+}
+
 // goBack re-executes to event target (an earlier one) and says where it is.
 func (sh *Shell) goBack(cmd string, target uint64) error {
 	if target < 1 {
 		target = 1
 	}
-	exact, err := sh.reexec(target, false)
+	exact, err := sh.reexec(target, false, fromCheckpoint)
+	sh.dropCheckpoints(target)
 	if err != nil {
 		return fmt.Errorf("%s: %v", cmd, err)
 	}
@@ -745,17 +816,26 @@ func cmdReverseContinue(sh *Shell, args, line string) error {
 	if before > 0 && before < pos {
 		limit = before
 	}
-	// Pass 1: where did the breakpoints match before here?
-	if _, err := sh.reexec(pos, true); err != nil {
-		return fmt.Errorf("reverse-continue: %v", err)
-	}
+	// Pass 1: where did the breakpoints match before here? After the last
+	// checkpoint first; from boot when nothing matched there.
 	var prev uint64
-	for _, s := range sh.dbg.hitSeqs {
-		if s < limit {
-			prev = s
+	for _, how := range []reexecFrom{fromCheckpoint, fromBoot} {
+		_, err := sh.reexec(pos, true, how)
+		sh.dropCheckpoints(pos)
+		if err != nil {
+			sh.dbg.hitSeqs = nil
+			return fmt.Errorf("reverse-continue: %v", err)
+		}
+		for _, s := range sh.dbg.hitSeqs {
+			if s < limit {
+				prev = s
+			}
+		}
+		sh.dbg.hitSeqs = nil
+		if prev != 0 || sh.reexecStart == 0 {
+			break
 		}
 	}
-	sh.dbg.hitSeqs = nil
 	if prev == 0 {
 		fmt.Fprintln(sh.out, "no breakpoint hit earlier in the session; still at event", pos)
 		return nil

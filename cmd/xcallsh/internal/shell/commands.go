@@ -209,9 +209,10 @@ func commandTable() []*command {
 			summary: "Like step, counting and showing only the events on the CPU the machine stopped on.",
 			fn:      cmdNext, runs: true, repeat: true, debug: true},
 		{name: "back", group: "Breakpoints and stepping", usage: "back [N]",
-			summary: "Go back N (default 1) events: re-execute the session from boot to there.",
+			summary: "Go back N (default 1) events: re-execute the session to there.",
 			help: "The run is deterministic: the shell boots the same machine on the same seed, runs the session's\n" +
-				"steps again and stops at the first event boundary at or after the target event.\n" +
+				"steps again and stops at the first event boundary at or after the target event. It starts from\n" +
+				"the last checkpoint before the target (a re-execution parked there) when it has one.\n" +
 				"What was typed after that point is discarded.",
 			fn: cmdBack, runs: true, debug: true},
 		{name: "reverse-continue", aliases: []string{"rc"}, group: "Breakpoints and stepping", usage: "reverse-continue",
@@ -313,6 +314,7 @@ func cmdBoot(sh *Shell, args, line string) error {
 		}
 		seed = v
 	}
+	sh.dropCheckpoints(0)
 	oldMachine, oldForced, oldSeed := sh.machine, sh.forced, sh.seed
 	sh.machine, sh.forced, sh.seed = expandPath(f[0]), true, seed
 	if err := sh.boot(); err != nil {
@@ -329,6 +331,7 @@ func cmdRestart(sh *Shell, args, line string) error {
 		return errors.New("usage: restart")
 	}
 	sourced := sh.sourced
+	sh.dropCheckpoints(0)
 	if err := sh.boot(); err != nil {
 		return fmt.Errorf("restart: %v", err)
 	}
@@ -835,6 +838,9 @@ func (sh *Shell) span() (int64, int64) {
 }
 
 func cmdTrace(sh *Shell, args, line string) error {
+	if err := sh.ensureViews(); err != nil {
+		return fmt.Errorf("trace: %v", err)
+	}
 	a := sh.rec.Act
 	if args != "" {
 		return sh.writeTrace(args)
@@ -898,6 +904,9 @@ func (sh *Shell) writeTrace(file string) error {
 }
 
 func cmdTimeline(sh *Shell, args, line string) error {
+	if err := sh.ensureViews(); err != nil {
+		return fmt.Errorf("timeline: %v", err)
+	}
 	from, to := sh.span()
 	now := sh.sess.K.M.Now()
 	var cpus []int

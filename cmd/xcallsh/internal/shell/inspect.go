@@ -29,6 +29,7 @@ type watcher struct {
 	// (goto TIME), up to maxTimes.
 	times    []int64
 	firstSeq uint64
+	noTimes  bool              // a checkpoint's: it takes the times from the shell's watcher when used (inheritTimes)
 	csds     map[int]*csdTrack // by csd id; looked up, never ranged
 	ipis     map[uint64]*ipiTrack
 	live     []uint64 // the ids of the IPIs in flight, ascending
@@ -83,10 +84,12 @@ func (w *watcher) Record(e *emu.Event) {
 	if w.firstSeq == 0 {
 		w.firstSeq = e.Seq
 	}
-	if len(w.times) < maxTimes {
+	if len(w.times) < maxTimes && !w.noTimes {
 		w.times = append(w.times, e.T)
 	}
-	defer w.sh.record(e) // last: a breakpoint blocks there, and sees the rest up to date
+	if w.sh != nil { // a checkpoint being built has no debugger
+		defer w.sh.record(e) // last: a breakpoint blocks there, and sees the rest up to date
+	}
 	switch e.Kind {
 	case emu.EvIPISend:
 		for i, id := range e.IDs {

@@ -50,7 +50,7 @@ type Shell struct {
 	seed    uint64
 
 	sess  *luabind.Session
-	rec   *session.Recorder
+	rec   *session.Recorder // the views; nil after going back until ensureViews (checkpoint.go)
 	steps []shellStep
 	ncmd  int      // commands since boot: numbers the chunk names
 	notes []string // why a report might not replay this session exactly
@@ -68,6 +68,8 @@ type Shell struct {
 	stopCPU     int                   // the CPU of the event the machine last stopped at (-1: none)
 	dbg         debugger              // breakpoints and stepping (breakpoints.go)
 	quiet       *muteWriter           // the session's stdout: muted while re-executing
+	cps         checkpoints           // parked re-executions, for going back (checkpoint.go)
+	reexecStart uint64                // the event the last re-execution started after (0: boot)
 	builtins    map[string]lua.LValue // the globals at boot; looked up, never ranged
 	script      *script               // the chunk on the script goroutine, paused in breakpoint() between commands (script.go)
 
@@ -139,30 +141,42 @@ func (sh *Shell) boot() error {
 	if err != nil {
 		return err
 	}
+	builtins := map[string]lua.LValue{}
+	sess.L.G.Global.ForEach(func(k, v lua.LValue) {
+		if s, ok := k.(lua.LString); ok {
+			builtins[string(s)] = v
+		}
+	})
+	sh.install(sess, rec, nil, sh.quiet, builtins)
+	return nil
+}
+
+// install makes sess, just booted (or a checkpoint, with its watcher w and
+// no views: rec nil), the shell's session, with no steps.
+func (sh *Shell) install(sess *luabind.Session, rec *session.Recorder, w *watcher, quiet *muteWriter, builtins map[string]lua.LValue) {
+	sh.settle()
 	if sh.sess != nil {
 		sh.sess.Close()
 	}
-	sh.sess, sh.rec = sess, rec
+	sh.sess, sh.rec, sh.quiet = sess, rec, quiet
 	sess.Breakpoint = sh.breakpointHook
 	sh.script = nil
 	sh.steps, sh.ncmd, sh.notes = nil, 0, nil
 	sh.luaDead, sh.sourced, sh.last = false, nil, ""
-	sh.w, sh.stopCPU = nil, -1
-	sh.builtins = map[string]lua.LValue{}
-	sess.L.G.Global.ForEach(func(k, v lua.LValue) {
-		if s, ok := k.(lua.LString); ok {
-			sh.builtins[string(s)] = v
-		}
-	})
+	sh.w, sh.stopCPU = w, -1
+	if w != nil {
+		w.sh = sh
+	}
+	sh.builtins = builtins
 	sh.watch()
 	sh.from, sh.to, sh.logShown = 0, 0, sess.K.M.LogPrinted()
 	sh.root, sh.rootStop = context.WithCancel(context.Background())
-	return nil
 }
 
 // Close releases the session.
 func (sh *Shell) Close() {
 	sh.settle()
+	sh.dropCheckpoints(0)
 	if sh.sess != nil {
 		sh.sess.Close()
 	}
@@ -172,6 +186,7 @@ func (sh *Shell) Close() {
 // returned).
 func (sh *Shell) Exec(line string) error {
 	err := sh.execLine(line)
+	sh.scheduleCheckpoints()
 	if err != nil {
 		sh.failures++
 		fmt.Fprintln(sh.errOut, err)
@@ -473,12 +488,12 @@ func (sh *Shell) runLevel(line, name, src string, record bool) ([]lua.LValue, in
 type machineMark struct {
 	now    int64
 	events uint64
-	log    int
+	rec    uint64 // events recorded
 }
 
 func (sh *Shell) mark() machineMark {
 	m := sh.sess.K.M
-	return machineMark{m.Now(), m.Executed(), sh.rec.Log.Events()}
+	return machineMark{m.Now(), m.Executed(), m.Recorded()}
 }
 
 // recordInterrupted notes a chunk Ctrl-C stopped: it is not a step (it
@@ -825,5 +840,8 @@ func saveHistory(ln *liner.State, path string, errOut io.Writer) {
 
 // summary is the session's summary line.
 func (sh *Shell) summary() string {
+	if err := sh.ensureViews(); err != nil {
+		return "xcallsh: " + err.Error()
+	}
 	return session.Summary(sh.sess, session.Outcome(sh.sess, nil).Kind, sh.rec.Log.Hash())
 }

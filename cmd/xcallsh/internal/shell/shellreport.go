@@ -46,6 +46,9 @@ end
 // report in a fresh session first; that replay also shows whether the
 // report matches what this session did.
 func (sh *Shell) writeReport(file string) error {
+	if err := sh.ensureViews(); err != nil {
+		return fmt.Errorf("report: %v", err)
+	}
 	spec := sh.sess.Spec()
 	body := &report.Body{
 		MadeBy:   fmt.Sprintf("the xcallsh shell (%d steps)", len(sh.steps)),
