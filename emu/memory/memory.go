@@ -92,6 +92,9 @@ type Instr struct {
 	// Old is an RMW's expected value: the store happens only when memory
 	// holds it (cmpxchg). nil: always (xchg).
 	Old *Expr
+	// Unless turns Old around: the store happens only when memory does
+	// not hold Old (atomic_add_unless).
+	Unless bool
 	// Spin makes an RMW wait until memory holds Old, then succeed: a lock
 	// acquisition.
 	Spin bool
@@ -278,8 +281,11 @@ func (p *Program) Validate() error {
 			if in.Spin && in.Old == nil {
 				return bad("a spinning RMW needs Old")
 			}
-			if in.Add && (in.Op != RMW || in.Old != nil) {
-				return bad("only an RMW without Old adds")
+			if in.Unless && (in.Old == nil || in.Spin) {
+				return bad("an Unless RMW needs Old and does not spin")
+			}
+			if in.Add && (in.Op != RMW || in.Old != nil && !in.Unless) {
+				return bad("only an RMW without Old, or an Unless one, adds")
 			}
 			if in.Guard >= i || in.Guard < -1 || (in.Guard >= 0 && code[in.Guard].Op != Cond) {
 				return bad("guard is not an earlier Cond")
@@ -458,8 +464,11 @@ func waits(m Model, a, b *Instr, aLoc, bLoc int, wins bool) bool {
 	case SC:
 		return true
 	case TSO:
-		// Only a load may pass earlier plain stores: the store buffer.
-		return !(a.Op == Store && b.Op == Load)
+		// Only a load may pass earlier plain stores: the store buffer. A
+		// conditional RMW that gives up is only a plain load (x86 reads
+		// the value, sees it must not add, and issues no locked
+		// instruction).
+		return !(a.Op == Store && (b.Op == Load || b.Op == RMW && b.Unless && !wins))
 	}
 	// ARMv8.
 	if a.Op == Fence {
@@ -536,7 +545,7 @@ func (s *state) ready(t, i int) bool {
 			if !ok {
 				return false
 			}
-			wins = cur == old
+			wins = (cur == old) != b.Unless
 			if b.Spin && !wins {
 				return false
 			}
@@ -720,7 +729,7 @@ func (s *state) perform(t, i int) {
 		win := true
 		if in.Old != nil {
 			old, _ := s.eval(t, i, in.Old)
-			win = cur == old
+			win = (cur == old) != in.Unless
 		}
 		s.ok[t][i] = win
 		if win && split(s.m, in) {

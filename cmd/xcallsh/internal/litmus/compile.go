@@ -202,7 +202,11 @@ func (cc *compiler) stmt(s *Stmt) error {
 			if _, isLoc := cc.locs[s.Name]; isLoc {
 				return cc.errf(s.Line, "assigning to location %s: write WRITE_ONCE(*%s, ...)", s.Name, s.Name)
 			}
-			return cc.errf(s.Line, "register %s is not declared (int %s;)", s.Name, s.Name)
+			// As herd7 does, an assignment declares a register of its
+			// own (the kernel's Documentation/litmus-tests rely on it).
+			r = len(cc.names)
+			cc.regs[s.Name] = r
+			cc.names = append(cc.names, s.Name)
 		}
 		return cc.assign(r, s.X)
 	case sExpr:
@@ -675,6 +679,12 @@ func (cc *compiler) atomic(reg int, call *CExpr) (bool, error) {
 		}
 		return cc.access(reg, &call2)
 	}
+	if cond, ok := condAtomics[op]; ok {
+		if order != "" {
+			return false, unsupported
+		}
+		return cc.condAtomic(reg, call, cond)
+	}
 	// The arithmetic: OP (void), OP_return (new value), fetch_OP (old).
 	fetch := strings.HasPrefix(op, "fetch_")
 	op = strings.TrimPrefix(op, "fetch_")
@@ -737,4 +747,90 @@ func (cc *compiler) atomic(reg int, call *CExpr) (bool, error) {
 		return true, cc.emit(memory.Instr{Op: memory.Assign, Reg: reg, Val: memory.Bin(memory.EAdd, memory.RegRef(old), d)}, line)
 	}
 	return valued, cc.emit(in, line)
+}
+
+// condAtomic is one of the atomic_t operations that test a value: the
+// conditional ones (atomic_add_unless(v, a, u), atomic_fetch_add_unless,
+// atomic_inc_not_zero(v)), fully ordered when they add and unordered when
+// they do not (atomic_t.txt in the kernel's Documentation; x86 reads
+// with a plain load and gives up, arm64's cmpxchg loop does the same),
+// and the ones that test the new value (atomic_dec_and_test(v),
+// atomic_inc_and_test(v), atomic_sub_and_test(i, v),
+// atomic_add_negative(i, v)), fully ordered.
+type condAtomic struct {
+	args  int    // arguments, v among them
+	delta int64  // the constant added; 0: the argument before v
+	test  string // what the value is: "added", "old", "zero", "negative"
+}
+
+var condAtomics = map[string]condAtomic{
+	"add_unless":       {3, 0, "added"},
+	"fetch_add_unless": {3, 0, "old"},
+	"inc_not_zero":     {1, 1, "added"},
+	"dec_and_test":     {1, -1, "zero"},
+	"inc_and_test":     {1, 1, "zero"},
+	"sub_and_test":     {2, 0, "zero"},
+	"add_negative":     {2, 0, "negative"},
+}
+
+func (cc *compiler) condAtomic(reg int, call *CExpr, c condAtomic) (bool, error) {
+	name, line := call.Name, call.Line
+	if len(call.Args) != c.args {
+		return false, cc.errf(line, "%s takes %d arguments, not %d", name, c.args, len(call.Args))
+	}
+	vArg := 0
+	if c.test == "zero" || c.test == "negative" {
+		vArg = c.args - 1 // atomic_sub_and_test(i, v)
+	}
+	var d *memory.Expr
+	switch {
+	case c.delta != 0:
+		d = memory.Const(c.delta)
+	default:
+		a := call.Args[1] // atomic_add_unless(v, a, u)
+		if vArg != 0 {
+			a = call.Args[0]
+		}
+		var err error
+		if d, err = cc.expr(a); err != nil {
+			return false, err
+		}
+		if strings.HasSuffix(name, "sub_and_test") {
+			d = memory.Bin(memory.ENeg, d, nil)
+		}
+	}
+	in := memory.Instr{Op: memory.RMW, Val: d, Add: true, Full: true}
+	if c.test == "added" || c.test == "old" {
+		u := memory.Const(0) // atomic_inc_not_zero
+		if c.args == 3 {
+			var err error
+			if u, err = cc.expr(call.Args[2]); err != nil {
+				return false, err
+			}
+		}
+		in.Old, in.Unless = u, true
+	}
+	if err := cc.loc(&in, &CExpr{Kind: cCall, Line: line, Name: name, Args: []*CExpr{call.Args[vArg]}}, 0, false); err != nil {
+		return false, err
+	}
+	old := cc.temp()
+	in.Reg = old
+	if err := cc.emit(in, line); err != nil {
+		return false, err
+	}
+	if reg < 0 {
+		return true, nil
+	}
+	var v *memory.Expr
+	switch c.test {
+	case "added":
+		v = memory.Bin(memory.ENe, memory.RegRef(old), in.Old)
+	case "old":
+		v = memory.RegRef(old)
+	case "zero":
+		v = memory.Bin(memory.EEq, memory.Bin(memory.EAdd, memory.RegRef(old), d), memory.Const(0))
+	case "negative":
+		v = memory.Bin(memory.ELt, memory.Bin(memory.EAdd, memory.RegRef(old), d), memory.Const(0))
+	}
+	return true, cc.emit(memory.Instr{Op: memory.Assign, Reg: reg, Val: v}, line)
 }

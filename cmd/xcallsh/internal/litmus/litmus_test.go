@@ -1,6 +1,7 @@
 package litmus
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -193,7 +194,9 @@ func TestBadInput(t *testing.T) {
 		{"C X\n{}\nexists (x=1)", "t.litmus:3: expected a thread P0(...) { ... }"},
 		{"C X\nP0(int *x) {\n WRITE_ONCE(*x, 1)\n}\nexists (x=1)", "t.litmus:4: expected \";\", found \"}\""},
 		{"C X\nP0(int *x) {\n int r0;\n r0 = READ_ONCE(x);\n}\nexists (0:r0=1)", "t.litmus:4: READ_ONCE wants a location as *x here"},
-		{"C X\nP0(int *x) {\n r1 = 2;\n}\nexists (x=1)", "t.litmus:3: register r1 is not declared"},
+		{"C X\nP0(int *x) {\n int r0;\n r0 = r1;\n}\nexists (x=1)", "t.litmus:4: unknown name r1"},
+		{"C X\nP0(int *x) {\n x = 2;\n}\nexists (x=1)", "t.litmus:3: assigning to location x"},
+		{"C X\n{ atomic_t v = ATOMIC_INIT(x); }\nP0(int *x) {\n}\nexists (x=1)", "t.litmus:2: expected an integer"},
 		{"C X\nP0(int *x) {\n smp_foo();\n}\nexists (x=1)", "t.litmus:3: smp_foo is not supported"},
 		{"C X\nP0(int *x) {\n WRITE_ONCE(*y, 1);\n}\nexists (x=1)", "t.litmus:3: y is no location of the test"},
 		{"C X\nP0(int *x) {\n int r0;\n}\nexists (1:r0=1)", "t.litmus:5: the condition names thread 1, but the test has 1"},
@@ -359,6 +362,58 @@ exists (0:r0=1 /\ 0:r1=0)
 	for _, m := range models {
 		if got, _, _ := verdict(t, sbmb, m); got != "Never" {
 			t.Errorf("SB+store_mbs under %v: %s, want Never", m, got)
+		}
+	}
+	// herd7's leniencies: an assignment declares its register, (void)
+	// discards a value, ATOMIC_INIT gives an atomic_t its start.
+	lenient := `C lenient
+{ atomic_t v = ATOMIC_INIT(5); }
+P0(atomic_t *v) { r1 = atomic_read(v); (void)atomic_xchg(v, 7); }
+exists (0:r1=5 /\ v=7)
+`
+	for _, m := range models {
+		if got, n, _ := verdict(t, lenient, m); got != "Always" || n != 1 {
+			t.Errorf("lenient under %v: %s with %d states, want Always with 1", m, got, n)
+		}
+	}
+	// The atomics that test a value: each result and final value.
+	for _, tc := range []struct {
+		init int
+		call string
+		r, v int
+	}{
+		{0, "atomic_add_unless(v, 1, 0)", 0, 0},
+		{2, "atomic_add_unless(v, 3, 0)", 1, 5},
+		{1, "atomic_fetch_add_unless(v, 5, 9)", 1, 6},
+		{9, "atomic_fetch_add_unless(v, 5, 9)", 9, 9},
+		{0, "atomic_inc_not_zero(v)", 0, 0},
+		{4, "atomic_inc_not_zero(v)", 1, 5},
+		{1, "atomic_dec_and_test(v)", 1, 0},
+		{2, "atomic_dec_and_test(v)", 0, 1},
+		{-1, "atomic_inc_and_test(v)", 1, 0},
+		{2, "atomic_sub_and_test(2, v)", 1, 0},
+		{2, "atomic_add_negative(-3, v)", 1, -1},
+		{2, "atomic_add_negative(-2, v)", 0, 0},
+	} {
+		src := fmt.Sprintf("C cond\n{ atomic_t v = ATOMIC_INIT(%d); }\nP0(atomic_t *v) { int r0; r0 = %s; }\nexists (0:r0=%d /\\ v=%d)\n", tc.init, tc.call, tc.r, tc.v)
+		for _, m := range models {
+			if got, n, _ := verdict(t, src, m); got != "Always" || n != 1 {
+				t.Errorf("%s from %d under %v: %s with %d states, want r0=%d v=%d always", tc.call, tc.init, m, got, n, tc.r, tc.v)
+			}
+		}
+	}
+	// A conditional atomic that adds is a full barrier: SB with one that
+	// succeeds is forbidden everywhere (scripts/litmus/SB+add-unless-fails
+	// is the one that gives up).
+	sbAdds := `C SB+add-unless-adds
+{ atomic_t z = ATOMIC_INIT(1); }
+P0(int *x, int *y, atomic_t *z) { int r0; int r1; WRITE_ONCE(*x, 1); r1 = atomic_add_unless(z, 1, 0); r0 = READ_ONCE(*y); }
+P1(int *x, int *y, atomic_t *z) { int r0; int r1; WRITE_ONCE(*y, 1); r1 = atomic_add_unless(z, 1, 0); r0 = READ_ONCE(*x); }
+exists (0:r0=0 /\ 1:r0=0)
+`
+	for _, m := range models {
+		if got, _, _ := verdict(t, sbAdds, m); got != "Never" {
+			t.Errorf("SB+add-unless-adds under %v: %s, want Never", m, got)
 		}
 	}
 	// A filter drops the executions it does not hold in, uncounted.

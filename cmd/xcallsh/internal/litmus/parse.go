@@ -385,7 +385,21 @@ func (p *parser) initBlock(t *Test) error {
 			if p.is("&") {
 				p.next()
 			}
-			if p.peek().kind == tIdent {
+			if p.is("ATOMIC_INIT") {
+				// atomic_t v = ATOMIC_INIT(n);
+				p.next()
+				if _, err := p.expect("("); err != nil {
+					return err
+				}
+				v, err := p.integer()
+				if err != nil {
+					return err
+				}
+				item.val = v
+				if _, err := p.expect(")"); err != nil {
+					return err
+				}
+			} else if p.peek().kind == tIdent {
 				item.ref = p.next().text
 			} else {
 				v, err := p.integer()
@@ -479,6 +493,10 @@ func (p *parser) stmt() ([]*Stmt, error) {
 	case p.is("{"):
 		body, err := p.block()
 		return []*Stmt{{Kind: sBlock, Line: tok.line, Then: body}}, err
+	case p.is("(") && p.toks[p.pos+1].text == "void" && p.toks[p.pos+2].text == ")":
+		// (void)call(...); discards the value.
+		p.pos += 3
+		return p.stmt()
 	case p.is("if"):
 		p.next()
 		if _, err := p.expect("("); err != nil {
