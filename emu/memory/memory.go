@@ -92,6 +92,9 @@ type Instr struct {
 	// Old is an RMW's expected value: the store happens only when memory
 	// holds it (cmpxchg). nil: always (xchg).
 	Old *Expr
+	// Unless turns Old around: the store happens only when memory does
+	// not hold Old (atomic_add_unless).
+	Unless bool
 	// Spin makes an RMW wait until memory holds Old, then succeed: a lock
 	// acquisition.
 	Spin bool
@@ -278,8 +281,11 @@ func (p *Program) Validate() error {
 			if in.Spin && in.Old == nil {
 				return bad("a spinning RMW needs Old")
 			}
-			if in.Add && (in.Op != RMW || in.Old != nil) {
-				return bad("only an RMW without Old adds")
+			if in.Unless && (in.Old == nil || in.Spin) {
+				return bad("an Unless RMW needs Old and does not spin")
+			}
+			if in.Add && (in.Op != RMW || in.Old != nil && !in.Unless) {
+				return bad("only an RMW without Old, or an Unless one, adds")
 			}
 			if in.Guard >= i || in.Guard < -1 || (in.Guard >= 0 && code[in.Guard].Op != Cond) {
 				return bad("guard is not an earlier Cond")
@@ -319,14 +325,27 @@ const (
 	pending byte = iota
 	done
 	skipped
+	// half: an ARMv8 RMW that is not fully ordered has read but not yet
+	// written (split reports which RMWs do this).
+	half byte = 4
 )
+
+// split reports whether in performs in two steps under m, its read then
+// its write, as ARMv8's load-exclusive and store-exclusive (or the read
+// and write events of an LSE atomic) do: its acquire orders what follows
+// after the read, its release orders the write after what precedes, and
+// the write may become visible after later accesses of the thread. No
+// other write to the location comes between the two (ARMv8's atomicity
+// axiom): while one RMW is half done, no other thread's store or RMW to
+// its location may perform. A fully ordered RMW stays one step.
+func split(m Model, in *Instr) bool { return m == ARMv8 && in.Op == RMW && !in.Full }
 
 // state is a run in progress.
 type state struct {
 	p     *Program
 	m     Model
 	mem   []int64
-	st    [][]byte  // per thread, per instruction: pending, done, skipped
+	st    [][]byte  // per thread, per instruction: pending, done, skipped, half
 	val   [][]int64 // a done instruction's result (the value read; a Cond's value)
 	ok    [][]bool  // a done RMW succeeded (it wrote)
 	steps int
@@ -380,7 +399,7 @@ func (s *state) reg(t, i, r int) (int64, bool) {
 		switch s.st[t][j] {
 		case skipped:
 			continue
-		case done:
+		case done, half:
 			if known, taken := s.guard(t, j); !known {
 				return 0, false
 			} else if !taken {
@@ -445,8 +464,11 @@ func waits(m Model, a, b *Instr, aLoc, bLoc int, wins bool) bool {
 	case SC:
 		return true
 	case TSO:
-		// Only a load may pass earlier plain stores: the store buffer.
-		return !(a.Op == Store && b.Op == Load)
+		// Only a load may pass earlier plain stores: the store buffer. A
+		// conditional RMW that gives up is only a plain load (x86 reads
+		// the value, sees it must not add, and issues no locked
+		// instruction).
+		return !(a.Op == Store && (b.Op == Load || b.Op == RMW && b.Unless && !wins))
 	}
 	// ARMv8.
 	if a.Op == Fence {
@@ -490,7 +512,7 @@ func (s *state) enabled(out []action) []action {
 	out = out[:0]
 	for t, code := range s.p.Threads {
 		for i := range code {
-			if s.st[t][i] == pending && code[i].Op != Assign && code[i].Op != Cond && s.ready(t, i) {
+			if (s.st[t][i] == pending || s.st[t][i] == half) && code[i].Op != Assign && code[i].Op != Cond && s.ready(t, i) {
 				out = append(out, action{t, i})
 			}
 		}
@@ -502,6 +524,9 @@ func (s *state) enabled(out []action) []action {
 func (s *state) ready(t, i int) bool {
 	code := s.p.Threads[t]
 	b := &code[i]
+	if s.st[t][i] == half {
+		return s.readyWrite(t, i)
+	}
 	known, taken := s.guard(t, i)
 	if !known && (b.Op != Load || s.m != ARMv8) {
 		return false // only loads speculate, and only on ARMv8
@@ -520,7 +545,7 @@ func (s *state) ready(t, i int) bool {
 			if !ok {
 				return false
 			}
-			wins = cur == old
+			wins = (cur == old) != b.Unless
 			if b.Spin && !wins {
 				return false
 			}
@@ -543,16 +568,22 @@ func (s *state) ready(t, i int) bool {
 		}
 		bLoc = l
 	}
+	if isWrite(b) && s.reserved(t, bLoc) {
+		return false
+	}
+	// A split RMW's first step is its read: ordered as a load (an
+	// acquiring one for an acquire RMW) that does not forward.
+	isSplit := split(s.m, b)
+	if isSplit {
+		b = &Instr{Op: Load, Acquire: b.Acquire}
+	}
 	for j := i - 1; j >= 0; j-- {
-		if s.st[t][j] != pending {
+		a, aLoc, ok := s.earlier(t, j)
+		if !ok {
 			continue
 		}
-		a := &code[j]
-		aLoc := -1
-		if isRead(a) || isWrite(a) {
-			if l, ok := s.loc(t, j); ok {
-				aLoc = l
-			}
+		if isSplit && isWrite(a) && (aLoc == bLoc || aLoc < 0) {
+			return false
 		}
 		if waits(s.m, a, b, aLoc, bLoc, wins) {
 			return false
@@ -560,6 +591,65 @@ func (s *state) ready(t, i int) bool {
 	}
 	if isRead(b) {
 		if _, ok := s.readValue(t, i); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// earlier is instruction j of thread t as a later instruction of the
+// thread must wait for it, with the location it accesses (-1: not known
+// yet); ok is false when it has performed. A half-done RMW is its write
+// still to come, a store (a releasing one for a release RMW).
+func (s *state) earlier(t, j int) (a *Instr, loc int, ok bool) {
+	a = &s.p.Threads[t][j]
+	switch s.st[t][j] {
+	case pending:
+	case half:
+		a = &Instr{Op: Store, Release: a.Release}
+	default:
+		return nil, 0, false
+	}
+	loc = -1
+	if isRead(a) || isWrite(a) {
+		if l, ok := s.loc(t, j); ok {
+			loc = l
+		}
+	}
+	return a, loc, true
+}
+
+// reserved reports whether another thread than t has an RMW half done on
+// loc: no write to loc may come between its read and its write.
+func (s *state) reserved(t, loc int) bool {
+	for u, code := range s.p.Threads {
+		if u == t {
+			continue
+		}
+		for j := range code {
+			if s.st[u][j] == half {
+				if l, _ := s.loc(u, j); l == loc {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// readyWrite reports whether the write of the half-done RMW i of thread t
+// may perform now: it is ordered as a store (a releasing one for a
+// release RMW) after the earlier instructions of its thread.
+func (s *state) readyWrite(t, i int) bool {
+	in := &s.p.Threads[t][i]
+	if _, ok := s.eval(t, i, in.Val); !ok {
+		return false
+	}
+	loc, _ := s.loc(t, i)
+	b := &Instr{Op: Store, Release: in.Release}
+	for j := i - 1; j >= 0; j-- {
+		a, aLoc, ok := s.earlier(t, j)
+		if ok && waits(s.m, a, b, aLoc, loc, true) {
 			return false
 		}
 	}
@@ -625,12 +715,27 @@ func (s *state) perform(t, i int) {
 	case Store:
 		s.mem[loc], _ = s.eval(t, i, in.Val)
 	case RMW:
+		if s.st[t][i] == half {
+			// The write of a split RMW.
+			v, _ := s.eval(t, i, in.Val)
+			if in.Add {
+				v += s.val[t][i]
+			}
+			s.mem[loc] = v
+			break
+		}
 		cur := s.mem[loc]
 		s.val[t][i] = cur
 		win := true
 		if in.Old != nil {
 			old, _ := s.eval(t, i, in.Old)
-			win = cur == old
+			win = (cur == old) != in.Unless
+		}
+		s.ok[t][i] = win
+		if win && split(s.m, in) {
+			s.st[t][i] = half
+			s.steps++
+			return
 		}
 		if win {
 			v, _ := s.eval(t, i, in.Val)
@@ -639,7 +744,6 @@ func (s *state) perform(t, i int) {
 			}
 			s.mem[loc] = v
 		}
-		s.ok[t][i] = win
 	}
 	s.st[t][i] = done
 	s.steps++
@@ -648,7 +752,7 @@ func (s *state) perform(t, i int) {
 func (s *state) finished() bool {
 	for t := range s.st {
 		for _, x := range s.st[t] {
-			if x == pending {
+			if x == pending || x == half {
 				return false
 			}
 		}
@@ -799,7 +903,7 @@ func (s *state) key() string {
 				x = 3
 			}
 			b = append(b, x)
-			if x == done || x == 3 {
+			if x == done || x == 3 || x == half {
 				b = binary.AppendVarint(b, s.val[t][i])
 			}
 		}

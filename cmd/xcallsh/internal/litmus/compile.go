@@ -17,6 +17,9 @@ type Compiled struct {
 	// observed are the atoms of the condition, in herd7's order: threads'
 	// registers by thread and name, then locations by name.
 	observed []observed
+	// filtered are the atoms only the filter clause names: evaluated,
+	// never shown.
+	filtered []observed
 }
 
 type observed struct {
@@ -87,12 +90,17 @@ func Compile(t *Test, x86 bool) (*Compiled, error) {
 		return nil, &Error{t.File, t.Threads[0].Line, err.Error()}
 	}
 	for _, q := range t.Locations {
-		if err := c.observe(t, q, locs); err != nil {
+		if err := c.observe(t, q, locs, &c.observed); err != nil {
 			return nil, err
 		}
 	}
-	if err := c.observe(t, t.Cond.P, locs); err != nil {
+	if err := c.observe(t, t.Cond.P, locs, &c.observed); err != nil {
 		return nil, err
+	}
+	if t.Filter != nil {
+		if err := c.observe(t, t.Filter, locs, &c.filtered); err != nil {
+			return nil, err
+		}
 	}
 	slices.SortFunc(c.observed, func(a, b observed) int {
 		if a.thread != b.thread {
@@ -106,8 +114,8 @@ func Compile(t *Test, x86 bool) (*Compiled, error) {
 	return c, nil
 }
 
-// observe checks the condition's atoms and lists each once.
-func (c *Compiled) observe(t *Test, q *Prop, locs map[string]int) error {
+// observe checks the condition's atoms and lists each once, in into.
+func (c *Compiled) observe(t *Test, q *Prop, locs map[string]int, into *[]observed) error {
 	switch q.Op {
 	case "atom":
 		o := observed{thread: q.Thread, name: q.Name}
@@ -134,16 +142,16 @@ func (c *Compiled) observe(t *Test, q *Prop, locs map[string]int) error {
 			}
 			q.Val = memory.Address(l)
 		}
-		if !slices.ContainsFunc(c.observed, func(x observed) bool { return x.thread == o.thread && x.name == o.name }) {
-			c.observed = append(c.observed, o)
+		if !slices.ContainsFunc(*into, func(x observed) bool { return x.thread == o.thread && x.name == o.name }) {
+			*into = append(*into, o)
 		}
 	case "~":
-		return c.observe(t, q.A, locs)
+		return c.observe(t, q.A, locs, into)
 	case `/\`, `\/`:
-		if err := c.observe(t, q.A, locs); err != nil {
+		if err := c.observe(t, q.A, locs, into); err != nil {
 			return err
 		}
-		return c.observe(t, q.B, locs)
+		return c.observe(t, q.B, locs, into)
 	}
 	return nil
 }
@@ -194,7 +202,11 @@ func (cc *compiler) stmt(s *Stmt) error {
 			if _, isLoc := cc.locs[s.Name]; isLoc {
 				return cc.errf(s.Line, "assigning to location %s: write WRITE_ONCE(*%s, ...)", s.Name, s.Name)
 			}
-			return cc.errf(s.Line, "register %s is not declared (int %s;)", s.Name, s.Name)
+			// As herd7 does, an assignment declares a register of its
+			// own (the kernel's Documentation/litmus-tests rely on it).
+			r = len(cc.names)
+			cc.regs[s.Name] = r
+			cc.names = append(cc.names, s.Name)
 		}
 		return cc.assign(r, s.X)
 	case sExpr:
@@ -202,6 +214,20 @@ func (cc *compiler) stmt(s *Stmt) error {
 		return err
 	case sBlock:
 		return cc.stmts(s.Then)
+	case sStore:
+		// A plain store is, on both architectures, the same store
+		// instruction WRITE_ONCE compiles to (docs/memory.md: what the
+		// compiler may do with a plain access is not modelled).
+		in := memory.Instr{Op: memory.Store}
+		if err := cc.loc(&in, &CExpr{Kind: cCall, Line: s.Line, Name: "a plain store", Args: []*CExpr{s.Lhs}}, 0, false); err != nil {
+			return err
+		}
+		v, err := cc.expr(s.X)
+		if err != nil {
+			return err
+		}
+		in.Val = v
+		return cc.emit(in, s.Line)
 	case sIf:
 		e, err := cc.expr(s.X)
 		if err != nil {
@@ -233,6 +259,9 @@ func (cc *compiler) assign(reg int, x *CExpr) error {
 		if ok, err := cc.access(reg, x); ok || err != nil {
 			return err
 		}
+	}
+	if x.Kind == cDeref {
+		return cc.plainLoad(reg, x)
 	}
 	e, err := cc.expr(x)
 	if err != nil {
@@ -280,7 +309,11 @@ func (cc *compiler) expr(x *CExpr) (*memory.Expr, error) {
 		}
 		return memory.Const(memory.Address(l)), nil
 	case cDeref:
-		return nil, cc.errf(x.Line, "plain access *...: use READ_ONCE() or WRITE_ONCE() (plain accesses are not modelled)")
+		r := cc.temp()
+		if err := cc.plainLoad(r, x); err != nil {
+			return nil, err
+		}
+		return memory.RegRef(r), nil
 	case cUnary:
 		a, err := cc.expr(x.A)
 		if err != nil {
@@ -315,6 +348,16 @@ func (cc *compiler) expr(x *CExpr) (*memory.Expr, error) {
 		return memory.RegRef(r), nil
 	}
 	return nil, cc.errf(x.Line, "unsupported expression")
+}
+
+// plainLoad compiles reg = *p, a plain load: the same load instruction
+// READ_ONCE compiles to.
+func (cc *compiler) plainLoad(reg int, x *CExpr) error {
+	in := memory.Instr{Op: memory.Load, Reg: reg}
+	if err := cc.loc(&in, &CExpr{Kind: cCall, Line: x.Line, Name: "a plain load", Args: []*CExpr{x.A}}, 0, false); err != nil {
+		return err
+	}
+	return cc.emit(in, x.Line)
 }
 
 // param is the location x names, which must be one of the thread's
@@ -376,6 +419,12 @@ func (cc *compiler) access(reg int, call *CExpr) (valued bool, err error) {
 		return nil
 	}
 	line := call.Line
+	if strings.HasPrefix(name, "raw_spin_") {
+		name = strings.TrimPrefix(name, "raw_") // the same code without lockdep
+	}
+	if why, ok := outOfScope[name]; ok {
+		return false, cc.errf(line, "%s is out of scope: %s (docs/memory.md)", name, why)
+	}
 	switch name {
 	case "READ_ONCE", "rcu_dereference", "smp_load_acquire":
 		if err := nargs(1); err != nil {
@@ -409,6 +458,73 @@ func (cc *compiler) access(reg int, call *CExpr) (valued bool, err error) {
 		// Without synchronize_rcu() (not supported), a read-side critical
 		// section orders nothing.
 		return false, nargs(0)
+	case "smp_mb__after_unlock_lock":
+		// Orders only on powerpc (kernel/rcu/tree.h); on x86 and arm64
+		// an unlock followed by a lock is ordered already (x86: the lock
+		// is a locked instruction; arm64: STLR then an acquiring read).
+		return false, nargs(0)
+	case "smp_store_mb":
+		if err := nargs(2); err != nil {
+			return false, err
+		}
+		// x86: an xchg (asm/barrier.h); arm64: the generic WRITE_ONCE
+		// then smp_mb() (asm-generic/barrier.h).
+		in := memory.Instr{Op: memory.Store}
+		if cc.x86 {
+			in = memory.Instr{Op: memory.RMW, Reg: -1, Full: true}
+		}
+		if err := cc.loc(&in, call, 0, true); err != nil {
+			return false, err
+		}
+		v, err := cc.expr(call.Args[1])
+		if err != nil {
+			return false, err
+		}
+		in.Val = v
+		if err := cc.emit(in, line); err != nil {
+			return false, err
+		}
+		if cc.x86 {
+			return false, nil
+		}
+		return false, cc.emit(memory.Instr{Op: memory.Fence, Fence: memory.FenceFull}, line)
+	case "spin_is_locked":
+		if err := nargs(1); err != nil {
+			return false, err
+		}
+		// A plain read of the lock word, true when it is not 0
+		// (asm-generic/qspinlock.h: queued_spin_is_locked()).
+		r := cc.temp()
+		in := memory.Instr{Op: memory.Load, Reg: r}
+		if err := cc.loc(&in, call, 0, false); err != nil {
+			return false, err
+		}
+		if err := cc.emit(in, line); err != nil {
+			return false, err
+		}
+		if reg < 0 {
+			return true, nil
+		}
+		return true, cc.emit(memory.Instr{Op: memory.Assign, Reg: reg, Val: memory.Bin(memory.ENe, memory.RegRef(r), memory.Const(0))}, line)
+	case "spin_trylock":
+		if err := nargs(1); err != nil {
+			return false, err
+		}
+		// One acquiring compare-and-swap of 0 to 1, not retried
+		// (queued_spin_trylock(): atomic_try_cmpxchg_acquire; x86: a
+		// locked cmpxchg), true when it succeeded.
+		r := cc.temp()
+		in := memory.Instr{Op: memory.RMW, Reg: r, Old: memory.Const(0), Val: memory.Const(1), Acquire: !cc.x86, Full: cc.x86}
+		if err := cc.loc(&in, call, 0, false); err != nil {
+			return false, err
+		}
+		if err := cc.emit(in, line); err != nil {
+			return false, err
+		}
+		if reg < 0 {
+			return true, nil
+		}
+		return true, cc.emit(memory.Instr{Op: memory.Assign, Reg: reg, Val: memory.Bin(memory.EEq, memory.RegRef(r), memory.Const(0))}, line)
 	case "smp_mb", "smp_rmb", "smp_wmb", "smp_mb__before_atomic", "smp_mb__after_atomic", "smp_mb__after_spinlock", "barrier":
 		if err := nargs(0); err != nil {
 			return false, err
@@ -494,6 +610,20 @@ func (cc *compiler) access(reg int, call *CExpr) (valued bool, err error) {
 	return true, cc.emit(in, line)
 }
 
+// outOfScope are the kernel primitives LKMM's tests use that no single
+// architecture's instructions express, each with the reason.
+var outOfScope = map[string]string{
+	"synchronize_rcu":           "RCU grace periods are not modelled",
+	"synchronize_rcu_expedited": "RCU grace periods are not modelled",
+	"call_rcu":                  "RCU grace periods are not modelled",
+	"srcu_read_lock":            "SRCU is not modelled",
+	"srcu_read_unlock":          "SRCU is not modelled",
+	"srcu_down_read":            "SRCU is not modelled",
+	"srcu_up_read":              "SRCU is not modelled",
+	"synchronize_srcu":          "SRCU is not modelled",
+	"spin_unlock_wait":          "the kernel no longer has it",
+}
+
 // atomic compiles the atomic_t operations: atomic_read and atomic_set
 // (and their _acquire and _release forms) are loads and stores; the
 // arithmetic ones are RMWs that add, unordered when they return nothing
@@ -548,6 +678,12 @@ func (cc *compiler) atomic(reg int, call *CExpr) (bool, error) {
 			call2.Name += "_" + order
 		}
 		return cc.access(reg, &call2)
+	}
+	if cond, ok := condAtomics[op]; ok {
+		if order != "" {
+			return false, unsupported
+		}
+		return cc.condAtomic(reg, call, cond)
 	}
 	// The arithmetic: OP (void), OP_return (new value), fetch_OP (old).
 	fetch := strings.HasPrefix(op, "fetch_")
@@ -611,4 +747,90 @@ func (cc *compiler) atomic(reg int, call *CExpr) (bool, error) {
 		return true, cc.emit(memory.Instr{Op: memory.Assign, Reg: reg, Val: memory.Bin(memory.EAdd, memory.RegRef(old), d)}, line)
 	}
 	return valued, cc.emit(in, line)
+}
+
+// condAtomic is one of the atomic_t operations that test a value: the
+// conditional ones (atomic_add_unless(v, a, u), atomic_fetch_add_unless,
+// atomic_inc_not_zero(v)), fully ordered when they add and unordered when
+// they do not (atomic_t.txt in the kernel's Documentation; x86 reads
+// with a plain load and gives up, arm64's cmpxchg loop does the same),
+// and the ones that test the new value (atomic_dec_and_test(v),
+// atomic_inc_and_test(v), atomic_sub_and_test(i, v),
+// atomic_add_negative(i, v)), fully ordered.
+type condAtomic struct {
+	args  int    // arguments, v among them
+	delta int64  // the constant added; 0: the argument before v
+	test  string // what the value is: "added", "old", "zero", "negative"
+}
+
+var condAtomics = map[string]condAtomic{
+	"add_unless":       {3, 0, "added"},
+	"fetch_add_unless": {3, 0, "old"},
+	"inc_not_zero":     {1, 1, "added"},
+	"dec_and_test":     {1, -1, "zero"},
+	"inc_and_test":     {1, 1, "zero"},
+	"sub_and_test":     {2, 0, "zero"},
+	"add_negative":     {2, 0, "negative"},
+}
+
+func (cc *compiler) condAtomic(reg int, call *CExpr, c condAtomic) (bool, error) {
+	name, line := call.Name, call.Line
+	if len(call.Args) != c.args {
+		return false, cc.errf(line, "%s takes %d arguments, not %d", name, c.args, len(call.Args))
+	}
+	vArg := 0
+	if c.test == "zero" || c.test == "negative" {
+		vArg = c.args - 1 // atomic_sub_and_test(i, v)
+	}
+	var d *memory.Expr
+	switch {
+	case c.delta != 0:
+		d = memory.Const(c.delta)
+	default:
+		a := call.Args[1] // atomic_add_unless(v, a, u)
+		if vArg != 0 {
+			a = call.Args[0]
+		}
+		var err error
+		if d, err = cc.expr(a); err != nil {
+			return false, err
+		}
+		if strings.HasSuffix(name, "sub_and_test") {
+			d = memory.Bin(memory.ENeg, d, nil)
+		}
+	}
+	in := memory.Instr{Op: memory.RMW, Val: d, Add: true, Full: true}
+	if c.test == "added" || c.test == "old" {
+		u := memory.Const(0) // atomic_inc_not_zero
+		if c.args == 3 {
+			var err error
+			if u, err = cc.expr(call.Args[2]); err != nil {
+				return false, err
+			}
+		}
+		in.Old, in.Unless = u, true
+	}
+	if err := cc.loc(&in, &CExpr{Kind: cCall, Line: line, Name: name, Args: []*CExpr{call.Args[vArg]}}, 0, false); err != nil {
+		return false, err
+	}
+	old := cc.temp()
+	in.Reg = old
+	if err := cc.emit(in, line); err != nil {
+		return false, err
+	}
+	if reg < 0 {
+		return true, nil
+	}
+	var v *memory.Expr
+	switch c.test {
+	case "added":
+		v = memory.Bin(memory.ENe, memory.RegRef(old), in.Old)
+	case "old":
+		v = memory.RegRef(old)
+	case "zero":
+		v = memory.Bin(memory.EEq, memory.Bin(memory.EAdd, memory.RegRef(old), d), memory.Const(0))
+	case "negative":
+		v = memory.Bin(memory.ELt, memory.Bin(memory.EAdd, memory.RegRef(old), d), memory.Const(0))
+	}
+	return true, cc.emit(memory.Instr{Op: memory.Assign, Reg: reg, Val: v}, line)
 }

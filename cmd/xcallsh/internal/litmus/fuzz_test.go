@@ -18,6 +18,7 @@ func FuzzLitmus(f *testing.F) {
 		}
 	}
 	f.Add([]byte(sbSrc))
+	f.Add([]byte("C k\n{ atomic_t v = ATOMIC_INIT(1); }\nP0(int *x, atomic_t *v, spinlock_t *s) { int a = READ_ONCE(*x); *x = a; (void)atomic_add_unless(v, 1, 0); r1 = spin_trylock(s); if (*x == 1) WRITE_ONCE(*x, 2); }\nlocations [x;]\nfilter (0:r1=1)\nexists (x=1)\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		test, err := Parse("f.litmus", src)
 		if err != nil {

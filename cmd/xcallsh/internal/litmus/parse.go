@@ -140,6 +140,9 @@ type Test struct {
 	// Locations are the registers and locations a locations [...]
 	// clause adds to the final states shown, as atoms without a value.
 	Locations []*Prop
+	// Filter, from a filter clause, keeps only the executions whose
+	// final state satisfies it (nil: all); the others are not counted.
+	Filter *Prop
 }
 
 type initItem struct {
@@ -165,6 +168,7 @@ const (
 	sExpr                   // X, a call
 	sIf                     // if (X) Then else Else
 	sBlock                  // { Then }
+	sStore                  // *Lhs = X, a plain store
 )
 
 // Stmt is one statement of a thread.
@@ -173,6 +177,7 @@ type Stmt struct {
 	Line       int
 	Name       string
 	X          *CExpr
+	Lhs        *CExpr // sStore: the pointer stored through
 	Then, Else []*Stmt
 }
 
@@ -336,6 +341,12 @@ func Parse(file string, src []byte) (*Test, error) {
 			return nil, err
 		}
 	}
+	if p.is("filter") {
+		p.next()
+		if t.Filter, err = p.prop(); err != nil {
+			return nil, err
+		}
+	}
 	if t.Cond, err = p.cond(); err != nil {
 		return nil, err
 	}
@@ -374,7 +385,21 @@ func (p *parser) initBlock(t *Test) error {
 			if p.is("&") {
 				p.next()
 			}
-			if p.peek().kind == tIdent {
+			if p.is("ATOMIC_INIT") {
+				// atomic_t v = ATOMIC_INIT(n);
+				p.next()
+				if _, err := p.expect("("); err != nil {
+					return err
+				}
+				v, err := p.integer()
+				if err != nil {
+					return err
+				}
+				item.val = v
+				if _, err := p.expect(")"); err != nil {
+					return err
+				}
+			} else if p.peek().kind == tIdent {
 				item.ref = p.next().text
 			} else {
 				v, err := p.integer()
@@ -468,6 +493,10 @@ func (p *parser) stmt() ([]*Stmt, error) {
 	case p.is("{"):
 		body, err := p.block()
 		return []*Stmt{{Kind: sBlock, Line: tok.line, Then: body}}, err
+	case p.is("(") && p.toks[p.pos+1].text == "void" && p.toks[p.pos+2].text == ")":
+		// (void)call(...); discards the value.
+		p.pos += 3
+		return p.stmt()
 	case p.is("if"):
 		p.next()
 		if _, err := p.expect("("); err != nil {
@@ -534,6 +563,26 @@ func (p *parser) stmt() ([]*Stmt, error) {
 			return nil, err
 		}
 		return []*Stmt{{Kind: sAssign, Line: tok.line, Name: tok.text, X: x}}, nil
+	case p.is("*"):
+		// A plain store: *p = X.
+		lhs, err := p.unary()
+		if err != nil {
+			return nil, err
+		}
+		if lhs.Kind != cDeref {
+			return nil, p.errf(tok.line, "a statement is a declaration, an assignment, a call or an if")
+		}
+		if _, err := p.expect("="); err != nil {
+			return nil, err
+		}
+		x, err := p.expr()
+		if err != nil {
+			return nil, err
+		}
+		if _, err := p.expect(";"); err != nil {
+			return nil, err
+		}
+		return []*Stmt{{Kind: sStore, Line: tok.line, Lhs: lhs.A, X: x}}, nil
 	}
 	x, err := p.expr()
 	if err != nil {

@@ -35,6 +35,7 @@ type Result struct {
 	// which the condition's proposition held, Negative the others.
 	Positive, Negative int
 	Stuck              int // runs that deadlocked (a lock never released)
+	Filtered           int // runs (enumeration: final states) the filter clause dropped
 }
 
 // Run runs c, compiled from t, as opts says.
@@ -49,6 +50,10 @@ func Run(t *Test, c *Compiled, opts Options) (*Result, error) {
 	byKey := map[string]*seen{}
 	var key []byte
 	add := func(f *memory.Final, n int) {
+		if t.Filter != nil && !c.holds(t.Filter, f) {
+			r.Filtered += n
+			return
+		}
 		key = key[:0]
 		for _, o := range c.observed {
 			key = strconv.AppendInt(key, c.value(o, f), 10)
@@ -131,8 +136,11 @@ func (c *Compiled) holds(q *Prop, f *memory.Final) bool {
 	case `\/`:
 		return c.holds(q.A, f) || c.holds(q.B, f)
 	}
-	o := c.observed[slices.IndexFunc(c.observed, func(o observed) bool { return o.thread == q.Thread && o.name == q.Name })]
-	return c.value(o, f) == q.Val
+	match := func(o observed) bool { return o.thread == q.Thread && o.name == q.Name }
+	if i := slices.IndexFunc(c.observed, match); i >= 0 {
+		return c.value(c.observed[i], f) == q.Val
+	}
+	return c.value(c.filtered[slices.IndexFunc(c.filtered, match)], f) == q.Val
 }
 
 // Ok reports whether the condition is validated: exists, some run
@@ -186,6 +194,9 @@ func (r *Result) Write(w io.Writer) error {
 	fmt.Fprintf(&b, "Model %s (%s), %s", r.Opts.Model, r.Opts.Machine, how)
 	if r.Stuck > 0 {
 		fmt.Fprintf(&b, ", %d stuck", r.Stuck)
+	}
+	if r.Filtered > 0 {
+		fmt.Fprintf(&b, ", %d filtered out", r.Filtered)
 	}
 	b.WriteString("\n")
 	_, err := io.WriteString(w, b.String())
