@@ -495,17 +495,7 @@ func (cc *compiler) access(reg int, call *CExpr) (valued bool, err error) {
 		// A plain read of the lock word, true when it is not 0
 		// (asm-generic/qspinlock.h: queued_spin_is_locked()).
 		r := cc.temp()
-		in := memory.Instr{Op: memory.Load, Reg: r}
-		if err := cc.loc(&in, call, 0, false); err != nil {
-			return false, err
-		}
-		if err := cc.emit(in, line); err != nil {
-			return false, err
-		}
-		if reg < 0 {
-			return true, nil
-		}
-		return true, cc.emit(memory.Instr{Op: memory.Assign, Reg: reg, Val: memory.Bin(memory.ENe, memory.RegRef(r), memory.Const(0))}, line)
+		return cc.lockTest(memory.Instr{Op: memory.Load, Reg: r}, call, reg, memory.ENe, line)
 	case "spin_trylock":
 		if err := nargs(1); err != nil {
 			return false, err
@@ -515,16 +505,7 @@ func (cc *compiler) access(reg int, call *CExpr) (valued bool, err error) {
 		// locked cmpxchg), true when it succeeded.
 		r := cc.temp()
 		in := memory.Instr{Op: memory.RMW, Reg: r, Old: memory.Const(0), Val: memory.Const(1), Acquire: !cc.x86, Full: cc.x86}
-		if err := cc.loc(&in, call, 0, false); err != nil {
-			return false, err
-		}
-		if err := cc.emit(in, line); err != nil {
-			return false, err
-		}
-		if reg < 0 {
-			return true, nil
-		}
-		return true, cc.emit(memory.Instr{Op: memory.Assign, Reg: reg, Val: memory.Bin(memory.EEq, memory.RegRef(r), memory.Const(0))}, line)
+		return cc.lockTest(in, call, reg, memory.EEq, line)
 	case "smp_mb", "smp_rmb", "smp_wmb", "smp_mb__before_atomic", "smp_mb__after_atomic", "smp_mb__after_spinlock", "barrier":
 		if err := nargs(0); err != nil {
 			return false, err
@@ -630,6 +611,23 @@ var outOfScope = map[string]string{
 // (x86: locked, fully ordered), ordered by their suffix when they return
 // a value (the new one for _return, the old one for fetch_); atomic_xchg
 // and atomic_cmpxchg are xchg and cmpxchg.
+// lockTest emits in, an access to the lock that is call's first argument
+// reading the lock word into in.Reg, and then, for a caller that wants
+// the result in reg, reg = (the word op 0): spin_is_locked() and
+// spin_trylock() end alike.
+func (cc *compiler) lockTest(in memory.Instr, call *CExpr, reg int, op memory.ExprOp, line int) (bool, error) {
+	if err := cc.loc(&in, call, 0, false); err != nil {
+		return false, err
+	}
+	if err := cc.emit(in, line); err != nil {
+		return false, err
+	}
+	if reg < 0 {
+		return true, nil
+	}
+	return true, cc.emit(memory.Instr{Op: memory.Assign, Reg: reg, Val: memory.Bin(op, memory.RegRef(in.Reg), memory.Const(0))}, line)
+}
+
 func (cc *compiler) atomic(reg int, call *CExpr) (bool, error) {
 	name, line := call.Name, call.Line
 	op := strings.TrimPrefix(name, "atomic_")
