@@ -61,7 +61,7 @@ func (k *Kernel) archSendCallFunctionIPIMask(c *emu.Context, mask Cpumask) {
 // they are decoded; a shorthand, a send's only write, reaches the CPUs
 // online when the send begins.
 func (k *Kernel) send(c *emu.Context, writes []irqchip.Write) {
-	if len(k.sbuf) > 0 && k.sendOrdersStores() {
+	if k.sbuf.n > 0 && k.sendOrdersStores() {
 		k.drainStores(c.CPU)
 	}
 	flags := k.LocalIRQSave(c)

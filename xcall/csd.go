@@ -31,6 +31,13 @@ type CSD struct {
 	next     *CSD
 	ID       int // stable number: the %p value and stuck reports derive from it
 	waiters  emu.WaitQueue
+	// The native memory model (memory.go): the queueing store still
+	// buffered, by number (0: none), time it becomes visible (0: none)
+	// and storing CPU, and the buffered unlocks, oldest first.
+	qSeq uint64
+	qAt  int64
+	qCPU int
+	ubuf []unlockRef
 }
 
 // Locked reports whether the CSD_FLAG_LOCK bit is set.

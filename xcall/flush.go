@@ -142,7 +142,7 @@ func flushTakeQueue(f *flushState, c *emu.Context) flushStep {
 	p.noBacktrace = false
 	var hq *CSD // the native memory model: what self cannot see stays queued
 	hn := 0
-	if len(k.sbuf) > 0 {
+	if k.sbuf.n > 0 {
 		hq, hn = k.splitHidden(p, self)
 	}
 	n := p.qlen

@@ -81,7 +81,9 @@ type Kernel struct {
 	// The native memory model (memory.go): whether it is on, and the
 	// queueing stores still in a CPU's store buffer.
 	native bool
-	sbuf   []bufStore
+	sbuf   storeBuffers
+	// memOracle, for tests, replaces sbuf (memory.go); nil: sbuf.
+	memOracle storeOracle
 	// The named variables' memory (varmem.go) and the x86 TLB path's
 	// state (tlb.go), made on first use.
 	vars *varMemory

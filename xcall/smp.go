@@ -110,7 +110,7 @@ func (k *Kernel) csdUnlock(c *emu.Context, csd *CSD) {
 // csdlock_debug on it is the reporting loop of csd_debug.go.
 func (k *Kernel) csdLockWait(c *emu.Context, csd *CSD) {
 	if !csd.Locked() {
-		if len(k.sbuf) != 0 { // only under native (memory.go)
+		if k.sbuf.n != 0 { // only under native (memory.go)
 			k.awaitUnlock(c, csd, true) // an unlock this CPU cannot see yet
 		}
 		return
@@ -125,7 +125,7 @@ func (k *Kernel) csdLockWait(c *emu.Context, csd *CSD) {
 			k.spinOnCSD(c, csd, -1)
 		}
 	}
-	if len(k.sbuf) != 0 {
+	if k.sbuf.n != 0 {
 		k.awaitUnlock(c, csd, false) // woken before the unlock is visible
 	}
 	if k.M.Recording() {
@@ -207,7 +207,7 @@ func (k *Kernel) callFunctionSinglePrepIPI(c *emu.Context, cpu int) bool {
 	if k.M.Recording() {
 		k.M.Emit(c.CPU, &emu.Event{Kind: emu.EvIPIElide, Target: cpu})
 	}
-	if len(k.sbuf) > 0 {
+	if k.sbuf.n > 0 {
 		// set_nr_if_polling() is a fully ordered cmpxchg: the queueing
 		// is visible before the flag the idle loop reads (memory.go).
 		k.drainPoll(c.CPU)
