@@ -17,7 +17,7 @@ func TestBenchTable(t *testing.T) {
 	}
 	contains(t, "bench", out, "fastest of 2 runs of 1ms each, in rounds; channel round trip",
 		"CallSingleSync ", "LuaCallSingleSync ", "Broadcast/cpus=64 ", "Broadcast/cpus=8192 ",
-		"Stall ", "Boot/cpus=8192 ", "Torture ", "<= 1 channel RT: ", ">= 3M handler invocations")
+		"Stall ", "Boot/cpus=8192 ", "Torture ", "ExploreRun ", "<= 1 channel RT: ", ">= 3M handler invocations", "<= 3 channel RT: ", "<= 150 channel RT: ")
 	if strings.Contains(out, "failed") {
 		t.Errorf("a benchmark failed:\n%s", out)
 	}

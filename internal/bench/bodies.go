@@ -30,27 +30,7 @@ func SizeName(n int) string { return fmt.Sprintf("cpus=%d", n) }
 // runTask boots spec, runs body as a task on CPU 0 until it returns, and
 // times only that (the register-write log is off).
 func runTask(h Harness, spec *machines.Spec, body func(k *xcall.Kernel, c *emu.Context)) error {
-	k, err := xcall.Boot(spec, 0)
-	if err != nil {
-		return err
-	}
-	defer k.Close()
-	k.RecordWrites = false
-	done := false
-	k.M.Spawn(0, "bench", func(c *emu.Context) {
-		body(k, c)
-		done = true
-	})
-	h.ResetTimer()
-	defer h.StopTimer()
-	for !done {
-		next, ok := k.M.NextEventTime()
-		if !ok {
-			return errors.New("the machine ran out of events")
-		}
-		k.M.RunUntil(next + 1e9)
-	}
-	return nil
+	return runTaskMem(h, spec, spec.Memory, 0, body)
 }
 
 // nop is the Go callback of the benchmarks.
