@@ -308,18 +308,7 @@ func TestNativeMemoryUnlock(t *testing.T) {
 func TestNativeMemoryUnlockHidden(t *testing.T) {
 	hiddenWaits, ebusy := 0, 0
 	for seed := uint64(1); seed <= 20; seed++ {
-		spec, err := machines.Builtin("arm64-8")
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := *spec
-		s.Memory = machines.MemoryNative
-		k, err := Boot(&s, seed)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rec := &evRecorder{}
-		k.M.AddRecorder(rec)
+		k, rec := bootNativeRecorded(t, seed)
 		var log []string
 		var tries []asyncTry
 		acsd := k.NewCSD(fn("a", &log), nil)
@@ -411,18 +400,8 @@ func countEBUSY(tries []asyncTry) int {
 func TestNativeMemoryUnlockDrained(t *testing.T) {
 	drained := 0
 	for seed := uint64(1); seed <= 20; seed++ {
-		spec, err := machines.Builtin("arm64-8")
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := *spec
-		s.Memory = machines.MemoryNative
-		k, err := Boot(&s, seed)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rec := &evRecorder{}
-		k.M.AddRecorder(rec)
+		k, rec := bootNativeRecorded(t, seed)
+		s := k.Spec
 		csds := make([]*CSD, s.CPUs)
 		var log []string
 		relay := &Func{Name: "relay", Fn: func(c *emu.Context, info any) error {
@@ -466,4 +445,23 @@ func TestNativeMemoryUnlockDrained(t *testing.T) {
 	if drained == 0 {
 		t.Error("no unlock drained by a llist_add")
 	}
+}
+
+// bootNativeRecorded boots arm64-8 under the native memory model at seed,
+// with a recorder attached.
+func bootNativeRecorded(t *testing.T, seed uint64) (*Kernel, *evRecorder) {
+	t.Helper()
+	spec, err := machines.Builtin("arm64-8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := *spec
+	s.Memory = machines.MemoryNative
+	k, err := Boot(&s, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &evRecorder{}
+	k.M.AddRecorder(rec)
+	return k, rec
 }
