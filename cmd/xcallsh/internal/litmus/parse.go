@@ -721,18 +721,11 @@ func (p *parser) locations() ([]*Prop, error) {
 		t := p.next()
 		switch {
 		case t.kind == tInt:
-			n, err := strconv.Atoi(t.text)
-			if err != nil || n < 0 {
-				return nil, p.errf(t.line, "bad thread number %q", t.text)
-			}
-			if _, err := p.expect(":"); err != nil {
-				return nil, err
-			}
-			reg, err := p.ident("a register")
+			a, err := p.threadReg(t)
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, &Prop{Op: "atom", Thread: n, Name: reg.text, Line: t.line})
+			out = append(out, a)
 		case t.kind == tIdent:
 			out = append(out, &Prop{Op: "atom", Thread: -1, Name: t.text, Line: t.line})
 		default:
@@ -800,18 +793,11 @@ func (p *parser) propUnary() (*Prop, error) {
 	case t.kind == tIdent && (t.text == "true" || t.text == "false"):
 		return &Prop{Op: t.text, Line: t.line}, nil
 	case t.kind == tInt:
-		n, err := strconv.Atoi(t.text)
-		if err != nil || n < 0 {
-			return nil, p.errf(t.line, "bad thread number %q", t.text)
-		}
-		if _, err := p.expect(":"); err != nil {
-			return nil, err
-		}
-		reg, err := p.ident("a register")
+		a, err := p.threadReg(t)
 		if err != nil {
 			return nil, err
 		}
-		return p.atom(&Prop{Op: "atom", Thread: n, Name: reg.text, Line: t.line})
+		return p.atom(a)
 	case t.kind == tIdent:
 		return p.atom(&Prop{Op: "atom", Thread: -1, Name: t.text, Line: t.line})
 	}
@@ -867,3 +853,20 @@ func (q *Prop) side(op string) string {
 
 // String is the condition as herd7 prints it.
 func (c *Cond) String() string { return c.Quant + " (" + c.P.String() + ")" }
+
+// threadReg reads the rest of N:register after its thread number t, as
+// the locations clause and the condition name a register.
+func (p *parser) threadReg(t token) (*Prop, error) {
+	n, err := strconv.Atoi(t.text)
+	if err != nil || n < 0 {
+		return nil, p.errf(t.line, "bad thread number %q", t.text)
+	}
+	if _, err := p.expect(":"); err != nil {
+		return nil, err
+	}
+	reg, err := p.ident("a register")
+	if err != nil {
+		return nil, err
+	}
+	return &Prop{Op: "atom", Thread: n, Name: reg.text, Line: t.line}, nil
+}
