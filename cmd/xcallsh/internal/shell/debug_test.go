@@ -103,15 +103,20 @@ func TestDebuggerInterrupt(t *testing.T) {
 	sh.must(t, "param csdlock_debug on")
 	sh.must(t, "stall 1 100000s")
 	sh.must(t, "spawn(0, function() smp_call_function_single(1, function() end, nil, 1) end)")
-	// A condition that takes host time, so that Ctrl-C comes mid-run.
-	sh.must(t, "b printk if (function() local x = 0 for i = 1, 20000 do x = x + i end return x < 0 end)()")
+	// A condition that takes host time, so that the continue runs for
+	// seconds and Ctrl-C comes mid-run, but little enough that an instant
+	// (a stall report's printk lines, each testing it) ends well within
+	// the 150 ms after which Ctrl-C stops harder, even under -race.
+	sh.must(t, "b printk if (function() local x = 0 for i = 1, 2000 do x = x + i end return x < 0 end)()")
 	finished := make(chan struct{})
 	go func() {
-		for {
+		// One Ctrl-C, pressed once the command runs: Interrupt ignores
+		// a press while the shell is idle, so press until one is taken.
+		for !sh.Shell.stopped.Load() {
 			select {
 			case <-finished:
 				return
-			case <-time.After(100 * time.Millisecond):
+			case <-time.After(20 * time.Millisecond):
 				sh.Shell.Interrupt()
 			}
 		}
