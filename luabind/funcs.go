@@ -69,8 +69,7 @@ func (s *Session) funcOf(fn *lua.LFunction) *xcall.Func {
 	name, size := s.symbol(fn)
 	f := &xcall.Func{Name: name, Size: size}
 	f.Fn = func(c *emu.Context, info any) error {
-		_, err := s.callIn(c, fn, 0, luaOf(info))
-		return err
+		return s.callFunc(c, fn, luaOf(info))
 	}
 	attachFunc(fn, &funcTag{s, f})
 	return f
@@ -225,6 +224,28 @@ func (s *Session) callIn(c *emu.Context, fn *lua.LFunction, nret int, args ...lu
 	}
 	t.SetTop(top)
 	return out, nil
+}
+
+// callFunc is callIn(c, fn, 0, arg) for a cross-called function, the
+// hot path of every Lua callback: no result slice, no variadic arguments
+// and no deferred give-back. The thread goes back to the pool on every
+// path: PCall recovers every panic inside the call (a Lua error, the
+// machine's kill), and nothing else here can panic.
+func (s *Session) callFunc(c *emu.Context, fn *lua.LFunction, arg lua.LValue) error {
+	t, pooled := s.thread(c)
+	top := t.GetTop()
+	t.Push(fn)
+	t.Push(arg)
+	err := t.PCall(1, 0, nil)
+	t.SetTop(top)
+	s.unthread(c, t, pooled)
+	if err != nil {
+		if c != nil && c.Machine().Closed() {
+			return errMachineClosed // as in callIn
+		}
+		return s.wrapErr(err)
+	}
+	return nil
 }
 
 // condOf wraps a Lua cond_func(cpu, info) -> boolean.
