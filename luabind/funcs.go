@@ -71,8 +71,39 @@ func (s *Session) funcOf(fn *lua.LFunction) *xcall.Func {
 	f.Fn = func(c *emu.Context, info any) error {
 		return s.callFunc(c, fn, luaOf(info))
 	}
+	if stacklessFuncs && neverWaits(fn) {
+		f.NoWait = xcall.NeverWaits
+	}
 	attachFunc(fn, &funcTag{s, f})
 	return f
+}
+
+// stacklessFuncs lets funcOf mark the functions that never wait; the
+// tests turn it off to compare (TestStacklessSameRuns).
+var stacklessFuncs = true
+
+// neverWaits reports whether a call of fn can never wait: fn is a Lua
+// function whose code calls nothing, neither a function (CALL, TAILCALL,
+// TFORLOOP) nor a metamethod (no indexing, arithmetic, comparison,
+// length or concatenation, each of which may call one). Only waits
+// (mdelay, a spinning cross-call, msleep, ...) need a coroutine, and only
+// a called function can wait, so such a function may run on the engine's
+// stack when an interrupt handler calls it (xcall.Func.NoWait).
+func neverWaits(fn *lua.LFunction) bool {
+	if fn.IsG || fn.Proto == nil {
+		return false
+	}
+	for _, inst := range fn.Proto.Code {
+		switch int(inst >> 26) {
+		case lua.OP_MOVE, lua.OP_MOVEN, lua.OP_LOADK, lua.OP_LOADBOOL, lua.OP_LOADNIL,
+			lua.OP_GETUPVAL, lua.OP_SETUPVAL, lua.OP_NEWTABLE, lua.OP_NOT, lua.OP_JMP,
+			lua.OP_TEST, lua.OP_TESTSET, lua.OP_RETURN, lua.OP_FORLOOP, lua.OP_FORPREP,
+			lua.OP_SETLIST, lua.OP_CLOSE, lua.OP_CLOSURE, lua.OP_VARARG, lua.OP_NOP:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // funcTag is the value of a function's hidden upvalue: its Func in
