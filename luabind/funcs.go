@@ -68,10 +68,11 @@ func (s *Session) funcOf(fn *lua.LFunction) *xcall.Func {
 	}
 	name, size := s.symbol(fn)
 	f := &xcall.Func{Name: name, Size: size}
+	never := stacklessFuncs && neverWaits(fn)
 	f.Fn = func(c *emu.Context, info any) error {
-		return s.callFunc(c, fn, luaOf(info))
+		return s.callFunc(c, fn, luaOf(info), never)
 	}
-	if stacklessFuncs && neverWaits(fn) {
+	if never {
 		f.NoWait = xcall.NeverWaits
 	}
 	attachFunc(fn, &funcTag{s, f})
@@ -261,9 +262,19 @@ func (s *Session) callIn(c *emu.Context, fn *lua.LFunction, nret int, args ...lu
 // hot path of every Lua callback: no result slice, no variadic arguments
 // and no deferred give-back. The thread goes back to the pool on every
 // path: PCall recovers every panic inside the call (a Lua error, the
-// machine's kill), and nothing else here can panic.
-func (s *Session) callFunc(c *emu.Context, fn *lua.LFunction, arg lua.LValue) error {
-	t, pooled := s.thread(c)
+// machine's kill), and nothing else here can panic. never says that fn
+// never waits (neverWaits).
+func (s *Session) callFunc(c *emu.Context, fn *lua.LFunction, arg lua.LValue, never bool) error {
+	var t *lua.LState
+	pooled := false
+	if n := len(s.pool); never && n > 0 && c != nil && c.Local == nil {
+		// fn calls nothing, so no other Lua code of the session runs
+		// before it returns and nothing looks for c's thread: it may
+		// borrow the idle thread on top of the pool without taking it.
+		t = s.pool[n-1]
+	} else {
+		t, pooled = s.thread(c)
+	}
 	top := t.GetTop()
 	t.Push(fn)
 	t.Push(arg)
