@@ -185,7 +185,12 @@ func (x call) number(n int) float64 { return checkNumber(x.L, n, x.name) }
 
 func (x call) str(n int) string { return string(checkArg[lua.LString](x.L, n, x.name, "string")) }
 
-func (x call) fn(n int) *lua.LFunction { return checkArg[*lua.LFunction](x.L, n, x.name, "function") }
+func (x call) fn(n int) *lua.LFunction {
+	if f, ok := x.L.Get(n).(*lua.LFunction); ok {
+		return f
+	}
+	return checkArg[*lua.LFunction](x.L, n, x.name, "function")
+}
 
 // optFn reads a function or nil.
 func (x call) optFn(n int) *lua.LFunction {
@@ -210,14 +215,34 @@ func (x call) duration(n int, what string, unit int64) int64 {
 func (x call) bool(n int, what string) bool { return checkBool(x.L, n, x.name, what) }
 
 // wait reads a wait argument: a boolean or 0/1.
-func (x call) wait(n int) bool { return x.bool(n, "wait") }
+func (x call) wait(n int) bool {
+	// The usual values first, read once; anything else as checkBool says.
+	switch v := x.L.Get(n).(type) {
+	case lua.LBool:
+		return bool(v)
+	case lua.LNumber:
+		if v == 0 || v == 1 {
+			return v == 1
+		}
+	}
+	return x.bool(n, "wait")
+}
 
 // xcallFlags reads the flags of the smp_xcall family: a csd's flags hold
 // the XCALL_TYPE_* in their low byte.
 func (x call) xcallFlags(n int) uint32 { return uint32(x.intRange(n, "flags", 0, 0xff)) }
 
 // cpu reads a kernel function's CPU (kernelCPU): any integer.
-func (x call) cpu(n int) int { return kernelCPU(x.L, n, x.name) }
+func (x call) cpu(n int) int {
+	// An int32 read once, without kernelCPU's checks; anything else (not
+	// a number, no integer, beyond the int) as kernelCPU says.
+	if v, ok := x.L.Get(n).(lua.LNumber); ok {
+		if i := int32(v); lua.LNumber(i) == v {
+			return int(i)
+		}
+	}
+	return kernelCPU(x.L, n, x.name)
+}
 
 // opCPU reads an operator's CPU argument: it must exist.
 func (x call) opCPU(n int) int {

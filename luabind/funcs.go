@@ -68,12 +68,43 @@ func (s *Session) funcOf(fn *lua.LFunction) *xcall.Func {
 	}
 	name, size := s.symbol(fn)
 	f := &xcall.Func{Name: name, Size: size}
+	never := stacklessFuncs && neverWaits(fn)
 	f.Fn = func(c *emu.Context, info any) error {
-		_, err := s.callIn(c, fn, 0, luaOf(info))
-		return err
+		return s.callFunc(c, fn, luaOf(info), never)
+	}
+	if never {
+		f.NoWait = xcall.NeverWaits
 	}
 	attachFunc(fn, &funcTag{s, f})
 	return f
+}
+
+// stacklessFuncs lets funcOf mark the functions that never wait; the
+// tests turn it off to compare (TestStacklessSameRuns).
+var stacklessFuncs = true
+
+// neverWaits reports whether a call of fn can never wait: fn is a Lua
+// function whose code calls nothing, neither a function (CALL, TAILCALL,
+// TFORLOOP) nor a metamethod (no indexing, arithmetic, comparison,
+// length or concatenation, each of which may call one). Only waits
+// (mdelay, a spinning cross-call, msleep, ...) need a coroutine, and only
+// a called function can wait, so such a function may run on the engine's
+// stack when an interrupt handler calls it (xcall.Func.NoWait).
+func neverWaits(fn *lua.LFunction) bool {
+	if fn.IsG || fn.Proto == nil {
+		return false
+	}
+	for _, inst := range fn.Proto.Code {
+		switch int(inst >> 26) {
+		case lua.OP_MOVE, lua.OP_MOVEN, lua.OP_LOADK, lua.OP_LOADBOOL, lua.OP_LOADNIL,
+			lua.OP_GETUPVAL, lua.OP_SETUPVAL, lua.OP_NEWTABLE, lua.OP_NOT, lua.OP_JMP,
+			lua.OP_TEST, lua.OP_TESTSET, lua.OP_RETURN, lua.OP_FORLOOP, lua.OP_FORPREP,
+			lua.OP_SETLIST, lua.OP_CLOSE, lua.OP_CLOSURE, lua.OP_VARARG, lua.OP_NOP:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // funcTag is the value of a function's hidden upvalue: its Func in
@@ -225,6 +256,38 @@ func (s *Session) callIn(c *emu.Context, fn *lua.LFunction, nret int, args ...lu
 	}
 	t.SetTop(top)
 	return out, nil
+}
+
+// callFunc is callIn(c, fn, 0, arg) for a cross-called function, the
+// hot path of every Lua callback: no result slice, no variadic arguments
+// and no deferred give-back. The thread goes back to the pool on every
+// path: PCall recovers every panic inside the call (a Lua error, the
+// machine's kill), and nothing else here can panic. never says that fn
+// never waits (neverWaits).
+func (s *Session) callFunc(c *emu.Context, fn *lua.LFunction, arg lua.LValue, never bool) error {
+	var t *lua.LState
+	pooled := false
+	if n := len(s.pool); never && n > 0 && c != nil && c.Local == nil {
+		// fn calls nothing, so no other Lua code of the session runs
+		// before it returns and nothing looks for c's thread: it may
+		// borrow the idle thread on top of the pool without taking it.
+		t = s.pool[n-1]
+	} else {
+		t, pooled = s.thread(c)
+	}
+	top := t.GetTop()
+	t.Push(fn)
+	t.Push(arg)
+	err := t.PCall(1, 0, nil)
+	t.SetTop(top)
+	s.unthread(c, t, pooled)
+	if err != nil {
+		if c != nil && c.Machine().Closed() {
+			return errMachineClosed // as in callIn
+		}
+		return s.wrapErr(err)
+	}
+	return nil
 }
 
 // condOf wraps a Lua cond_func(cpu, info) -> boolean.
