@@ -347,8 +347,21 @@ func (s *Session) Exec(name, src string) ([]lua.LValue, error) {
 
 // Compile compiles a chunk once, for running it in many sessions
 // (ExecCompiled): explore does not parse its scenario for every seed.
+//
+// The chunk is marked as needing no `arg` table. gopher-lua's compiler
+// marks every vararg function that does not use `...` as needing one, the
+// main chunk too, and its VM then builds a table of the chunk's extra
+// arguments (a 32-slot map, 2.7 KB) at each call, in the register of the
+// chunk's first local, which has no name there and which the chunk's
+// code writes before reading. Lua 5.1 never gives a main chunk an `arg`
+// (lparser.c: luaY_parser marks it VARARG_ISVARARG only), and no script
+// can tell the difference.
 func Compile(name, src string) (*lua.FunctionProto, error) {
-	return compileChunk(name, src)
+	proto, err := compileChunk(name, src)
+	if err == nil {
+		proto.IsVarArg &^= lua.VarArgNeedsArg
+	}
+	return proto, err
 }
 
 // ExecCompiled runs a chunk compiled by Compile, like Exec.
