@@ -88,11 +88,7 @@ func resetState(L *lua.LState) bool {
 	if len(*arr) > maxRecycledStack {
 		return false
 	}
-	for i, v := range *arr { // most slots were never used: no write, no write barrier
-		if v != nil {
-			(*arr)[i] = nil
-		}
-	}
+	clear(*arr) // a block clear: a few hundred instructions for 4 KiB, where testing each slot took thousands
 	*(**lua.Upvalue)(unsafe.Add(p, stateLayout.uvcache)) = nil
 	return true
 }
