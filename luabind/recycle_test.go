@@ -36,7 +36,9 @@ rawset(_G, "ipairs", nil); rawset(_G, "ipairs", pairs); rawset(_G, "pairs", nil)
 local function f() local x = 1; keep = function() return x end; error("boom") end
 assert(not pcall(f))
 assert(keep() == 1)
-setmetatable(_G, {__index = function() return 1 end, __newindex = function() error("no") end})
+local G = _G
+rawset(_G, "table", {}); string = 1; _G._G = {}
+setmetatable(G, {__index = function() return 1 end, __newindex = function() error("no") end})
 nr_cpu_ids = nil
 `
 

@@ -116,6 +116,18 @@ func buildWorld() *world {
 	for _, t := range w.tables {
 		w.entries = append(w.entries, entriesOf(t))
 	}
+	// The references between the tables are install's to set: restore
+	// leaves them.
+	for _, r := range w.refs {
+		if r.key == nil {
+			continue
+		}
+		for i, e := range w.entries[r.table] {
+			if e.str && lua.LString(e.skey) == r.key || !e.str && e.key == r.key {
+				w.entries[r.table][i].ref = true
+			}
+		}
+	}
 	return w
 }
 
@@ -156,11 +168,11 @@ func (w *world) install(L *lua.LState, s *Session, tabs []*lua.LTable) []*lua.LT
 		if r.key == nil {
 			tabs[r.table].Metatable = tabs[r.to]
 		} else {
-			tabs[r.table].RawSet(r.key, tabs[r.to]) // an existing key keeps its place
+			setRef(tabs[r.table], r.key, tabs[r.to])
 		}
 	}
 	for _, e := range w.registry {
-		L.G.Registry.RawSetString(e.name, tabs[e.table])
+		setRef(L.G.Registry, lua.LString(e.name), tabs[e.table])
 	}
 	if w.strMT >= 0 {
 		L.SetMetatable(lua.LString(""), tabs[w.strMT])
@@ -168,6 +180,15 @@ func (w *world) install(L *lua.LState, s *Session, tabs []*lua.LTable) []*lua.LT
 	L.G.Global = tabs[0]
 	L.Env = tabs[0]
 	return tabs
+}
+
+// setRef sets t[key] to to, a table, unless it holds it already (a
+// table restored in place, install's last time): a key t has keeps its
+// place either way.
+func setRef(t *lua.LTable, key lua.LValue, to *lua.LTable) {
+	if t.RawGet(key) != lua.LValue(to) {
+		t.RawSet(key, to)
+	}
 }
 
 // registryAsInstalled reports whether reg has exactly the keys install
@@ -258,8 +279,9 @@ const maxRestoreExtra = 64
 // nil leaves its place): a clone's keys are t's followed by those the
 // script added. restoreTable removes the added keys, sets every key of
 // t to t's value (or removes it where t has none), copies t's array
-// part and metatable (install then points the references between the
-// world's tables at their clones again). Maps and slices that t does
+// part and metatable; the keys whose values are the world's tables
+// (entry.ref) it leaves to install, which points them at the clones
+// again (setRef: no write where the key holds its clone already). Maps and slices that t does
 // not have are dropped, so that c has them exactly when t does.
 //
 // ents are t's entries (entriesOf).
@@ -282,18 +304,21 @@ func restoreTable(c, t *lua.LTable, ents []entry) bool {
 	}
 	clear(dst.keys[n:])
 	dst.keys = dst.keys[:n]
-	for _, e := range ents {
+	for i := range ents {
+		e := &ents[i]
 		switch {
+		case e.ref:
+			// install's (setRef)
 		case e.val == nil && e.str:
 			delete(dst.strdict, e.skey)
 		case e.val == nil:
 			delete(dst.dict, e.key)
 		case e.str:
-			if dst.strdict[e.skey] != e.val {
+			if !identical(dst.strdict[e.skey], e.val) {
 				dst.strdict[e.skey] = e.val
 			}
 		default:
-			if dst.dict[e.key] != e.val {
+			if !identical(dst.dict[e.key], e.val) {
 				dst.dict[e.key] = e.val
 			}
 		}
@@ -325,10 +350,19 @@ func restoreTable(c, t *lua.LTable, ents []entry) bool {
 	return true
 }
 
+// identical reports whether a and b are the same interface value, word
+// for word: the same pointer, or the same boxed number or string. Equal
+// values boxed apart are not identical, and restoreTable then writes one
+// over the other, to the same effect; it saves runtime.ifaceeq's call.
+func identical(a, b lua.LValue) bool {
+	return *(*[2]unsafe.Pointer)(unsafe.Pointer(&a)) == *(*[2]unsafe.Pointer)(unsafe.Pointer(&b))
+}
+
 // entry is a hash key of a template table and its value there (nil: the
 // key has no value, but keeps its place).
 type entry struct {
 	str  bool   // a string key: skey, else key
+	ref  bool   // the value is a template table: install sets the clone (setRef)
 	skey string // the string key
 	key  lua.LValue
 	val  lua.LValue
