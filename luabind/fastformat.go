@@ -22,9 +22,6 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
-// maxFmtBuf bounds the buffer a session keeps for string.format.
-const maxFmtBuf = 4096
-
 const (
 	fmtLower = "0123456789abcdefx"
 	fmtUpper = "0123456789ABCDEFX"

@@ -264,11 +264,9 @@ func (s *Session) mathRandom(L *lua.LState) int {
 func (s *Session) strFormat(L *lua.LState) int {
 	format := L.CheckString(1)
 	top := L.GetTop()
-	if buf, ok := fastFormat(s.fmtBuf[:0], L, format, top); ok {
+	var stack [256]byte
+	if buf, ok := fastFormat(stack[:0], L, format, top); ok {
 		L.Push(lua.LString(buf))
-		if cap(buf) <= maxFmtBuf {
-			s.fmtBuf = buf
-		}
 		return 1
 	}
 	return s.strFormatGeneral(L, format, top)

@@ -80,7 +80,6 @@ type Session struct {
 	inHook      int        // > 0 while a hook's operator code runs
 	badMachine  bool       // machine() refused its argument
 	names       valueNames // the stable names tostring prints
-	fmtBuf      []byte     // string.format's fast path's buffer (fastformat.go)
 
 	// Breakpoint, when set, is what breakpoint() calls: cpu is the CPU of
 	// the calling kernel code (-1 at top level), where its file:line. The

@@ -53,7 +53,7 @@ type tableRef struct {
 }
 
 type registryEntry struct {
-	name  string
+	name  lua.LValue // an LString, boxed once
 	table int
 }
 
@@ -106,7 +106,7 @@ func buildWorld() *world {
 	for k, v := reg.Next(lua.LNil); k != lua.LNil; k, v = reg.Next(k) {
 		name, ok := k.(lua.LString)
 		if t, isTable := v.(*lua.LTable); ok && isTable && t != reg {
-			w.registry = append(w.registry, registryEntry{string(name), add(t)})
+			w.registry = append(w.registry, registryEntry{name, add(t)})
 		}
 	}
 	if mt, ok := L.GetMetatable(lua.LString("")).(*lua.LTable); ok {
@@ -172,7 +172,7 @@ func (w *world) install(L *lua.LState, s *Session, tabs []*lua.LTable) []*lua.LT
 		}
 	}
 	for _, e := range w.registry {
-		setRef(L.G.Registry, lua.LString(e.name), tabs[e.table])
+		setRef(L.G.Registry, e.name, tabs[e.table])
 	}
 	if w.strMT >= 0 {
 		L.SetMetatable(lua.LString(""), tabs[w.strMT])
@@ -205,7 +205,7 @@ func (w *world) registryAsInstalled(reg *lua.LTable) bool {
 		return false
 	}
 	for i, e := range w.registry {
-		if r.keys[i+1] != lua.LString(e.name) {
+		if r.keys[i+1] != e.name {
 			return false
 		}
 	}
