@@ -210,7 +210,7 @@ func TestRestoreTable(t *testing.T) {
 					c.Metatable = vals[next(len(vals))]
 				}
 			}
-			if !restoreTable(c, p, entriesOf(p)) {
+			if !restoreTable(c, p, entriesOf(p, nil)) {
 				t.Fatalf("round %d: not restored", round)
 			}
 			if got, want := dump(c), dump(cloneTable(p)); got != want {
@@ -223,7 +223,7 @@ func TestRestoreTable(t *testing.T) {
 		c.RawSetString(fmt.Sprint("new", i), lua.LTrue)
 	}
 	before := dump(c)
-	if restoreTable(c, tmpl, entriesOf(tmpl)) || dump(c) != before {
+	if restoreTable(c, tmpl, entriesOf(tmpl, nil)) || dump(c) != before {
 		t.Error("a table with too many new keys was restored, or changed")
 	}
 }

@@ -41,7 +41,7 @@ type world struct {
 	// shared are the Go functions the sessions share (the tables' and
 	// their upvalues'): tostring's names of them need no cleanup.
 	// entries are the tables' hash keys and values (restoreTable).
-	entries [][]entry
+	entries []entries
 	shared  map[*lua.LFunction]struct{}
 	sformat *lua.LFunction // string.format as the API's printk calls it
 }
@@ -113,20 +113,16 @@ func buildWorld() *world {
 		w.strMT = add(mt)
 	}
 	w.sformat = L.GetGlobal("string").(*lua.LTable).RawGetString("format").(*lua.LFunction)
-	for _, t := range w.tables {
-		w.entries = append(w.entries, entriesOf(t))
-	}
 	// The references between the tables are install's to set: restore
 	// leaves them.
+	refKeys := make([][]lua.LValue, len(w.tables))
 	for _, r := range w.refs {
-		if r.key == nil {
-			continue
+		if r.key != nil {
+			refKeys[r.table] = append(refKeys[r.table], r.key)
 		}
-		for i, e := range w.entries[r.table] {
-			if e.str && lua.LString(e.skey) == r.key || !e.str && e.key == r.key {
-				w.entries[r.table][i].ref = true
-			}
-		}
+	}
+	for i, t := range w.tables {
+		w.entries = append(w.entries, entriesOf(t, refKeys[i]))
 	}
 	return w
 }
@@ -278,14 +274,17 @@ const maxRestoreExtra = 64
 // set (keys, and k2i their places), and never remove one (a key set to
 // nil leaves its place): a clone's keys are t's followed by those the
 // script added. restoreTable removes the added keys, sets every key of
-// t to t's value (or removes it where t has none), copies t's array
-// part and metatable; the keys whose values are the world's tables
-// (entry.ref) it leaves to install, which points them at the clones
-// again (setRef: no write where the key holds its clone already). Maps and slices that t does
-// not have are dropped, so that c has them exactly when t does.
+// t in ents to t's value (or removes it where t has none), copies t's
+// array part and metatable. The keys ents leave out, those whose values
+// are the world's tables, are install's: it points them at the clones
+// again (setRef: no write where the key holds its clone already). Maps
+// and slices that t does not have are dropped, so that c has them
+// exactly when t does.
 //
-// ents are t's entries (entriesOf).
-func restoreTable(c, t *lua.LTable, ents []entry) bool {
+// ents are t's entries (entriesOf): the string keys with a value first,
+// the common case, then the others; each key is set apart from the
+// others, so the order does not matter.
+func restoreTable(c, t *lua.LTable, ents entries) bool {
 	if !tableLayoutOK {
 		return false
 	}
@@ -304,11 +303,13 @@ func restoreTable(c, t *lua.LTable, ents []entry) bool {
 	}
 	clear(dst.keys[n:])
 	dst.keys = dst.keys[:n]
-	for i := range ents {
-		e := &ents[i]
+	for _, e := range ents.strs {
+		if !identical(dst.strdict[e.key], e.val) {
+			dst.strdict[e.key] = e.val
+		}
+	}
+	for _, e := range ents.rest {
 		switch {
-		case e.ref:
-			// install's (setRef)
 		case e.val == nil && e.str:
 			delete(dst.strdict, e.skey)
 		case e.val == nil:
@@ -358,35 +359,54 @@ func identical(a, b lua.LValue) bool {
 	return *(*[2]unsafe.Pointer)(unsafe.Pointer(&a)) == *(*[2]unsafe.Pointer)(unsafe.Pointer(&b))
 }
 
+// entries are a template table's hash keys and their values there, for
+// restoreTable, but for the keys that refer to the world's tables
+// (install's to set): the common case, a string key with a value, in a
+// list of its own, and the others.
+type entries struct {
+	strs []strEntry
+	rest []entry
+}
+
+type strEntry struct {
+	key string
+	val lua.LValue
+}
+
 // entry is a hash key of a template table and its value there (nil: the
 // key has no value, but keeps its place).
 type entry struct {
 	str  bool   // a string key: skey, else key
-	ref  bool   // the value is a template table: install sets the clone (setRef)
 	skey string // the string key
 	key  lua.LValue
 	val  lua.LValue
 }
 
 // entriesOf lists t's hash keys in order, with their values, for
-// restoreTable: the template's tables never change.
-func entriesOf(t *lua.LTable) []entry {
+// restoreTable, but for those in skip: the template's tables never
+// change.
+func entriesOf(t *lua.LTable, skip []lua.LValue) entries {
+	var ents entries
 	if !tableLayoutOK {
-		return nil
+		return ents
 	}
 	src := (*ltable)(unsafe.Pointer(t))
-	ents := make([]entry, len(src.keys))
-	for i, k := range src.keys {
+	for _, k := range src.keys {
+		if slices.Contains(skip, k) {
+			continue
+		}
 		if ks, ok := k.(lua.LString); ok {
-			ents[i] = entry{str: true, skey: string(ks)}
 			if v, ok := src.strdict[string(ks)]; ok {
-				ents[i].val = v
+				ents.strs = append(ents.strs, strEntry{string(ks), v})
+			} else {
+				ents.rest = append(ents.rest, entry{str: true, skey: string(ks)})
 			}
 		} else {
-			ents[i] = entry{key: k}
+			e := entry{key: k}
 			if v, ok := src.dict[k]; ok {
-				ents[i].val = v
+				e.val = v
 			}
+			ents.rest = append(ents.rest, e)
 		}
 	}
 	return ents
