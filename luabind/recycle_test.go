@@ -293,3 +293,33 @@ return t:result()`); err != nil || len(v) != 1 || v[0] != lua.LNumber(42) {
 		t.Errorf("the next session's task did not run on the killed task's thread")
 	}
 }
+
+// idle reads the state's current frame where GetStack(0) would allocate
+// to report it: the two agree on a state running a Go function with no
+// arguments (an empty stack, a frame), and on one that runs nothing.
+func TestIdleWithoutGetStack(t *testing.T) {
+	if !frameLayout.ok {
+		t.Skip("another gopher-lua state layout: idle calls GetStack")
+	}
+	L := lua.NewState(lua.Options{SkipOpenLibs: true})
+	defer L.Close()
+	check := func(want bool) {
+		t.Helper()
+		_, running := L.GetStack(0)
+		if idle(L) != want || running == want {
+			t.Errorf("idle %v, GetStack running %v; want idle %v", idle(L), running, want)
+		}
+	}
+	check(true)
+	L.SetGlobal("probe", L.NewFunction(func(L *lua.LState) int {
+		if L.GetTop() != 0 {
+			t.Errorf("the probe has %d values on its stack", L.GetTop())
+		}
+		check(false)
+		return 0
+	}))
+	if err := L.DoString("probe()"); err != nil {
+		t.Fatal(err)
+	}
+	check(true)
+}

@@ -21,6 +21,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -217,6 +218,9 @@ const (
 func idle(th *lua.LState) bool {
 	if th.Dead || th.GetTop() != 0 {
 		return false
+	}
+	if frameLayout.ok { // GetStack would allocate a Debug to say the same
+		return *(*unsafe.Pointer)(unsafe.Add(unsafe.Pointer(th), frameLayout.off)) == nil
 	}
 	_, running := th.GetStack(0)
 	return !running
