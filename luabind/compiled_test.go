@@ -1,6 +1,7 @@
 package luabind
 
 import (
+	"strings"
 	"testing"
 
 	lua "github.com/yuin/gopher-lua"
@@ -45,5 +46,37 @@ func TestCompiledChunkNoArgTable(t *testing.T) {
 				t.Errorf("%q: value %d: Exec %v, ExecCompiled %v", src, i+1, want[i], got[i])
 			}
 		}
+	}
+}
+
+// writes records each Write's bytes.
+type writes [][]byte
+
+func (w *writes) Write(p []byte) (int, error) {
+	*w = append(*w, append([]byte(nil), p...))
+	return len(p), nil
+}
+
+// print writes each line with one Write, as fmt.Fprintln did: its
+// arguments as tostring gives them, tab-separated; nothing when a
+// __tostring fails.
+func TestPrintLines(t *testing.T) {
+	var w writes
+	msg := exec(t, Options{Stdout: &w}, `print(1, "a", nil, true, 2.5, -0.0)
+print()
+print(("x"):rep(5000))
+print("é", setmetatable({}, {__tostring = function() return "T" end}))
+print(1, setmetatable({}, {__tostring = function() error("no") end}))`)
+	want := []string{"1\ta\tnil\ttrue\t2.5\t0\n", "\n", strings.Repeat("x", 5000) + "\n", "é\tT\n"}
+	if len(w) != len(want) {
+		t.Fatalf("%d writes %q, want %d (error %q)", len(w), w, len(want), msg)
+	}
+	for i := range want {
+		if string(w[i]) != want[i] {
+			t.Errorf("write %d: %q, want %q", i, w[i], want[i])
+		}
+	}
+	if !strings.Contains(msg, "no") {
+		t.Errorf("error %q", msg)
 	}
 }

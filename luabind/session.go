@@ -81,6 +81,7 @@ type Session struct {
 	inHook      int        // > 0 while a hook's operator code runs
 	badMachine  bool       // machine() refused its argument
 	names       valueNames // the stable names tostring prints
+	printBuf    []byte     // print's line (print)
 
 	// Breakpoint, when set, is what breakpoint() calls: cpu is the CPU of
 	// the calling kernel code (-1 at top level), where its file:line. The
@@ -301,15 +302,32 @@ func openSandbox(L *lua.LState) {
 	L.SetGlobal("print", L.NewFunction(sessionFn((*Session).print)))
 }
 
+// print is the scripts' print: its arguments as tostring gives them,
+// tab-separated, a line on Options.Stdout. The line is built in the
+// session's buffer and written with one Write, as fmt.Fprintln wrote it;
+// nothing is written if a __tostring fails.
 func (s *Session) print(L *lua.LState) int {
 	n := L.GetTop()
-	parts := make([]string, n)
-	for i := 1; i <= n; i++ {
-		parts[i-1] = s.ToString(L, L.Get(i))
+	if s.printBuf == nil {
+		s.printBuf = make([]byte, 0, 128)
 	}
-	fmt.Fprintln(s.opts.Stdout, strings.Join(parts, "\t"))
+	b := s.printBuf[:0]
+	for i := 1; i <= n; i++ {
+		if i > 1 {
+			b = append(b, '\t')
+		}
+		b = append(b, s.ToString(L, L.Get(i))...)
+	}
+	b = append(b, '\n')
+	s.opts.Stdout.Write(b)
+	if cap(b) <= maxPrintBuf {
+		s.printBuf = b
+	}
 	return 0
 }
+
+// maxPrintBuf bounds the buffer a session keeps for print's lines.
+const maxPrintBuf = 4096
 
 // ScriptError is a failure of the script: a Lua error (at top level, in a
 // task or in a cross-called function) or a limit. Msg reads "file:line: text".
