@@ -7,43 +7,46 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
-// A chunk compiled once (explore's) is built with no `arg` table, as Lua
-// 5.1 builds a main chunk, and runs exactly as the same source through
-// Exec: its first local, in the register where gopher-lua put the
-// table, starts as nil, and `...` is still the chunk's (empty) varargs.
+// A chunk compiled once (explore's), or run by Exec, is built with no
+// `arg` table, as Lua 5.1 builds a main chunk, and returns what it
+// returned with the table (the values below are the earlier Exec's):
+// its first local, in the register where gopher-lua put the table,
+// starts as nil, `...` is still the chunk's (empty) varargs, and a
+// function's own `arg` is as before.
 func TestCompiledChunkNoArgTable(t *testing.T) {
-	for _, src := range []string{
-		"local a; return type(a), select('#', ...)",
-		"local a, b = 1; return a, b",
-		"local function f() return arg end; return type(f()), type(arg)",
-		"local t = {...}; return #t, ...",
-		"return (function(...) return arg and arg.n, select('#', ...) end)(1, 2)",
+	for _, tc := range []struct{ src, want string }{
+		{"local a; return type(a), select('#', ...)", "nil 0"},
+		{"local a, b = 1; return a, b", "1 nil"},
+		{"local function f() return arg end; return type(f()), type(arg)", "nil nil"},
+		{"local t = {...}; return #t, ...", "0"},
+		{"return (function(...) return arg and arg.n, select('#', ...) end)(1, 2)", "nil 2"},
+		{"local x = 5; do local y; x = y end; return x", "nil"},
 	} {
-		proto, err := Compile("c.lua", src)
+		proto, err := Compile("c.lua", tc.src)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if proto.IsVarArg&lua.VarArgNeedsArg != 0 {
-			t.Errorf("%q: the compiled chunk still asks for an arg table", src)
+			t.Errorf("%q: the compiled chunk still asks for an arg table", tc.src)
 		}
-		s1, err := New(Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, err1 := s1.Exec("c.lua", src)
-		s1.Close()
-		s2, err := New(Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err2 := s2.ExecCompiled(proto)
-		s2.Close()
-		if err1 != nil || err2 != nil || len(got) != len(want) {
-			t.Fatalf("%q: Exec %v %v, ExecCompiled %v %v", src, want, err1, got, err2)
-		}
-		for i := range got {
-			if got[i].String() != want[i].String() {
-				t.Errorf("%q: value %d: Exec %v, ExecCompiled %v", src, i+1, want[i], got[i])
+		for _, compiled := range []bool{false, true} {
+			s, err := New(Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var vs []lua.LValue
+			if compiled {
+				vs, err = s.ExecCompiled(proto)
+			} else {
+				vs, err = s.Exec("c.lua", tc.src)
+			}
+			s.Close()
+			var got []string
+			for _, v := range vs {
+				got = append(got, v.String())
+			}
+			if err != nil || strings.Join(got, " ") != tc.want {
+				t.Errorf("%q (compiled %v): %q %v, want %q", tc.src, compiled, strings.Join(got, " "), err, tc.want)
 			}
 		}
 	}

@@ -363,6 +363,7 @@ func (s *Session) Exec(name, src string) ([]lua.LValue, error) {
 	if err != nil {
 		return nil, err
 	}
+	fn.Proto.IsVarArg &^= lua.VarArgNeedsArg // as Compile: no arg table
 	return s.run(fn)
 }
 
