@@ -259,10 +259,23 @@ func (s *Session) mathRandom(L *lua.LState) int {
 // formatting (Go's fmt): only Lua's conversions, at most 2 digits of width
 // and of precision, numbers for the numeric ones, and a result within
 // MaxStringRep. %s of a table, function, thread or userdata prints
-// tostring's text (a stable name, or __tostring's result).
+// tostring's text (a stable name, or __tostring's result). The common
+// conversions take fastFormat's path (fastformat.go), to the same bytes.
 func (s *Session) strFormat(L *lua.LState) int {
 	format := L.CheckString(1)
 	top := L.GetTop()
+	var stack [256]byte
+	if buf, ok := fastFormat(stack[:0], L, format, top); ok {
+		L.Push(lua.LString(buf))
+		return 1
+	}
+	return s.strFormatGeneral(L, format, top)
+}
+
+// strFormatGeneral is strFormat's path through fmt.Sprintf, for what
+// fastFormat does not format itself: it checks the format and the
+// arguments, raising Lua 5.1's errors.
+func (s *Session) strFormatGeneral(L *lua.LState, format string, top int) int {
 	args := make([]any, top-1)
 	for i := 2; i <= top; i++ {
 		args[i-2] = L.Get(i)

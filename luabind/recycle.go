@@ -69,6 +69,20 @@ var stateLayout = func() (l struct {
 	return l
 }()
 
+// frameLayout locates LState.currentFrame, the frame the state runs (nil
+// when it runs nothing: what GetStack(0) reports, allocating a Debug to
+// report it), for idle.
+var frameLayout = func() (l struct {
+	ok  bool
+	off uintptr
+}) {
+	f, ok := reflect.TypeFor[lua.LState]().FieldByName("currentFrame")
+	if ok && f.Type.Kind() == reflect.Pointer {
+		l.ok, l.off = true, f.Offset
+	}
+	return l
+}()
+
 // maxRecycledStack bounds the value stack of a state that is kept (a
 // script may have grown it to a million values).
 const maxRecycledStack = 4 * registrySize
@@ -88,11 +102,7 @@ func resetState(L *lua.LState) bool {
 	if len(*arr) > maxRecycledStack {
 		return false
 	}
-	for i, v := range *arr { // most slots were never used: no write, no write barrier
-		if v != nil {
-			(*arr)[i] = nil
-		}
-	}
+	clear(*arr) // a block clear: a few hundred instructions for 4 KiB, where testing each slot took thousands
 	*(**lua.Upvalue)(unsafe.Add(p, stateLayout.uvcache)) = nil
 	return true
 }

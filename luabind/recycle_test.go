@@ -36,7 +36,9 @@ rawset(_G, "ipairs", nil); rawset(_G, "ipairs", pairs); rawset(_G, "pairs", nil)
 local function f() local x = 1; keep = function() return x end; error("boom") end
 assert(not pcall(f))
 assert(keep() == 1)
-setmetatable(_G, {__index = function() return 1 end, __newindex = function() error("no") end})
+local G = _G
+rawset(_G, "table", {}); string = 1; _G._G = {}
+setmetatable(G, {__index = function() return 1 end, __newindex = function() error("no") end})
 nr_cpu_ids = nil
 `
 
@@ -208,7 +210,7 @@ func TestRestoreTable(t *testing.T) {
 					c.Metatable = vals[next(len(vals))]
 				}
 			}
-			if !restoreTable(c, p, entriesOf(p)) {
+			if !restoreTable(c, p, entriesOf(p, nil)) {
 				t.Fatalf("round %d: not restored", round)
 			}
 			if got, want := dump(c), dump(cloneTable(p)); got != want {
@@ -221,7 +223,7 @@ func TestRestoreTable(t *testing.T) {
 		c.RawSetString(fmt.Sprint("new", i), lua.LTrue)
 	}
 	before := dump(c)
-	if restoreTable(c, tmpl, entriesOf(tmpl)) || dump(c) != before {
+	if restoreTable(c, tmpl, entriesOf(tmpl, nil)) || dump(c) != before {
 		t.Error("a table with too many new keys was restored, or changed")
 	}
 }
@@ -290,4 +292,34 @@ return t:result()`); err != nil || len(v) != 1 || v[0] != lua.LNumber(42) {
 	if n != 0 || len(b.pool) != 1 || b.pool[0] != th {
 		t.Errorf("the next session's task did not run on the killed task's thread")
 	}
+}
+
+// idle reads the state's current frame where GetStack(0) would allocate
+// to report it: the two agree on a state running a Go function with no
+// arguments (an empty stack, a frame), and on one that runs nothing.
+func TestIdleWithoutGetStack(t *testing.T) {
+	if !frameLayout.ok {
+		t.Skip("another gopher-lua state layout: idle calls GetStack")
+	}
+	L := lua.NewState(lua.Options{SkipOpenLibs: true})
+	defer L.Close()
+	check := func(want bool) {
+		t.Helper()
+		_, running := L.GetStack(0)
+		if idle(L) != want || running == want {
+			t.Errorf("idle %v, GetStack running %v; want idle %v", idle(L), running, want)
+		}
+	}
+	check(true)
+	L.SetGlobal("probe", L.NewFunction(func(L *lua.LState) int {
+		if L.GetTop() != 0 {
+			t.Errorf("the probe has %d values on its stack", L.GetTop())
+		}
+		check(false)
+		return 0
+	}))
+	if err := L.DoString("probe()"); err != nil {
+		t.Fatal(err)
+	}
+	check(true)
 }

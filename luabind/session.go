@@ -21,6 +21,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -80,6 +81,7 @@ type Session struct {
 	inHook      int        // > 0 while a hook's operator code runs
 	badMachine  bool       // machine() refused its argument
 	names       valueNames // the stable names tostring prints
+	printBuf    []byte     // print's line (print)
 
 	// Breakpoint, when set, is what breakpoint() calls: cpu is the CPU of
 	// the calling kernel code (-1 at top level), where its file:line. The
@@ -218,6 +220,9 @@ func idle(th *lua.LState) bool {
 	if th.Dead || th.GetTop() != 0 {
 		return false
 	}
+	if frameLayout.ok { // GetStack would allocate a Debug to say the same
+		return *(*unsafe.Pointer)(unsafe.Add(unsafe.Pointer(th), frameLayout.off)) == nil
+	}
 	_, running := th.GetStack(0)
 	return !running
 }
@@ -297,15 +302,32 @@ func openSandbox(L *lua.LState) {
 	L.SetGlobal("print", L.NewFunction(sessionFn((*Session).print)))
 }
 
+// print is the scripts' print: its arguments as tostring gives them,
+// tab-separated, a line on Options.Stdout. The line is built in the
+// session's buffer and written with one Write, as fmt.Fprintln wrote it;
+// nothing is written if a __tostring fails.
 func (s *Session) print(L *lua.LState) int {
 	n := L.GetTop()
-	parts := make([]string, n)
-	for i := 1; i <= n; i++ {
-		parts[i-1] = s.ToString(L, L.Get(i))
+	if s.printBuf == nil {
+		s.printBuf = make([]byte, 0, 128)
 	}
-	fmt.Fprintln(s.opts.Stdout, strings.Join(parts, "\t"))
+	b := s.printBuf[:0]
+	for i := 1; i <= n; i++ {
+		if i > 1 {
+			b = append(b, '\t')
+		}
+		b = append(b, s.ToString(L, L.Get(i))...)
+	}
+	b = append(b, '\n')
+	s.opts.Stdout.Write(b)
+	if cap(b) <= maxPrintBuf {
+		s.printBuf = b
+	}
 	return 0
 }
+
+// maxPrintBuf bounds the buffer a session keeps for print's lines.
+const maxPrintBuf = 4096
 
 // ScriptError is a failure of the script: a Lua error (at top level, in a
 // task or in a cross-called function) or a limit. Msg reads "file:line: text".
@@ -341,13 +363,27 @@ func (s *Session) Exec(name, src string) ([]lua.LValue, error) {
 	if err != nil {
 		return nil, err
 	}
+	fn.Proto.IsVarArg &^= lua.VarArgNeedsArg // as Compile: no arg table
 	return s.run(fn)
 }
 
 // Compile compiles a chunk once, for running it in many sessions
 // (ExecCompiled): explore does not parse its scenario for every seed.
+//
+// The chunk is marked as needing no `arg` table. gopher-lua's compiler
+// marks every vararg function that does not use `...` as needing one, the
+// main chunk too, and its VM then builds a table of the chunk's extra
+// arguments (a 32-slot map, 2.7 KB) at each call, in the register of the
+// chunk's first local, which has no name there and which the chunk's
+// code writes before reading. Lua 5.1 never gives a main chunk an `arg`
+// (lparser.c: luaY_parser marks it VARARG_ISVARARG only), and no script
+// can tell the difference.
 func Compile(name, src string) (*lua.FunctionProto, error) {
-	return compileChunk(name, src)
+	proto, err := compileChunk(name, src)
+	if err == nil {
+		proto.IsVarArg &^= lua.VarArgNeedsArg
+	}
+	return proto, err
 }
 
 // ExecCompiled runs a chunk compiled by Compile, like Exec.

@@ -41,7 +41,7 @@ type world struct {
 	// shared are the Go functions the sessions share (the tables' and
 	// their upvalues'): tostring's names of them need no cleanup.
 	// entries are the tables' hash keys and values (restoreTable).
-	entries [][]entry
+	entries []entries
 	shared  map[*lua.LFunction]struct{}
 	sformat *lua.LFunction // string.format as the API's printk calls it
 }
@@ -53,7 +53,7 @@ type tableRef struct {
 }
 
 type registryEntry struct {
-	name  string
+	name  lua.LValue // an LString, boxed once
 	table int
 }
 
@@ -106,15 +106,23 @@ func buildWorld() *world {
 	for k, v := reg.Next(lua.LNil); k != lua.LNil; k, v = reg.Next(k) {
 		name, ok := k.(lua.LString)
 		if t, isTable := v.(*lua.LTable); ok && isTable && t != reg {
-			w.registry = append(w.registry, registryEntry{string(name), add(t)})
+			w.registry = append(w.registry, registryEntry{name, add(t)})
 		}
 	}
 	if mt, ok := L.GetMetatable(lua.LString("")).(*lua.LTable); ok {
 		w.strMT = add(mt)
 	}
 	w.sformat = L.GetGlobal("string").(*lua.LTable).RawGetString("format").(*lua.LFunction)
-	for _, t := range w.tables {
-		w.entries = append(w.entries, entriesOf(t))
+	// The references between the tables are install's to set: restore
+	// leaves them.
+	refKeys := make([][]lua.LValue, len(w.tables))
+	for _, r := range w.refs {
+		if r.key != nil {
+			refKeys[r.table] = append(refKeys[r.table], r.key)
+		}
+	}
+	for i, t := range w.tables {
+		w.entries = append(w.entries, entriesOf(t, refKeys[i]))
 	}
 	return w
 }
@@ -156,11 +164,11 @@ func (w *world) install(L *lua.LState, s *Session, tabs []*lua.LTable) []*lua.LT
 		if r.key == nil {
 			tabs[r.table].Metatable = tabs[r.to]
 		} else {
-			tabs[r.table].RawSet(r.key, tabs[r.to]) // an existing key keeps its place
+			setRef(tabs[r.table], r.key, tabs[r.to])
 		}
 	}
 	for _, e := range w.registry {
-		L.G.Registry.RawSetString(e.name, tabs[e.table])
+		setRef(L.G.Registry, e.name, tabs[e.table])
 	}
 	if w.strMT >= 0 {
 		L.SetMetatable(lua.LString(""), tabs[w.strMT])
@@ -168,6 +176,15 @@ func (w *world) install(L *lua.LState, s *Session, tabs []*lua.LTable) []*lua.LT
 	L.G.Global = tabs[0]
 	L.Env = tabs[0]
 	return tabs
+}
+
+// setRef sets t[key] to to, a table, unless it holds it already (a
+// table restored in place, install's last time): a key t has keeps its
+// place either way.
+func setRef(t *lua.LTable, key lua.LValue, to *lua.LTable) {
+	if t.RawGet(key) != lua.LValue(to) {
+		t.RawSet(key, to)
+	}
 }
 
 // registryAsInstalled reports whether reg has exactly the keys install
@@ -184,7 +201,7 @@ func (w *world) registryAsInstalled(reg *lua.LTable) bool {
 		return false
 	}
 	for i, e := range w.registry {
-		if r.keys[i+1] != lua.LString(e.name) {
+		if r.keys[i+1] != e.name {
 			return false
 		}
 	}
@@ -257,13 +274,17 @@ const maxRestoreExtra = 64
 // set (keys, and k2i their places), and never remove one (a key set to
 // nil leaves its place): a clone's keys are t's followed by those the
 // script added. restoreTable removes the added keys, sets every key of
-// t to t's value (or removes it where t has none), copies t's array
-// part and metatable (install then points the references between the
-// world's tables at their clones again). Maps and slices that t does
-// not have are dropped, so that c has them exactly when t does.
+// t in ents to t's value (or removes it where t has none), copies t's
+// array part and metatable. The keys ents leave out, those whose values
+// are the world's tables, are install's: it points them at the clones
+// again (setRef: no write where the key holds its clone already). Maps
+// and slices that t does not have are dropped, so that c has them
+// exactly when t does.
 //
-// ents are t's entries (entriesOf).
-func restoreTable(c, t *lua.LTable, ents []entry) bool {
+// ents are t's entries (entriesOf): the string keys with a value first,
+// the common case, then the others; each key is set apart from the
+// others, so the order does not matter.
+func restoreTable(c, t *lua.LTable, ents entries) bool {
 	if !tableLayoutOK {
 		return false
 	}
@@ -282,18 +303,23 @@ func restoreTable(c, t *lua.LTable, ents []entry) bool {
 	}
 	clear(dst.keys[n:])
 	dst.keys = dst.keys[:n]
-	for _, e := range ents {
+	for _, e := range ents.strs {
+		if !identical(dst.strdict[e.key], e.val) {
+			dst.strdict[e.key] = e.val
+		}
+	}
+	for _, e := range ents.rest {
 		switch {
 		case e.val == nil && e.str:
 			delete(dst.strdict, e.skey)
 		case e.val == nil:
 			delete(dst.dict, e.key)
 		case e.str:
-			if dst.strdict[e.skey] != e.val {
+			if !identical(dst.strdict[e.skey], e.val) {
 				dst.strdict[e.skey] = e.val
 			}
 		default:
-			if dst.dict[e.key] != e.val {
+			if !identical(dst.dict[e.key], e.val) {
 				dst.dict[e.key] = e.val
 			}
 		}
@@ -325,6 +351,28 @@ func restoreTable(c, t *lua.LTable, ents []entry) bool {
 	return true
 }
 
+// identical reports whether a and b are the same interface value, word
+// for word: the same pointer, or the same boxed number or string. Equal
+// values boxed apart are not identical, and restoreTable then writes one
+// over the other, to the same effect; it saves runtime.ifaceeq's call.
+func identical(a, b lua.LValue) bool {
+	return *(*[2]unsafe.Pointer)(unsafe.Pointer(&a)) == *(*[2]unsafe.Pointer)(unsafe.Pointer(&b))
+}
+
+// entries are a template table's hash keys and their values there, for
+// restoreTable, but for the keys that refer to the world's tables
+// (install's to set): the common case, a string key with a value, in a
+// list of its own, and the others.
+type entries struct {
+	strs []strEntry
+	rest []entry
+}
+
+type strEntry struct {
+	key string
+	val lua.LValue
+}
+
 // entry is a hash key of a template table and its value there (nil: the
 // key has no value, but keeps its place).
 type entry struct {
@@ -335,24 +383,30 @@ type entry struct {
 }
 
 // entriesOf lists t's hash keys in order, with their values, for
-// restoreTable: the template's tables never change.
-func entriesOf(t *lua.LTable) []entry {
+// restoreTable, but for those in skip: the template's tables never
+// change.
+func entriesOf(t *lua.LTable, skip []lua.LValue) entries {
+	var ents entries
 	if !tableLayoutOK {
-		return nil
+		return ents
 	}
 	src := (*ltable)(unsafe.Pointer(t))
-	ents := make([]entry, len(src.keys))
-	for i, k := range src.keys {
+	for _, k := range src.keys {
+		if slices.Contains(skip, k) {
+			continue
+		}
 		if ks, ok := k.(lua.LString); ok {
-			ents[i] = entry{str: true, skey: string(ks)}
 			if v, ok := src.strdict[string(ks)]; ok {
-				ents[i].val = v
+				ents.strs = append(ents.strs, strEntry{string(ks), v})
+			} else {
+				ents.rest = append(ents.rest, entry{str: true, skey: string(ks)})
 			}
 		} else {
-			ents[i] = entry{key: k}
+			e := entry{key: k}
 			if v, ok := src.dict[k]; ok {
-				ents[i].val = v
+				e.val = v
 			}
+			ents.rest = append(ents.rest, e)
 		}
 	}
 	return ents

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"strconv"
 	"unsafe"
 
 	"github.com/xcallsh/xcallsh/emu"
@@ -321,11 +322,11 @@ func (k *Kernel) CSDLockIsStuck() bool { return k.nCSDLockStuck != 0 }
 func (k *Kernel) bootLog() {
 	nodes := len(k.Spec.Nodes)
 	if k.Spec.IsX86() {
-		state := "disabled"
+		line := "IPI shorthand broadcast: disabled"
 		if k.shorthand {
-			state = "enabled"
+			line = "IPI shorthand broadcast: enabled"
 		}
-		k.printk(0, "IPI shorthand broadcast: "+state)
+		k.printk(0, line)
 	}
 	var gic [][]string // gic_cpu_sys_reg_init()'s warnings, per CPU brought up
 	if g, ok := k.Chip.(*irqchip.GICv3); ok {
@@ -341,7 +342,8 @@ func (k *Kernel) bootLog() {
 			k.printk(k.Spec.Online[i], l)
 		}
 	}
-	k.printk(0, fmt.Sprintf("smp: Brought up %d node%s, %d CPU%s", nodes, plural(nodes), k.nOnline, plural(k.nOnline)))
+	// strconv, not fmt: every boot prints it (the same text).
+	k.printk(0, "smp: Brought up "+strconv.Itoa(nodes)+" node"+plural(nodes)+", "+strconv.Itoa(k.nOnline)+" CPU"+plural(k.nOnline))
 }
 
 func plural(n int) string {

@@ -179,7 +179,7 @@ func (v *Validator) state(id int, csd *CSD) *csdState {
 		return v.sparseState(id, csd)
 	}
 	if id >= len(v.csds) {
-		n := min(max(2*len(v.csds), id+1, 64), denseIDs)
+		n := min(max(2*len(v.csds), id+1, 8), denseIDs)
 		v.csds = append(v.csds, make([]csdState, n-len(v.csds))...)
 	}
 	s := &v.csds[id]
