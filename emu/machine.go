@@ -202,7 +202,12 @@ func (m *Machine) Rand() *rand.Rand { return m.rng }
 
 // Jitter returns a scheduling decision in 0..max: 0 on the canonical
 // schedule (seed 0), drawn or replayed otherwise.
-func (m *Machine) Jitter(max int64) int64 { return m.sched.jitter(max) }
+func (m *Machine) Jitter(max int64) int64 {
+	if max <= 0 {
+		return 0 // no draw: sched.jitter's own first test, inlined
+	}
+	return m.sched.jitter(max)
+}
 
 // Decisions lists the non-canonical scheduling decisions made so far
 // (when the run records them: SchedConfig.Record).

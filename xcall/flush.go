@@ -409,4 +409,4 @@ func mayRun(c *emu.Context, f *Func, info any) bool {
 }
 
 // hasHook reports whether a hook is installed at point.
-func (k *Kernel) hasHook(point string) bool { return k.hooks[point] != nil }
+func (k *Kernel) hasHook(point string) bool { return len(k.hooks) != 0 && k.hooks[point] != nil }

@@ -498,9 +498,7 @@ func (k *Kernel) emitLocal(cpu int) {
 	if len(k.Events) == 0 {
 		return
 	}
-	for _, s := range k.Events {
-		s.KernelEvent(Event{T: k.M.Now(), Kind: EvRun, CSD: 0, CPU: cpu, Dst: -1})
-	}
+	k.emitTo(&Event{T: k.M.Now(), Kind: EvRun, CSD: 0, CPU: cpu, Dst: -1})
 }
 
 // anyOtherOnline is cpumask_any_and_but(mask, cpu_online_mask, self) < nr_cpu_ids.
