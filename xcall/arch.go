@@ -228,13 +228,17 @@ func (k *Kernel) irqReturn(c *emu.Context, vec int) {
 }
 
 func (k *Kernel) traceVector(cpu int, name string, vec int) {
-	if k.M.Recording() {
-		kind := emu.EvIPIEntry
-		if strings.HasSuffix(name, "_exit") {
-			kind = emu.EvIPIExit
-		}
-		k.M.Emit(cpu, &emu.Event{Kind: kind, Vector: vec})
+	if k.M.Recording() { // small enough to inline, as traceFunc
+		k.recVectorBody(cpu, name, vec)
 	}
+}
+
+func (k *Kernel) recVectorBody(cpu int, name string, vec int) {
+	kind := emu.EvIPIEntry
+	if strings.HasSuffix(name, "_exit") {
+		kind = emu.EvIPIExit
+	}
+	k.M.Emit(cpu, &emu.Event{Kind: kind, Vector: vec})
 }
 
 // recIPIBody records arm64's ipi_entry or ipi_exit for IPI vec, where the
