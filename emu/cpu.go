@@ -148,6 +148,12 @@ func (m *Machine) runCPU(cpu *CPU) {
 			return
 		}
 		m.switchTo(c)
+		if m.resumed {
+			// c is the driving context, to go on at once (switchTo): it
+			// runs, so nothing else on this CPU can, and the record saw
+			// the CPU as it is now.
+			return
+		}
 		if c.state == ctxDone {
 			if c.tail > 0 {
 				m.beginTail(c)
