@@ -298,6 +298,7 @@ func (c *Context) suspend(kind WaitKind, busy bool, info WaitInfo) {
 func (c *Context) waitStackless(kind WaitKind, deadline int64, info WaitInfo) {
 	if deadline < 0 && !c.ready {
 		c.state, c.busy, c.waitKind, c.Wait = ctxWaiting, true, kind, info
+		c.m.parking = true
 		panic(errParked{c.CPU})
 	}
 	panic(fmt.Sprintf("emu: a %s handler on CPU %d %s on the engine's stack: use Spend, or Continue first", c.Kind, c.CPU, info.What))

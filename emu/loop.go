@@ -145,16 +145,21 @@ func (m *Machine) loop(cpu *CPU, u until) (end loopEnd, parked *CPU) {
 // that parked itself for good on the engine's stack (errParked), and sets
 // *cpu to its CPU. Recovering here, once per loop rather than once per
 // piece of a handler body, keeps the deferred call off the path of every
-// event. Any other panic goes on.
+// event. A parking handler sets m.parking just before it panics; without
+// it there is nothing to recover (no call of recover on the common path),
+// and any other panic goes on.
 func (m *Machine) catchParked(cpu **CPU) {
-	if r := recover(); r != nil {
-		p, ok := r.(errParked)
-		if !ok {
-			panic(r)
-		}
-		m.cur = nil // runStackless's caller: the driver, or a driving context
-		*cpu = &m.cpus[p.cpu]
+	if !m.parking {
+		return
 	}
+	m.parking = false
+	r := recover()
+	p, ok := r.(errParked)
+	if !ok {
+		panic(r)
+	}
+	m.cur = nil // runStackless's caller: the driver, or a driving context
+	*cpu = &m.cpus[p.cpu]
 }
 
 // execute moves the clock to e's time and counts e as executed, folding

@@ -142,6 +142,7 @@ type Machine struct {
 	limit     int64       // the time RunUntil runs to: no wake-up in place past it
 	driving   *Context    // the context running the event loop itself (drive), if any
 	resumed   bool        // drive: the driving context's wait is over
+	parking   bool        // a stackless handler is unwinding to the event loop (errParked)
 	closed    bool
 
 	clock atomic.Int64 // now, published for other goroutines (Clock)
