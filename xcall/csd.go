@@ -102,7 +102,8 @@ func (k *Kernel) emit(kind EventKind, csd *CSD, cpu, dst int) {
 
 func (k *Kernel) emitSlow(kind EventKind, csd *CSD, cpu, dst int) {
 	if n := len(k.Events); n != 0 {
-		e := Event{T: k.M.Now(), Kind: kind, CSD: csd.ID, CPU: cpu, Dst: dst, Type: csd.Type(), csd: csd}
+		var e Event // field by field: a composite literal is built aside and copied
+		e.T, e.Kind, e.CSD, e.CPU, e.Dst, e.Type, e.csd = k.M.Now(), kind, csd.ID, cpu, dst, csd.Type(), csd
 		if v, ok := k.Events[0].(*Validator); ok && n == 1 {
 			v.check(&e) // the one sink of torture and explore runs
 		} else {
