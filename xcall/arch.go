@@ -175,11 +175,12 @@ func (k *Kernel) deliver(self, cpu, vec int, id uint64) {
 // The interrupt entry cost (timing.irq_entry) is spent by emu before this
 // runs, and the exit cost after it returns (ExitAfter).
 func (k *Kernel) handleInterrupt(c *emu.Context, vec int) {
-	if k.isDeviceVector(vec) {
+	x86 := k.Spec.IsX86()
+	if vec == irqchip.DeviceVector(x86) { // isDeviceVector, with the arch asked once
 		k.deviceInterrupt(c)
 		return
 	}
-	if k.Spec.IsX86() {
+	if x86 {
 		switch vec {
 		case irqchip.CallFunctionSingleVector, irqchip.CallFunctionVector:
 			entry, frame := "call_function_single_entry", "sysvec_call_function_single+0x9c/0xb0"
