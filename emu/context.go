@@ -396,8 +396,14 @@ func (c *Context) Delay(d int64, what string) {
 // the CPU (a stopper, a kworker) takes over, if preemption and interrupts
 // are enabled; c continues after it.
 func (c *Context) PreemptPoint() {
+	if len(c.cpu().runq) != 0 { // small enough to inline: no call when no thread waits
+		c.preemptPoint()
+	}
+}
+
+func (c *Context) preemptPoint() {
 	cpu := c.cpu()
-	if len(cpu.runq) == 0 || !cpu.canPreemptNow(c, cpu.runq[0]) {
+	if !cpu.canPreemptNow(c, cpu.runq[0]) {
 		return
 	}
 	c.ready = true
