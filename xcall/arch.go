@@ -260,4 +260,4 @@ func (k *Kernel) scratch(cpu int) *sendScratch {
 }
 
 // sendSite gives the callsite of cpu's next send, for the record.
-func (k *Kernel) sendSite(cpu int, s site) { k.scratch(cpu).site = s }
+func (k *Kernel) sendSite(cpu int, s *site) { k.scratch(cpu).site = *s }

@@ -8,13 +8,13 @@ import "github.com/xcallsh/xcallsh/emu"
 // traceQueue is csd:csd_queue_cpu "cpu=%u callsite=%pS func=%ps csd=%p".
 // Like point and emit, each tracepoint tests Recording where it is
 // called (small enough to inline) and builds its event out of line.
-func (k *Kernel) traceQueue(self, cpu int, s site, csd *CSD) {
+func (k *Kernel) traceQueue(self, cpu int, s *site, csd *CSD) {
 	if k.M.Recording() {
 		k.recQueue(self, cpu, s, csd)
 	}
 }
 
-func (k *Kernel) recQueue(self, cpu int, s site, csd *CSD) {
+func (k *Kernel) recQueue(self, cpu int, s *site, csd *CSD) {
 	k.M.Emit(self, &emu.Event{Kind: emu.EvCSDQueue, CSD: uint64(csd.ID), Func: csd.Func.PS(), Site: s.String(), Target: cpu, CSDType: csd.Type()})
 }
 
