@@ -173,13 +173,15 @@ func (m *Machine) nextOnCPU(cpu *CPU) *Context {
 		return nil
 	}
 	top := cpu.top
-	interruptible := top == nil || top.state == ctxWaiting
-	if cpu.nmi && !cpu.inNMI && interruptible && m.OnNMI != nil {
-		cpu.nmi = false
-		return m.startHandler(cpu, -1)
-	}
-	if cpu.npending > 0 && !cpu.IRQsOff && interruptible && m.OnInterrupt != nil {
-		return m.startHandler(cpu, cpu.takePending(m.highVec))
+	if cpu.nmi || cpu.npending > 0 {
+		interruptible := top == nil || top.state == ctxWaiting
+		if cpu.nmi && !cpu.inNMI && interruptible && m.OnNMI != nil {
+			cpu.nmi = false
+			return m.startHandler(cpu, -1)
+		}
+		if cpu.npending > 0 && !cpu.IRQsOff && interruptible && m.OnInterrupt != nil {
+			return m.startHandler(cpu, cpu.takePending(m.highVec))
+		}
 	}
 	if top != nil {
 		if len(cpu.runq) > 0 && cpu.canPreempt(top, cpu.runq[0]) {
