@@ -298,6 +298,7 @@ func (c *Context) suspend(kind WaitKind, busy bool, info WaitInfo) {
 func (c *Context) waitStackless(kind WaitKind, deadline int64, info WaitInfo) {
 	if deadline < 0 && !c.ready {
 		c.state, c.busy, c.waitKind, c.Wait = ctxWaiting, true, kind, info
+		c.m.parking = true
 		panic(errParked{c.CPU})
 	}
 	panic(fmt.Sprintf("emu: a %s handler on CPU %d %s on the engine's stack: use Spend, or Continue first", c.Kind, c.CPU, info.What))
@@ -395,8 +396,14 @@ func (c *Context) Delay(d int64, what string) {
 // the CPU (a stopper, a kworker) takes over, if preemption and interrupts
 // are enabled; c continues after it.
 func (c *Context) PreemptPoint() {
+	if len(c.cpu().runq) != 0 { // small enough to inline: no call when no thread waits
+		c.preemptPoint()
+	}
+}
+
+func (c *Context) preemptPoint() {
 	cpu := c.cpu()
-	if len(cpu.runq) == 0 || !cpu.canPreemptNow(c, cpu.runq[0]) {
+	if !cpu.canPreemptNow(c, cpu.runq[0]) {
 		return
 	}
 	c.ready = true

@@ -148,6 +148,12 @@ func (m *Machine) runCPU(cpu *CPU) {
 			return
 		}
 		m.switchTo(c)
+		if m.resumed {
+			// c is the driving context, to go on at once (switchTo): it
+			// runs, so nothing else on this CPU can, and the record saw
+			// the CPU as it is now.
+			return
+		}
 		if c.state == ctxDone {
 			if c.tail > 0 {
 				m.beginTail(c)
@@ -167,13 +173,15 @@ func (m *Machine) nextOnCPU(cpu *CPU) *Context {
 		return nil
 	}
 	top := cpu.top
-	interruptible := top == nil || top.state == ctxWaiting
-	if cpu.nmi && !cpu.inNMI && interruptible && m.OnNMI != nil {
-		cpu.nmi = false
-		return m.startHandler(cpu, -1)
-	}
-	if cpu.npending > 0 && !cpu.IRQsOff && interruptible && m.OnInterrupt != nil {
-		return m.startHandler(cpu, cpu.takePending(m.highVec))
+	if cpu.nmi || cpu.npending > 0 {
+		interruptible := top == nil || top.state == ctxWaiting
+		if cpu.nmi && !cpu.inNMI && interruptible && m.OnNMI != nil {
+			cpu.nmi = false
+			return m.startHandler(cpu, -1)
+		}
+		if cpu.npending > 0 && !cpu.IRQsOff && interruptible && m.OnInterrupt != nil {
+			return m.startHandler(cpu, cpu.takePending(m.highVec))
+		}
 	}
 	if top != nil {
 		if len(cpu.runq) > 0 && cpu.canPreempt(top, cpu.runq[0]) {

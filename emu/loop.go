@@ -1,7 +1,7 @@
 package emu
 
 // The event loop: RunUntil and drive, the one loop they share (loop),
-// executing an event (step, dispatch), a wake-up executed in place
+// executing an event (loop, dispatch), a wake-up executed in place
 // (runInPlace), and what ends a wait (wake, kick).
 
 import "fmt"
@@ -129,7 +129,15 @@ func (m *Machine) loop(cpu *CPU, u until) (end loopEnd, parked *CPU) {
 		if m.q.len() == 0 || m.q.nextT() > m.limit {
 			return endIdle, nil
 		}
-		m.step()
+		// Execute the next event (here rather than in a function of its
+		// own: one call less per event).
+		var e event
+		m.q.popTo(&e)
+		if e.t < m.now {
+			panic(fmt.Sprintf("emu: time went backwards: event at %d, now %d", e.t, m.now))
+		}
+		m.execute(&e)
+		m.dispatch(&e)
 	}
 }
 
@@ -137,21 +145,26 @@ func (m *Machine) loop(cpu *CPU, u until) (end loopEnd, parked *CPU) {
 // that parked itself for good on the engine's stack (errParked), and sets
 // *cpu to its CPU. Recovering here, once per loop rather than once per
 // piece of a handler body, keeps the deferred call off the path of every
-// event. Any other panic goes on.
+// event. A parking handler sets m.parking just before it panics; without
+// it there is nothing to recover (no call of recover on the common path),
+// and any other panic goes on.
 func (m *Machine) catchParked(cpu **CPU) {
-	if r := recover(); r != nil {
-		p, ok := r.(errParked)
-		if !ok {
-			panic(r)
-		}
-		m.cur = nil // runStackless's caller: the driver, or a driving context
-		*cpu = &m.cpus[p.cpu]
+	if !m.parking {
+		return
 	}
+	m.parking = false
+	r := recover()
+	p, ok := r.(errParked)
+	if !ok {
+		panic(r)
+	}
+	m.cur = nil // runStackless's caller: the driver, or a driving context
+	*cpu = &m.cpus[p.cpu]
 }
 
 // execute moves the clock to e's time and counts e as executed, folding
 // its (time, seq) into the order hash: what every event does first,
-// popped (step) or executed in place (runInPlace).
+// popped (loop) or executed in place (runInPlace).
 func (m *Machine) execute(e *event) {
 	m.now = e.t
 	m.executed++
@@ -159,17 +172,6 @@ func (m *Machine) execute(e *event) {
 		m.clock.Store(e.t) // Clock: every 1024 events
 	}
 	m.order = mix(m.order, uint64(e.t)*0xbf58476d1ce4e5b9+e.seq)
-}
-
-// step executes the next event.
-func (m *Machine) step() {
-	var e event
-	m.q.popTo(&e)
-	if e.t < m.now {
-		panic(fmt.Sprintf("emu: time went backwards: event at %d, now %d", e.t, m.now))
-	}
-	m.execute(&e)
-	m.dispatch(&e)
 }
 
 // dispatch does what the popped event e stands for (eventKind).

@@ -142,6 +142,7 @@ type Machine struct {
 	limit     int64       // the time RunUntil runs to: no wake-up in place past it
 	driving   *Context    // the context running the event loop itself (drive), if any
 	resumed   bool        // drive: the driving context's wait is over
+	parking   bool        // a stackless handler is unwinding to the event loop (errParked)
 	closed    bool
 
 	clock atomic.Int64 // now, published for other goroutines (Clock)
@@ -202,7 +203,12 @@ func (m *Machine) Rand() *rand.Rand { return m.rng }
 
 // Jitter returns a scheduling decision in 0..max: 0 on the canonical
 // schedule (seed 0), drawn or replayed otherwise.
-func (m *Machine) Jitter(max int64) int64 { return m.sched.jitter(max) }
+func (m *Machine) Jitter(max int64) int64 {
+	if max <= 0 {
+		return 0 // no draw: sched.jitter's own first test, inlined
+	}
+	return m.sched.jitter(max)
+}
 
 // Decisions lists the non-canonical scheduling decisions made so far
 // (when the run records them: SchedConfig.Record).

@@ -374,3 +374,11 @@ func (m *Machine) NewIPIID() uint64 {
 	m.ipiSeq++
 	return m.ipiSeq
 }
+
+// NewIPIIDs hands out n consecutive IPI ids, as n calls of NewIPIID
+// would, and returns the first (the others follow it by one each).
+func (m *Machine) NewIPIIDs(n int) uint64 {
+	first := m.ipiSeq + 1
+	m.ipiSeq += uint64(n)
+	return first
+}

@@ -78,7 +78,7 @@ func (k *Kernel) send(c *emu.Context, writes []irqchip.Write) {
 		}
 		vec := sb.tvec[i]
 		for j := lo; j < sb.tend[i]; j++ {
-			k.deliver(c.CPU, sb.tbuf[j], vec, sb.ids[j])
+			k.deliver(c.CPU, sb.tbuf[j], vec, sb.id0+uint64(j))
 		}
 		lo = sb.tend[i]
 	}
@@ -108,10 +108,7 @@ func (k *Kernel) decodeSend(c *emu.Context, writes []irqchip.Write) *sendScratch
 		sb.tend = append(sb.tend, len(sb.tbuf))
 		sb.tvec = append(sb.tvec, v)
 	}
-	sb.ids = sb.ids[:0]
-	for range sb.tbuf {
-		sb.ids = append(sb.ids, k.M.NewIPIID())
-	}
+	sb.id0 = k.M.NewIPIIDs(len(sb.tbuf))
 	s := sb.site
 	sb.site = site{}
 	if !k.M.Recording() {
@@ -122,7 +119,9 @@ func (k *Kernel) decodeSend(c *emu.Context, writes []irqchip.Write) *sendScratch
 		e.Site = s.String()
 	}
 	e.Targets = append([]int(nil), sb.tbuf...)
-	e.IDs = append([]uint64(nil), sb.ids...)
+	for j := range sb.tbuf {
+		e.IDs = append(e.IDs, sb.id0+uint64(j))
+	}
 	for _, w := range writes {
 		e.Writes = append(e.Writes, emu.RegWrite{Reg: w.Reg, Value: w.Value})
 	}
@@ -133,7 +132,10 @@ func (k *Kernel) decodeSend(c *emu.Context, writes []irqchip.Write) *sendScratch
 // isNMI reports whether vec, as decoded, is the NMI sent as an IPI (x86
 // NMI delivery, arm64 CPU_BACKTRACE).
 func (k *Kernel) isNMI(vec int) bool {
-	return (k.Spec.IsX86() && vec == irqchip.NMIVector) || (!k.Spec.IsX86() && vec == irqchip.IPICPUBacktrace)
+	if k.Spec.IsX86() {
+		return vec == irqchip.NMIVector
+	}
+	return vec == irqchip.IPICPUBacktrace
 }
 
 // recVector is vec as the record spells it: -1 for the NMI.
@@ -173,11 +175,12 @@ func (k *Kernel) deliver(self, cpu, vec int, id uint64) {
 // The interrupt entry cost (timing.irq_entry) is spent by emu before this
 // runs, and the exit cost after it returns (ExitAfter).
 func (k *Kernel) handleInterrupt(c *emu.Context, vec int) {
-	if k.isDeviceVector(vec) {
+	x86 := k.Spec.IsX86()
+	if vec == irqchip.DeviceVector(x86) { // isDeviceVector, with the arch asked once
 		k.deviceInterrupt(c)
 		return
 	}
-	if k.Spec.IsX86() {
+	if x86 {
 		switch vec {
 		case irqchip.CallFunctionSingleVector, irqchip.CallFunctionVector:
 			entry, frame := "call_function_single_entry", "sysvec_call_function_single+0x9c/0xb0"
@@ -226,13 +229,17 @@ func (k *Kernel) irqReturn(c *emu.Context, vec int) {
 }
 
 func (k *Kernel) traceVector(cpu int, name string, vec int) {
-	if k.M.Recording() {
-		kind := emu.EvIPIEntry
-		if strings.HasSuffix(name, "_exit") {
-			kind = emu.EvIPIExit
-		}
-		k.M.Emit(cpu, &emu.Event{Kind: kind, Vector: vec})
+	if k.M.Recording() { // small enough to inline, as traceFunc
+		k.recVectorBody(cpu, name, vec)
 	}
+}
+
+func (k *Kernel) recVectorBody(cpu int, name string, vec int) {
+	kind := emu.EvIPIEntry
+	if strings.HasSuffix(name, "_exit") {
+		kind = emu.EvIPIExit
+	}
+	k.M.Emit(cpu, &emu.Event{Kind: kind, Vector: vec})
 }
 
 // recIPIBody records arm64's ipi_entry or ipi_exit for IPI vec, where the
@@ -253,4 +260,4 @@ func (k *Kernel) scratch(cpu int) *sendScratch {
 }
 
 // sendSite gives the callsite of cpu's next send, for the record.
-func (k *Kernel) sendSite(cpu int, s site) { k.scratch(cpu).site = s }
+func (k *Kernel) sendSite(cpu int, s *site) { k.scratch(cpu).site = *s }

@@ -24,7 +24,8 @@ import (
 // step does one part of the kernel function and returns the step that
 // comes next. Between two steps the flush may spend a cost (after) or
 // move to a coroutine (inCoroutine); run does both, and the flush resumes
-// at the step returned. flush_ref_test.go holds the same flush written as
+// at the step returned. A step with nothing of the kind between it and
+// the next may call the next itself and return what that returns. flush_ref_test.go holds the same flush written as
 // one straight-line function, and its tests check that both give the same
 // runs.
 
@@ -167,7 +168,7 @@ func flushTakeQueue(f *flushState, c *emu.Context) flushStep {
 	if c.Stackless() && k.hasHook("flush_smp_call_function_queue:dequeued") {
 		return f.inCoroutine(flushWarnOffline) // a hook yields
 	}
-	return flushWarnOffline
+	return flushWarnOffline(f, c) // nothing to spend between: go on at once
 }
 
 // flushWarnOffline runs the model's hook point, then warns once about an
@@ -178,7 +179,7 @@ func flushWarnOffline(f *flushState, c *emu.Context) flushStep {
 	k, self := f.k, c.CPU
 	k.point(c, "flush_smp_call_function_queue:dequeued")
 	if !f.warn || k.online.Test(self) || k.offlineWarned {
-		return flushNextSync
+		return flushNextSync(f, c)
 	}
 	// Before 9e949a388635 the check looked at the per-CPU queue, which
 	// llist_del_all has just emptied, so it never fired.
@@ -245,7 +246,7 @@ func flushRunSync(f *flushState, c *emu.Context) flushStep {
 		return flushNextSync
 	}
 	k.record(self, nil)
-	return flushNextSync
+	return flushNextSync(f, c) // nothing to spend between: go on at once
 }
 
 // flushNextAsync is pass 2: it finds the next ASYNC or IRQ_WORK entry
@@ -409,4 +410,4 @@ func mayRun(c *emu.Context, f *Func, info any) bool {
 }
 
 // hasHook reports whether a hook is installed at point.
-func (k *Kernel) hasHook(point string) bool { return k.hooks[point] != nil }
+func (k *Kernel) hasHook(point string) bool { return len(k.hooks) != 0 && k.hooks[point] != nil }

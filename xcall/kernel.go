@@ -195,13 +195,14 @@ type percpuData struct {
 
 // sendScratch is a CPU's send under way, decoded when it begins: tbuf
 // holds its targets, write i's being tbuf[tend[i-1]:tend[i]] for vector
-// tvec[i], and ids the IPI id of each.
+// tvec[i]; the IPI ids of its targets are consecutive, id0 being
+// tbuf[0]'s.
 type sendScratch struct {
 	site site // its callsite (EvIPISend's Site), if known
 	tbuf []int
 	tend []int
 	tvec []int
-	ids  []uint64
+	id0  uint64
 }
 
 // ErrPanic wraps the message of an emulated kernel panic.

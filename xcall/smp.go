@@ -171,7 +171,7 @@ func (k *Kernel) llistAdd(c *emu.Context, csd *CSD, cpu int) bool {
 func (k *Kernel) QueueDepth(cpu int) int { return k.pc[cpu].qlen }
 
 // smpCallSingleQueue is __smp_call_single_queue().
-func (k *Kernel) smpCallSingleQueue(c *emu.Context, cpu int, csd *CSD, queueSite, ipiSite site) {
+func (k *Kernel) smpCallSingleQueue(c *emu.Context, cpu int, csd *CSD, queueSite, ipiSite *site) {
 	k.traceQueue(c.CPU, cpu, queueSite, csd)
 	k.spend(c, k.T.CSDSetup, "llist_add")
 	first := k.llistAdd(c, csd, cpu)
@@ -184,7 +184,7 @@ func (k *Kernel) smpCallSingleQueue(c *emu.Context, cpu int, csd *CSD, queueSite
 
 // sendCallFunctionSingleIPI is send_call_function_single_ipi(): a polling
 // idle target is poked instead of interrupted.
-func (k *Kernel) sendCallFunctionSingleIPI(c *emu.Context, cpu int, s site) {
+func (k *Kernel) sendCallFunctionSingleIPI(c *emu.Context, cpu int, s *site) {
 	if !k.callFunctionSinglePrepIPI(c, cpu) {
 		return
 	}
@@ -279,7 +279,7 @@ func (k *Kernel) idleExit(cpu int) {
 }
 
 // generic_exec_single(): run locally, refuse an offline/invalid CPU, or queue.
-func (k *Kernel) genericExecSingle(c *emu.Context, cpu int, csd *CSD, queueSite, ipiSite site) int {
+func (k *Kernel) genericExecSingle(c *emu.Context, cpu int, csd *CSD, queueSite, ipiSite *site) int {
 	self := c.CPU
 	if cpu == self {
 		f, info := csd.Func, csd.Info
@@ -328,7 +328,7 @@ func (k *Kernel) SmpCallFunctionSingle(c *emu.Context, cpu int, f *Func, info an
 	}
 	csd.Func, csd.Info = f, info
 	csd.src, csd.dst = self, cpu
-	err := k.genericExecSingle(c, cpu, csd, siteSingleQueue, siteSingleIPI)
+	err := k.genericExecSingle(c, cpu, csd, &siteSingleQueue, &siteSingleIPI)
 	if wait {
 		k.csdLockWait(c, csd)
 		k.emit(EvWaitDone, csd, self, -1)
@@ -378,7 +378,7 @@ func (k *Kernel) SmpCallFunctionSingleAsync(c *emu.Context, cpu int, csd *CSD) i
 		csd.dst = cpu
 	}
 	k.emit(EvLock, csd, c.CPU, -1)
-	return k.genericExecSingle(c, cpu, csd, siteAsyncQueue, siteAsyncIPI)
+	return k.genericExecSingle(c, cpu, csd, &siteAsyncQueue, &siteAsyncIPI)
 }
 
 // SmpCallFunctionMany is smp_call_function_many(): every online CPU of
@@ -448,7 +448,7 @@ func (k *Kernel) smpCallFunctionManyCond(c *emu.Context, mask Cpumask, f *Func, 
 			}
 			csd.Func, csd.Info = f, info
 			csd.src, csd.dst = self, cpu
-			k.traceQueue(self, cpu, siteManyQueue, csd)
+			k.traceQueue(self, cpu, &siteManyQueue, csd)
 			k.spend(c, k.T.CSDSetup, "llist_add")
 			if k.llistAdd(c, csd, cpu) {
 				p.cfdIPI.Set(cpu)
@@ -462,9 +462,9 @@ func (k *Kernel) smpCallFunctionManyCond(c *emu.Context, mask Cpumask, f *Func, 
 		}
 		switch {
 		case nrCPUs == 1:
-			k.sendCallFunctionSingleIPI(c, lastCPU, siteManyIPI)
+			k.sendCallFunctionSingleIPI(c, lastCPU, &siteManyIPI)
 		case nrCPUs > 1:
-			k.sendSite(self, siteManyMask)
+			k.sendSite(self, &siteManyMask)
 			k.archSendCallFunctionIPIMask(c, p.cfdIPI)
 		}
 	}
@@ -498,9 +498,7 @@ func (k *Kernel) emitLocal(cpu int) {
 	if len(k.Events) == 0 {
 		return
 	}
-	for _, s := range k.Events {
-		s.KernelEvent(Event{T: k.M.Now(), Kind: EvRun, CSD: 0, CPU: cpu, Dst: -1})
-	}
+	k.emitTo(&Event{T: k.M.Now(), Kind: EvRun, CSD: 0, CPU: cpu, Dst: -1})
 }
 
 // anyOtherOnline is cpumask_any_and_but(mask, cpu_online_mask, self) < nr_cpu_ids.
@@ -674,7 +672,7 @@ func (k *Kernel) smpSendReschedule(c *emu.Context, cpu int, s site) {
 	}
 	k.M.CPU(cpu).NeedResched = true
 	p := &k.pc[c.CPU]
-	k.sendSite(c.CPU, s)
+	k.sendSite(c.CPU, &s)
 	p.wbuf = k.appendSingle(p.wbuf[:0], c.CPU, cpu, irqchip.Reschedule)
 	k.send(c, p.wbuf)
 }

@@ -98,7 +98,7 @@ func (k *Kernel) SmpXcallPrivate(c *emu.Context, cpu int, csd *CSD, flags uint32
 		k.LocalIRQRestore(c, saved)
 		return 0
 	}
-	k.smpCallSingleQueue(c, cpu, csd, siteXcallPrivateQueue, siteXcallPrivateIPI)
+	k.smpCallSingleQueue(c, cpu, csd, &siteXcallPrivateQueue, &siteXcallPrivateIPI)
 	if flags&CSDTypeSync != 0 && typ == CSDTypeSync {
 		k.csdLockWait(c, csd)
 		k.emit(EvWaitDone, csd, c.CPU, -1)

@@ -246,8 +246,11 @@ func typeName(t uint32) string {
 func usesLock(t uint32) bool { return t == CSDTypeSync || t == CSDTypeAsync }
 
 // KernelEvent implements EventSink.
-func (v *Validator) KernelEvent(ev Event) {
-	e := &ev // the checks below read it in place
+func (v *Validator) KernelEvent(ev Event) { v.check(&ev) }
+
+// check is KernelEvent on an event read in place (the kernel calls it
+// directly: emitTo).
+func (v *Validator) check(e *Event) {
 	// Time, without building its closure for every event:
 	if v.seenT && e.T < v.lastT {
 		v.backwards(e.T, fmt.Sprintf("%s of csd #%d by CPU %d", e.Kind, e.CSD, e.CPU))
@@ -264,7 +267,13 @@ func (v *Validator) KernelEvent(ev Event) {
 		v.errorf(e.T, 0, "%s on CPU %d with invalid csd id %d", e.Kind, e.CPU, e.CSD)
 		return
 	}
-	s := v.state(e.CSD, e.csd)
+	var s *csdState
+	if e.CSD < len(v.csds) { // a known dense ID: state's common case, inline
+		s = &v.csds[e.CSD]
+		s.seen = true
+	} else {
+		s = v.state(e.CSD, e.csd)
+	}
 	switch e.Kind {
 	case EvLock:
 		v.lock(e, s)
