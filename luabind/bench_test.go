@@ -15,6 +15,15 @@ func BenchmarkLuaCallSingleSync(b *testing.B) {
 	}
 }
 
+// BenchmarkLuaCallSingleSyncWork: the same with a callback that calls a
+// binding, as most scripts' callbacks do.
+func BenchmarkLuaCallSingleSyncWork(b *testing.B) {
+	b.ReportAllocs()
+	if err := bench.LuaCallSingleSyncWork(b.N, b); err != nil {
+		b.Fatal(err)
+	}
+}
+
 // BenchmarkSessionNew and BenchmarkExploreRun of docs/performance.md: a
 // session's setup, and one explore run of scripts/hello.lua. The channel
 // round trip is measured beside them, for the ratios.

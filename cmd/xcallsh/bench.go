@@ -59,6 +59,9 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 		{"LuaCallSingleSync", bench.LuaCallSingleSync, func(r bench.Result, rt float64) string {
 			return fmt.Sprintf("<= 3 channel RT: %.2f RT", r.NsPerOp()/rt)
 		}},
+		{"LuaCallSingleSyncWork", bench.LuaCallSingleSyncWork, func(r bench.Result, rt float64) string {
+			return fmt.Sprintf("(a callback that calls a binding): %.2f RT", r.NsPerOp()/rt)
+		}},
 	}
 	var perTarget64 float64
 	for _, n := range bench.BroadcastSizes {

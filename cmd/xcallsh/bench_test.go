@@ -16,7 +16,7 @@ func TestBenchTable(t *testing.T) {
 		t.Fatalf("status %d\n%s%s", st, out, errOut)
 	}
 	contains(t, "bench", out, "fastest of 2 runs of 1ms each, in rounds; channel round trip",
-		"CallSingleSync ", "LuaCallSingleSync ", "Broadcast/cpus=64 ", "Broadcast/cpus=8192 ",
+		"CallSingleSync ", "LuaCallSingleSync ", "LuaCallSingleSyncWork ", "Broadcast/cpus=64 ", "Broadcast/cpus=8192 ",
 		"Stall ", "Boot/cpus=8192 ", "Torture ", "ExploreRun ", "<= 1 channel RT: ", ">= 3M handler invocations", "<= 3 channel RT: ", "<= 150 channel RT: ")
 	if strings.Contains(out, "failed") {
 		t.Errorf("a benchmark failed:\n%s", out)

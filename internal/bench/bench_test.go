@@ -47,7 +47,7 @@ func TestBodies(t *testing.T) {
 	bodies := map[string]Body{
 		"CallSingleSync": CallSingleSync, "Broadcast": Broadcast(BroadcastSizes[0]), "Stall": Stall,
 		"Boot": Boot(BootSizes[0]), "ChannelRoundTrip": ChannelRoundTrip,
-		"LuaCallSingleSync": LuaCallSingleSync, "Torture": Torture,
+		"LuaCallSingleSync": LuaCallSingleSync, "LuaCallSingleSyncWork": LuaCallSingleSyncWork, "Torture": Torture,
 		"SessionNew": SessionNew, "ExploreRun": ExploreRun,
 	}
 	for name, body := range bodies {

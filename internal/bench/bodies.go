@@ -133,8 +133,21 @@ func ChannelRoundTrip(n int, h Harness) error {
 }
 
 // LuaCallSingleSync: one op = one smp_call_function_single(wait=1) from
-// CPU 0 to CPU 1 of x86-4, driven from a Lua task with a Lua callback.
+// CPU 0 to CPU 1 of x86-4, driven from a Lua task with a Lua callback
+// that does nothing (a function that calls nothing runs on the handler's
+// own stack: luabind's neverWaits).
 func LuaCallSingleSync(n int, h Harness) error {
+	return luaCallSingle(n, h, "local function cb() end")
+}
+
+// LuaCallSingleSyncWork: LuaCallSingleSync with a callback that calls a
+// binding (smp_processor_id), as most scripts' callbacks do, so that it
+// runs in a coroutine of its own.
+func LuaCallSingleSyncWork(n int, h Harness) error {
+	return luaCallSingle(n, h, "local function cb() local _ = smp_processor_id() end")
+}
+
+func luaCallSingle(n int, h Harness, callback string) error {
 	s, err := luabind.New(luabind.Options{})
 	if err != nil {
 		return err
@@ -143,10 +156,9 @@ func LuaCallSingleSync(n int, h Harness) error {
 	s.K.RecordWrites = false
 	s.L.SetGlobal("N", lua.LNumber(n))
 	h.ResetTimer()
-	_, err = s.Exec("bench.lua", `
-local function nop() end
+	_, err = s.Exec("bench.lua", callback+`
 local t = spawn(0, function()
-  for i = 1, N do smp_call_function_single(1, nop, nil, 1) end
+  for i = 1, N do smp_call_function_single(1, cb, nil, 1) end
 end)
 while not t:done() do run(s(1)) end
 `)
