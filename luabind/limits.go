@@ -301,13 +301,9 @@ func (s *Session) strFormatGeneral(L *lua.LState, format string, top int) int {
 		}
 		width, prec := 0, 0
 		digits := func() int {
-			d, n := 0, 0
-			for i < len(format) && format[i] >= '0' && format[i] <= '9' {
-				d = d*10 + int(format[i]-'0')
-				i++
-				n++
-			}
-			if n > 2 {
+			d, _, next := fmtDigits(format, i)
+			i = next
+			if d < 0 { // more than 2 digits
 				L.RaiseError("invalid format (width or precision too long)")
 			}
 			return d
