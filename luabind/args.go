@@ -310,6 +310,24 @@ func (x call) push(v lua.LValue) int {
 	return 1
 }
 
+// pushInt pushes an integer. A number in an LValue is a float64 boxed on
+// the heap, but for 0; the small ones a script reads most (CPU numbers,
+// counts) are boxed once, here, so that smp_processor_id() and its like
+// allocate nothing.
+func (x call) pushInt(n int) int {
+	if n >= 0 && n < len(smallInts) {
+		return x.push(smallInts[n])
+	}
+	return x.push(lua.LNumber(n))
+}
+
+var smallInts = func() (t [1024]lua.LValue) {
+	for i := range t {
+		t[i] = lua.LNumber(i)
+	}
+	return t
+}()
+
 // pushMask pushes a cpumask value.
 func (x call) pushMask(m xcall.Cpumask) int {
 	L := x.L

@@ -14,9 +14,9 @@ import (
 	"github.com/xcallsh/xcallsh/xcall"
 )
 
-func luaSmpProcessorID(x call) int { return x.push(lua.LNumber(x.c.CPU)) }
+func luaSmpProcessorID(x call) int { return x.pushInt(x.c.CPU) }
 
-func luaNumOnlineCPUs(x call) int { return x.push(lua.LNumber(x.k().NumOnline())) }
+func luaNumOnlineCPUs(x call) int { return x.pushInt(x.k().NumOnline()) }
 
 func luaCPUOnline(x call) int { return x.push(lua.LBool(x.k().Online(x.cpu(1)))) }
 
@@ -25,7 +25,7 @@ func luaCPUToNode(x call) int {
 	if cpu < 0 || cpu >= x.k().NrCPUIDs() {
 		return x.push(lua.LNumber(-1)) // NUMA_NO_NODE
 	}
-	return x.push(lua.LNumber(x.k().Node(cpu)))
+	return x.pushInt(x.k().Node(cpu))
 }
 
 func luaCPUOnlineMask(x call) int { return x.pushMask(x.k().OnlineMask()) }
@@ -81,7 +81,7 @@ func luaPreemptEnable(x call) int {
 
 func luaGetCPU(x call) int {
 	x.k().PreemptDisable(x.c)
-	return x.push(lua.LNumber(x.c.CPU))
+	return x.pushInt(x.c.CPU)
 }
 
 func luaPutCPU(x call) int {
