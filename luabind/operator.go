@@ -51,13 +51,12 @@ func luaMachine(x call) int {
 	} else {
 		spec, err = machines.Builtin(arg)
 	}
-	if err != nil {
-		s.badMachine = true
-		L.RaiseError("machine: %v", err)
+	if err == nil {
+		err = s.boot(spec)
 	}
-	if err := s.boot(spec); err != nil {
-		s.badMachine = true
-		L.RaiseError("machine: %v", err)
+	if err != nil {
+		s.badMachine = "machine: " + err.Error()
+		L.RaiseError("%s", s.badMachine)
 	}
 	return 0
 }

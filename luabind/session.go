@@ -79,7 +79,7 @@ type Session struct {
 	armed       int         // runs in progress (nested: the shell), under memWatch's lock
 	tasks       int
 	inHook      int        // > 0 while a hook's operator code runs
-	badMachine  bool       // machine() refused its argument
+	badMachine  string     // the error machine() raised when it refused its argument
 	names       valueNames // the stable names tostring prints
 	printBuf    []byte     // print's line (print)
 
@@ -269,9 +269,11 @@ func (s *Session) boot(spec *machines.Spec) error {
 	return nil
 }
 
-// BadMachine reports whether the script's machine() call was refused (an
-// invalid machine: the CLI exits with status 2 for it).
-func (s *Session) BadMachine() bool { return s.badMachine }
+// BadMachine reports whether the script failed because its machine()
+// call was refused (an invalid machine: the CLI exits with status 2 for
+// it). A refusal the script caught (pcall) and went on from is not its
+// failure, whatever stopped it later (runFailed).
+func (s *Session) BadMachine() bool { return s.badMachine != "" }
 
 // Spec is the booted machine's description.
 func (s *Session) Spec() *machines.Spec { return s.spec }
@@ -397,7 +399,7 @@ func (s *Session) run(fn *lua.LFunction) ([]lua.LValue, error) {
 	top := s.L.GetTop()
 	s.L.Push(fn)
 	if err := s.L.PCall(0, lua.MultRet, nil); err != nil {
-		return nil, s.wrapErr(err)
+		return nil, s.runFailed(err)
 	}
 	n := s.L.GetTop() - top
 	out := make([]lua.LValue, n)
@@ -406,6 +408,16 @@ func (s *Session) run(fn *lua.LFunction) ([]lua.LValue, error) {
 	}
 	s.L.SetTop(top)
 	return out, nil
+}
+
+// runFailed is the error of a chunk that failed with err; it forgets a
+// refusal of machine() that is not what the chunk failed with.
+func (s *Session) runFailed(err error) error {
+	werr := s.wrapErr(err)
+	if s.badMachine != "" && !strings.Contains(werr.Error(), s.badMachine) {
+		s.badMachine = ""
+	}
+	return werr
 }
 
 func (s *Session) wrapErr(err error) error {

@@ -380,3 +380,23 @@ func needBackstop(t *testing.T) {
 		t.Skipf("the child-process backstop is Linux-only; this is %s", runtime.GOOS)
 	}
 }
+
+// A refused machine() is a bad invocation (exit 2) only when it is what
+// the script failed with: caught by pcall, the run goes on on the default
+// machine, and a later failure is the script's own (exit 1).
+func TestRunBadMachineCaught(t *testing.T) {
+	for _, tc := range []struct {
+		src  string
+		want int
+		msg  string
+	}{
+		{"machine('no-such-machine')\n", exitBadArgs, ": machine: "},
+		{"print(pcall(machine, 'no-such-machine'))\nerror('boom')\n", exitFailed, "caught.lua:2: boom"},
+		{"local ok, e = pcall(machine, 'no-such-machine')\nerror(e, 0)\n", exitBadArgs, ": machine: "},
+	} {
+		st, _, errOut := xcallsh(t, "", "run", tempFile(t, "caught.lua", tc.src))
+		if st != tc.want || !strings.Contains(errOut, tc.msg) {
+			t.Errorf("%q: exit %d, stderr %q; want exit %d and %q", tc.src, st, errOut, tc.want, tc.msg)
+		}
+	}
+}
