@@ -65,7 +65,7 @@ func (x call) k() *xcall.Kernel { return x.s.K }
 var bindings = []binding{
 	// Operator functions.
 	{name: "machine", args: "NAME_OR_TOML", where: operatorOnly, fn: luaMachine,
-		doc: "boot a built-in machine, or an inline TOML description (a string containing `=` or a newline). Only before anything ran; ignored when `-m` was given on the command line. Scripts cannot name files. An invalid machine ends the run with exit status 2, as `-m` does (`t.lua:1: machine: inline TOML: line 5: key irqchip.kind: ...`)."},
+		doc: "boot a built-in machine, or an inline TOML description (a string containing `=` or a newline). Only before anything ran; ignored when `-m` was given on the command line. Scripts cannot name files. An invalid machine ends the run with exit status 2, as `-m` does (`t.lua:1: machine: inline TOML: line 5: key irqchip.kind: ...`); a script that catches the error (`pcall`) goes on on the default machine, and whatever fails later is its own failure (exit 1)."},
 	{name: "spawn", args: "cpu, [name,] fn, ...", where: operatorOnly, fn: luaSpawn,
 		doc: "a task on `cpu` running `fn(...)`; the name (default: the function's name, 15 characters at most, like `TASK_COMM_LEN`) shows in traces and stack dumps. A task has the methods `task:done()` (finished?) and `task:result()` (`fn`'s return values, nothing while it runs)"},
 	{name: "run", args: "d", where: operatorOnly, fn: luaRun,
