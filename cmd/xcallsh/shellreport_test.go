@@ -98,8 +98,12 @@ func TestShellInterrupt(t *testing.T) {
 	// A runaway chunk at operator level: the Lua stops, the machine is fine.
 	stop(50 * time.Millisecond)
 	contains(t, "runaway", sh.Exec("while true do end"), "input#1: interrupted")
-	// A long run over a busy task: the run stops, the task goes on.
+	// A long run over a busy task: the run stops, the task goes on. The
+	// first, gentle step of Ctrl-C stops it; waiting longer than
+	// DefaultEscalate before the next keeps a loaded host from reaching
+	// the second step, which would stop the task.
 	sh.must(t, "spawn(2, 'spin', function() while true do udelay(1) end end)")
+	sh.SetEscalate(10 * time.Second)
 	stop(100 * time.Millisecond)
 	contains(t, "long run", sh.Exec("run 100000s"), "run#3: interrupted at virtual time")
 	contains(t, "task survives", sh.must(t, "cpus 2"), "spin-100 (busy-waits in udelay)")

@@ -84,6 +84,8 @@ type Shell struct {
 	cmdStop  context.CancelFunc
 	stopped  atomic.Bool      // the current command was interrupted
 	running  *luabind.Session // the session the current command runs in
+	// escalateAfter is how long each step waits before the next (SetEscalate).
+	escalateAfter time.Duration
 }
 
 // shellStep is one chunk the shell ran, for reports.
@@ -107,8 +109,9 @@ const (
 	onLimit int64 = 10e9
 	// consoleLines is how many new kernel log lines a command prints.
 	consoleLines = 40
-	// escalate is how long Ctrl-C waits before stopping harder (see Interrupt).
-	escalate = 150 * time.Millisecond
+	// DefaultEscalate is how long Ctrl-C waits before stopping harder
+	// (see Interrupt), unless SetEscalate says otherwise.
+	DefaultEscalate = 150 * time.Millisecond
 )
 
 // Exit statuses of Main (README.md, "Running scenarios").
@@ -120,7 +123,7 @@ const (
 
 // New creates a shell and boots its machine.
 func New(machine string, forced bool, seed uint64, out, errOut io.Writer) (*Shell, error) {
-	sh := &Shell{out: out, errOut: errOut, machine: machine, forced: forced, seed: seed, quiet: &muteWriter{w: out}}
+	sh := &Shell{out: out, errOut: errOut, machine: machine, forced: forced, seed: seed, quiet: &muteWriter{w: out}, escalateAfter: DefaultEscalate}
 	sh.dbg.stepCPU = -1
 	if err := sh.boot(); err != nil {
 		return nil, err
@@ -553,6 +556,16 @@ func (sh *Shell) Interrupt() {
 	sh.escalate(sh.cmdID)
 }
 
+// SetEscalate sets how long each step of Ctrl-C waits for the command
+// to stop before the next, stronger step (DefaultEscalate). A test that
+// expects the gentle first step sets it long, so that a loaded host
+// answering late does not reach the second.
+func (sh *Shell) SetEscalate(d time.Duration) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.escalateAfter = d
+}
+
 // escalate takes the next step for command id; sh.mu is held.
 func (sh *Shell) escalate(id int) {
 	if !sh.busy || sh.cmdID != id {
@@ -570,7 +583,7 @@ func (sh *Shell) escalate(id int) {
 	default:
 		return
 	}
-	time.AfterFunc(escalate, func() {
+	time.AfterFunc(sh.escalateAfter, func() {
 		sh.mu.Lock()
 		defer sh.mu.Unlock()
 		sh.escalate(id)
