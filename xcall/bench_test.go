@@ -29,6 +29,14 @@ func BenchmarkBroadcast(b *testing.B) {
 
 func BenchmarkStall(b *testing.B) { run(b, bench.Stall) }
 
+// BenchmarkNoCost is the single call and the 64-CPU broadcast with every
+// timed step free (no virtual time spent, so no event to end it): the
+// floor of docs/performance.md#what-is-not-there-yet-and-why.
+func BenchmarkNoCost(b *testing.B) {
+	b.Run("CallSingleSync", func(b *testing.B) { run(b, bench.CallSingleSyncNoCost) })
+	b.Run("Broadcast/cpus=64", func(b *testing.B) { run(b, bench.BroadcastNoCost(64)) })
+}
+
 // BenchmarkMemory is the single call and the 64-CPU broadcast under sc and
 // native, at seed 0 (native draws nothing) and seed 1 (queueing stores and
 // unlocks delayed, the queueing drained by the barrier before the IPI), and

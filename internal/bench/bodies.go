@@ -38,10 +38,19 @@ var nop = &xcall.Func{Name: "nop", Fn: func(*emu.Context, any) error { return ni
 
 // CallSingleSync: one op = one smp_call_function_single(wait=1) from CPU 0
 // to CPU 1 of x86-4, Go callback, otherwise idle machine.
-func CallSingleSync(n int, h Harness) error {
+func CallSingleSync(n int, h Harness) error { return callSingleSync(n, h, nil) }
+
+// CallSingleSyncNoCost is CallSingleSync on a machine whose timed steps
+// cost nothing (noCost).
+func CallSingleSyncNoCost(n int, h Harness) error { return callSingleSync(n, h, noCost) }
+
+func callSingleSync(n int, h Harness, tweak func(*machines.Spec)) error {
 	spec, err := machines.Builtin("x86-4")
 	if err != nil {
 		return err
+	}
+	if tweak != nil {
+		tweak(spec)
 	}
 	return runTask(h, spec, func(k *xcall.Kernel, c *emu.Context) {
 		for range n {
@@ -52,9 +61,18 @@ func CallSingleSync(n int, h Harness) error {
 
 // Broadcast returns the benchmark of one smp_call_function(wait=1) from
 // CPU 0 on an x2APIC-cluster machine of cpus CPUs; it reports ns/target.
-func Broadcast(cpus int) Body {
+func Broadcast(cpus int) Body { return broadcast(cpus, nil) }
+
+// BroadcastNoCost is Broadcast on a machine whose timed steps cost
+// nothing (noCost).
+func BroadcastNoCost(cpus int) Body { return broadcast(cpus, noCost) }
+
+func broadcast(cpus int, tweak func(*machines.Spec)) Body {
 	return func(n int, h Harness) error {
 		spec := machines.Synthetic(machines.ArchX86, "x2apic", "cluster", cpus, 0)
+		if tweak != nil {
+			tweak(spec)
+		}
 		err := runTask(h, spec, func(k *xcall.Kernel, c *emu.Context) {
 			for range n {
 				k.SmpCallFunction(c, nop, nil, true)
@@ -63,6 +81,19 @@ func Broadcast(cpus int) Body {
 		h.ReportMetric(float64(h.Elapsed().Nanoseconds())/float64(n)/float64(cpus-1), "ns/target")
 		return err
 	}
+}
+
+// noCost makes every timed step of spec free: interrupt entry and exit,
+// the callback, the csd set-up, the register write and the wake-up
+// latency cost 0 ns (the IPI's latency stays). No step then spends time,
+// so none of the events that end such a step is made: what is left is
+// the kernel model's work and the events that no merging could remove
+// (the IPI's arrival, the sender's wait). docs/performance.md uses the
+// NoCost benchmarks to bound what fewer events could buy.
+func noCost(spec *machines.Spec) {
+	t := &spec.Timing
+	t.IRQEntry, t.IRQExit, t.Callback = 0, 0, 0
+	t.CSDSetup, t.RegWrite, t.WakeLatency = 0, 0, 0
 }
 
 // Stall: one op = a 60 s irq-off stall of one CPU with a synchronous
