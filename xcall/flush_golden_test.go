@@ -81,16 +81,9 @@ func runScenario(t *testing.T, machine string, seed uint64, src string, ref, kee
 	}
 	defer sess.Close()
 	_, err = sess.Exec("script.lua", src)
-	var rest strings.Builder
-	for _, l := range sess.K.M.Log() {
-		rest.WriteString(l.String() + "\n")
-	}
-	rest.WriteString("-- stdout --\n" + out.String())
-	fmt.Fprintf(&rest, "-- error --\n%v\n-- panic %q, stuck %q, ended at %d, order %x --\n",
-		err, sess.K.Panicked(), sess.K.M.Stuck(), sess.K.M.Now(), sess.K.M.OrderHash())
 	return scenarioRun{
 		trace: fmt.Sprintf("%d lines, hash %016x", h.lines, h.hash.Sum64()),
-		rest:  rest.String(),
+		rest:  endText(sess, out.String(), err),
 		text:  h.text.String(),
 	}
 }
@@ -169,4 +162,18 @@ func TestReferenceFlushScenarios(t *testing.T) {
 			})
 		}
 	}
+}
+
+// endText is what a golden scenario run leaves besides its trace: the
+// kernel log, the script's stdout, its error, and how the machine ended
+// (a panic, a stuck CPU, the clock, the hash of the executed order).
+func endText(sess *luabind.Session, stdout string, err error) string {
+	var b strings.Builder
+	for _, l := range sess.K.M.Log() {
+		b.WriteString(l.String() + "\n")
+	}
+	b.WriteString("-- stdout --\n" + stdout)
+	fmt.Fprintf(&b, "-- error --\n%v\n-- panic %q, stuck %q, ended at %d, order %x --\n",
+		err, sess.K.Panicked(), sess.K.M.Stuck(), sess.K.M.Now(), sess.K.M.OrderHash())
+	return b.String()
 }

@@ -50,16 +50,9 @@ func runNative(t *testing.T, seed uint64, src string, ref bool) (trace, rest str
 	}
 	defer sess.Close()
 	_, err = sess.Exec("script.lua", src)
-	var b strings.Builder
-	for _, l := range sess.K.M.Log() {
-		b.WriteString(l.String() + "\n")
-	}
-	b.WriteString("-- stdout --\n" + out.String())
-	fmt.Fprintf(&b, "-- error --\n%v\n-- panic %q, stuck %q, ended at %d, order %x --\n",
-		err, sess.K.Panicked(), sess.K.M.Stuck(), sess.K.M.Now(), sess.K.M.OrderHash())
 	text := h.text.String()
 	stores = strings.Count(text, " store_buffered ") + strings.Count(text, " store_visible ")
-	return fmt.Sprintf("%d lines, hash %016x", h.lines, h.hash.Sum64()), b.String(), stores
+	return fmt.Sprintf("%d lines, hash %016x", h.lines, h.hash.Sum64()), endText(sess, out.String(), err), stores
 }
 
 func TestReferenceStores(t *testing.T) {
