@@ -16,18 +16,8 @@ import (
 // the debug code's re-sent IPI ran the call), the log and the order hash.
 func memoryRun(t *testing.T, name, model string, seed uint64, fix string, on bool) (bool, string, uint64) {
 	t.Helper()
-	spec, err := machines.Builtin(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := Boot(spec, seed)
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := bootMemory(t, name, model, seed)
 	defer k.Close()
-	if err := k.SetMemory(model); err != nil {
-		t.Fatal(err)
-	}
 	k.CSDLockDebug, k.CSDLockTimeout = true, 100
 	if fix != "" && !k.SetFix(fix, on) {
 		t.Fatalf("no fix %q", fix)
@@ -124,9 +114,9 @@ func TestNativeMemoryPollIdle(t *testing.T) {
 	}
 }
 
-// recordedMemoryRun is memoryRun's two calls (CPU 0 to CPUs 1 and 2) with
-// every event of the record kept.
-func recordedMemoryRun(t *testing.T, name, model string, seed uint64, fix string, on bool) []emu.Event {
+// bootMemory boots the built-in machine name with seed under the memory
+// model; the caller closes it.
+func bootMemory(t *testing.T, name, model string, seed uint64) *Kernel {
 	t.Helper()
 	spec, err := machines.Builtin(name)
 	if err != nil {
@@ -136,10 +126,19 @@ func recordedMemoryRun(t *testing.T, name, model string, seed uint64, fix string
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer k.Close()
 	if err := k.SetMemory(model); err != nil {
+		k.Close()
 		t.Fatal(err)
 	}
+	return k
+}
+
+// recordedMemoryRun is memoryRun's two calls (CPU 0 to CPUs 1 and 2) with
+// every event of the record kept.
+func recordedMemoryRun(t *testing.T, name, model string, seed uint64, fix string, on bool) []emu.Event {
+	t.Helper()
+	k := bootMemory(t, name, model, seed)
+	defer k.Close()
 	rec := &evRecorder{}
 	k.M.AddRecorder(rec)
 	k.CSDLockDebug, k.CSDLockTimeout = true, 100
